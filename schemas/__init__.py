@@ -1,0 +1,1 @@
+"""The storyboard JSON Schema, installed inside the package."""

@@ -1,0 +1,1 @@
+"""Prompt templates, installed inside the package."""
