@@ -46,12 +46,13 @@ class Asset:
 
     ref: str  # as written in the file
     label: str  # where it came from, for messages: "images.dawn", "characters.keeper"
-    url: str | None = None
-    path: Path | None = None  # absolute, already checked to lie inside the folder
+    url: str | None = None  # an http(s) URL the providers can fetch
+    path: Path | None = None  # a local file, absolute, already checked to lie inside the folder
 
     @property
     def is_local(self) -> bool:
-        return self.path is not None
+        """Only a local file: providers that take URLs alone cannot be sent it."""
+        return self.url is None
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,17 @@ def resolve_inside(root: Path, ref: str) -> Path | None:
     return candidate
 
 
-def _asset(root: Path, ref: str, label: str) -> Asset:
+def _asset(root: Path, ref: str | dict[str, str], label: str) -> Asset:
+    """A string is a path or an https URL; {file, url} gives both (the file for preview and
+    uploads, the URL for providers that take only URLs)."""
+    if isinstance(ref, dict):
+        file, url = ref.get("file"), ref.get("url")
+        return Asset(
+            ref=file or url or "",
+            label=label,
+            url=url,
+            path=resolve_inside(root, file) if file else None,
+        )
     if is_url(ref):
         return Asset(ref=ref, label=label, url=ref)
     return Asset(ref=ref, label=label, path=resolve_inside(root, ref))
@@ -201,10 +212,10 @@ def from_document(doc: Document) -> Storyboard:
         for name, c in (data.get("characters") or {}).items()
     }
 
-    def refs(ref: str, label: str) -> tuple[Asset, ...]:
-        if ref in characters:
+    def refs(ref: Any, label: str) -> tuple[Asset, ...]:
+        if isinstance(ref, str) and ref in characters:
             return characters[ref].images
-        if ref in images:
+        if isinstance(ref, str) and ref in images:
             return (images[ref],)
         return (_asset(root, ref, label),)
 

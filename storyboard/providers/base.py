@@ -111,6 +111,7 @@ class Provider(ABC):
     needs_key: ClassVar[bool] = True
     can_upload: ClassVar[bool] = False  # local images can be sent (veo3o1)
     batch: ClassVar[bool] = False  # one request carries every shot (nanophoto)
+    local: ClassVar[bool] = False  # renders on this machine (preview): `render`, no HTTP
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None) -> None:
         self.base_url = (base_url or self.default_base_url).rstrip("/")
@@ -152,6 +153,10 @@ class Provider(ABC):
     @abstractmethod
     def poll(self, tasks: list[Task]) -> dict[str, TaskStatus]:
         """The status of each task, by task id (batched where the service allows)."""
+
+    def render(self, shot: CompiledShot, dest: Path, first_frame: Path | None = None) -> None:
+        """Local providers only: make the shot's clip at `dest` (`first_frame` for continues)."""
+        raise NotImplementedError(f"{self.name} is not a local provider")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
