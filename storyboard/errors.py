@@ -1,22 +1,22 @@
 """One error hierarchy for the whole tool; the CLI turns these into messages and exit codes.
 
-    StoryboardError                  anything the tool reports instead of a traceback
-     ├── InputError        (exit 2)  the user's files or options are wrong; nothing was sent
-     │    ├── ValidationError        every problem found in a storyboard, each with a location
-     │    ├── TemplateError          a prompt template failed to render
-     │    ├── UnsupportedError       a provider cannot do what a shot asks
-     │    ├── ConfigError            a missing key, an unknown provider, a bad option
-     │    └── BudgetError            the plan costs more than --budget allows
-     ├── LockError         (exit 3)  another render holds the storyboard's lock
-     ├── ProviderError     (exit 1)  a service refused or failed
-     │    ├── AuthError              bad or missing key: names the variable to set
-     │    ├── CreditsError           not enough credits: how many needed, how many there are
-     │    ├── RejectedError          the service rejected a shot's prompt or images
-     │    ├── RateLimitError         retryable after a wait (Retry-After honoured)
-     │    ├── TransientError         5xx or a dropped connection: retryable
-     │    └── GenerationFailed       the job ran and failed: resubmittable
-     ├── DownloadError     (exit 1)  a clip could not be fetched or failed verification
-     └── StitchError       (exit 1)  ffmpeg could not make the cut
+StoryboardError                  anything the tool reports instead of a traceback
+ ├── InputError        (exit 2)  the user's files or options are wrong; nothing was sent
+ │    ├── ValidationError        every problem found in a storyboard, each with a location
+ │    ├── TemplateError          a prompt template failed to render
+ │    ├── UnsupportedError       a provider cannot do what a shot asks
+ │    ├── ConfigError            a missing key, an unknown provider, a bad option
+ │    └── BudgetError            the plan costs more than --budget allows
+ ├── LockError         (exit 3)  another render holds the storyboard's lock
+ ├── ProviderError     (exit 1)  a service refused or failed
+ │    ├── AuthError              bad or missing key: names the variable to set
+ │    ├── CreditsError           not enough credits: how many needed, how many there are
+ │    ├── RejectedError          the service rejected a shot's prompt or images
+ │    ├── RateLimitError         retryable after a wait (Retry-After honoured)
+ │    ├── TransientError         5xx or a dropped connection: retryable
+ │    └── GenerationFailed       the job ran and failed: resubmittable
+ ├── DownloadError     (exit 1)  a clip could not be fetched or failed verification
+ └── StitchError       (exit 1)  ffmpeg could not make the cut
 """
 
 from __future__ import annotations

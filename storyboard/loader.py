@@ -214,7 +214,9 @@ def load(path: Path) -> Document:
     except FileNotFoundError:
         raise ValidationError([_file_problem(path, "no such file")]) from None
     except OSError as e:
-        raise ValidationError([_file_problem(path, f"cannot read the file: {e.strerror}")]) from None
+        raise ValidationError(
+            [_file_problem(path, f"cannot read the file: {e.strerror}")]
+        ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from storyboard.errors import Location
 from storyboard.loader import Document
 
 CLIP_SECONDS = 8.0  # every provider generates 8 s shots
@@ -128,6 +129,11 @@ class Storyboard:
     output: Path
     music: Music | None = None
     captions: Captions = field(default_factory=Captions)
+    doc: Document | None = field(default=None, compare=False, repr=False)
+
+    def location(self, path: tuple[str | int, ...], *, key: bool = False) -> Location | None:
+        """Where a part of the storyboard stands in its file, for messages."""
+        return self.doc.location(path, key=key) if self.doc else None
 
     def shot(self, shot_id: str) -> Shot:
         for s in self.shots:
@@ -144,7 +150,9 @@ class Storyboard:
     def length(self) -> float:
         """The final cut's length: trimmed shots less the transition overlaps."""
         total = sum(s.length for s in self.shots)
-        return total - sum(s.transition.duration for s in self.shots[1:] if s.transition.type == "crossfade")
+        return total - sum(
+            s.transition.duration for s in self.shots[1:] if s.transition.type == "crossfade"
+        )
 
     def with_provider(self, provider: str) -> Storyboard:
         return replace(self, provider=provider)
@@ -202,12 +210,18 @@ def from_document(doc: Document) -> Storyboard:
     path = doc.path.resolve()
     root = path.parent
     base = Settings(**{k: v for k, v in (data.get("settings") or {}).items() if k in SETTING_NAMES})
-    images = {name: _asset(root, ref, f"images.{name}") for name, ref in (data.get("images") or {}).items()}
+    images = {
+        name: _asset(root, ref, f"images.{name}")
+        for name, ref in (data.get("images") or {}).items()
+    }
     characters = {
         name: Character(
             name,
             c.get("description", ""),
-            tuple(_asset(root, r, f"characters.{name}.images[{i}]") for i, r in enumerate(c.get("images") or [])),
+            tuple(
+                _asset(root, r, f"characters.{name}.images[{i}]")
+                for i, r in enumerate(c.get("images") or [])
+            ),
         )
         for name, c in (data.get("characters") or {}).items()
     }
@@ -229,7 +243,11 @@ def from_document(doc: Document) -> Storyboard:
         for j, r in enumerate(s.get("references") or []):
             references += refs(r, f"shots[{i}].references[{j}]")
         kind = s.get("type") or (
-            "reference" if references else "frames" if (first or last or s.get("continues")) else "text"
+            "reference"
+            if references
+            else "frames"
+            if (first or last or s.get("continues"))
+            else "text"
         )
         trim = tuple(float(t) for t in s["trim"]) if "trim" in s else (0.0, CLIP_SECONDS)
         shots.append(
@@ -271,4 +289,5 @@ def from_document(doc: Document) -> Storyboard:
         output=root / output,
         music=music,
         captions=Captions(**(data.get("captions") or {})),
+        doc=doc,
     )

@@ -40,8 +40,10 @@ def make_image(path: Path, size: tuple[int, int] = (64, 36), color: str = "blue"
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     w, h = size
-    run(["-y", "-f", "lavfi", "-i", f"color=c={color}:s={w}x{h}", "-frames:v", "1", str(path)],
-        what="make_image")
+    run(
+        ["-y", "-f", "lavfi", "-i", f"color=c={color}:s={w}x{h}", "-frames:v", "1", str(path)],
+        what="make_image",
+    )
     return path
 
 
@@ -49,6 +51,8 @@ def make_tone(path: Path, seconds: float = 3.0, tone: float = 330.0) -> Path:
     """A short sound file (format from the extension: .mp3, .m4a, .wav)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    run(["-y", "-f", "lavfi", "-i", f"sine=f={tone}:sample_rate=48000:d={seconds}", str(path)],
-        what="make_tone")
+    run(
+        ["-y", "-f", "lavfi", "-i", f"sine=f={tone}:sample_rate=48000:d={seconds}", str(path)],
+        what="make_tone",
+    )
     return path

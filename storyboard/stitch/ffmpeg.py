@@ -26,7 +26,9 @@ def run(args: list[str], *, what: str = "ffmpeg", timeout: float | None = None) 
     """Run ffmpeg with `args` (without the binary); return stderr; StitchError on failure."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *args]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, errors="replace", timeout=timeout
+        )
     except subprocess.TimeoutExpired as e:
         raise StitchError(f"{what}: ffmpeg took longer than {timeout:.0f} s") from e
     if proc.returncode != 0:

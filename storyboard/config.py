@@ -1,0 +1,67 @@
+"""Provider settings from the environment, or a .env file beside the storyboard.
+
+`<NAME>_API_KEY` and `<NAME>_BASE_URL` for NAME in VEO3O1, NANOPHOTO, AIVIDEOAPI, KIE. The
+environment wins over .env. Keys are handed to the provider and never shown anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from storyboard import providers
+from storyboard.errors import ConfigError
+from storyboard.providers.base import Provider
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; `export ` prefixes, quotes and # comments allowed."""
+    out: dict[str, str] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError):
+        return out
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read {path}: {e}") from None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        out[key.strip()] = value
+    return out
+
+
+def settings(
+    env_name: str, root: Path, environ: Mapping[str, str] | None = None
+) -> tuple[str | None, str | None]:
+    """(base_url, api_key) for a provider, from the environment or root/.env."""
+    environ = os.environ if environ is None else environ
+    dotenv = read_dotenv(root / ".env")
+
+    def get(var: str) -> str | None:
+        value = environ.get(var) or dotenv.get(var)
+        return value.strip() or None if value else None
+
+    return get(f"{env_name}_BASE_URL"), get(f"{env_name}_API_KEY")
+
+
+def make_provider(
+    name: str, root: Path, *, need_key: bool = False, environ: Mapping[str, str] | None = None
+) -> Provider:
+    """An instance of the named provider, configured; with need_key, a missing key is an error."""
+    cls = providers.get(name)
+    base_url, api_key = settings(cls.env, root, environ)
+    if need_key and cls.needs_key and not api_key:
+        raise ConfigError(
+            f"{name} needs an API key: set {cls.env}_API_KEY in the environment "
+            f"or in {root / '.env'}",
+            hint="`storyboard plan` works without a key; the offline `preview` provider needs none",
+        )
+    return cls(base_url=base_url, api_key=api_key)

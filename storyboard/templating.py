@@ -1,0 +1,157 @@
+"""Prompt templates: each shot's prompt is a Jinja2 template, wrapped by the storyboard's template.
+
+Both run in Jinja's immutable sandbox with undefined names as errors (never an empty string),
+and a template file may only come from the built-ins or the storyboard's own folder.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError
+from jinja2 import TemplateError as JinjaError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from storyboard import resources
+from storyboard.errors import Location, Problem, TemplateError, ValidationError
+from storyboard.model import Shot, Storyboard, resolve_inside
+
+_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    name: str  # shown in messages: "templates/cinematic.j2" or the user's relative path
+    text: str
+    path: Path | None = None  # a user's template file (None for built-ins)
+
+
+def find_template(sb: Storyboard, ref: str) -> TemplateSource:
+    """A built-in template by name, or a .j2 file inside the storyboard's folder."""
+    if ref in resources.builtin_templates():
+        text = resources.template_dir().joinpath(f"{ref}.j2").read_text(encoding="utf-8")
+        return TemplateSource(f"templates/{ref}.j2", text)
+    path = resolve_inside(sb.root, ref)
+    if path is None or not path.is_file():
+        names = ", ".join(resources.builtin_templates())
+        raise TemplateError(
+            f"template {ref!r} is neither a built-in ({names}) nor a file inside {sb.root}"
+        )
+    return TemplateSource(ref, path.read_text(encoding="utf-8"), path)
+
+
+def context(sb: Storyboard, shot: Shot) -> dict[str, Any]:
+    """What a prompt can name: the storyboard's vars (also at top level), characters,
+    images, the shot and the title."""
+    shot_ctx = {
+        "id": shot.id,
+        "index": shot.index,
+        "number": shot.index + 1,
+        "kind": shot.kind,
+        "caption": shot.caption,
+        "continues": shot.continues,
+        "aspect_ratio": shot.settings.aspect_ratio,
+        "resolution": shot.settings.resolution,
+        "model": shot.settings.model,
+    }
+    characters = {
+        name: {"name": name, "description": c.description, "images": [a.ref for a in c.images]}
+        for name, c in sb.characters.items()
+    }
+    images = {name: (a.url or a.ref) for name, a in sb.images.items()}
+    return {
+        **sb.vars,
+        "vars": sb.vars,
+        "characters": characters,
+        "images": images,
+        "shot": shot_ctx,
+        "title": sb.title,
+        "shots": [s.id for s in sb.shots],
+    }
+
+
+def _error_line(exc: BaseException, name: str) -> int | None:
+    """The line inside template `name` where a runtime error happened (Jinja maps frames)."""
+    if isinstance(exc, TemplateSyntaxError):
+        return exc.lineno
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == name:
+            line = frame.lineno
+    return line
+
+
+def _compile(text: str, name: str) -> Any:
+    # compiled under its own file name so Jinja maps runtime errors to the template's lines
+    code = _env.compile(text, name=name, filename=name)
+    return _env.template_class.from_code(_env, code, _env.make_globals(None), None)
+
+
+def render_prompt(sb: Storyboard, shot: Shot) -> str:
+    """The shot's final prompt: its own template rendered, then wrapped by the template.
+
+    Raises ValidationError with one Problem naming the shot, the template file and line.
+    """
+    ctx = context(sb, shot)
+    shot_path = ("shots", shot.index, "prompt")
+    prompt_name = f"{sb.path.name}:shots[{shot.index}].prompt"
+    try:
+        prompt = _compile(shot.prompt, prompt_name).render(ctx)
+    except (JinjaError, SecurityError, TypeError, ValueError, ArithmeticError) as e:
+        loc = sb.location(shot_path)
+        line = _error_line(e, prompt_name)
+        if loc and line and line > 1:  # a block scalar: point into the prompt's own lines
+            src = sb.doc.source_line(loc.line + line - 1) if sb.doc else None
+            loc = Location(loc.file, loc.line + line - 1, 1, src)
+        raise ValidationError(
+            [
+                Problem(
+                    f"the prompt cannot be rendered: {_describe(e)}",
+                    f"shots[{shot.index}].prompt",
+                    loc,
+                    _hint(e, ctx),
+                )
+            ]
+        ) from None
+    ref = shot.template or sb.template
+    try:
+        source = find_template(sb, ref)
+    except TemplateError as e:
+        field_path = ("shots", shot.index, "template") if shot.template else ("template",)
+        raise ValidationError(
+            [Problem(e.message, ".".join(str(p) for p in field_path), sb.location(field_path))]
+        ) from None
+    try:
+        text = _compile(source.text, source.name).render({**ctx, "prompt": prompt})
+    except (JinjaError, SecurityError, TypeError, ValueError, ArithmeticError) as e:
+        line = _error_line(e, source.name) or 1
+        lines = source.text.splitlines()
+        src = lines[line - 1] if 0 < line <= len(lines) else None
+        raise ValidationError(
+            [
+                Problem(
+                    f"template {source.name} fails for shot {shot.id!r}: {_describe(e)}",
+                    f"shots[{shot.index}]",
+                    Location(source.name, line, 1, src),
+                    _hint(e, ctx),
+                )
+            ]
+        ) from None
+    return " ".join(text.split())  # one line: providers get no stray newlines or spaces
+
+
+def _describe(e: BaseException) -> str:
+    if isinstance(e, SecurityError):
+        return f"not allowed in a template ({e})"
+    msg = getattr(e, "message", None) or str(e)
+    return msg
+
+
+def _hint(e: BaseException, ctx: dict[str, Any]) -> str | None:
+    if "is undefined" in str(e):
+        names = sorted(k for k in ctx if not k.startswith("_"))
+        return "names you can use: " + ", ".join(names) + " (add free variables under `vars:`)"
+    return None
