@@ -1,0 +1,456 @@
+"""The command line: the only place that prints and picks exit codes.
+
+Exit codes: 0 done; 1 a service or ffmpeg failed, or some shots failed; 2 bad input (nothing
+was sent); 3 the storyboard is locked by another render; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from storyboard import __version__, pipeline
+from storyboard.errors import BudgetError, ConfigError, StoryboardError, ValidationError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _Group(click.Group):
+    """Turn our errors into messages and exit codes; users never see a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StoryboardError as e:
+            err.print(escape(e.format()))
+            ctx.exit(e.exit_code)
+        except KeyboardInterrupt:
+            err.print("interrupted: submitted tasks are saved; run the same command to resume")
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as e:  # a bug of ours: say so briefly; STORYBOARD_DEBUG shows it all
+            if os.environ.get("STORYBOARD_DEBUG"):
+                raise
+            err.print(f"internal error: {type(e).__name__}: {escape(str(e))}")
+            err.print(
+                "please report it with the command you ran (STORYBOARD_DEBUG=1 shows the traceback)"
+            )
+            ctx.exit(70)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="storyboard")
+def cli() -> None:
+    """Compile a YAML storyboard into Veo 3.1 shots and a final cut.
+
+    \b
+    storyboard validate FILE      check a storyboard, every problem at once
+    storyboard plan FILE          every request and what it costs; nothing is sent
+    storyboard render FILE        generate what is missing, then cut the film
+    storyboard stitch FILE        re-cut from the clips already made
+    """
+
+
+def _provider_option(f: Any) -> Any:
+    return click.option(
+        "--provider",
+        "-p",
+        metavar="NAME",
+        help="Override the storyboard's provider: preview, veo3o1, nanophoto, aivideoapi, kie.",
+    )(f)
+
+
+# validate -------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(files: tuple[Path, ...]) -> None:
+    """Check storyboards against the format; list every problem with its line and column."""
+    bad = 0
+    for path in files:
+        try:
+            sb = pipeline.load(path)
+        except ValidationError as e:
+            bad += 1
+            err.print(escape(e.format()))
+            n = len(e.problems)
+            err.print(f"{escape(str(path))}: {n} problem{'s' if n != 1 else ''}")
+            continue
+        n = len(sb.shots)
+        out.print(
+            f"{escape(str(path))}: ok: {sb.title!r}, {n} shot{'s' if n != 1 else ''}, "
+            f"{sb.length:.1f} s, provider {sb.provider}"
+        )
+    if bad:
+        sys.exit(2)
+
+
+# init -----------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+def init(directory: Path) -> None:
+    """Start a new storyboard in DIRECTORY, with its own images and music."""
+    from storyboard.scaffold import init_project
+
+    path = init_project(directory)
+    out.print(f"created {escape(str(path))}")
+    out.print(f"next: storyboard render {escape(str(path))}")
+
+
+# plan -----------------------------------------------------------------------------------------
+def _money(credits: float | None, usd: float | None, unknown: int = 0) -> str:
+    if credits is None:
+        return (
+            "unknown"
+            if not unknown
+            else f"unknown ({unknown} shot{'s' if unknown != 1 else ''} unpriced)"
+        )
+    text = f"{credits:g} credits"
+    if usd is not None:
+        text += f" (${usd:.2f})"
+    return text
+
+
+def _plan_data(plan: pipeline.Plan, force: tuple[str, ...] = ()) -> dict[str, Any]:
+    view = pipeline.plan_view(plan, force)
+    todo = [v for v in view if v.symbol != "="]
+    requests = plan.requests([v.id for v in todo])
+    uploads = []
+    upload_url = getattr(plan.provider, "upload_url", None)
+    for req in requests:
+        for need in req.needs:
+            if need.kind == "upload" and callable(upload_url):
+                uploads.append(
+                    {
+                        "method": "POST",
+                        "url": upload_url(),
+                        "multipart": {"file": need.source},
+                        "shots": list(req.shots),
+                        "fills": need.placeholder,
+                    }
+                )
+    credits = [v.credits for v in todo]
+    usd = [v.usd for v in todo]
+    return {
+        "storyboard": str(plan.storyboard.path),
+        "title": plan.storyboard.title,
+        "provider": plan.provider.name,
+        "shots": [
+            {
+                "id": v.id,
+                "action": {"+": "generate", "~": "regenerate", "=": "made"}[v.symbol],
+                "symbol": v.symbol,
+                "type": v.kind,
+                "fingerprint": v.fingerprint,
+                "cost": {"credits": v.credits, "usd": v.usd},
+            }
+            for v in view
+        ],
+        "requests": uploads + [r.to_json() for r in requests],
+        "cost": {
+            "shots": len(todo),
+            "credits": None if any(c is None for c in credits) else sum(c or 0 for c in credits),
+            "usd": None if any(u is None for u in usd) else round(sum(u or 0 for u in usd), 2),
+            "unknown_shots": sum(1 for c in credits if c is None),
+        },
+    }
+
+
+def _print_plan(data: dict[str, Any]) -> None:
+    out.print(
+        f"Plan for {escape(data['title'])!s} ({escape(data['storyboard'])}) on {data['provider']}:"
+    )
+    width = max((len(s["id"]) for s in data["shots"]), default=4)
+    for s in data["shots"]:
+        c = s["cost"]
+        cost = "" if s["symbol"] == "=" else _money(c["credits"], c["usd"])
+        out.print(
+            f"  {s['symbol']} {escape(s['id']).ljust(width)}  {data['provider']:<10} {s['type']:<9}  {cost}"
+        )
+    counts = {sym: sum(1 for s in data["shots"] if s["symbol"] == sym) for sym in "+~="}
+    cost = data["cost"]
+    out.print(
+        f"Plan: {counts['+']} to generate, {counts['~']} to regenerate, {counts['=']} already made. "
+        f"Cost: {_money(cost['credits'], cost['usd'], cost['unknown_shots']) if cost['shots'] else 'nothing'}."
+    )
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@_provider_option
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the plan as JSON: every request exactly, and the cost.",
+)
+def plan(file: Path, provider: str | None, as_json: bool) -> None:
+    """Show every request a render would send and what it would cost. Sends nothing."""
+    sb = pipeline.load(file)
+    p = pipeline.compile(sb, provider)
+    data = _plan_data(p)
+    if as_json:
+        out.print_json(json.dumps(data)) if sys.stdout.isatty() else click.echo(
+            json.dumps(data, indent=2)
+        )
+    else:
+        _print_plan(data)
+
+
+# render ---------------------------------------------------------------------------------------
+class _Reporter:
+    """Shows the executor's events: a bar for the shots, a line for each thing worth saying."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress = progress
+        self.task = progress.add_task("generating", total=total) if progress else None
+
+    def event(self, kind: str, shot_id: str, **info: Any) -> None:
+        if not self.progress:
+            return
+        detail = {
+            "submitted": lambda: f"submitted (task {info.get('task_id', '?')})",
+            "resumed": lambda: f"resumed task {info.get('task_id', '?')}",
+            "cached": lambda: "already made",
+            "retry": lambda: f"retrying: {info.get('reason', '')}",
+            "failed": lambda: f"FAILED: {info.get('reason', '')}",
+            "done": lambda: "done",
+        }.get(kind)
+        if detail:
+            self.progress.console.print(f"  {escape(shot_id)}: {escape(str(detail()))}")
+        if kind in ("done", "cached", "failed") and self.task is not None:
+            self.progress.advance(self.task)
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Progress | None]:
+    if quiet:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as p:
+        yield p
+
+
+def _confirm_spend(data: dict[str, Any], yes: bool, budget: float | None, local: bool) -> None:
+    cost = data["cost"]
+    if budget is not None and cost["shots"]:
+        if cost["credits"] is None:
+            raise BudgetError(
+                f"--budget {budget:g}: the {data['provider']} documents give no price, so the cost "
+                "cannot be checked against a budget",
+                hint="render without --budget after reading the plan, or use a provider with prices",
+            )
+        if cost["credits"] > budget:
+            raise BudgetError(
+                f"the plan costs {cost['credits']:g} credits, more than --budget {budget:g}",
+                hint="raise the budget, or render fewer shots (storyboard plan shows each shot's cost)",
+            )
+    if local or not cost["shots"] or yes:
+        return
+    if not sys.stdin.isatty():
+        raise ConfigError(
+            "this render would spend credits and there is no terminal to ask: pass --yes",
+            hint="`storyboard plan` shows what it would send and cost",
+        )
+    if not click.confirm(
+        f"Spend {_money(cost['credits'], cost['usd'], cost['unknown_shots'])}?", err=True
+    ):
+        raise ConfigError("nothing was sent")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@_provider_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write the film here instead of `output:`.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Spend without asking (required with no terminal).")
+@click.option(
+    "--budget", type=float, metavar="CREDITS", help="Refuse a render whose plan costs more."
+)
+@click.option(
+    "--force", multiple=True, metavar="SHOT", help="Regenerate this shot even if made (repeatable)."
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 21),
+    default=4,
+    show_default=True,
+    help="Requests in flight at once.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 5),
+    default=1,
+    show_default=True,
+    help="Resubmissions of a failed generation.",
+)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(0.01),
+    metavar="SECONDS",
+    help="Seconds between polls (default 5-10 with jitter; or STORYBOARD_POLL_INTERVAL).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def render(
+    file: Path,
+    provider: str | None,
+    output: Path | None,
+    yes: bool,
+    budget: float | None,
+    force: tuple[str, ...],
+    concurrency: int,
+    retries: int,
+    poll_interval: float | None,
+    quiet: bool,
+) -> None:
+    """Generate the shots that are not made yet, then cut the film."""
+    from storyboard.executor import generate
+
+    sb = pipeline.load(file)
+    p = pipeline.compile(sb, provider, need_key=True)
+    unknown = sorted(set(force) - {s.id for s in sb.shots})
+    if unknown:
+        raise ConfigError(
+            f"--force {', '.join(unknown)}: no such shot",
+            hint="shot ids: " + ", ".join(s.id for s in sb.shots),
+        )
+    data = _plan_data(p, force)
+    if not quiet or not p.provider.local:
+        _print_plan(data) if not quiet else None
+    _confirm_spend(data, yes, budget, p.provider.local)
+    started = time.monotonic()
+    with _progress(quiet) as bar:
+        result = generate(
+            p,
+            force=force,
+            concurrency=concurrency,
+            poll_interval=poll_interval,
+            resubmits=retries,
+            reporter=_Reporter(bar, len(p.shots)),
+        )
+    if result.failed:
+        for shot_id, reason in result.failed.items():
+            err.print(f"error: shot {escape(shot_id)!r} failed: {escape(reason)}")
+        err.print(
+            f"{len(result.clips)} of {len(p.shots)} shots made; the film was not cut. "
+            "Run render again to retry the failed shots (made ones are kept)."
+        )
+        sys.exit(1)
+    _cut(sb, result.clips, output, quiet)
+    if not quiet:
+        err.print(f"done in {time.monotonic() - started:.1f} s")
+
+
+def _cut(sb: Any, clips: dict[str, Path], output: Path | None, quiet: bool) -> None:
+    target = pipeline.output_path(sb, output)
+    with _progress(quiet) as bar:
+        task = bar.add_task("stitching", total=1.0) if bar else None
+        result = pipeline.stitch(
+            sb,
+            clips,
+            target,
+            (lambda f: bar.update(task, completed=f)) if bar and task is not None else None,
+        )
+    out.print(
+        f"wrote {escape(str(result.output))} ({result.duration:.2f} s, {result.method}); captions {escape(str(result.srt))}"
+    )
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@_provider_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write the film here instead of `output:`.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def stitch(file: Path, provider: str | None, output: Path | None, quiet: bool) -> None:
+    """Re-cut the film from clips already made (trims, transitions, captions, music); generates nothing."""
+    sb = pipeline.load(file)
+    p = pipeline.compile(sb, provider)
+    clips, stale, missing = pipeline.clips_made(sb, p)
+    if missing:
+        raise ConfigError(
+            f"no clip made yet for shot{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+            hint=f"run `storyboard render {file}` first",
+        )
+    for shot_id in stale:
+        err.print(
+            f"note: shot {escape(shot_id)!r} changed since its clip was made; using that clip (render to regenerate)"
+        )
+    _cut(sb, clips, output, quiet)
+
+
+# status / unlock ------------------------------------------------------------------------------
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.1f} h ago"
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@_provider_option
+def status(file: Path, provider: str | None) -> None:
+    """Each shot's state: made, submitted (task id and age), failed (reason), or not yet made."""
+    from storyboard.executor import shot_states
+
+    sb = pipeline.load(file)
+    p = pipeline.compile(sb, provider)
+    width = max(len(s.id) for s in sb.shots)
+    for st in shot_states(p):
+        line = f"  {escape(st.shot_id).ljust(width)}  {st.state:<9}"
+        if st.task_id:
+            line += f" task {escape(st.task_id)} {_age(st.age_seconds)}"
+        if st.reason:
+            line += f" reason: {escape(st.reason)}"
+        out.print(line)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Remove the lock even if its owner seems alive.")
+def unlock(file: Path, force: bool) -> None:
+    """Clear a stale lock left by a render that died."""
+    from storyboard.lock import clear_lock
+
+    sb = pipeline.load(file)
+    clear_lock(sb.state_dir, force=force)
+    out.print(f"unlocked {escape(str(file))}")
+
+
+def main() -> None:
+    cli(prog_name="storyboard")
+
+
+if __name__ == "__main__":
+    main()
