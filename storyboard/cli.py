@@ -181,9 +181,10 @@ def _print_plan(data: dict[str, Any]) -> None:
         )
     counts = {sym: sum(1 for s in data["shots"] if s["symbol"] == sym) for sym in "+~="}
     cost = data["cost"]
+    money = _money(cost["credits"], cost["usd"], cost["unknown_shots"]) if cost["shots"] else "nothing"
     out.print(
         f"Plan: {counts['+']} to generate, {counts['~']} to regenerate, {counts['=']} already made. "
-        f"Cost: {_money(cost['credits'], cost['usd'], cost['unknown_shots']) if cost['shots'] else 'nothing'}."
+        f"Cost: {money}."
     )
 
 
@@ -374,9 +375,8 @@ def _cut(sb: Any, clips: dict[str, Path], output: Path | None, quiet: bool) -> N
             target,
             (lambda f: bar.update(task, completed=f)) if bar and task is not None else None,
         )
-    out.print(
-        f"wrote {escape(str(result.output))} ({result.duration:.2f} s, {result.method}); captions {escape(str(result.srt))}"
-    )
+    out.print(f"wrote {escape(str(result.output))} ({result.duration:.2f} s, {result.method})")
+    out.print(f"captions {escape(str(result.srt))}")
 
 
 @cli.command()
@@ -401,7 +401,8 @@ def stitch(file: Path, provider: str | None, output: Path | None, quiet: bool) -
         )
     for shot_id in stale:
         err.print(
-            f"note: shot {escape(shot_id)!r} changed since its clip was made; using that clip (render to regenerate)"
+            f"note: shot {escape(shot_id)!r} changed since its clip was made; "
+            "using that clip (render to regenerate it)"
         )
     _cut(sb, clips, output, quiet)
 
