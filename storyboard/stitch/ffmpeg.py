@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tempfile
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -26,9 +29,7 @@ def run(args: list[str], *, what: str = "ffmpeg", timeout: float | None = None) 
     """Run ffmpeg with `args` (without the binary); return stderr; StitchError on failure."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *args]
     try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, errors="replace", timeout=timeout
-        )
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
     except subprocess.TimeoutExpired as e:
         raise StitchError(f"{what}: ffmpeg took longer than {timeout:.0f} s") from e
     if proc.returncode != 0:
@@ -86,7 +87,10 @@ def probe(path: Path) -> MediaInfo:
         text=True,
         errors="replace",
     )
-    err = proc.stderr
+    return _parse_media(path, proc.stderr)
+
+
+def _parse_media(path: Path, err: str) -> MediaInfo:
     m_in = _INPUT.search(err)
     m_dur = _DURATION.search(err)
     if not m_in or "Invalid data found" in err or "moov atom not found" in err:
@@ -115,3 +119,147 @@ def probe(path: Path) -> MediaInfo:
                 channels = int(n.group(1)) if n else 2
             audio = AudioStream(codec=ma.group(1), sample_rate=int(ma.group(2)), channels=channels)
     return MediaInfo(path=path, duration=duration, format=m_in.group(1), video=video, audio=audio)
+
+
+@dataclass(frozen=True)
+class VideoTrack:
+    """The packets of a file's first video stream, read without decoding (exact lengths)."""
+
+    path: Path
+    codec: str
+    timebase: tuple[int, int]
+    extradata: str  # size and CRC of the codec's extradata (SPS/PPS for H.264)
+    pts: tuple[int, ...]  # in timebase units, file order
+    durations: tuple[int, ...]
+    keyframes: tuple[int, ...]  # pts of the keyframes
+
+    @property
+    def frames(self) -> int:
+        return len(self.pts)
+
+    @property
+    def start(self) -> float:
+        return min(self.pts) * self.timebase[0] / self.timebase[1] if self.pts else 0.0
+
+    @property
+    def length(self) -> float:
+        """Seconds from the first frame shown to the end of the last one."""
+        if not self.pts:
+            return 0.0
+        end = max(p + d for p, d in zip(self.pts, self.durations, strict=True))
+        return (end - min(self.pts)) * self.timebase[0] / self.timebase[1]
+
+
+_PACKET = re.compile(r"^\s*\d+,\s*(-?\d+),\s*(-?\d+),\s*(\d+),\s*\d+,\s*0x[0-9a-f]+(.*)$")
+
+
+def inspect(path: Path, *, timeout: float | None = 60) -> tuple[MediaInfo, VideoTrack | None]:
+    """probe() and the first video stream's packets (`-f framecrc`, stream copy: no
+    decoding) in one ffmpeg run. The track is None when the file has no video."""
+    path = Path(path)
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)]
+    cmd += ["-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise StitchError(f"{path.name}: reading the video packets took too long") from e
+    info = _parse_media(path, proc.stderr)
+    if info.video is None:
+        return info, None
+    if proc.returncode != 0:
+        raise StitchError(f"{path.name}: its video stream cannot be read")
+    tb, codec, extradata = (1, 1), "", ""
+    pts: list[int] = []
+    durs: list[int] = []
+    keys: list[int] = []
+    for line in proc.stdout.splitlines():
+        if line.startswith("#"):
+            key, _, value = line[1:].partition(":")
+            value = value.split(":", 1)[-1].strip()
+            if key.startswith("tb"):
+                num, den = value.split("/")
+                tb = (int(num), int(den))
+            elif key.startswith("codec_id"):
+                codec = value
+            elif key.startswith("extradata"):
+                extradata = " ".join(value.split())
+            continue
+        m = _PACKET.match(line)
+        if not m:
+            continue
+        p, d = int(m.group(2)), int(m.group(3))
+        pts.append(p)
+        durs.append(d)
+        if "F=" not in m.group(4):  # framecrc flags every packet that is not a plain keyframe
+            keys.append(p)
+    track = VideoTrack(
+        path=path,
+        codec=codec,
+        timebase=tb,
+        extradata=extradata,
+        pts=tuple(pts),
+        durations=tuple(durs),
+        keyframes=tuple(sorted(keys)),
+    )
+    return info, track
+
+
+def video_track(path: Path) -> VideoTrack:
+    """The first video stream's packets; StitchError when there is none."""
+    info, track = inspect(path)
+    if track is None:
+        raise StitchError(f"{info.path.name} has no video stream")
+    return track
+
+
+def run_progress(
+    args: list[str],
+    *,
+    duration: float,
+    progress: Callable[[float], None] | None = None,
+    what: str = "ffmpeg",
+    timeout: float | None = None,
+) -> str:
+    """Like run(), reporting progress(0..1) from `-progress pipe:1` against `duration` s.
+
+    ffmpeg is killed if progress() raises (e.g. KeyboardInterrupt) or the timeout passes.
+    """
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1", *args]
+    with tempfile.TemporaryFile("w+", errors="replace") as errf:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, text=True)
+        timer = None
+        timed_out = threading.Event()
+        if timeout is not None:
+
+            def _kill() -> None:
+                timed_out.set()
+                proc.kill()
+
+            timer = threading.Timer(timeout, _kill)
+            timer.start()
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                key, _, value = line.strip().partition("=")
+                if progress is None:
+                    continue
+                if key == "out_time_us" and value.lstrip("-").isdigit() and duration > 0:
+                    progress(min(max(int(value) / 1e6 / duration, 0.0), 1.0))
+                elif key == "progress" and value == "end":
+                    progress(1.0)
+            code = proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+        errf.seek(0)
+        stderr = errf.read()
+    if timed_out.is_set():
+        raise StitchError(f"{what}: ffmpeg took longer than {timeout:.0f} s")
+    if code != 0:
+        tail = "\n".join(stderr.strip().splitlines()[-6:])
+        raise StitchError(f"{what}: ffmpeg failed (exit {code}):\n{tail}")
+    return stderr

@@ -1,0 +1,127 @@
+"""Captions: the .srt written beside every cut, and the images burned into the picture.
+
+Text is drawn with Pillow's embedded scalable font (no system fonts are assumed) and laid
+over the picture by ffmpeg's overlay filter while its shot is on screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from storyboard.stitch.spec import CutSpec
+from storyboard.stitch.timeline import Timeline, layout
+
+
+def _stamp(seconds: float) -> str:
+    ms = max(round(seconds * 1000), 0)
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"
+
+
+def _clean(text: str) -> str:
+    # A blank line ends an SRT entry, so a caption may not contain one.
+    return "\n".join(line.strip() for line in text.strip().splitlines() if line.strip())
+
+
+def timeline_srt(timeline: Timeline) -> str:
+    entries = []
+    for n, (a, b, text) in enumerate(timeline.caption_windows(), start=1):
+        entries.append(f"{n}\n{_stamp(a)} --> {_stamp(b)}\n{_clean(text)}\n")
+    return "\n".join(entries)
+
+
+def srt_text(spec: CutSpec, available: Sequence[float | None] | None = None) -> str:
+    """The cut's captions as SRT: caption i spans the time shot i is on screen in the cut.
+
+    Trims are honoured and a crossfade's overlap is split at its midpoint. `available` gives
+    the clips' real picture lengths when known (stitch() passes them); otherwise the trims
+    are taken as given.
+    """
+    return timeline_srt(layout(spec, available))
+
+
+@dataclass(frozen=True)
+class CaptionImage:
+    path: Path
+    x: int
+    y: int
+    start: float
+    end: float
+
+
+def _wrap(text: str, font: object, width: float) -> list[str]:
+    """Greedy word wrap to `width` pixels; a word longer than a line is broken."""
+    measure = font.getlength  # type: ignore[attr-defined]
+    lines: list[str] = []
+    for para in _clean(text).splitlines():
+        line = ""
+        for word in para.split():
+            trial = f"{line} {word}" if line else word
+            if measure(trial) <= width:
+                line = trial
+                continue
+            if line:
+                lines.append(line)
+            while measure(word) > width and len(word) > 1:
+                cut = len(word) - 1
+                while cut > 1 and measure(word[:cut]) > width:
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            line = word
+        if line:
+            lines.append(line)
+    return lines or [""]
+
+
+def render_caption(
+    text: str, path: Path, frame: tuple[int, int], *, size: float = 0.05, position: str = "bottom"
+) -> tuple[int, int]:
+    """Draw `text` as an RGBA PNG (white, outlined, on a translucent dark box); return its
+    top-left corner in a frame of size `frame`."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    fw, fh = frame
+    px = max(round(size * fh), 8)
+    font = ImageFont.load_default(size=px)
+    pad = max(px // 3, 2)
+    stroke = max(px // 16, 1)
+    lines = _wrap(text, font, fw * 0.9 - 2 * pad)
+    ascent, descent = font.getmetrics()
+    line_h = ascent + descent + px // 5
+    widths = [font.getlength(line) for line in lines]
+    w = min(int(max(widths)) + 2 * pad + 2 * stroke, fw)
+    h = min(line_h * len(lines) + 2 * pad, fh)
+    w += w % 2  # even sizes and offsets keep 4:2:0 chroma aligned
+    h += h % 2
+    img = Image.new("RGBA", (w, h), (0, 0, 0, 150))
+    draw = ImageDraw.Draw(img)
+    for i, (line, lw) in enumerate(zip(lines, widths, strict=True)):
+        draw.text(
+            ((w - lw) / 2, pad + i * line_h),
+            line,
+            font=font,
+            fill=(255, 255, 255, 255),
+            stroke_width=stroke,
+            stroke_fill=(0, 0, 0, 255),
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    margin = round(fh * 0.06)
+    x = max((fw - w) // 2, 0)
+    y = margin if position == "top" else max(fh - margin - h, 0)
+    return x - x % 2, y - y % 2
+
+
+def caption_images(spec: CutSpec, timeline: Timeline, folder: Path) -> list[CaptionImage]:
+    """One PNG per captioned shot, with where and when it is shown."""
+    out = []
+    for n, (a, b, text) in enumerate(timeline.caption_windows()):
+        path = folder / f"caption-{n:03d}.png"
+        x, y = render_caption(text, path, spec.size, size=spec.caption_size, position=spec.caption_position)
+        out.append(CaptionImage(path=path, x=x, y=y, start=a, end=b))
+    return out

@@ -1,0 +1,53 @@
+"""What a final cut is made of: the contract between the renderer and the stitcher.
+
+Plain frozen dataclasses; this module imports nothing heavy (no moviepy, numpy or ffmpeg).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+TRANSITIONS = ("cut", "crossfade", "fade")
+
+
+@dataclass(frozen=True)
+class ClipCut:
+    shot_id: str
+    path: Path  # the generated (or preview) clip, ~8 s
+    trim: tuple[float, float]  # seconds of the clip kept
+    transition: str = "cut"  # how this clip enters: cut | crossfade | fade
+    transition_duration: float = 0.0
+    caption: str | None = None
+    keep_audio: bool = True  # False: the shot's own sound is replaced by silence
+
+
+@dataclass(frozen=True)
+class MusicSpec:
+    path: Path
+    volume: float = 0.5
+    duck: bool = False  # lower the music under the shots' own sound
+    fade_out: float = 2.0
+    loop: bool = True  # loop to the film's length (else cut, or pad with silence)
+    start: float = 0.0  # seconds into the music file
+
+
+@dataclass(frozen=True)
+class CutSpec:
+    clips: tuple[ClipCut, ...]
+    output: Path
+    size: tuple[int, int]  # output frame size, e.g. (1280, 720)
+    fps: float = 24.0
+    music: MusicSpec | None = None
+    burn_captions: bool = False
+    caption_position: str = "bottom"  # bottom | top
+    caption_size: float = 0.05  # text height as a fraction of frame height
+    sample_rate: int = 48000
+
+
+@dataclass(frozen=True)
+class StitchResult:
+    output: Path
+    srt: Path
+    duration: float
+    method: str  # "copy" (stream copy of the picture) or "encode"
