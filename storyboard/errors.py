@@ -101,6 +101,9 @@ class ValidationError(InputError):
     def format(self) -> str:
         return "\n".join(p.format() for p in self.problems)
 
+    def __str__(self) -> str:
+        return self.format()
+
 
 class TemplateError(InputError):
     pass

@@ -6,6 +6,8 @@ and a template file may only come from the built-ins or the storyboard's own fol
 
 from __future__ import annotations
 
+import difflib
+import re
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,15 @@ from storyboard.errors import Location, Problem, TemplateError, ValidationError
 from storyboard.model import Shot, Storyboard, resolve_inside
 
 _env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+def _sentence(text: object) -> str:
+    """End a phrase with a full stop unless it already ends with punctuation."""
+    t = " ".join(str(text).split())
+    return t if not t or t[-1] in ".!?…。！？\"'" else t + "."
+
+
+_env.filters["sentence"] = _sentence
 
 
 @dataclass(frozen=True)
@@ -103,9 +114,11 @@ def render_prompt(sb: Storyboard, shot: Shot) -> str:
     except (JinjaError, SecurityError, TypeError, ValueError, ArithmeticError) as e:
         loc = sb.location(shot_path)
         line = _error_line(e, prompt_name)
-        if loc and line and line > 1:  # a block scalar: point into the prompt's own lines
-            src = sb.doc.source_line(loc.line + line - 1) if sb.doc else None
-            loc = Location(loc.file, loc.line + line - 1, 1, src)
+        if loc and line and sb.doc and (loc.source_line or "")[loc.column - 1 :].startswith(("|", ">")):
+            # a block scalar: its text starts on the next line; point at the failing line
+            n = loc.line + line
+            src = sb.doc.source_line(n) or ""
+            loc = Location(loc.file, n, len(src) - len(src.lstrip()) + 1, src)
         raise ValidationError(
             [
                 Problem(
@@ -151,7 +164,11 @@ def _describe(e: BaseException) -> str:
 
 
 def _hint(e: BaseException, ctx: dict[str, Any]) -> str | None:
-    if "is undefined" in str(e):
+    m = re.match(r"'(\w+)' is undefined", str(e))
+    if m:
+        close = difflib.get_close_matches(m.group(1), list(ctx), n=1)
+        if close:
+            return f"did you mean {close[0]!r}?"
         names = sorted(k for k in ctx if not k.startswith("_"))
         return "names you can use: " + ", ".join(names) + " (add free variables under `vars:`)"
     return None
