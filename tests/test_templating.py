@@ -74,7 +74,7 @@ def test_error_inside_a_block_prompt_points_at_its_line(tmp_path: Path) -> None:
 
 
 def test_sandbox_refuses_attribute_escapes(tmp_path: Path) -> None:
-    sb = board(tmp_path, (BASE % "plain").replace("Aerial over {{ place }}", "{{ ''.__class__.__mro__ }}"))
+    sb = board(tmp_path, (BASE % "plain").replace("Aerial over {{ place }}", "see {{ ''.__class__.__mro__ }}"))
     with pytest.raises(ValidationError, match="unsafe"):
         render_prompt(sb, sb.shots[0])
 
