@@ -1,0 +1,60 @@
+"""`storyboard init DIR`: a small storyboard that validates and renders offline at once."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from storyboard.errors import InputError
+
+STORYBOARD_NAME = "storyboard.yaml"
+
+
+def _package_files() -> Traversable:
+    return files("storyboard").joinpath("init")
+
+
+def _walk(node: Traversable, prefix: str = "") -> list[tuple[str, Traversable]]:
+    """Every file under `node` with its relative path (Traversable has no rglob)."""
+    out: list[tuple[str, Traversable]] = []
+    for child in sorted(node.iterdir(), key=lambda c: c.name):
+        rel = f"{prefix}{child.name}"
+        if child.is_dir():
+            if child.name != "__pycache__":
+                out += _walk(child, rel + "/")
+        else:
+            out.append((rel, child))
+    return out
+
+
+def init_project(directory: Path) -> Path:
+    """Create DIR/storyboard.yaml with its own images and music; return the storyboard's path.
+
+    Refuses (InputError) when DIR already holds a storyboard, or when one of the files to
+    write already exists: init never overwrites the user's work.
+    """
+    directory = Path(directory)
+    target = directory / STORYBOARD_NAME
+    if target.exists():
+        raise InputError(
+            f"{target} already exists: init never overwrites a storyboard",
+            hint="choose a new or empty folder, e.g. `storyboard init my-film`",
+        )
+    if directory.exists() and not directory.is_dir():
+        raise InputError(f"{directory} is a file, not a folder: give a folder to create")
+    payload = _walk(_package_files())
+    clashes = [rel for rel, _ in payload if (directory / rel).exists()]
+    if clashes:
+        raise InputError(
+            f"{directory} already holds {', '.join(clashes)}: init never overwrites files",
+            hint="choose a new or empty folder",
+        )
+    try:
+        for rel, src in payload:
+            dest = directory / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(src.read_bytes())
+    except OSError as e:
+        raise InputError(f"cannot create the storyboard in {directory}: {e.strerror or e}") from e
+    return target
