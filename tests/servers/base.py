@@ -1,0 +1,633 @@
+"""The machinery every loopback provider shares: HTTP plumbing, tasks, credits, faults.
+
+A `FakeProvider` is a real HTTP server on 127.0.0.1 (a random free port, a daemon thread)
+that a provider module teaches one vendor's protocol by listing `Route`s. Everything the
+tests look at lives on the instance and is guarded by `lock`:
+
+- `requests`: every request as a `RequestRecord` (the Authorization header redacted);
+- `accepted`: one dict `{"task_id", "shot_id", "body"}` per created task;
+- `tasks`: task id -> `Task`, whose `status` moves pending -> processing -> completed (or
+  failed) by elapsed time: pending for the first quarter of the job, done at `ready_at`;
+- `credits`: the balance; a task is charged when created and refunded when it is first seen
+  failed (every document says failed jobs are refunded);
+- `fault(kind, on=..., times=1, **params)`: queued faults. A request consumes at most one
+  fault: the earliest queued one that applies to it. `fail_job` is consumed by the next
+  created task instead, whatever the endpoint.
+
+Clips are served at `/files/<task_id>.mp4` without auth (they stand for CDN links).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlsplit
+
+import jsonschema
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "provider_schemas"
+
+FAULT_KINDS = ("429", "500", "503", "drop", "fail_job", "truncate", "corrupt", "slow")
+FAULT_PLACES = ("submit", "poll", "download", "upload", "any")
+_DOWNLOAD_ONLY = ("truncate", "corrupt")
+
+# the word that content checks refuse, as a whole word in a prompt
+FORBIDDEN = re.compile(r"\bFORBIDDEN\b")
+
+
+@dataclass
+class RequestRecord:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # Authorization is "REDACTED"
+    body: Any  # parsed JSON, or None; uploads: {field: {filename, contentType, size, format}}
+    status: int | None = None  # None: no reply was sent (a dropped connection)
+
+
+@dataclass
+class Fault:
+    kind: str
+    on: str
+    times: int
+    params: dict[str, Any]
+
+
+@dataclass
+class Task:
+    task_id: str
+    created_at: float  # time.time()
+    ready_at: float  # when it completes (or fails)
+    body: dict[str, Any]  # what it was made from (nanophoto: the shot's object)
+    request: dict[str, Any]  # the whole request body
+    cost: int
+    shot_id: str | None = None
+    fail_reason: str | None = None  # set: the task ends failed with these words
+    fail_params: dict[str, Any] = field(default_factory=dict)
+    parent: str | None = None  # extensions: the task extended
+    refunded: bool = False
+    info: dict[str, Any] = field(default_factory=dict)  # provider specifics (model, aspect...)
+    result_url: str = ""  # the clip, once completed
+
+    def state(self, now: float | None = None) -> str:
+        now = time.time() if now is None else now
+        if now >= self.ready_at:
+            return "failed" if self.fail_reason is not None else "completed"
+        if now < self.created_at + (self.ready_at - self.created_at) * 0.25:
+            return "pending"
+        return "processing"
+
+    @property
+    def status(self) -> str:
+        """pending | processing | completed | failed (the provider maps it to its own words)."""
+        return self.state()
+
+    def progress(self, now: float | None = None) -> int:
+        now = time.time() if now is None else now
+        span = self.ready_at - self.created_at
+        if span <= 0 or now >= self.ready_at:
+            return 100
+        return max(0, min(99, int(100 * (now - self.created_at) / span)))
+
+    def remaining(self, now: float | None = None) -> float:
+        now = time.time() if now is None else now
+        return max(0.0, self.ready_at - now)
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any = None  # JSON-able, or bytes (then content_type says what)
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+    truncate: bool = False  # send Content-Length of the whole body, then half, then close
+
+
+class Refusal(Exception):  # noqa: N818 - control flow, not an error of ours
+    """Raised by a route to answer with `reply` (the provider's documented error)."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.status)
+        self.reply = reply
+
+
+@dataclass
+class Incoming:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    raw: bytes
+    record: RequestRecord
+    fault: Fault | None = None  # a download fault (truncate/corrupt) for this request
+
+    def json(self) -> Any:
+        """The body as JSON; raises ValueError when it is not JSON."""
+        return json.loads(self.raw.decode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: str  # a regex for the whole path; named groups become keyword arguments
+    endpoint: str  # submit | poll | upload | download | other: where faults apply
+    handler: Callable[..., Reply]
+    auth: bool = True
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """tests/provider_schemas/<name>.schema.json as a dict."""
+    return json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text("utf-8"))
+
+
+@cache
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    schema = load_schema(name)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def schema_errors(name: str, instance: Any) -> list[str]:
+    """Every way `instance` breaks schema `name`, as "path: message", most relevant first."""
+    validator = _validator(name)
+    best = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+    if best is None:
+        return []
+    rest = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+    out = [_describe(best)]
+    out += [d for d in map(_describe, rest) if d not in out]
+    return out
+
+
+def _describe(err: jsonschema.ValidationError) -> str:
+    path = ""
+    for part in err.absolute_path:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return f"{path or '(body)'}: {err.message}"
+
+
+def is_http_url(value: Any) -> bool:
+    return isinstance(value, str) and re.match(r"^https?://[^\s/]+", value) is not None
+
+
+def sniff_image(data: bytes) -> str | None:
+    """jpeg | png | webp by content, or None."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def parse_multipart(content_type: str, raw: bytes) -> list[tuple[str, str | None, str | None, bytes]]:
+    """multipart/form-data parts as (name, filename, content type, data); ValueError if bad."""
+    m = re.match(r"^\s*multipart/form-data\s*;.*boundary=(\"?)([^\";]+)\1", content_type, re.I)
+    if not m:
+        raise ValueError("expected multipart/form-data with a boundary")
+    delim = b"--" + m.group(2).encode("latin-1")
+    sections = raw.split(delim)
+    if len(sections) < 3 or not sections[-1].startswith(b"--"):
+        raise ValueError("malformed multipart body")
+    parts = []
+    for sec in sections[1:-1]:
+        if not sec.startswith(b"\r\n") or not sec.endswith(b"\r\n"):
+            raise ValueError("malformed multipart body")
+        head, sep, data = sec[2:-2].partition(b"\r\n\r\n")
+        if not sep:
+            raise ValueError("malformed multipart part")
+        headers = {}
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        disp = headers.get("content-disposition", "")
+        name = re.search(r'\bname="([^"]*)"', disp)
+        filename = re.search(r'\bfilename="([^"]*)"', disp)
+        if not disp.lower().startswith("form-data") or not name:
+            raise ValueError("a part without Content-Disposition: form-data; name=...")
+        parts.append(
+            (name.group(1), filename.group(1) if filename else None, headers.get("content-type"), data)
+        )
+    return parts
+
+
+class FakeProvider:
+    """One vendor's service on 127.0.0.1. Subclasses set `name` and define `routes()`."""
+
+    name: ClassVar[str] = ""
+    default_api_key: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        clip: Path | str | None = None,
+        api_key: str | None = None,
+        job_seconds: float = 0.0,
+        credits: int = 10_000,
+    ) -> None:
+        self.clip: Path | None = Path(clip) if clip is not None else None
+        self.api_key: str = api_key or self.default_api_key
+        self.job_seconds = float(job_seconds)
+        self.lock = threading.RLock()
+        self.requests: list[RequestRecord] = []
+        self.accepted: list[dict[str, Any]] = []
+        self.tasks: dict[str, Task] = {}
+        self.errors: list[str] = []  # tracebacks of bugs in the fake itself: should stay empty
+        self.base_url = ""
+        self._credits = int(credits)
+        self._faults: list[Fault] = []
+        self._closing = threading.Event()
+        self._conns: set[socket.socket] = set()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._routes = [(r, re.compile(r.pattern)) for r in self.routes()]
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> FakeProvider:
+        httpd = _Server(("127.0.0.1", 0), _Handler)
+        httpd.fake = self
+        self._httpd = httpd
+        self.base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name=f"fake-{self.name}",
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop serving, cut open connections, free the port. Safe to call twice."""
+        self._closing.set()
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        httpd.shutdown()
+        httpd.server_close()
+        with self.lock:
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeProvider:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.base_url or '(stopped)'}>"
+
+    # -- to be defined by each provider ----------------------------------------------------
+    def routes(self) -> list[Route]:
+        raise NotImplementedError
+
+    def auth_error(self) -> Reply:
+        raise NotImplementedError
+
+    def rate_limited(self) -> Reply:
+        raise NotImplementedError
+
+    def server_error(self) -> Reply:
+        raise NotImplementedError
+
+    def unavailable(self) -> Reply:
+        """HTTP 503 as a load balancer in front of the service sends it."""
+        return Reply(503, b"503 Service Unavailable\n", content_type="text/plain; charset=utf-8")
+
+    def not_found(self, path: str = "") -> Reply:
+        return Reply(404, b"404 Not Found\n", content_type="text/plain; charset=utf-8")
+
+    def new_task_id(self) -> str:
+        return os.urandom(16).hex()
+
+    def servable(self, name: str) -> bool:
+        """May /files/<name>.mp4 be downloaded now? By default: the task has completed."""
+        with self.lock:
+            task = self.tasks.get(name)
+        return task is not None and task.status == "completed"
+
+    # -- state -----------------------------------------------------------------------------
+    @property
+    def credits(self) -> int:
+        with self.lock:
+            self._settle()
+            return self._credits
+
+    @credits.setter
+    def credits(self, value: int) -> None:
+        with self.lock:
+            self._credits = int(value)
+
+    def _settle(self) -> None:
+        """Refund failed tasks once (all four documents promise refunds on failure)."""
+        now = time.time()
+        for task in self.tasks.values():
+            if not task.refunded and task.fail_reason is not None and task.state(now) == "failed":
+                task.refunded = True
+                self._credits += task.cost
+
+    def balance_for(self, cost: int) -> tuple[bool, int]:
+        """(enough?, current balance) with failed tasks refunded first."""
+        with self.lock:
+            self._settle()
+            return self._credits >= cost, self._credits
+
+    def create_task(
+        self,
+        body: dict[str, Any],
+        request: dict[str, Any],
+        cost: int,
+        *,
+        shot_id: str | None = None,
+        fail_reason: str | None = None,
+        parent: str | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> Task:
+        """Charge `cost` (the caller has checked the balance) and make a task."""
+        with self.lock:
+            now = time.time()
+            task_id = self.new_task_id()
+            task = Task(
+                task_id=task_id,
+                created_at=now,
+                ready_at=now + max(0.0, self.job_seconds),
+                body=body,
+                request=request,
+                cost=cost,
+                shot_id=shot_id,
+                parent=parent,
+                info=dict(info or {}),
+                result_url=f"{self.base_url}/files/{task_id}.mp4",
+            )
+            fault = self._take_fault(None, ("fail_job",))
+            if fault is not None:
+                task.fail_reason = str(fault.params.get("reason", "Video generation failed"))
+                task.fail_params = dict(fault.params)
+            elif fail_reason is not None:
+                task.fail_reason = fail_reason
+            self._credits -= cost
+            self.tasks[task_id] = task
+            self.accepted.append({"task_id": task_id, "shot_id": shot_id, "body": request})
+            return task
+
+    def finish(self, task_id: str | None = None) -> None:
+        """Make one task (or every task) reach its end now, whatever job_seconds said."""
+        with self.lock:
+            now = time.time()
+            for task in self.tasks.values():
+                if task_id is None or task.task_id == task_id:
+                    task.ready_at = min(task.ready_at, now)
+
+    def task(self, task_id: str) -> Task | None:
+        with self.lock:
+            return self.tasks.get(task_id)
+
+    # -- faults ----------------------------------------------------------------------------
+    def fault(self, kind: str, on: str | None = None, times: int = 1, **params: Any) -> None:
+        """Queue `times` faults of `kind` for requests to `on` (see the module docstring).
+
+        `on` defaults to "download" for truncate/corrupt and to "submit" otherwise; fail_job
+        ignores it (the next created task fails). params: retry_after (429, seconds, default
+        1), seconds (slow, default 1), reason (fail_job), and what a provider documents.
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}")
+        if on is None:
+            on = "download" if kind in _DOWNLOAD_ONLY else "submit"
+        if on not in FAULT_PLACES:
+            raise ValueError(f"unknown place {on!r}; one of {', '.join(FAULT_PLACES)}")
+        if kind in _DOWNLOAD_ONLY and on not in ("download", "any"):
+            raise ValueError(f"{kind} applies to downloads only")
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self.lock:
+            self._faults.append(Fault(kind, on, int(times), dict(params)))
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self._faults.clear()
+
+    @property
+    def pending_faults(self) -> list[Fault]:
+        with self.lock:
+            return list(self._faults)
+
+    def _take_fault(self, endpoint: str | None, kinds: tuple[str, ...]) -> Fault | None:
+        with self.lock:
+            for fault in self._faults:
+                if fault.kind not in kinds:
+                    continue
+                if endpoint is not None and fault.on not in (endpoint, "any"):
+                    continue
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+    def _fault_reply(self, fault: Fault) -> Reply:
+        if fault.kind == "429":
+            reply = self.rate_limited()
+            retry = fault.params.get("retry_after", 1)
+            reply.headers["Retry-After"] = f"{retry:g}" if isinstance(retry, float) else str(retry)
+            return reply
+        if fault.kind == "500":
+            return self.server_error()
+        return self.unavailable()
+
+    # -- helpers for routes ----------------------------------------------------------------
+    def authorized(self, req: Incoming) -> bool:
+        return req.headers.get("authorization", "") == f"Bearer {self.api_key}"
+
+    def download(self, req: Incoming, name: str) -> Reply:
+        if not self.servable(name) or self.clip is None:
+            return self.not_found(req.path)
+        data = self.clip.read_bytes()
+        fault = req.fault
+        if fault is not None and fault.kind == "corrupt":
+            data = _garbage(len(data), data)
+        reply = Reply(200, data, content_type="video/mp4")
+        reply.truncate = fault is not None and fault.kind == "truncate"
+        return reply
+
+    def download_route(self) -> Route:
+        return Route("GET", r"/files/(?P<name>[A-Za-z0-9_.-]+?)\.mp4", "download", self.download, auth=False)
+
+    # -- dispatch (called from the handler thread) -----------------------------------------
+    def _dispatch(self, req: Incoming) -> Reply | None:
+        """The reply to send, or None to drop the connection."""
+        matched = None
+        allowed = False
+        for route, rx in self._routes:
+            m = rx.fullmatch(req.path)
+            if m is None:
+                continue
+            allowed = True
+            if route.method == req.method:
+                matched = (route, m.groupdict())
+                break
+        if matched is None:
+            if allowed:
+                return Reply(405, {"error": "method not allowed"})
+            return self.not_found(req.path)
+        route, args = matched
+        kinds = ("429", "500", "503", "drop", "slow")
+        if route.endpoint == "download":
+            kinds += _DOWNLOAD_ONLY
+        fault = self._take_fault(route.endpoint, kinds)
+        if fault is not None:
+            if fault.kind == "drop":
+                return None
+            if fault.kind == "slow":
+                self._closing.wait(float(fault.params.get("seconds", 1.0)))
+            elif fault.kind in _DOWNLOAD_ONLY:
+                req.fault = fault
+            else:
+                return self._fault_reply(fault)
+        if route.auth and not self.authorized(req):
+            return self.auth_error()
+        try:
+            return route.handler(req, **args)
+        except Refusal as r:
+            return r.reply
+
+
+def _garbage(n: int, avoid: bytes) -> bytes:
+    out = os.urandom(n)
+    while n and out == avoid:  # astronomically unlikely; keeps the fault honest
+        out = os.urandom(n)
+    return out
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    fake: FakeProvider
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # quiet: connection resets are the client's business; anything else is our bug
+        exc = traceback.format_exc()
+        if not any(s in exc for s in ("ConnectionResetError", "BrokenPipeError", "TimeoutError")):
+            with self.fake.lock:
+                self.fake.errors.append(exc)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-provider/1"
+    sys_version = ""
+    timeout = 60  # an idle keep-alive connection frees its thread eventually
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.fake.lock:
+            self.server.fake._conns.add(self.connection)
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError):
+            super().finish()
+        with self.server.fake.lock:
+            self.server.fake._conns.discard(self.connection)
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
+        self._handle()
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            out = bytearray()
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return bytes(out)
+                out += self.rfile.read(size)
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _handle(self) -> None:
+        fake = self.server.fake
+        split = urlsplit(self.path)
+        raw = self._read_body()
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        shown = {k: ("REDACTED" if k.lower() == "authorization" else v) for k, v in self.headers.items()}
+        body: Any = None
+        if raw:
+            with contextlib.suppress(ValueError, UnicodeDecodeError):
+                body = json.loads(raw.decode("utf-8"))
+        record = RequestRecord(self.command, split.path, dict(parse_qsl(split.query)), shown, body)
+        with fake.lock:
+            fake.requests.append(record)
+        req = Incoming(self.command, split.path, record.query, headers, raw, record)
+        try:
+            reply = fake._dispatch(req)
+        except Exception:
+            with fake.lock:
+                fake.errors.append(traceback.format_exc())
+            reply = fake.server_error()
+        if reply is None:  # drop: no reply at all, before anything was done
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        record.status = reply.status
+        self._send(reply)
+
+    def _send(self, reply: Reply) -> None:
+        if isinstance(reply.body, bytes):
+            data = reply.body
+        else:
+            data = json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in reply.headers.items():
+            self.send_header(k, v)
+        if reply.truncate:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        if reply.truncate:
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.wfile.write(data)
