@@ -1,0 +1,135 @@
+"""Shared media and measuring tools for the stitch tests: tiny real clips made by ffmpeg."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from storyboard.stitch.ffmpeg import ffmpeg_exe
+from storyboard.stitch.spec import ClipCut
+from tests.media import make_clip, make_tone
+
+MUSIC_HZ = 3000  # far above the clips' tones, so a high-pass hears only the music
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("media")
+    return {
+        "red": make_clip(d / "red.mp4", color="red", tone=440, gop=12),
+        "blue": make_clip(d / "blue.mp4", color="blue", tone=660, gop=12),
+        "lime": make_clip(d / "lime.mp4", color="lime", tone=550, gop=12),
+        "mute": make_clip(d / "mute.mp4", color="yellow", audio=False, gop=12),
+        "portrait": make_clip(d / "portrait.mp4", size=(90, 160), fps=30, color="lime", audio=False),
+        "fast": make_clip(d / "fast.mp4", fps=30, color="blue", tone=660),
+        "music": make_tone(d / "music.wav", seconds=1.5, tone=MUSIC_HZ),
+    }
+
+
+def clip(shot: str, path: Path, trim: tuple[float, float] = (0, 8), **kw: object) -> ClipCut:
+    return ClipCut(shot_id=shot, path=path, trim=trim, **kw)  # type: ignore[arg-type]
+
+
+def _ff(args: list[str], *, binary: bool = False) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", *args],
+        capture_output=True,
+        text=not binary,
+        check=True,
+    )
+
+
+def pixel(path: Path, t: float, xy: tuple[int, int] | None = None) -> tuple[int, int, int]:
+    """The RGB of one pixel (default: the middle) of the frame shown at time t."""
+    out = _ff(
+        ["-ss", f"{t:.4f}", "-i", str(path), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        binary=True,
+    ).stdout
+    size = _size(path)
+    w, h = size
+    x, y = xy if xy is not None else (w // 2, h // 2)
+    i = (y * w + x) * 3
+    assert len(out) == w * h * 3
+    return out[i], out[i + 1], out[i + 2]
+
+
+def _size(path: Path) -> tuple[int, int]:
+    err = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True
+    ).stderr
+    m = re.search(r"Video: .*?, (\d{2,5})x(\d{2,5})", err)
+    assert m, err
+    return int(m.group(1)), int(m.group(2))
+
+
+def level(path: Path, start: float, end: float, *, music_only: bool = False) -> float:
+    """Mean volume (dB) of the sound between start and end; -91 is digital silence.
+
+    music_only: hear only the music's band (a steep high-pass far above the clips' tones).
+    """
+    af = "volumedetect"
+    if music_only:
+        af = ",".join([f"highpass=f={MUSIC_HZ * 2 // 3}"] * 4 + [af])
+    err = _ff(
+        [
+            "-ss",
+            f"{start:.4f}",
+            "-t",
+            f"{end - start:.4f}",
+            "-i",
+            str(path),
+            "-vn",
+            "-af",
+            af,
+            "-f",
+            "null",
+            "-",
+        ]
+    ).stderr
+    m = re.search(r"mean_volume: (-?[\d.]+|-inf) dB", err)
+    assert m, err
+    return -200.0 if m.group(1) == "-inf" else float(m.group(1))
+
+
+def stream_lengths(path: Path) -> dict[str, float]:
+    """Exact seconds of the video and audio streams, from their packets."""
+    out: dict[str, float] = {}
+    for kind, sel in (("video", "0:v:0"), ("audio", "0:a:0")):
+        text = _ff(["-i", str(path), "-map", sel, "-c", "copy", "-f", "framecrc", "-"]).stdout
+        tb = re.search(r"#tb 0: (\d+)/(\d+)", text)
+        assert tb
+        end = first = None
+        for line in text.splitlines():
+            if line.startswith("#"):
+                continue
+            parts = [p.strip() for p in line.split(",")]
+            pts, dur = int(parts[2]), int(parts[3])
+            first = pts if first is None else min(first, pts)
+            end = pts + dur if end is None else max(end, pts + dur)
+        assert end is not None and first is not None
+        out[kind] = (end - max(first, 0)) * int(tb.group(1)) / int(tb.group(2))
+    return out
+
+
+def atoms(path: Path) -> list[str]:
+    """Top-level MP4 box types in file order."""
+    names = []
+    data = path.read_bytes()
+    i = 0
+    while i + 8 <= len(data):
+        size = int.from_bytes(data[i : i + 4], "big")
+        kind = data[i + 4 : i + 8].decode("latin-1")
+        if size == 1:
+            size = int.from_bytes(data[i + 8 : i + 16], "big")
+        names.append(kind)
+        if size < 8:
+            break
+        i += size
+    return names
+
+
+def near(rgb: tuple[int, int, int], want: tuple[int, int, int], tol: int = 40) -> bool:
+    return all(abs(a - b) <= tol for a, b in zip(rgb, want, strict=True))

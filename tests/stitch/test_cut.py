@@ -1,0 +1,225 @@
+"""The final cut, made for real from tiny clips and measured: lengths, streams, colours at
+chosen times, sound, the fast path and what a failure leaves behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storyboard.errors import StitchError
+from storyboard.stitch.cut import stitch
+from storyboard.stitch.ffmpeg import probe
+from storyboard.stitch.spec import CutSpec, MusicSpec
+from tests.stitch.conftest import atoms, clip, level, near, pixel, stream_lengths
+
+RED, BLUE, BLACK, LIME = (255, 0, 0), (0, 0, 255), (0, 0, 0), (0, 255, 0)
+FRAME = 1 / 24
+SILENT = -80.0  # dB: AAC-coded digital silence measures about -91
+
+
+def spec(tmp_path: Path, *clips, **kw) -> CutSpec:  # type: ignore[no-untyped-def]
+    return CutSpec(clips=tuple(clips), output=tmp_path / "out" / "film.mp4", size=(160, 90), **kw)
+
+
+def check_streams(path: Path, want: float) -> None:
+    info = probe(path)
+    assert info.video is not None and info.audio is not None
+    assert info.video.codec == "h264" and info.video.pix_fmt == "yuv420p"
+    assert (info.video.width, info.video.height) == (160, 90)
+    assert info.audio.codec == "aac" and info.audio.sample_rate == 48000
+    assert info.audio.channels == 2
+    boxes = atoms(path)
+    assert boxes.index("moov") < boxes.index("mdat")  # +faststart
+    lengths = stream_lengths(path)
+    assert lengths["video"] == pytest.approx(want, abs=FRAME)
+    assert lengths["audio"] == pytest.approx(want, abs=FRAME)
+
+
+def test_cuts_copy_the_picture_and_keep_sound_in_sync(tmp_path: Path, media) -> None:  # type: ignore[no-untyped-def]
+    seen: list[float] = []
+    s = spec(tmp_path, clip("a", media["red"]), clip("b", media["mute"]), clip("c", media["blue"]))
+    result = stitch(s, progress=seen.append)
+    assert result.method == "copy"
+    assert result.duration == pytest.approx(6.0)
+    assert result.output == s.output and result.output.is_file()
+    check_streams(result.output, 6.0)
+    assert near(pixel(result.output, 1.0), RED)
+    assert near(pixel(result.output, 3.0), (255, 255, 0))
+    assert near(pixel(result.output, 5.0), BLUE)
+    # Sound where the clips have it, silence in the one without, and the edges at the cuts
+    # (within a few ms: concat+copy of AAC would drift ~21 ms per join).
+    assert level(result.output, 0.1, 1.95) > -30
+    assert level(result.output, 2.01, 3.99) < SILENT
+    assert level(result.output, 4.01, 5.9) > -30
+    assert level(result.output, 1.96, 1.995) > -30
+    assert level(result.output, 3.995, 4.04) > -30
+    assert seen and seen[-1] == 1.0 and seen == sorted(seen)
+    assert result.srt == s.output.with_suffix(".srt") and result.srt.read_text() == ""
+
+
+def test_clips_that_differ_are_encoded(tmp_path: Path, media) -> None:  # type: ignore[no-untyped-def]
+    result = stitch(spec(tmp_path, clip("a", media["red"]), clip("b", media["fast"])))
+    assert result.method == "encode"  # 30 fps clip in a 24 fps cut
+    check_streams(result.output, 4.0)
+    assert near(pixel(result.output, 3.0), BLUE)
+
+
+def test_trims(tmp_path: Path, media) -> None:  # type: ignore[no-untyped-def]
+    s = spec(tmp_path, clip("a", media["red"], (0.5, 1.5)), clip("b", media["blue"], (0.25, 8)))
+    result = stitch(s)
+    assert result.method == "encode"
+    assert result.duration == pytest.approx(2.75)
+    check_streams(result.output, 2.75)
+    assert near(pixel(result.output, 0.95), RED)
+    assert near(pixel(result.output, 1.05), BLUE)
+    assert level(result.output, 0.05, 2.7) > -30
+
+
+def test_crossfade_overlaps_picture_and_sound(tmp_path: Path, media) -> None:  # type: ignore[no-untyped-def]
+    s = spec(
+        tmp_path,
+        clip("a", media["red"]),
+        clip("b", media["blue"], transition="crossfade", transition_duration=0.5),
+    )
+    result = stitch(s)
+    assert result.duration == pytest.approx(3.5)
+    check_streams(result.output, 3.5)
+    assert near(pixel(result.output, 1.0), RED)
+    r, g, b = pixel(result.output, 1.75)
+    assert 70 < r < 190 and 70 < b < 190 and g < 60  # a mix of the two
+    assert near(pixel(result.output, 3.0), BLUE)
+    for a in (0.0, 1.4, 1.6, 1.8, 2.0, 3.0):  # no dip through the overlap
+        assert level(result.output, a, a + 0.2) > -30
+
+
+def test_fade_goes_through_black(tmp_path: Path, media) -> None:  # type: ignore[no-untyped-def]
+    s = spec(
+        tmp_path,
+        clip("a", media["red"], transition="fade", transition_duration=0.5),
+        clip("b", media["blue"], transition="fade", transition_duration=1.0),
+    )
+    result = stitch(s)
+    assert result.duration == pytest.approx(4.0)
+    check_streams(result.output, 4.0)
+    assert near(pixel(result.output, 0.0), BLACK, 10)  # the first shot fades in
+    assert near(pixel(result.output, 1.0), RED)
+    assert near(pixel(result.output, 2.0), BLACK, 10)  # the midpoint of the fade
+    assert near(pixel(result.output, 3.0), BLUE)
+    # Sound dips with the picture, then comes back.
+    assert level(result.output, 1.96, 2.04) < level(result.output, 1.0, 1.3) - 15
+    assert level(result.output, 3.0, 3.5) > -30
+
+
+def test_other_sizes_rates_and_no_sound(tmp_path: Path, media) -> None:  # type: ignore[no-untyped-def]
+    s = spec(
+        tmp_path,
+        clip("a", media["red"]),
+        clip("p", media["portrait"]),
+        clip("b", media["blue"], keep_audio=False),
+    )
+    result = stitch(s)
+    assert result.method == "encode"
+    check_streams(result.output, 6.0)
+    assert near(pixel(result.output, 3.0), LIME)  # 30 fps portrait, fitted
+    assert near(pixel(result.output, 3.0, (5, 45)), BLACK, 10)  # pillarbox bars
+    assert near(pixel(result.output, 3.0, (154, 45)), BLACK, 10)
+    assert near(pixel(result.output, 3.0, (80, 2)), LIME)  # full height: not letterboxed
+    assert level(result.output, 0.1, 1.9) > -30
+    assert level(result.output, 2.05, 5.95) < SILENT  # no sound, and the muted shot
+
+
+def test_burned_captions(tmp_path: Path, media) -> None:  # type: ignore[no-untyped-def]
+    s = spec(
+        tmp_path,
+        clip("a", media["red"], caption="Hello there, a caption long enough to wrap onto a second line"),
+        clip("b", media["blue"]),
+        burn_captions=True,
+        caption_size=0.1,
+    )
+    result = stitch(s)
+    assert result.method == "encode"
+    check_streams(result.output, 4.0)
+    # The box darkens the bottom while its shot is on screen, not after; the top is clean.
+    changed = [
+        not near(pixel(result.output, 1.0, (x, y)), RED) for x in range(10, 150, 7) for y in range(50, 86, 4)
+    ]
+    assert sum(changed) > len(changed) // 4
+    assert near(pixel(result.output, 1.0, (80, 10)), RED)
+    assert all(near(pixel(result.output, 3.0, (x, 75)), BLUE) for x in (20, 80, 140))
+    assert "Hello there" in result.srt.read_text()
+
+
+def test_music_loops_to_length_and_fades_out(tmp_path: Path, media) -> None:  # type: ignore[no-untyped-def]
+    music = MusicSpec(path=media["music"], volume=1.0, fade_out=1.0)
+    s = spec(tmp_path, clip("a", media["mute"]), clip("b", media["mute"]), music=music)
+    result = stitch(s)
+    check_streams(result.output, 4.0)
+    assert result.method == "copy"
+    loud = level(result.output, 0.2, 1.2, music_only=True)
+    assert loud > -30
+    assert level(result.output, 1.8, 2.8, music_only=True) > loud - 2  # looped (1.5 s file)
+    assert level(result.output, 3.75, 4.0, music_only=True) < loud - 10  # faded out
+    once = stitch(
+        spec(
+            tmp_path,
+            clip("a", media["mute"]),
+            clip("b", media["mute"]),
+            music=MusicSpec(path=media["music"], loop=False, fade_out=0),
+        )
+    )
+    assert level(once.output, 0.2, 1.2, music_only=True) > -36
+    assert level(once.output, 1.7, 3.9) < SILENT  # played once, then silence
+
+
+@pytest.mark.parametrize("duck", [True, False])
+def test_music_ducks_under_the_shots_sound(tmp_path: Path, media, duck: bool) -> None:  # type: ignore[no-untyped-def]
+    music = MusicSpec(path=media["music"], volume=0.5, duck=duck, fade_out=0)
+    s = spec(tmp_path, clip("a", media["mute"]), clip("b", media["red"]), music=music)
+    result = stitch(s)
+    alone = level(result.output, 0.5, 1.5, music_only=True)
+    under = level(result.output, 2.5, 3.5, music_only=True)
+    if duck:
+        assert alone > under + 5
+    else:
+        assert abs(alone - under) < 1.5
+    assert level(result.output, 2.5, 3.5) > -30  # the shot's own sound is kept
+
+
+def test_failure_leaves_no_output(tmp_path: Path, media) -> None:  # type: ignore[no-untyped-def]
+    s = spec(tmp_path, clip("a", media["red"]), clip("gone", tmp_path / "missing.mp4"))
+    with pytest.raises(StitchError, match="shot 'gone'"):
+        stitch(s)
+    assert not s.output.exists()
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(media["red"].read_bytes()[:3000])  # cut short mid-download
+    s = spec(tmp_path, clip("a", media["red"]), clip("bad", broken))
+    s.output.parent.mkdir(parents=True, exist_ok=True)
+    s.output.write_bytes(b"the previous cut")
+    with pytest.raises(StitchError, match="shot 'bad'"):
+        stitch(s)
+    assert s.output.read_bytes() == b"the previous cut"
+    assert sorted(p.name for p in s.output.parent.iterdir()) == ["film.mp4"]
+
+
+def test_an_ffmpeg_failure_midway_leaves_no_temp_file(tmp_path: Path, media) -> None:  # type: ignore[no-untyped-def]
+    def boom(fraction: float) -> None:
+        raise KeyboardInterrupt
+
+    s = spec(tmp_path, clip("a", media["red"]), clip("b", media["blue"], (0.5, 2)))
+    with pytest.raises(KeyboardInterrupt):
+        stitch(s, progress=boom)
+    assert list(s.output.parent.iterdir()) == []
+
+
+def test_bad_cuts_name_the_shot(tmp_path: Path, media) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(StitchError, match="shot 'b'.*shorter than both"):
+        stitch(
+            spec(
+                tmp_path,
+                clip("a", media["red"], (0, 0.4)),
+                clip("b", media["blue"], transition="crossfade", transition_duration=0.5),
+            )
+        )
+    with pytest.raises(StitchError, match="shot 'b'.*only 2.00 s long"):
+        stitch(spec(tmp_path, clip("a", media["red"]), clip("b", media["blue"], (3, 5))))
