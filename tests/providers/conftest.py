@@ -1,0 +1,174 @@
+"""Shared pieces for the provider tests: shots built from model dataclasses, the request
+schemas in tests/provider_schemas, a grid of settings, and loopback servers (tests/servers)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from storyboard.model import Asset, Settings, Shot
+from storyboard.providers.base import CompiledShot, Need, Task
+from tests.media import make_clip, make_image
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "provider_schemas"
+KEY = "sk-test-SECRET-0123456789abcdef"  # every server in these tests takes this key
+
+ASPECTS = ("16:9", "9:16", "auto")
+RESOLUTIONS = ("720p", "1080p", "4k")
+MODELS = ("fast", "quality", "lite")
+SEEDS = (None, 12345)
+SHAPES = ("text", "first", "first_last", "ref1", "ref3", "continues")
+
+
+@pytest.fixture(autouse=True)
+def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
+
+
+def url_asset(name: str) -> Asset:
+    return Asset(
+        ref=f"https://img.example.com/{name}.png",
+        label=f"images.{name}",
+        url=f"https://img.example.com/{name}.png",
+    )
+
+
+def local_asset(path: Path, label: str | None = None) -> Asset:
+    return Asset(ref=path.name, label=label or f"images.{path.stem}", path=path)
+
+
+def compiled(
+    shot_id: str = "s1",
+    prompt: str = "a lighthouse at dawn",
+    *,
+    index: int = 0,
+    first: Asset | None = None,
+    last: Asset | None = None,
+    references: tuple[Asset, ...] = (),
+    continues: str | None = None,
+    kind: str | None = None,
+    location: Any = None,
+    **settings: Any,
+) -> CompiledShot:
+    if kind is None:
+        kind = "reference" if references else "frames" if (first or last or continues) else "text"
+    shot = Shot(
+        index=index,
+        id=shot_id,
+        prompt=prompt,
+        kind=kind,
+        settings=Settings(**settings),
+        first=first,
+        last=last,
+        references=references,
+        continues=continues,
+    )
+    return CompiledShot(shot=shot, prompt=prompt, location=location)
+
+
+def shaped(shape: str, **settings: Any) -> CompiledShot:
+    """One shot of each kind the format allows (all images given as URLs)."""
+    if shape == "text":
+        return compiled(**settings)
+    if shape == "first":
+        return compiled(first=url_asset("a"), **settings)
+    if shape == "first_last":
+        return compiled(first=url_asset("a"), last=url_asset("b"), **settings)
+    if shape == "ref1":
+        return compiled(references=(url_asset("a"),), **settings)
+    if shape == "ref3":
+        return compiled(references=tuple(url_asset(n) for n in "abc"), **settings)
+    if shape == "continues":
+        return compiled("s2", index=1, continues="s1", **settings)
+    raise ValueError(shape)
+
+
+def grid() -> Iterator[tuple[str, dict[str, Any]]]:
+    for shape, aspect, res, model, seed in itertools.product(SHAPES, ASPECTS, RESOLUTIONS, MODELS, SEEDS):
+        yield shape, {"aspect_ratio": aspect, "resolution": res, "model": model, "seed": seed}
+
+
+def schema_errors(name: str, body: Any) -> list[str]:
+    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text("utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
+
+
+def fill(body: Any, needs: tuple[Need, ...], values: dict[str, str] | None = None) -> Any:
+    """The body with each placeholder replaced as the executor would."""
+    values = values or {}
+    text = json.dumps(body)
+    for need in needs:
+        value = values.get(need.placeholder) or (
+            "task-0123" if need.kind == "task_id" else "https://uploads.example.com/x.png"
+        )
+        text = text.replace(json.dumps(need.placeholder)[1:-1], value)
+    return json.loads(text)
+
+
+def task(shot_id: str, task_id: str, provider: str, **extra: Any) -> Task:
+    return Task(shot_id, task_id, provider, "fp", time.time(), dict(extra))
+
+
+class Sleeps:
+    """A `sleep` that records instead of waiting: retries stay fast and observable."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=1.0)
+
+
+@pytest.fixture
+def png(tmp_path: Path) -> Path:
+    return make_image(tmp_path / "still.png")
+
+
+def wait_done(provider: Any, tasks: list[Task], timeout: float = 10.0) -> dict[str, Any]:
+    """Poll until every task is done or failed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses = provider.poll(tasks)
+        if all(s.state in ("done", "failed") for s in statuses.values()):
+            return statuses
+        if time.monotonic() > deadline:
+            raise AssertionError(f"tasks not finished: {statuses}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def server(clip: Path) -> Iterator[Any]:
+    """A factory for loopback servers, all closed at the end of the test."""
+    from tests.servers import start_server
+
+    started: list[Any] = []
+
+    def start(name: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("api_key", KEY)
+        kwargs.setdefault("job_seconds", 0.0)
+        srv = start_server(name, clip=clip, **kwargs)
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        srv.close()
+        assert not srv.errors, srv.errors

@@ -1,0 +1,228 @@
+"""storyboard.providers.http against a scripted HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from storyboard.errors import (
+    AuthError,
+    ProviderError,
+    RateLimitError,
+    TransientError,
+)
+from storyboard.providers.http import Http, parse_retry_after, retry_base
+from tests.providers.conftest import KEY, Sleeps
+
+Step = tuple[int, dict[str, str], bytes] | str  # (status, headers, body) or "drop"
+
+
+class Scripted:
+    """Answers each request with the next scripted step; records what it was sent."""
+
+    def __init__(self, steps: list[Step]) -> None:
+        self.steps = list(steps)
+        self.seen: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _any(self) -> None:
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                outer.seen.append(
+                    {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
+                )
+                step = outer.steps.pop(0) if outer.steps else (200, {}, b"{}")
+                if step == "drop":
+                    self.close_connection = True
+                    with contextlib.suppress(OSError):
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                status, headers, data = step
+                self.send_response(status)
+                for k, v in {"Content-Length": str(len(data)), **headers}.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _any
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def scripted() -> Iterator[Any]:
+    servers: list[Scripted] = []
+
+    def make(*steps: Step) -> Scripted:
+        s = Scripted(list(steps))
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        s.close()
+
+
+def http(srv: Scripted, sleeps: Sleeps, key: str | None = KEY, **kw: Any) -> Http:
+    return Http(srv.url, key, provider="demo", env="DEMO", sleep=sleeps, **kw)
+
+
+def assert_no_key(exc: BaseException) -> None:
+    for text in (str(exc), repr(exc), getattr(exc, "hint", "") or "", *map(str, exc.args)):
+        assert KEY not in text
+
+
+def test_bearer_header_and_success(scripted: Any, sleeps: Sleeps) -> None:
+    srv = scripted((200, {"Content-Type": "application/json"}, b'{"ok": 1}'))
+    r = http(srv, sleeps).request("POST", "/x", json={"a": 1}, params={"q": "1"})
+    assert r.json() == {"ok": 1}
+    assert srv.seen[0]["headers"]["Authorization"] == f"Bearer {KEY}"
+    assert srv.seen[0]["path"] == "/x?q=1"
+    assert srv.seen[0]["body"] == b'{"a":1}'
+    assert sleeps.calls == []
+
+
+def test_absolute_url_is_used_as_is(scripted: Any, sleeps: Sleeps) -> None:
+    srv = scripted((200, {}, b"{}"))
+    client = Http("http://127.0.0.1:1", KEY, sleep=sleeps)
+    client.request("GET", f"{srv.url}/abs")
+    assert srv.seen[0]["path"] == "/abs"
+
+
+def test_429_honours_retry_after(scripted: Any, sleeps: Sleeps) -> None:
+    srv = scripted((429, {"Retry-After": "7"}, b"slow down"), (200, {}, b"{}"))
+    http(srv, sleeps).request("GET", "/x")
+    assert sleeps.calls == [7.0]
+    assert len(srv.seen) == 2
+
+
+def test_retry_after_is_capped(scripted: Any, sleeps: Sleeps) -> None:
+    srv = scripted((429, {"Retry-After": "3600"}, b""), (200, {}, b"{}"))
+    http(srv, sleeps, max_delay=30).request("GET", "/x")
+    assert sleeps.calls == [30]
+
+
+def test_retry_after_http_date() -> None:
+    when = email.utils.formatdate(time.time() + 100, usegmt=True)
+    assert 95 <= (parse_retry_after(when) or 0) <= 101
+    assert parse_retry_after("2.5") == 2.5
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_5xx_retried_with_jittered_backoff(scripted: Any, sleeps: Sleeps, status: int) -> None:
+    srv = scripted((status, {}, b"oops"), (status, {}, b"oops"), (200, {}, b"{}"))
+    http(srv, sleeps, backoff=0.5).request("GET", "/x")
+    assert len(sleeps.calls) == 2
+    assert 0 <= sleeps.calls[0] <= 0.5 and 0 <= sleeps.calls[1] <= 1.0
+
+
+def test_dropped_connection_retried(scripted: Any, sleeps: Sleeps) -> None:
+    srv = scripted("drop", (200, {}, b'{"ok": true}'))
+    assert http(srv, sleeps).request("POST", "/x", json={}).json() == {"ok": True}
+    assert len(srv.seen) == 2 and len(sleeps.calls) == 1
+
+
+def test_exhausted_retries_raise_transient(scripted: Any, sleeps: Sleeps) -> None:
+    srv = scripted(*[(503, {}, b"down")] * 4)
+    with pytest.raises(TransientError) as info:
+        http(srv, sleeps, retries=3).request("GET", "/x")
+    assert len(srv.seen) == 4 and len(sleeps.calls) == 3
+    assert "503" in str(info.value) and info.value.retryable
+    assert_no_key(info.value)
+
+
+def test_exhausted_rate_limit_raises_rate_limit(scripted: Any, sleeps: Sleeps) -> None:
+    srv = scripted(*[(429, {"Retry-After": "1"}, b"")] * 3)
+    with pytest.raises(RateLimitError) as info:
+        http(srv, sleeps, retries=2).request("GET", "/x")
+    assert info.value.retry_after == 1.0 and len(srv.seen) == 3
+
+
+def test_no_retry_when_asked(scripted: Any, sleeps: Sleeps) -> None:
+    srv = scripted((500, {}, b""), (200, {}, b"{}"))
+    with pytest.raises(TransientError):
+        http(srv, sleeps).request("GET", "/x", retry=False)
+    assert len(srv.seen) == 1
+
+
+def test_connection_refused_is_transient(sleeps: Sleeps) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(TransientError) as info:
+        Http(f"http://127.0.0.1:{port}", KEY, sleep=sleeps, retries=1).request("GET", "/x")
+    assert len(sleeps.calls) == 1
+    assert_no_key(info.value)
+
+
+def test_missing_key_names_the_variable_and_sends_nothing(scripted: Any, sleeps: Sleeps) -> None:
+    srv = scripted()
+    with pytest.raises(AuthError) as info:
+        http(srv, sleeps, key=None).request("GET", "/x")
+    assert "set DEMO_API_KEY" in str(info.value)
+    assert srv.seen == []
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_auth_refused_names_variable_not_key(scripted: Any, sleeps: Sleeps, status: int) -> None:
+    # a service that echoes the key back must not get it into our message
+    srv = scripted((status, {}, f"bad key {KEY}".encode()))
+    with pytest.raises(AuthError) as info:
+        http(srv, sleeps).request("GET", "/x")
+    assert "DEMO_API_KEY" in str(info.value)
+    assert_no_key(info.value)
+    assert len(srv.seen) == 1  # not retried
+
+
+def test_other_4xx_is_a_provider_error_not_retried(scripted: Any, sleeps: Sleeps) -> None:
+    srv = scripted((418, {}, f"teapot {KEY}".encode()))
+    with pytest.raises(ProviderError) as info:
+        http(srv, sleeps).request("GET", "/x")
+    assert not info.value.retryable and "418" in str(info.value)
+    assert_no_key(info.value)
+
+
+def test_custom_check_decides(scripted: Any, sleeps: Sleeps) -> None:
+    srv = scripted((200, {}, b'{"code": 5000}'), (200, {}, b'{"code": 0}'))
+
+    def check(r: Any) -> ProviderError | None:
+        return TransientError("body says 5000") if r.json()["code"] else None
+
+    assert http(srv, sleeps).request("GET", "/x", check=check).json() == {"code": 0}
+    assert len(sleeps.calls) == 1
+
+
+def test_retry_base_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.25")
+    assert retry_base() == 0.25
+    assert Http("http://x", KEY).backoff == 0.25
+    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "nonsense")
+    assert retry_base() == 1.0
+
+
+def test_repr_hides_key() -> None:
+    h = Http("http://x", KEY, provider="demo")
+    assert KEY not in repr(h) and KEY not in str(vars(h).get("base_url"))
