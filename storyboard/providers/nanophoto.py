@@ -134,7 +134,7 @@ class Nanophoto(HostedProvider):
                 status=402,
                 hint="top up the nanophoto account",
             )
-        if code in REFUSED:
+        if code in REFUSED or response.status_code == 400:
             return RejectedError(
                 f"the request was refused ({words})", provider=self.name, shot=shots, status=400
             )

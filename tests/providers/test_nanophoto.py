@@ -1,0 +1,249 @@
+"""nanophoto: one request for every shot, checks, costs, and the client on loopback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from storyboard.errors import (
+    AuthError,
+    CreditsError,
+    RejectedError,
+    TransientError,
+    UnsupportedError,
+)
+from storyboard.providers.base import Cost, HttpRequest
+from storyboard.providers.nanophoto import Nanophoto
+from tests.providers.conftest import (
+    KEY,
+    Sleeps,
+    compiled,
+    grid,
+    local_asset,
+    schema_errors,
+    shaped,
+    task,
+    url_asset,
+    wait_done,
+)
+
+
+def doc_allows(shape: str, s: dict[str, Any]) -> bool:
+    """From document 002: 16:9 or 9:16, no model or seed fields, URLs only, no continuing."""
+    return s["aspect_ratio"] != "auto" and s["model"] == "fast" and s["seed"] is None and shape != "continues"
+
+
+def test_check_agrees_with_the_document_and_bodies_validate() -> None:
+    p = Nanophoto()
+    n_ok = 0
+    for shape, settings in grid():
+        shot = shaped(shape, **settings)
+        problems = p.check(shot)
+        assert (not problems) == doc_allows(shape, settings), (shape, settings, problems)
+        if problems:
+            with pytest.raises(UnsupportedError):
+                p.shot_body(shot)
+            continue
+        n_ok += 1
+        (req,) = p.requests([shot])
+        assert req.needs == ()
+        assert schema_errors("nanophoto.generate", req.body) == []
+    assert n_ok == 5 * 2 * 3  # shapes x aspects x resolutions
+
+
+def test_one_request_for_all_shots() -> None:
+    p = Nanophoto()
+    shots = [
+        compiled("a", index=0, prompt="dawn"),
+        compiled("b", index=1, first=url_asset("x"), last=url_asset("y"), aspect_ratio="9:16"),
+        compiled("c", index=2, references=(url_asset("r1"), url_asset("r2"))),
+    ]
+    (req,) = p.requests(shots)
+    assert req.method == "POST" and req.url == "https://nanophoto.ai/api/veo-3/generate"
+    assert req.shots == ("a", "b", "c")
+    assert req.body == {
+        "shots": [
+            {"id": "a", "prompt": "dawn", "generationType": "TEXT_2_VIDEO", "aspectRatio": "16:9"},
+            {
+                "id": "b",
+                "prompt": "a lighthouse at dawn",
+                "generationType": "FIRST_AND_LAST_FRAMES_2_VIDEO",
+                "aspectRatio": "9:16",
+                "imageUrls": ["https://img.example.com/x.png", "https://img.example.com/y.png"],
+            },
+            {
+                "id": "c",
+                "prompt": "a lighthouse at dawn",
+                "generationType": "REFERENCE_2_VIDEO",
+                "aspectRatio": "16:9",
+                "imageUrls": ["https://img.example.com/r1.png", "https://img.example.com/r2.png"],
+            },
+        ],
+        "resolution": "720p",
+    }
+    assert schema_errors("nanophoto.generate", req.body) == []
+    assert p.requests([]) == []
+
+
+def test_1080p_and_4k_only_for_one_shot() -> None:
+    p = Nanophoto()
+    one = [compiled("solo", resolution="4k")]
+    assert p.check_batch(one) == []
+    assert p.requests(one)[0].body["resolution"] == "4k"
+    many = [compiled("a", index=0), compiled("b", index=1, resolution="1080p")]
+    (problem,) = p.check_batch(many)
+    assert problem.path == "shots[1].resolution"
+    assert problem.message.startswith("shot 'b': nanophoto makes 1080p clips only in a request")
+    assert "all 2 shots" in problem.message
+    assert "providers that can: aivideoapi, kie" in problem.message
+    with pytest.raises(UnsupportedError):
+        p.requests(many)
+
+
+def test_problem_messages(png: Path) -> None:
+    p = Nanophoto()
+    (auto,) = p.check(compiled("w", aspect_ratio="auto"))
+    assert auto.path == "shots[0].aspect_ratio"
+    assert "nanophoto has no aspect ratio 'auto'" in auto.message
+    assert "providers that can: veo3o1, aivideoapi, kie" in auto.message
+    (cont,) = p.check(compiled("b", index=1, continues="a"))
+    assert cont.path == "shots[1].continues" and "cannot continue" in cont.message
+    assert "providers that can: veo3o1, aivideoapi, kie" in cont.message
+    (local,) = p.check(compiled("c", index=3, first=local_asset(png, "images.still")))
+    assert local.path == "shots[3].frames.first"
+    assert "local file" in local.message and "providers that can: veo3o1" in local.message
+    assert local.hint is not None and "images: {still: {file: still.png, url: https://...}}" in local.hint
+    (seed,) = p.check(compiled(seed=12345))
+    assert "takes no seed" in seed.message and "providers that can: aivideoapi, kie" in seed.message
+
+
+def test_costs() -> None:
+    p = Nanophoto()
+    assert [p.cost(compiled(resolution=r)) for r in ("720p", "1080p", "4k")] == [
+        Cost(10, None),
+        Cost(14, None),
+        Cost(30, None),
+    ]
+
+
+# -- render time -------------------------------------------------------------------------------
+
+
+def client(srv: Any, sleeps: Sleeps | None = None, key: str = KEY, **kw: Any) -> Nanophoto:
+    return Nanophoto(base_url=srv.base_url, api_key=key, sleep=sleeps or Sleeps(), **kw)
+
+
+def three() -> list[Any]:
+    return [
+        compiled("a", index=0),
+        compiled("b", index=1, first=url_asset("x")),
+        compiled("c", index=2, references=(url_asset("r"),)),
+    ]
+
+
+def test_batch_submit_and_one_poll_for_all(server: Any, clip: Path) -> None:
+    srv = server("nanophoto")
+    p = client(srv)
+    shots = three()
+    (req,) = p.requests(shots)
+    ids = p.submit(req)
+    assert list(ids) == ["a", "b", "c"] and len(set(ids.values())) == 3
+    assert len(srv.accepted) == 3
+    assert len([r for r in srv.requests if r.path == "/api/veo-3/generate"]) == 1
+    assert srv.credits == 10_000 - 30
+    tasks = [task(s, t, "nanophoto", **p.task_extra(c)) for (s, t), c in zip(ids.items(), shots)]
+    before = len(srv.requests)
+    statuses = p.poll(tasks)
+    assert len(srv.requests) == before + 1  # one check-status call for three shots
+    assert srv.requests[-1].body == {
+        "taskIds": [{"shotId": s, "taskId": t} for s, t in ids.items()],
+        "resolution": "720p",
+    }
+    assert schema_errors("nanophoto.check-status", srv.requests[-1].body) == []
+    assert {st.state for st in statuses.values()} == {"done"}
+    assert httpx.get(statuses[ids["a"]].url).content == clip.read_bytes()
+
+
+def test_resolution_travels_to_check_status(server: Any) -> None:
+    srv = server("nanophoto")
+    p = client(srv)
+    shot = compiled("solo", resolution="1080p")
+    ids = p.submit(p.requests([shot])[0])
+    fresh = client(srv)  # a resumed render: only Task.extra knows the resolution
+    st = wait_done(fresh, [task("solo", ids["solo"], "nanophoto", **p.task_extra(shot))])
+    assert st[ids["solo"]].state == "done"
+    assert srv.requests[-1].body["resolution"] == "1080p"
+    assert srv.credits == 10_000 - 14
+
+
+def test_failed_shot_reason(server: Any) -> None:
+    srv = server("nanophoto")
+    p = client(srv)
+    shots = [compiled("ok", index=0), compiled("bad", index=1, prompt="a FORBIDDEN thing")]
+    ids = p.submit(p.requests(shots)[0])
+    statuses = wait_done(p, [task(s, t, "nanophoto") for s, t in ids.items()])
+    assert statuses[ids["ok"]].state == "done"
+    bad = statuses[ids["bad"]]
+    assert bad.state == "failed" and "content filter" in (bad.reason or "")
+    srv.fault("fail_job", reason="Video generation failed")
+    ids = p.submit(p.requests([compiled("again")])[0])
+    (st,) = wait_done(p, [task("again", ids["again"], "nanophoto")]).values()
+    assert st.state == "failed" and st.reason == "Video generation failed"
+
+
+def test_bad_key(server: Any) -> None:
+    srv = server("nanophoto")
+    p = client(srv, key="nope-" + KEY)
+    with pytest.raises(AuthError) as info:
+        p.submit(p.requests(three())[0])
+    assert "set NANOPHOTO_API_KEY" in str(info.value)
+    assert KEY not in str(info.value) and KEY not in repr(info.value)
+
+
+def test_credits_names_what_is_needed(server: Any) -> None:
+    srv = server("nanophoto", credits=25)
+    p = client(srv)
+    with pytest.raises(CreditsError) as info:
+        p.submit(p.requests(three())[0])
+    assert "30 needed" in str(info.value) and "'a, b, c'" in str(info.value)
+    assert srv.accepted == []
+
+
+def test_refused_request_names_the_shots(server: Any) -> None:
+    srv = server("nanophoto")
+    p = client(srv)
+    (req,) = p.requests(three())
+    body = dict(req.body)
+    body["shots"] = [dict(s) for s in body["shots"]]
+    body["shots"][1]["imageUrls"] = ["data:image/png;base64,AAAA"]
+    with pytest.raises(RejectedError) as info:
+        p.submit(HttpRequest(req.method, req.url, req.shots, body))
+    assert "IMAGE_URLS_REQUIRED" in str(info.value) and "'a, b, c'" in str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["429", "500", "503", "drop"])
+@pytest.mark.parametrize("on", ["submit", "poll"])
+def test_faults_are_retried(server: Any, kind: str, on: str) -> None:
+    srv = server("nanophoto")
+    sleeps = Sleeps()
+    p = client(srv, sleeps)
+    srv.fault(kind, on=on, times=2, retry_after=3)
+    ids = p.submit(p.requests(three())[0])
+    statuses = wait_done(p, [task(s, t, "nanophoto") for s, t in ids.items()])
+    assert {s.state for s in statuses.values()} == {"done"}
+    assert len(srv.accepted) == 3
+    assert len(sleeps.calls) == 2
+    if kind == "429":
+        assert sleeps.calls == [3.0, 3.0]
+
+
+def test_retries_run_out(server: Any) -> None:
+    srv = server("nanophoto")
+    p = client(srv, retries=1)
+    srv.fault("500", on="submit", times=3)
+    with pytest.raises(TransientError) as info:
+        p.submit(p.requests(three())[0])
+    assert "INTERNAL_ERROR" in str(info.value)
