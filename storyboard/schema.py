@@ -274,7 +274,8 @@ def _problems(doc: Document, error: SchemaError) -> list[Problem]:
                     p=(*path, bound),
                 )
             ]
-        return [at(f"{n} items, but at least {bound} are needed" + (f" ({desc})" if desc else ""))]
+        need = f"at least {bound} {'is' if bound == 1 else 'are'} needed"
+        return [at(f"{n} items, but {need}" + (f" ({desc})" if desc else ""))]
     if kind == "minProperties":
         keys = ", ".join(schema.get("properties", {}))
         return [at(f"is empty: give at least one of: {keys}")]
@@ -321,7 +322,7 @@ _SETTINGS = ("aspect_ratio", "resolution", "model", "seed", "audio")
 def _misplaced(path: PathKey, name: str) -> str | None:
     """Hints for keys written at the wrong level, the commonest slip after a typo."""
     if path == () and name in _SETTINGS:
-        return "move it under `settings:` (or into a shot to override it there)"
+        return "move it under `settings:`, or into a shot to override it there"
     if len(path) == 2 and path[0] == "shots" and name in ("first", "last"):
         return f"write it under `frames:`, e.g. `frames: {{{name}: dawn}}`"
     if len(path) == 2 and path[0] == "shots" and name in ("reference", "images", "image"):

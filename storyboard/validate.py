@@ -63,7 +63,7 @@ def image_kind(head: bytes) -> str | None:
 
 def audio_kind(head: bytes) -> str | None:
     """MP3, WAV, M4A/MP4, OGG or FLAC by their magic bytes, else None."""
-    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+    if _id3(head) or _mpeg_frame(head):
         return "MP3"
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return "WAV"
@@ -74,6 +74,27 @@ def audio_kind(head: bytes) -> str | None:
     if head.startswith(b"fLaC"):
         return "FLAC"
     return None
+
+
+def _id3(head: bytes) -> bool:
+    """An ID3v2 tag: "ID3", version 2-4, then a size in four 7-bit bytes."""
+    return (
+        len(head) >= 10
+        and head.startswith(b"ID3")
+        and head[3] in (2, 3, 4)
+        and all(b < 0x80 for b in head[6:10])
+    )
+
+
+def _mpeg_frame(head: bytes) -> bool:
+    """An MPEG audio frame header: 11 sync bits, a layer, a bitrate that is not 'bad'."""
+    return (
+        len(head) >= 3
+        and head[0] == 0xFF
+        and head[1] & 0xE0 == 0xE0
+        and head[1] & 0x06 != 0
+        and head[2] & 0xF0 != 0xF0
+    )
 
 
 def _what_it_is(head: bytes) -> str:
