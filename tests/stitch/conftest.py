@@ -42,18 +42,28 @@ def _ff(args: list[str], *, binary: bool = False) -> subprocess.CompletedProcess
     )
 
 
-def pixel(path: Path, t: float, xy: tuple[int, int] | None = None) -> tuple[int, int, int]:
-    """The RGB of one pixel (default: the middle) of the frame shown at time t."""
+def frame(path: Path, t: float) -> tuple[int, int, bytes]:
+    """Width, height and RGB24 bytes of the frame shown at time t."""
     out = _ff(
         ["-ss", f"{t:.4f}", "-i", str(path), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
         binary=True,
     ).stdout
-    size = _size(path)
-    w, h = size
-    x, y = xy if xy is not None else (w // 2, h // 2)
-    i = (y * w + x) * 3
+    w, h = _size(path)
     assert len(out) == w * h * 3
-    return out[i], out[i + 1], out[i + 2]
+    return w, h, out
+
+
+def rgb_at(shot: tuple[int, int, bytes], x: int, y: int) -> tuple[int, int, int]:
+    w, _, data = shot
+    i = (y * w + x) * 3
+    return data[i], data[i + 1], data[i + 2]
+
+
+def pixel(path: Path, t: float, xy: tuple[int, int] | None = None) -> tuple[int, int, int]:
+    """The RGB of one pixel (default: the middle) of the frame shown at time t."""
+    shot = frame(path, t)
+    x, y = xy if xy is not None else (shot[0] // 2, shot[1] // 2)
+    return rgb_at(shot, x, y)
 
 
 def _size(path: Path) -> tuple[int, int]:

@@ -1,0 +1,65 @@
+"""Captions: SRT text and timing in the cut, and the images burned into the picture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+from storyboard.stitch.captions import render_caption, srt_text
+from storyboard.stitch.spec import CutSpec
+from tests.stitch.conftest import clip
+
+
+def cut(*clips, **kw) -> CutSpec:  # type: ignore[no-untyped-def]
+    return CutSpec(clips=tuple(clips), output=Path("film.mp4"), size=(1280, 720), **kw)
+
+
+def test_srt_follows_trims_and_splits_crossfades_at_the_midpoint() -> None:
+    s = cut(
+        clip("a", Path("a.mp4"), (0, 8), caption="First"),
+        clip("b", Path("b.mp4"), (2, 6), caption="Second", transition="crossfade", transition_duration=1.0),
+        clip("c", Path("c.mp4"), (0, 8)),
+        clip(
+            "d",
+            Path("d.mp4"),
+            (1, 3),
+            caption="Fourth\n\n  two lines ",
+            transition="fade",
+            transition_duration=0.5,
+        ),
+    )
+    assert srt_text(s) == (
+        "1\n00:00:00,000 --> 00:00:07,500\nFirst\n\n"
+        "2\n00:00:07,500 --> 00:00:11,000\nSecond\n\n"
+        "3\n00:00:19,000 --> 00:00:21,000\nFourth\ntwo lines\n"
+    )
+
+
+def test_srt_uses_the_clips_real_lengths_when_known() -> None:
+    s = cut(clip("a", Path("a.mp4"), (0, 8), caption="A"), clip("b", Path("b.mp4"), (0, 8), caption="B"))
+    # Veo clips run short of 8 s; the second caption starts when the first clip ends.
+    assert "00:00:07,958 --> 00:00:15,917\nB" in srt_text(s, [7.96, 7.96])
+
+
+def test_long_captions_wrap_inside_the_frame(tmp_path: Path) -> None:
+    short = tmp_path / "short.png"
+    long = tmp_path / "long.png"
+    x1, y1 = render_caption("Hi", short, (1280, 720), size=0.05)
+    _, y2 = render_caption("word " * 60, long, (1280, 720), size=0.05)
+    a, b = Image.open(short), Image.open(long)
+    assert a.mode == b.mode == "RGBA"
+    assert b.width <= 1280 * 0.9 + 40 and b.height >= 3 * a.height  # several lines
+    assert y2 + b.height <= 720 and y1 + a.height <= 720 and y2 < y1  # bottom, grows upward
+    assert x1 % 2 == 0 and y1 % 2 == 0
+    assert abs(x1 + a.width / 2 - 640) <= 2  # centred
+    top = tmp_path / "top.png"
+    _, y3 = render_caption("Hi", top, (1280, 720), size=0.05, position="top")
+    assert y3 < 100
+    # Text height follows `size`.
+    big = tmp_path / "big.png"
+    render_caption("Hi", big, (1280, 720), size=0.1)
+    assert Image.open(big).height > 1.6 * a.height
+    # A single word wider than the frame is broken rather than overflowing.
+    render_caption("x" * 400, long, (320, 180), size=0.1)
+    assert Image.open(long).width <= 320
