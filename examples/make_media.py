@@ -123,6 +123,16 @@ def sunrise() -> Image.Image:
     return img
 
 
+def harbour() -> Image.Image:
+    img = sky_and_sea((160, 200, 240), (250, 230, 200), (40, 100, 140))
+    d = ImageDraw.Draw(img)
+    d.rectangle([0, 125, 120, 140], fill=(150, 140, 130))  # the quay
+    for x, colour in ((150, (200, 60, 50)), (215, (40, 120, 60)), (270, (230, 180, 40))):
+        d.polygon([(x, 128), (x + 40, 128), (x + 32, 140), (x + 6, 140)], fill=colour)  # hulls
+        d.line([(x + 20, 128), (x + 20, 96)], fill=(60, 50, 40), width=2)  # masts
+    return img
+
+
 def melody(path: Path, notes: list[int], beat: float = 0.4) -> None:
     """A little tune (MIDI note numbers, 0 = rest) with soft attack and decay, as MP3."""
     rate = 22050
@@ -181,6 +191,8 @@ def main() -> int:
     save(portrait(True), lh / "images" / "keeper-side.webp")
     # a slow sea shanty in D minor: two phrases, 6.4 s
     melody(lh / "audio" / "theme.mp3", [62, 65, 69, 67, 65, 64, 62, 0, 57, 60, 62, 64, 65, 64, 62, 0])
+    save(harbour(), HERE / "long-21" / "images" / "harbour.jpg")
+    save(portrait(True), HERE / "long-21" / "images" / "fisherman.png")
     init = REPO / "storyboard" / "init"
     save(sunrise(), init / "images" / "sunrise.png")
     save(portrait(False), init / "images" / "hero.png")
