@@ -338,9 +338,18 @@ def _size(path: Path) -> int:
         return 0  # a missing file is reported by validation, not here
 
 
+# a provider that cannot make the shot's kind at all is no answer to any of its other issues
+STRUCTURAL = frozenset({"type", "continues", "last_frame"})
+
+
 def who_can(key: str, shot: Shot, besides: str = "") -> list[str]:
-    """The providers (other than `besides`) with no issue of this kind for the shot."""
-    return [p for p in REAL_PROVIDERS if p != besides and not any(i.key == key for i in issues(p, shot))]
+    """The providers (other than `besides`) with no issue of this kind for the shot, and
+    able to make a shot of its kind (frames, references, continuing)."""
+    return [
+        p
+        for p in REAL_PROVIDERS
+        if p != besides and not any(i.key == key or i.key in STRUCTURAL for i in issues(p, shot))
+    ]
 
 
 def _message(shot: Shot, reason: str, can: list[str]) -> str:

@@ -154,7 +154,7 @@ def test_batch_submit_and_one_poll_for_all(server: Any, clip: Path) -> None:
     assert len(srv.accepted) == 3
     assert len([r for r in srv.requests if r.path == "/api/veo-3/generate"]) == 1
     assert srv.credits == 10_000 - 30
-    tasks = [task(s, t, "nanophoto", **p.task_extra(c)) for (s, t), c in zip(ids.items(), shots)]
+    tasks = [task(s, t, "nanophoto", **p.task_extra(c)) for (s, t), c in zip(ids.items(), shots, strict=True)]
     before = len(srv.requests)
     statuses = p.poll(tasks)
     assert len(srv.requests) == before + 1  # one check-status call for three shots
