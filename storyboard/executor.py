@@ -519,6 +519,8 @@ class _Run:
                 return
             ids = self.provider.submit(ready)
         except BaseException as e:  # every failure goes back to the loop
+            if isinstance(e, (AuthError, CreditsError)):
+                self.stop_submit.set()  # at once: the next queued request must not go out
             self.results.put(("submit_error", jobs, e))
             return
         now = time.time()
@@ -594,11 +596,12 @@ class _Run:
 
     # workers: render (local providers) ---------------------------------------------------------
     def _render(self, job: _Job) -> None:
-        tmp: Path | None = None
+        if self.stop_submit.is_set():
+            self.results.put(("skipped", [job]))
+            return
+        tmp = self.cache.temp(job.fp)
+        answer: tuple[Any, ...]
         try:
-            if self.stop_submit.is_set():
-                self.results.put(("skipped", [job]))
-                return
             assert job.sp is not None
             first: Path | None = None
             parent_id = job.sp.compiled.shot.continues
@@ -611,37 +614,32 @@ class _Run:
                     last_frame(self.cache.path(parent.fp), first)
             for sid in job.shot_ids:
                 self.emit("rendering", sid)
-            tmp = self.cache.temp(job.fp)
             self.provider.render(job.sp.compiled, tmp, first)
             self.cache.put(job.fp, tmp, verify=True, expected_seconds=CLIP_SECONDS)
-            tmp = None
-            self.results.put(("rendered", job))
+            answer = ("rendered", job)
         except BaseException as e:
-            self.results.put(("render_error", job, e))
-        finally:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
+            answer = ("render_error", job, e)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        self.results.put(answer)
 
     # workers: download -------------------------------------------------------------------------
     def _download(self, job: _Job, url: str) -> None:
-        tmp: Path | None = None
+        tmp = self.cache.temp(job.fp)
+        answer: tuple[Any, ...]
         try:
-            tmp = self.cache.temp(job.fp)
             fetch(url, tmp, expected_seconds=CLIP_SECONDS, client=self.client, stop=self.cancel)
             clip = self.cache.put(job.fp, tmp, verify=False)  # fetch verified it
-            tmp = None
             made = not job.orphan or self.state.last_made(job.leader) is None
             self.state.record_done(job.fp, clip, made=made)
-            self.results.put(("downloaded", job))
+            answer = ("downloaded", job)
         except Cancelled:
-            self.results.put(("cancelled", job))
+            answer = ("cancelled", job)
         except BaseException as e:
-            self.results.put(("download_error", job, e))
-        finally:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
+            answer = ("download_error", job, e)
+        with contextlib.suppress(OSError):
+            tmp.unlink()  # before answering: the loop may finish as soon as it hears
+        self.results.put(answer)
 
     # the loop's side of each answer -----------------------------------------------------------
     def handle(self, msg: tuple[Any, ...]) -> None:
