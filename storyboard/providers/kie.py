@@ -83,10 +83,10 @@ def body_error(http: Http, response: httpx.Response, shot: str | None = None) ->
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             status=429,
         )
-    if code in (455, 500) or code >= 502:
+    if code == 505:
+        return ProviderError(f"the feature is disabled ({words})", provider="kie", shot=shot, status=code)
+    if code == 455 or (code >= 500 and code != 501):
         # 455 is maintenance: worth waiting for, like a server error
-        if code == 505:
-            return ProviderError(f"the feature is disabled ({words})", provider="kie", shot=shot, status=code)
         return TransientError(f"service unavailable ({words})", provider="kie", status=code)
     if code == 422:
         return RejectedError(f"rejected by content checks ({words})", provider="kie", shot=shot, status=code)

@@ -226,3 +226,55 @@ def test_retry_base_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_repr_hides_key() -> None:
     h = Http("http://x", KEY, provider="demo")
     assert KEY not in repr(h) and KEY not in str(vars(h).get("base_url"))
+
+
+# -- every provider's error paths, with a known key: it must show up in no error -------------
+
+
+def _provider_errors(name: str, srv: Any) -> list[BaseException]:
+    from storyboard.providers.aivideoapi import AivideoApi
+    from storyboard.providers.kie import Kie
+    from storyboard.providers.nanophoto import Nanophoto
+    from storyboard.providers.veo3o1 import Veo3o1
+    from tests.providers.conftest import compiled, task
+
+    cls = {"veo3o1": Veo3o1, "nanophoto": Nanophoto, "aivideoapi": AivideoApi, "kie": Kie}[name]
+
+    def make(key: str | None = KEY) -> Any:
+        return cls(base_url=srv.base_url, api_key=key, sleep=Sleeps(), retries=1)
+
+    def attempt(fn: Any) -> None:
+        try:
+            fn()
+        except Exception as exc:
+            out.append(exc)
+        else:
+            raise AssertionError(f"{name}: no error raised")
+
+    out: list[BaseException] = []
+    p = make()
+    (request,) = p.requests([compiled()])
+    attempt(lambda: make(KEY + "-wrong").submit(request))
+    attempt(lambda: make(None).submit(request))
+    for kind in ("429", "500", "503", "drop"):
+        srv.fault(kind, on="submit", times=2, retry_after=0)
+        attempt(lambda: p.submit(request))
+        srv.fault(kind, on="poll", times=2, retry_after=0)
+        attempt(lambda: p.poll([task("s1", "t-1", name)]))
+    srv.credits = 0
+    attempt(lambda: p.submit(request))
+    attempt(lambda: p.poll([task("s1", "no-such-task", name)]))
+    return out
+
+
+@pytest.mark.parametrize("name", ["veo3o1", "nanophoto", "aivideoapi", "kie"])
+def test_no_error_carries_the_key(server: Any, name: str) -> None:
+    srv = server(name)
+    errors = _provider_errors(name, srv)
+    assert len(errors) == 12
+    for exc in errors:
+        from storyboard.errors import StoryboardError
+
+        assert isinstance(exc, StoryboardError), repr(exc)  # never a raw httpx error
+        assert_no_key(exc)
+        assert KEY not in exc.format()
