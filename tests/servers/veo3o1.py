@@ -129,9 +129,8 @@ class Veo3o1Server(FakeProvider):
         url, key = body.get("imageUrl"), body.get("imageKey")
         mine = f"{self.base_url}/uploads/"
         with self.lock:
-            if isinstance(url, str) and url.startswith(mine):
-                if url[len(mine) :] not in self.uploads:
-                    raise self.invalid(f"imageUrl {url} is not an uploaded image")
+            if isinstance(url, str) and url.startswith(mine) and url[len(mine) :] not in self.uploads:
+                raise self.invalid(f"imageUrl {url} is not an uploaded image")
             if key is not None:
                 if key not in self.uploads:
                     raise self.invalid(f"imageKey {key!r} is not an uploaded image")
