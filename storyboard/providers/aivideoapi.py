@@ -54,7 +54,7 @@ def task_placeholder(parent: str) -> str:
     return f"<task:{parent}>"
 
 
-class AivideoApi(HostedProvider):
+class AivideoapiProvider(HostedProvider):
     name = "aivideoapi"
     env = "AIVIDEOAPI"
     default_base_url = "https://api.aivideoapi.ai"

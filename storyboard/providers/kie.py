@@ -178,7 +178,7 @@ class KiePolling:
         return TaskStatus("done", url=url)
 
 
-class Kie(HostedProvider):
+class KieProvider(HostedProvider):
     name = "kie"
     env = "KIE"
     default_base_url = "https://api.kie.ai"

@@ -46,14 +46,15 @@ STATES = {"processing": "running", "completed": "done", "failed": "failed", "pen
 REFUSED = {"SHOTS_REQUIRED", "PROMPT_REQUIRED", "INVALID_IMAGE_COUNT", "IMAGE_URLS_REQUIRED"}
 
 
-class Nanophoto(HostedProvider):
+class NanophotoProvider(HostedProvider):
     name = "nanophoto"
     env = "NANOPHOTO"
     default_base_url = "https://nanophoto.ai"
     batch = True
-    # the document asks for a poll every 5-10 s but allows 100 requests an hour a key:
-    # one check-status covers every shot, so 40 s keeps a long render under the limit
-    poll_interval = 40.0
+    # the document asks for a poll every 5-10 s but allows 100 requests an hour a key; one
+    # check-status covers every shot, and the executor waits between half of this and all
+    # of it, so at most 90 polls an hour
+    poll_interval = 80.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -46,7 +46,7 @@ def last_frame_placeholder(parent: str) -> str:
     return f"<last-frame:{parent}>"
 
 
-class Veo3o1(HostedProvider):
+class Veo3o1Provider(HostedProvider):
     name = "veo3o1"
     env = "VEO3O1"
     default_base_url = "https://veo3o1.com/api"

@@ -16,7 +16,7 @@ from storyboard.errors import (
     TransientError,
     UnsupportedError,
 )
-from storyboard.providers.aivideoapi import AivideoApi
+from storyboard.providers.aivideoapi import AivideoapiProvider
 from storyboard.providers.base import Cost, HttpRequest, Need
 from tests.providers.conftest import (
     KEY,
@@ -41,7 +41,7 @@ def doc_allows(shape: str, s: dict[str, Any]) -> bool:
 
 
 def test_check_agrees_with_the_document_and_bodies_validate() -> None:
-    p = AivideoApi()
+    p = AivideoapiProvider()
     n_ok = 0
     for shape, settings in grid():
         shot = shaped(shape, **settings)
@@ -59,7 +59,7 @@ def test_check_agrees_with_the_document_and_bodies_validate() -> None:
 
 
 def test_bodies() -> None:
-    p = AivideoApi()
+    p = AivideoapiProvider()
     body, needs = p.shot_body(
         compiled(
             first=url_asset("a"),
@@ -98,7 +98,7 @@ def test_bodies() -> None:
 
 
 def test_problem_messages(png: Path) -> None:
-    p = AivideoApi()
+    p = AivideoapiProvider()
     shot = compiled("r", index=4, references=(url_asset("a"),), model="quality", aspect_ratio="auto")
     by_path = {pr.path: pr for pr in p.check(shot)}
     assert set(by_path) == {"shots[4].model", "shots[4].aspect_ratio"}
@@ -118,7 +118,7 @@ def test_problem_messages(png: Path) -> None:
 
 
 def test_costs_match_the_price_table() -> None:
-    p = AivideoApi()
+    p = AivideoapiProvider()
     table = {
         ("fast", "720p"): (40, 0.20),
         ("fast", "1080p"): (50, 0.25),
@@ -138,11 +138,11 @@ def test_costs_match_the_price_table() -> None:
 # -- render time -------------------------------------------------------------------------------
 
 
-def client(srv: Any, sleeps: Sleeps | None = None, key: str = KEY, **kw: Any) -> AivideoApi:
-    return AivideoApi(base_url=srv.base_url, api_key=key, sleep=sleeps or Sleeps(), **kw)
+def client(srv: Any, sleeps: Sleeps | None = None, key: str = KEY, **kw: Any) -> AivideoapiProvider:
+    return AivideoapiProvider(base_url=srv.base_url, api_key=key, sleep=sleeps or Sleeps(), **kw)
 
 
-def req(p: AivideoApi, shot: Any, values: dict[str, str] | None = None) -> HttpRequest:
+def req(p: AivideoapiProvider, shot: Any, values: dict[str, str] | None = None) -> HttpRequest:
     (r,) = p.requests([shot])
     return HttpRequest(r.method, r.url, r.shots, fill(r.body, r.needs, values))
 

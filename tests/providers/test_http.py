@@ -232,13 +232,18 @@ def test_repr_hides_key() -> None:
 
 
 def _provider_errors(name: str, srv: Any) -> list[BaseException]:
-    from storyboard.providers.aivideoapi import AivideoApi
-    from storyboard.providers.kie import Kie
-    from storyboard.providers.nanophoto import Nanophoto
-    from storyboard.providers.veo3o1 import Veo3o1
+    from storyboard.providers.aivideoapi import AivideoapiProvider
+    from storyboard.providers.kie import KieProvider
+    from storyboard.providers.nanophoto import NanophotoProvider
+    from storyboard.providers.veo3o1 import Veo3o1Provider
     from tests.providers.conftest import compiled, task
 
-    cls = {"veo3o1": Veo3o1, "nanophoto": Nanophoto, "aivideoapi": AivideoApi, "kie": Kie}[name]
+    cls = {
+        "veo3o1": Veo3o1Provider,
+        "nanophoto": NanophotoProvider,
+        "aivideoapi": AivideoapiProvider,
+        "kie": KieProvider,
+    }[name]
 
     def make(key: str | None = KEY) -> Any:
         return cls(base_url=srv.base_url, api_key=key, sleep=Sleeps(), retries=1)

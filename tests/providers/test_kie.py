@@ -17,7 +17,7 @@ from storyboard.errors import (
     UnsupportedError,
 )
 from storyboard.providers.base import Cost, HttpRequest, Need
-from storyboard.providers.kie import Kie
+from storyboard.providers.kie import KieProvider
 from tests.providers.conftest import (
     KEY,
     Sleeps,
@@ -45,7 +45,7 @@ def doc_allows(shape: str, s: dict[str, Any]) -> bool:
 
 
 def test_check_agrees_with_the_document_and_bodies_validate() -> None:
-    p = Kie()
+    p = KieProvider()
     n_ok = 0
     for shape, settings in grid():
         shot = shaped(shape, **settings)
@@ -64,7 +64,7 @@ def test_check_agrees_with_the_document_and_bodies_validate() -> None:
 
 
 def test_bodies() -> None:
-    p = Kie()
+    p = KieProvider()
     shot = compiled(references=(url_asset("a"), url_asset("b")), seed=12345)
     body, needs = p.shot_body(shot)
     assert body == {
@@ -89,7 +89,7 @@ def test_bodies() -> None:
 
 
 def test_problem_messages() -> None:
-    p = Kie()
+    p = KieProvider()
     by_path = {
         pr.path: pr
         for pr in p.check(compiled("tall", index=1, resolution="1080p", aspect_ratio="9:16", model="lite"))
@@ -115,12 +115,12 @@ def test_problem_messages() -> None:
 # -- render time -------------------------------------------------------------------------------
 
 
-def client(srv: Any, sleeps: Sleeps | None = None, key: str = KEY, **kw: Any) -> Kie:
+def client(srv: Any, sleeps: Sleeps | None = None, key: str = KEY, **kw: Any) -> KieProvider:
     kw.setdefault("hd_retry_seconds", 0.0)
-    return Kie(base_url=srv.base_url, api_key=key, sleep=sleeps or Sleeps(), **kw)
+    return KieProvider(base_url=srv.base_url, api_key=key, sleep=sleeps or Sleeps(), **kw)
 
 
-def req(p: Kie, shot: Any, values: dict[str, str] | None = None) -> HttpRequest:
+def req(p: KieProvider, shot: Any, values: dict[str, str] | None = None) -> HttpRequest:
     (r,) = p.requests([shot])
     return HttpRequest(r.method, r.url, r.shots, fill(r.body, r.needs, values))
 

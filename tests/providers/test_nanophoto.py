@@ -16,7 +16,7 @@ from storyboard.errors import (
     UnsupportedError,
 )
 from storyboard.providers.base import Cost, HttpRequest
-from storyboard.providers.nanophoto import Nanophoto
+from storyboard.providers.nanophoto import NanophotoProvider
 from tests.providers.conftest import (
     KEY,
     Sleeps,
@@ -37,7 +37,7 @@ def doc_allows(shape: str, s: dict[str, Any]) -> bool:
 
 
 def test_check_agrees_with_the_document_and_bodies_validate() -> None:
-    p = Nanophoto()
+    p = NanophotoProvider()
     n_ok = 0
     for shape, settings in grid():
         shot = shaped(shape, **settings)
@@ -55,7 +55,7 @@ def test_check_agrees_with_the_document_and_bodies_validate() -> None:
 
 
 def test_one_request_for_all_shots() -> None:
-    p = Nanophoto()
+    p = NanophotoProvider()
     shots = [
         compiled("a", index=0, prompt="dawn"),
         compiled("b", index=1, first=url_asset("x"), last=url_asset("y"), aspect_ratio="9:16"),
@@ -89,7 +89,7 @@ def test_one_request_for_all_shots() -> None:
 
 
 def test_1080p_and_4k_only_for_one_shot() -> None:
-    p = Nanophoto()
+    p = NanophotoProvider()
     one = [compiled("solo", resolution="4k")]
     assert p.check_batch(one) == []
     assert p.requests(one)[0].body["resolution"] == "4k"
@@ -104,7 +104,7 @@ def test_1080p_and_4k_only_for_one_shot() -> None:
 
 
 def test_problem_messages(png: Path) -> None:
-    p = Nanophoto()
+    p = NanophotoProvider()
     (auto,) = p.check(compiled("w", aspect_ratio="auto"))
     assert auto.path == "shots[0].aspect_ratio"
     assert "nanophoto has no aspect ratio 'auto'" in auto.message
@@ -121,7 +121,7 @@ def test_problem_messages(png: Path) -> None:
 
 
 def test_costs() -> None:
-    p = Nanophoto()
+    p = NanophotoProvider()
     assert [p.cost(compiled(resolution=r)) for r in ("720p", "1080p", "4k")] == [
         Cost(10, None),
         Cost(14, None),
@@ -132,8 +132,8 @@ def test_costs() -> None:
 # -- render time -------------------------------------------------------------------------------
 
 
-def client(srv: Any, sleeps: Sleeps | None = None, key: str = KEY, **kw: Any) -> Nanophoto:
-    return Nanophoto(base_url=srv.base_url, api_key=key, sleep=sleeps or Sleeps(), **kw)
+def client(srv: Any, sleeps: Sleeps | None = None, key: str = KEY, **kw: Any) -> NanophotoProvider:
+    return NanophotoProvider(base_url=srv.base_url, api_key=key, sleep=sleeps or Sleeps(), **kw)
 
 
 def three() -> list[Any]:

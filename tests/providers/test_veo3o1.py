@@ -18,7 +18,7 @@ from storyboard.errors import (
     UnsupportedError,
 )
 from storyboard.providers.base import Cost, HttpRequest, Need
-from storyboard.providers.veo3o1 import Veo3o1
+from storyboard.providers.veo3o1 import Veo3o1Provider
 from tests.providers.conftest import (
     KEY,
     Sleeps,
@@ -45,7 +45,7 @@ def doc_allows(shape: str, s: dict[str, Any]) -> bool:
 
 
 def test_check_agrees_with_the_document_and_bodies_validate() -> None:
-    p = Veo3o1()
+    p = Veo3o1Provider()
     n_ok = 0
     for shape, settings in grid():
         shot = shaped(shape, **settings)
@@ -62,7 +62,7 @@ def test_check_agrees_with_the_document_and_bodies_validate() -> None:
 
 
 def test_bodies() -> None:
-    p = Veo3o1()
+    p = Veo3o1Provider()
     body, needs = p.shot_body(compiled(prompt="dawn", aspect_ratio="9:16"))
     assert body == {"generationType": "text_to_video", "prompt": "dawn", "aspectRatio": "9:16"}
     assert needs == ()
@@ -78,7 +78,7 @@ def test_bodies() -> None:
 
 
 def test_local_image_becomes_an_upload(png: Path) -> None:
-    p = Veo3o1()
+    p = Veo3o1Provider()
     shot = compiled(first=local_asset(png))
     assert p.check(shot) == []
     body, needs = p.shot_body(shot)
@@ -94,7 +94,7 @@ def test_local_image_becomes_an_upload(png: Path) -> None:
 
 
 def test_problem_messages() -> None:
-    p = Veo3o1()
+    p = Veo3o1Provider()
     loc = Location("board.yaml", 12, 5)
     shot = compiled(
         "wide",
@@ -125,7 +125,7 @@ def test_problem_messages() -> None:
 def test_upload_format_and_size_checked_at_plan_time(tmp_path: Path) -> None:
     gif = tmp_path / "a.gif"
     gif.write_bytes(b"GIF89a")
-    problems = Veo3o1().check(compiled(first=local_asset(gif)))
+    problems = Veo3o1Provider().check(compiled(first=local_asset(gif)))
     assert len(problems) == 1 and "JPEG, PNG or WebP" in problems[0].message
     assert problems[0].path == "shots[0].frames.first"
 
@@ -133,11 +133,11 @@ def test_upload_format_and_size_checked_at_plan_time(tmp_path: Path) -> None:
 # -- render time against the loopback server ---------------------------------------------------
 
 
-def client(srv: Any, sleeps: Sleeps | None = None, key: str = KEY) -> Veo3o1:
-    return Veo3o1(base_url=srv.base_url, api_key=key, sleep=sleeps or Sleeps())
+def client(srv: Any, sleeps: Sleeps | None = None, key: str = KEY) -> Veo3o1Provider:
+    return Veo3o1Provider(base_url=srv.base_url, api_key=key, sleep=sleeps or Sleeps())
 
 
-def request_for(p: Veo3o1, shot: Any, values: dict[str, str] | None = None) -> HttpRequest:
+def request_for(p: Veo3o1Provider, shot: Any, values: dict[str, str] | None = None) -> HttpRequest:
     (req,) = p.requests([shot])
     return HttpRequest(req.method, req.url, req.shots, fill(req.body, req.needs, values))
 
@@ -191,7 +191,7 @@ def test_bad_key_names_the_variable(server: Any) -> None:
     assert_no_key(info.value)
     assert "wrong-" not in str(info.value)
     with pytest.raises(AuthError) as missing:
-        Veo3o1(base_url=srv.base_url).submit(request_for(p, compiled()))
+        Veo3o1Provider(base_url=srv.base_url).submit(request_for(p, compiled()))
     assert "set VEO3O1_API_KEY" in str(missing.value)
 
 
@@ -244,7 +244,7 @@ def test_transient_faults_are_retried(server: Any, png: Path, kind: str, on: str
 
 def test_retries_run_out(server: Any) -> None:
     srv = server("veo3o1")
-    p = Veo3o1(base_url=srv.base_url, api_key=KEY, sleep=Sleeps(), retries=2)
+    p = Veo3o1Provider(base_url=srv.base_url, api_key=KEY, sleep=Sleeps(), retries=2)
     srv.fault("500", on="submit", times=5)
     with pytest.raises(TransientError) as info:
         p.submit(request_for(p, compiled()))
@@ -255,7 +255,7 @@ def test_retries_run_out(server: Any) -> None:
 
 def test_rate_limit_runs_out(server: Any) -> None:
     srv = server("veo3o1")
-    p = Veo3o1(base_url=srv.base_url, api_key=KEY, sleep=Sleeps(), retries=1)
+    p = Veo3o1Provider(base_url=srv.base_url, api_key=KEY, sleep=Sleeps(), retries=1)
     srv.fault("429", on="submit", times=3, retry_after=2)
     with pytest.raises(RateLimitError) as info:
         p.submit(request_for(p, compiled()))
