@@ -9,26 +9,15 @@ from typing import Any
 import pytest
 import yaml
 
+from storyboard import providers
 from storyboard.compiler import Plan, compile_plan
 from storyboard.errors import AuthError, ConfigError, CreditsError
 from storyboard.executor import generate, shot_states
-from storyboard.providers.aivideoapi import AivideoApi
-from storyboard.providers.base import Provider
-from storyboard.providers.kie import Kie
-from storyboard.providers.nanophoto import Nanophoto
-from storyboard.providers.veo3o1 import Veo3o1
 from storyboard.state import State
 from storyboard.stitch.ffmpeg import probe
 from storyboard.validate import load_storyboard
 from tests.media import make_clip, make_image
 from tests.servers import FakeProvider, start_server
-
-CLASSES: dict[str, type[Provider]] = {
-    "kie": Kie,
-    "nanophoto": Nanophoto,
-    "veo3o1": Veo3o1,
-    "aivideoapi": AivideoApi,
-}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +43,7 @@ def write_board(root: Path, provider: str, shots: list[dict[str, Any]], **top: A
 
 def make_plan(board: Path, srv: FakeProvider, api_key: str | None = None) -> Plan:
     sb = load_storyboard(board)
-    cls = CLASSES[srv.name]
+    cls = providers.get(srv.name)
     return compile_plan(sb, cls(base_url=srv.base_url, api_key=api_key or srv.api_key))
 
 
