@@ -32,6 +32,7 @@ SCALE_ENV = "STORYBOARD_PREVIEW_SCALE"
 RENDERER = "preview/1"  # bump when the look changes, so cached previews are redrawn
 SAMPLE_RATE = 48000
 MIN_SIDE = 16
+MAX_CARD_CHARS = 3000
 
 # The look, as fractions of the clip: the first frame pushes in by FIRST_ZOOM over the clip;
 # the last frame dissolves in from DISSOLVE_START for DISSOLVE_LENGTH and holds still.
@@ -95,6 +96,14 @@ def _palette(seed: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
 
 def _wrap(text: str, font: Any, width: float) -> list[str]:
     """Greedy word wrap to `width` pixels; words longer than a line are split."""
+    known: dict[str, float] = {}
+
+    def length(word: str) -> float:  # measuring is the slow part: once per word
+        if word not in known:
+            known[word] = font.getlength(word)
+        return known[word]
+
+    space = length(" ")
     lines: list[str] = []
     blank = False
     for para in text.splitlines():
@@ -105,25 +114,30 @@ def _wrap(text: str, font: Any, width: float) -> list[str]:
                 blank = True
             continue
         blank = False
-        cur = ""
+        cur: list[str] = []
+        cur_w = 0.0
         for word in words:
-            while font.getlength(word) > width and len(word) > 1:
-                cut = len(word) - 1
-                while cut > 1 and font.getlength(word[:cut]) > width:
-                    cut -= 1
+            while length(word) > width and len(word) > 1:
+                lo, hi = 1, len(word) - 1  # the longest prefix that fits, by bisection
+                while lo < hi:
+                    mid = (lo + hi + 1) // 2
+                    if font.getlength(word[:mid]) <= width:
+                        lo = mid
+                    else:
+                        hi = mid - 1
                 if cur:
-                    lines.append(cur)
-                    cur = ""
-                lines.append(word[:cut])
-                word = word[cut:]
-            trial = f"{cur} {word}" if cur else word
-            if font.getlength(trial) <= width:
-                cur = trial
-            else:
-                lines.append(cur)
-                cur = word
+                    lines.append(" ".join(cur))
+                    cur, cur_w = [], 0.0
+                lines.append(word[:lo])
+                word = word[lo:]
+            w = length(word)
+            if cur and cur_w + space + w > width:
+                lines.append(" ".join(cur))
+                cur, cur_w = [], 0.0
+            cur_w += (space if cur else 0.0) + w
+            cur.append(word)
         if cur:
-            lines.append(cur)
+            lines.append(" ".join(cur))
     while lines and not lines[-1]:
         lines.pop()
     return lines
@@ -131,13 +145,18 @@ def _wrap(text: str, font: Any, width: float) -> list[str]:
 
 def _fit_text(text: str, width: float, height: float, size: int, min_size: int) -> tuple[Any, list[str], int]:
     """The largest font (from `size` down) whose wrapped text fits; else truncate with '…'."""
+    text = text[:MAX_CARD_CHARS]  # more never fits a frame; keeps wrapping cheap
+    lines = _wrap(text, _font(size), width)
+    need = len(lines) * size * 1.3
+    if need > height:  # text area grows with the square of the size: jump near the answer
+        size = max(min_size, min(size, int(size * math.sqrt(height / need) * 1.05)))
     while True:
         font = _font(size)
         step = round(size * 1.3)
         lines = _wrap(text, font, width)
         if len(lines) * step <= height or size <= min_size:
             break
-        size = max(min_size, int(size * 0.88))
+        size = max(min_size, int(size * 0.92))
     fit = max(1, int(height // step))
     if len(lines) > fit:
         lines = lines[:fit]
