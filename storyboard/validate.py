@@ -217,6 +217,9 @@ class _Checker:
 
     def file(self, path: PathKey, ref: str, what: str) -> Path | None:
         """Check that `ref` is a file inside the storyboard's folder holding `what`."""
+        if _control(ref):
+            self.add(path, f"{_short(ref)!r}: a path cannot hold control characters")
+            return None
         if "\\" in ref:
             self.add(path, f"write paths with /, not \\: {ref.replace(chr(92), '/')!r}")
             return None
@@ -320,6 +323,9 @@ class _Checker:
     def output(self) -> None:
         out = self.data.get("output")
         if not isinstance(out, str) or not out:
+            return
+        if _control(out):
+            self.add(("output",), f"{_short(out)!r}: a path cannot hold control characters")
             return
         if PurePosixPath(out).is_absolute() or PureWindowsPath(out).is_absolute() or "\\" in out:
             self.add(
@@ -581,6 +587,11 @@ def _share(info: _ShotInfo) -> float:
     if info.transition == "fade":
         return info.duration / 2
     return 0.0
+
+
+def _control(text: str) -> bool:
+    """NUL and other control characters: no file has them, and the OS refuses NUL outright."""
+    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
 
 
 def _number(value: Any) -> bool:
