@@ -24,6 +24,7 @@ from storyboard.errors import (
     RateLimitError,
     RejectedError,
     TransientError,
+    UnsupportedError,
 )
 from storyboard.providers import capabilities
 from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Need, Task, TaskStatus
@@ -88,8 +89,6 @@ class NanophotoProvider(HostedProvider):
             return []
         problems = self.check_batch(shots)
         if problems:
-            from storyboard.errors import UnsupportedError
-
             raise UnsupportedError(problems)
         entries = [self.shot_body(s)[0] for s in shots]
         body = {"shots": entries, "resolution": shots[0].shot.settings.resolution}
