@@ -309,3 +309,32 @@ def test_shot_states_follow_the_shots(tmp_path: Path, clip: Path) -> None:
         text = (plan.storyboard.state_dir / "state.json").read_text()
         data = json.loads(text)
         assert data["version"] == 1 and data["serial"] >= 6 and len(data["lineage"]) == 36
+
+
+# the offline preview --------------------------------------------------------------------------
+def test_preview_renders_locally_with_the_same_caching(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")  # 160x90 panels: fast
+    shots = [
+        {"id": "a", "prompt": "a red door"},
+        {"id": "b", "prompt": "the door opens", "continues": "a"},
+    ]
+    board = write_board(tmp_path / "film", "preview", shots)
+    plan = compile_plan(load_storyboard(board), providers.get("preview")())
+    events = Events()
+    result = generate(plan, reporter=events)
+    assert result.failed == {} and sorted(events.of("rendering")) == ["a", "b"]
+    for path in result.clips.values():
+        info = probe(path)
+        assert info.video is not None and abs(info.duration - 8.0) < 0.5
+    state = State.load(plan.storyboard.state_dir)
+    assert state.made == {s.id: s.fingerprint for s in plan.shots} and state.tasks == {}
+    assert [s.state for s in shot_states(plan)] == ["made", "made"]
+
+    shots[1]["prompt"] = "the door slams"
+    write_board(tmp_path / "film", "preview", shots)
+    plan = compile_plan(load_storyboard(board), providers.get("preview")())
+    again = Events()
+    generate(plan, reporter=again)
+    assert again.of("rendering") == ["b"] and again.of("cached") == ["a"]

@@ -1,0 +1,131 @@
+"""One render at a time: the lock names its owner, and a dead owner's lock is stale."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from storyboard.errors import LockError
+from storyboard.lock import acquire, clear_lock, lock_path, read_lock
+
+REPO = Path(__file__).resolve().parent.parent
+
+HOLDER = """
+import sys, time
+from storyboard.lock import acquire
+lock = acquire(sys.argv[1], "storyboard render")
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def _holder(state_dir: Path) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(state_dir)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def test_acquire_writes_the_owner_and_release_removes_it(tmp_path: Path) -> None:
+    sd = tmp_path / ".storyboard"
+    with acquire(sd, "storyboard render") as lock:
+        assert lock.held
+        info = read_lock(sd)
+        assert info is not None
+        assert (info.pid, info.host, info.command) == (
+            os.getpid(),
+            socket.gethostname(),
+            "storyboard render",
+        )
+        assert not info.stale
+        with pytest.raises(LockError) as err:
+            acquire(sd, "storyboard render", storyboard=tmp_path / "board.yaml")
+        text = str(err.value)
+        assert f"pid {os.getpid()} on host {socket.gethostname()} since " in text
+        assert "(storyboard render)" in text and "wait for it" in text
+        assert f"storyboard unlock {tmp_path / 'board.yaml'}" in text
+        assert "stale" not in text
+    assert not lock_path(sd).exists() and not lock.held
+    acquire(sd).release()  # free again
+
+
+def test_a_live_owner_in_another_process_is_named_and_not_cleared(tmp_path: Path) -> None:
+    sd = tmp_path / ".storyboard"
+    proc = _holder(sd)
+    try:
+        with pytest.raises(LockError, match=rf"locked by pid {proc.pid} on host "):
+            acquire(sd)
+        with pytest.raises(LockError, match="still running"):
+            clear_lock(sd)
+        assert lock_path(sd).exists()
+        assert clear_lock(sd, force=True) is not None
+        assert not lock_path(sd).exists()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_dead_owner_leaves_a_stale_lock_that_clear_lock_removes(tmp_path: Path) -> None:
+    sd = tmp_path / ".storyboard"
+    proc = _holder(sd)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with pytest.raises(LockError) as err:
+        acquire(sd)
+    assert f"pid {proc.pid}" in str(err.value) and "looks stale" in str(err.value)
+    info = read_lock(sd)
+    assert info is not None and info.stale and info.pid == proc.pid
+    assert clear_lock(sd) == info
+    assert clear_lock(sd) is None  # nothing left to clear
+    acquire(sd).release()
+
+
+def test_release_leaves_a_lock_that_is_no_longer_ours(tmp_path: Path) -> None:
+    sd = tmp_path / ".storyboard"
+    first = acquire(sd)
+    clear_lock(sd, force=True)
+    second = acquire(sd)
+    first.release()
+    assert lock_path(sd).exists()  # the second render's lock survives
+    second.release()
+    assert not lock_path(sd).exists()
+
+
+def test_an_unreadable_lock_still_refuses(tmp_path: Path) -> None:
+    sd = tmp_path / ".storyboard"
+    sd.mkdir()
+    lock_path(sd).write_text("garbage")
+    with pytest.raises(LockError, match="unreadable lock file"):
+        acquire(sd)
+    assert clear_lock(sd, force=True) is not None
+
+
+def test_a_render_refuses_while_another_holds_the_lock(tmp_path: Path) -> None:
+    from storyboard import providers
+    from storyboard.compiler import compile_plan
+    from storyboard.executor import generate
+    from storyboard.validate import load_storyboard
+    from tests.test_executor import write_board
+
+    board = write_board(tmp_path / "film", "preview", [{"id": "a", "prompt": "a door"}])
+    plan = compile_plan(load_storyboard(board), providers.get("preview")())
+    proc = _holder(plan.storyboard.state_dir)
+    try:
+        with pytest.raises(LockError, match=rf"pid {proc.pid} .*storyboard render"):
+            generate(plan)
+        assert not (plan.storyboard.state_dir / "state.json").exists()
+        assert not (plan.storyboard.state_dir / "clips").exists()
+    finally:
+        proc.kill()
+        proc.wait()
