@@ -84,7 +84,8 @@ class _Builder:
         if isinstance(node, yaml.ScalarNode):
             try:
                 return self.constructor.construct_object(node, deep=True)
-            except (yaml.YAMLError, ValueError, OverflowError) as e:
+            except Exception as e:  # PyYAML's converters raise anything on odd tagged input
+                # (`!!int ''` is an IndexError): it is the user's value that is wrong
                 line, col = self.loc(node)
                 self.problems.append(
                     Problem(
