@@ -89,7 +89,8 @@ class _Builder:
                 line, col = self.loc(node)
                 self.problems.append(
                     Problem(
-                        f"cannot read this value: {e}",
+                        f"cannot read this value as {node.tag.rsplit(':', 1)[-1]} ({e}); "
+                        "remove the tag or quote the value",
                         format_path(path),
                         Location(self.doc.name, line, col, self.doc.source_line(line)),
                     )
