@@ -338,3 +338,35 @@ def test_preview_renders_locally_with_the_same_caching(
     again = Events()
     generate(plan, reporter=again)
     assert again.of("rendering") == ["b"] and again.of("cached") == ["a"]
+
+
+def test_a_task_of_an_edited_shot_is_still_saved_for_later(tmp_path: Path, clip: Path) -> None:
+    shots = three()[:2]
+    board = write_board(tmp_path / "film", "kie", shots)
+
+    class Interrupting(Events):
+        def event(self, kind: str, shot_id: str, **info: Any) -> None:
+            super().event(kind, shot_id, **info)
+            if len(self.of("submitted")) == 2:
+                raise KeyboardInterrupt
+
+    with start_server("kie", clip=clip, job_seconds=60) as srv:
+        old = make_plan(board, srv)
+        with pytest.raises(KeyboardInterrupt):
+            generate(old, reporter=Interrupting())
+        srv.finish()
+        srv.job_seconds = 0.0
+        shots[0]["prompt"] = "a red door in the snow"  # edited while its old task runs
+        write_board(tmp_path / "film", "kie", shots)
+        events = Events()
+        new = make_plan(board, srv)
+        result = generate(new, reporter=events)
+        assert events.of("orphan") == ["a"] and result.submitted == ["a"]
+        assert len(srv.accepted) == 3
+        state = State.load(new.storyboard.state_dir)
+        assert state.last_made("a") == new.shot("a").fingerprint  # the orphan does not displace
+        assert state.task(old.shot("a").fingerprint)["status"] == "done"  # type: ignore[index]
+
+        write_board(tmp_path / "film", "kie", three()[:2])  # back to the first prompt
+        back = generate(make_plan(board, srv))
+        assert back.submitted == [] and len(srv.accepted) == 3  # its clip was kept
