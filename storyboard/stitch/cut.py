@@ -29,11 +29,10 @@ from storyboard.errors import StitchError
 from storyboard.stitch.audio import audio_graph, music_input_args
 from storyboard.stitch.captions import caption_images, timeline_srt
 from storyboard.stitch.ffmpeg import MediaInfo, VideoTrack, inspect, probe, run_progress
+from storyboard.stitch.pieces import encode_pieces, plan
 from storyboard.stitch.spec import CutSpec, StitchResult
 from storyboard.stitch.timeline import Timeline, layout
 
-CRF = 20
-PRESET = "veryfast"
 AUDIO_BITRATE = "192k"
 
 
@@ -123,16 +122,17 @@ def copy_blockers(spec: CutSpec, sources: Sequence[_Source], timeline: Timeline)
     return why
 
 
-def _concat_list(sources: Sequence[_Source], path: Path) -> None:
+def _concat_list(entries: Sequence[tuple[Path, float, float]], path: Path) -> None:
+    """An ffconcat file of (file, picture start, picture length) entries."""
     lines = ["ffconcat version 1.0"]
-    for src in sources:
-        quoted = str(src.track.path.resolve()).replace("'", "'\\''")
+    for file, start, length in entries:
+        quoted = str(file.resolve()).replace("'", "'\\''")
         lines.append(f"file '{quoted}'")
         # inpoint = the picture's start: otherwise the demuxer offsets each file by its
         # earliest stream (AAC priming starts ~21 ms early) and the picture drifts.
-        lines.append(f"inpoint {src.track.start:.6f}")
-        # Each clip's exact picture length, so the next starts where its sound does.
-        lines.append(f"duration {src.track.length:.6f}")
+        lines.append(f"inpoint {start:.6f}")
+        # Each file's exact picture length, so the next starts where its sound does.
+        lines.append(f"duration {length:.6f}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -150,61 +150,6 @@ def _audio_inputs(
         else:
             out.append(None)
     return out, k
-
-
-def _video_graph(
-    spec: CutSpec, timeline: Timeline, captions: Sequence[tuple[int, int, int, float, float]]
-) -> list[str]:
-    """Picture chains ending in [vout]; input i is clip i, captions are (input, x, y, a, b)."""
-    w, h = spec.size
-    fps = spec.fps
-    chains = []
-    for p in timeline.placed:
-        end = p.source_start + p.length + 2 / fps
-        c = (
-            f"[{p.index}:v:0]trim=start={_t(p.source_start)}:end={_t(end)},setpts=PTS-STARTPTS,"
-            f"fps={fps:g},scale={w}:{h}:force_original_aspect_ratio=decrease:"
-            f"force_divisible_by=2,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,"
-            # Exactly the frames the timeline counts, whatever the source's rate and ending.
-            f"format=yuv420p,tpad=stop=2:stop_mode=clone,trim=end_frame={p.frames}"
-        )
-        if p.fade_in > 0:
-            c += f",fade=t=in:st=0:d={_t(p.fade_in)}"
-        if p.fade_out > 0:
-            c += f",fade=t=out:st={_t(p.length - p.fade_out)}:d={_t(p.fade_out)}"
-        chains.append(f"{c},settb=AVTB[va{p.index}]")
-
-    run: list[str] = []
-    step = 0
-
-    def flush() -> str:
-        nonlocal step
-        if len(run) == 1:
-            return run[0]
-        step += 1
-        chains.append(f"{''.join(f'[{r}]' for r in run)}concat=n={len(run)}:v=1:a=0,settb=AVTB[vj{step}]")
-        return f"vj{step}"
-
-    for p in timeline.placed:
-        if p.overlap > 0:
-            cur = flush()
-            step += 1
-            chains.append(
-                f"[{cur}][va{p.index}]xfade=transition=fade:duration={_t(p.overlap)}:"
-                f"offset={_t(p.start)}[vx{step}]"
-            )
-            run = [f"vx{step}"]
-        else:
-            run.append(f"va{p.index}")
-    cur = flush()
-    eps = 0.25 / fps  # half-open windows, robust to rounding of frame times
-    for n, (k, x, y, a, b) in enumerate(captions):
-        chains.append(
-            f"[{cur}][{k}:v]overlay=x={x}:y={y}:enable='gte(t,{_t(a - eps)})*lt(t,{_t(b - eps)})'[vc{n}]"
-        )
-        cur = f"vc{n}"
-    chains.append(f"[{cur}]format=yuv420p[vout]")
-    return chains
 
 
 def _name_shot(err: StitchError, spec: CutSpec, inputs: dict[int, str]) -> StitchError:
@@ -243,35 +188,22 @@ def stitch(spec: CutSpec, progress: Callable[[float], None] | None = None) -> St
 
     with tempfile.TemporaryDirectory(prefix="storyboard-stitch-") as work_dir:
         work = Path(work_dir)
-        args: list[str] = ["-y"]
-        shots: dict[int, str] = {}
+        total = timeline.duration
         if method == "copy":
-            _concat_list(sources, work / "clips.ffconcat")
-            args += ["-f", "concat", "-safe", "0", "-i", str(work / "clips.ffconcat")]
-            audio_in, k = _audio_inputs(spec, sources, 1, args)
-            video: list[str] = []
-            vmap = ["-map", "0:v:0", "-c:v", "copy"]
+            entries = [(s.track.path, s.track.start, s.track.length) for s in sources]
+            assemble = progress
         else:
-            for i, clip in enumerate(spec.clips):
-                args += ["-i", str(clip.path)]
-                shots[i] = clip.shot_id
-            k = len(spec.clips)
-            caps: list[tuple[int, int, int, float, float]] = []
-            if spec.burn_captions:
-                for img in caption_images(spec, timeline, work):
-                    args += ["-i", str(img.path)]
-                    caps.append((k, img.x, img.y, img.start, img.end))
-                    k += 1
-            # Clip sound is read from the clips' own inputs.
-            audio_in = [
-                i if c.keep_audio and s.info.audio is not None else None
-                for i, (c, s) in enumerate(zip(spec.clips, sources, strict=True))
-            ]
-            video = _video_graph(spec, timeline, caps)
-            vmap = [
-                "-map", "[vout]", "-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF),
-                "-pix_fmt", "yuv420p", "-r", f"{spec.fps:g}",
-            ]  # fmt: skip
+            caps = caption_images(spec, timeline, work) if spec.burn_captions else []
+            pieces = plan(timeline)
+            # Encoding the picture is most of the work; assembling is quick.
+            encode_progress = (lambda f: progress(0.9 * f)) if progress else None
+            files = encode_pieces(pieces, spec, caps, work, encode_progress)
+            entries = [(f, 0.0, p.length) for f, p in zip(files, pieces, strict=True)]
+            assemble = (lambda f: progress(0.9 + 0.1 * f)) if progress else None
+        _concat_list(entries, work / "picture.ffconcat")
+        args: list[str] = ["-y", "-f", "concat", "-safe", "0", "-i", str(work / "picture.ffconcat")]
+        audio_in, k = _audio_inputs(spec, sources, 1, args)
+        shots: dict[int, str] = {}
         music_in = None
         if spec.music is not None:
             args += music_input_args(spec.music)
@@ -286,10 +218,10 @@ def stitch(spec: CutSpec, progress: Callable[[float], None] | None = None) -> St
             music=spec.music,
             music_input=music_in,
         )
-        graph = ";".join([*video, *sound])
+        graph = ";".join(sound)
         (work / "graph.txt").write_text(graph, encoding="utf-8")
         args += ["-/filter_complex", str(work / "graph.txt")]  # read from the file
-        args += [*vmap, "-map", "[aout]", *_output_args(spec)]
+        args += ["-map", "0:v:0", "-c:v", "copy", "-map", "[aout]", *_output_args(spec)]
 
         fd, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".part", dir=output.parent)
         os.close(fd)
@@ -299,8 +231,8 @@ def stitch(spec: CutSpec, progress: Callable[[float], None] | None = None) -> St
             try:
                 run_progress(
                     [*args, str(tmp)],
-                    duration=timeline.duration,
-                    progress=progress,
+                    duration=total,
+                    progress=assemble,
                     what=f"stitching {output.name}",
                 )
             except StitchError as e:
