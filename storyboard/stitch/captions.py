@@ -67,9 +67,14 @@ def _wrap(text: str, font: object, width: float) -> list[str]:
             if line:
                 lines.append(line)
             while measure(word) > width and len(word) > 1:
-                cut = len(word) - 1
-                while cut > 1 and measure(word[:cut]) > width:
-                    cut -= 1
+                lo, hi = 1, len(word) - 1  # the longest prefix that fits, by bisection
+                while lo < hi:
+                    mid = (lo + hi + 1) // 2
+                    if measure(word[:mid]) <= width:
+                        lo = mid
+                    else:
+                        hi = mid - 1
+                cut = lo
                 lines.append(word[:cut])
                 word = word[cut:]
             line = word

@@ -187,3 +187,30 @@ def test_bad_cuts_name_the_shot(tmp_path: Path, media) -> None:  # type: ignore[
         )
     with pytest.raises(StitchError, match=r"shot 'b'.*only 2\.00 s long"):
         stitch(spec(tmp_path, clip("a", media["red"]), clip("b", media["blue"], (3, 5))))
+
+
+def test_a_shot_inside_two_crossfades(tmp_path: Path, media) -> None:  # type: ignore[no-untyped-def]
+    # The middle shot lasts exactly its two crossfades: the picture is made of pieces that
+    # each hold at most two clips, joined without re-encoding; captions follow their shots.
+    s = spec(
+        tmp_path,
+        clip("a", media["red"], caption="A"),
+        clip("b", media["lime"], (0, 1), transition="crossfade", transition_duration=0.5, caption="B"),
+        clip("c", media["blue"], transition="crossfade", transition_duration=0.5),
+        clip("d", media["red"], (0, 1), transition="fade", transition_duration=0.5),
+        burn_captions=True,
+    )
+    result = stitch(s)
+    assert result.method == "encode"
+    assert result.duration == pytest.approx(2 + 1 + 2 + 1 - 1)
+    check_streams(result.output, 5.0)
+    assert near(pixel(result.output, 1.0), RED)
+    r, g, b = pixel(result.output, 2.0)  # b at its fullest, between its two overlaps
+    assert g > 100 and r < 160 and b < 160
+    assert near(pixel(result.output, 3.5), BLUE)
+    assert near(pixel(result.output, 4.0), BLACK, 10)  # the fade's midpoint
+    assert near(pixel(result.output, 4.6), RED)
+    assert result.srt.read_text() == (
+        "1\n00:00:00,000 --> 00:00:01,750\nA\n\n2\n00:00:01,750 --> 00:00:02,250\nB\n"
+    )
+    assert level(result.output, 0.05, 4.9) > -30
