@@ -58,6 +58,7 @@ RETRY_BASE_ENV = "STORYBOARD_RETRY_BASE"
 MAX_POLL_FAILURES = 12  # consecutive failed polls (with growing waits) before giving up
 SUBMIT_RETRIES = 2  # rounds after the provider's own retries, for rate limits and outages
 DOWNLOAD_REFRESHES = 1  # a failed download asks the provider once more for a fresh link
+REFUSALS = 3  # a task whose polls are refused this many times running is given up
 RENDER_WORKERS = 2
 
 
@@ -72,7 +73,7 @@ class Reporter(Protocol):
 class GenerateResult:
     clips: dict[str, Path] = field(default_factory=dict)  # every shot made or cached
     failed: dict[str, str] = field(default_factory=dict)  # shot -> reason
-    submitted: list[str] = field(default_factory=list)  # shots submitted (paid) this run
+    submitted: list[str] = field(default_factory=list)  # each paid submission, by shot
     cached: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
 
@@ -196,6 +197,7 @@ class _Job:
     resubmits_left: int = 1
     transient_left: int = SUBMIT_RETRIES
     refreshes_left: int = DOWNLOAD_REFRESHES
+    refusals: int = 0  # polls of this task refused in a row
     not_before: float = 0.0
     reason: str | None = None
     last_progress: tuple[str, float | None] | None = None
@@ -745,26 +747,18 @@ class _Run:
         try:
             statuses = self.provider.poll([j.task for j in pending if j.task is not None])
         except AuthError as e:
-            # Cannot see the tasks: they stay saved for the next render; stop here.
-            self.fatal = self.fatal or e
-            self.stop_submit.set()
-            for job in pending:
-                self.fail(job, f"could not check on it: {self.reason_of(e)}")
+            self.auth_lost(pending, e)
             return
-        except (ProviderError, httpx.HTTPError, OSError, ValueError) as e:
-            self.poll_failures += 1
-            reason = self.reason_of(e)
-            if self.poll_failures >= MAX_POLL_FAILURES:
-                for job in pending:
-                    self.fail(
-                        job,
-                        f"lost contact with {self.provider.name} ({reason}); the task is saved: "
-                        "render again to resume it at no new charge",
-                    )
+        except ProviderError as e:
+            if not e.retryable:
+                # One task the service will not answer for must not stall the others:
+                # ask about each alone.
+                self.poll_each(pending)
                 return
-            wait = min(60.0, self.interval() * 2**self.poll_failures)
-            self.next_poll = time.monotonic() + wait
-            self.emit("retry", pending[0].leader, reason=f"checking progress failed: {reason}", wait=wait)
+            self.poll_failed(pending, e)
+            return
+        except (httpx.HTTPError, OSError, ValueError) as e:
+            self.poll_failed(pending, e)
             return
         self.poll_failures = 0
         for job in pending:
@@ -773,6 +767,62 @@ class _Run:
             if status is None:
                 continue
             self.on_status(job, status)
+        self.next_poll = time.monotonic() + self.interval()
+
+    def auth_lost(self, pending: list[_Job], e: AuthError) -> None:
+        """Cannot see the tasks: they stay saved for the next render; stop here."""
+        self.fatal = self.fatal or e
+        self.stop_submit.set()
+        for job in pending:
+            self.fail(job, f"could not check on it: {self.reason_of(e)}")
+
+    def poll_failed(self, pending: list[_Job], e: BaseException) -> None:
+        """The service could not be asked: wait longer each time, give up after a while (the
+        tasks stay saved for the next render)."""
+        self.poll_failures += 1
+        reason = self.reason_of(e)
+        if self.poll_failures >= MAX_POLL_FAILURES:
+            for job in pending:
+                self.fail(
+                    job,
+                    f"lost contact with {self.provider.name} ({reason}); the task is saved: "
+                    "render again to resume it at no new charge",
+                )
+            return
+        wait = min(60.0, self.interval() * 2**self.poll_failures)
+        self.next_poll = time.monotonic() + wait
+        self.emit("retry", pending[0].leader, reason=f"checking progress failed: {reason}", wait=wait)
+
+    def poll_each(self, pending: list[_Job]) -> None:
+        """Poll task by task. A task refused REFUSALS times running (unknown to the service,
+        a reply that makes no sense) is given up: it is recorded failed, so the next render
+        submits the shot anew; this one does not pay for it again."""
+        for job in pending:
+            assert job.task is not None
+            try:
+                statuses = self.provider.poll([job.task])
+            except AuthError as e:
+                self.auth_lost([j for j in pending if j.status == "submitted"], e)
+                return
+            except ProviderError as e:
+                if e.retryable:
+                    continue
+                job.refusals += 1
+                if job.refusals >= REFUSALS:
+                    reason = self.reason_of(e)
+                    self.state.record_failed(job.fp, f"the service would not report on it: {reason}")
+                    self.fail(
+                        job,
+                        f"{self.provider.name} would not report on task {job.task.task_id} "
+                        f"({reason}); render again to submit the shot anew",
+                    )
+                continue
+            except (httpx.HTTPError, OSError, ValueError):
+                continue
+            job.refusals = 0
+            status = statuses.get(job.task.task_id)
+            if status is not None:
+                self.on_status(job, status)
         self.next_poll = time.monotonic() + self.interval()
 
     def on_status(self, job: _Job, status: TaskStatus) -> None:

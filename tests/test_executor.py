@@ -370,3 +370,31 @@ def test_a_task_of_an_edited_shot_is_still_saved_for_later(tmp_path: Path, clip:
         write_board(tmp_path / "film", "kie", three()[:2])  # back to the first prompt
         back = generate(make_plan(board, srv))
         assert back.submitted == [] and len(srv.accepted) == 3  # its clip was kept
+
+
+def test_a_task_the_service_does_not_know_does_not_stall_the_others(tmp_path: Path, clip: Path) -> None:
+    board = write_board(tmp_path / "film", "kie", three())
+
+    class Interrupting(Events):
+        def event(self, kind: str, shot_id: str, **info: Any) -> None:
+            super().event(kind, shot_id, **info)
+            if len(self.of("submitted")) == 3:
+                raise KeyboardInterrupt
+
+    with start_server("kie", clip=clip, job_seconds=60) as srv:
+        plan = make_plan(board, srv)
+        with pytest.raises(KeyboardInterrupt):
+            generate(plan, reporter=Interrupting())
+        srv.finish()
+        srv.job_seconds = 0.0
+        path = plan.storyboard.state_dir / "state.json"
+        data = json.loads(path.read_text())
+        data["tasks"][plan.shot("a").fingerprint]["task_id"] = "veo_task_lost"
+        path.write_text(json.dumps(data))
+
+        result = generate(plan)
+        assert set(result.clips) == {"b", "c"} and len(srv.accepted) == 3
+        assert "would not report on task veo_task_lost" in result.failed["a"]
+        assert [s.state for s in shot_states(plan)] == ["failed", "made", "made"]
+        again = generate(plan)
+        assert again.submitted == ["a"] and len(srv.accepted) == 4
