@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from storyboard.errors import Problem, ValidationError
-from storyboard.model import Storyboard
+from storyboard.model import SETTING_NAMES, Storyboard
 from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Provider
 from storyboard.templating import render_prompt
 
@@ -116,7 +117,7 @@ def compile_plan(sb: Storyboard, provider: Provider) -> Plan:
     if check_batch is not None and not problems:
         problems.extend(check_batch(compiled))
     if problems:
-        raise ValidationError(problems)
+        raise ValidationError([_relocate(sb, p) for p in problems])
     fingerprints: dict[str, str] = {}
     plans = []
     for cs in compiled:
@@ -125,6 +126,23 @@ def compile_plan(sb: Storyboard, provider: Provider) -> Plan:
         fingerprints[cs.id] = fp
         plans.append(ShotPlan(cs, fp, provider.cost(cs)))
     return Plan(sb, provider, tuple(plans))
+
+
+def _relocate(sb: Storyboard, problem: Problem) -> Problem:
+    """Point a provider's problem at the field itself where the file has it: the shot's own
+    key, else the setting it inherits from `settings:`, else the shot."""
+    doc = sb.doc
+    if doc is None or not problem.path.startswith("shots["):
+        return problem
+    parts: list[str | int] = []
+    for token in re.findall(r"\[(\d+)\]|([^.\[\]]+)", problem.path):
+        parts.append(int(token[0]) if token[0] else token[1])
+    path = tuple(parts)
+    if path in doc.key_marks:
+        return replace(problem, location=doc.location(path, key=True))
+    if len(path) == 3 and path[2] in SETTING_NAMES and ("settings", path[2]) in doc.key_marks:
+        return replace(problem, location=doc.location(("settings", path[2]), key=True))
+    return problem
 
 
 @dataclass(frozen=True)
