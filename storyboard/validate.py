@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from storyboard import model, schema
-from storyboard.errors import Location, Problem, ValidationError
+from storyboard.errors import Problem, ValidationError
 from storyboard.loader import Document, PathKey, load
 from storyboard.model import CLIP_SECONDS, MAX_SECONDS, MAX_SHOTS, Storyboard
 from storyboard.resources import builtin_templates
@@ -42,33 +42,11 @@ def validate_document(doc: Document) -> list[Problem]:
 
 def load_storyboard(path: Path) -> Storyboard:
     """Read, validate and build a storyboard; ValidationError lists every problem."""
-    doc = _load(Path(path))
+    doc = load(Path(path))
     problems = validate_document(doc)
     if problems:
         raise ValidationError(problems)
     return model.from_document(doc)
-
-
-def _load(path: Path) -> Document:
-    try:
-        return load(path)
-    except (AttributeError, KeyError, TypeError) as e:
-        # PyYAML's constructors crash on some explicitly tagged scalars (`!!bool maybe`,
-        # `!!timestamp soon`) and the loader lets those through: report them, located.
-        text = path.read_text(encoding="utf-8", errors="replace")
-        line = next((i for i, t in enumerate(text.splitlines(), 1) if "!!" in t), 1)
-        src = text.splitlines()[line - 1] if text.splitlines() else None
-        col = src.index("!!") + 1 if src and "!!" in src else 1
-        raise ValidationError(
-            [
-                Problem(
-                    f"cannot read a value with an explicit YAML tag ({type(e).__name__}): "
-                    "remove the !! tag and write the plain value",
-                    "",
-                    Location(str(path), line, col, src),
-                )
-            ]
-        ) from None
 
 
 # content sniffing -----------------------------------------------------------------------------
