@@ -65,8 +65,9 @@ RENDER_WORKERS = 2
 # public values ---------------------------------------------------------------------------------
 class Reporter(Protocol):
     def event(self, kind: str, shot_id: str, **info: Any) -> None:
-        """kinds: cached, submitted, resumed, orphan, uploading, progress, downloading, done,
-        retry, failed, interrupted."""
+        """kinds: cached, rendering (local), submitted, resumed, orphan (a task of an earlier
+        version of the shot), uploading, progress (state, progress), downloading, done, retry
+        (reason; resubmit=True for a failed job), failed (reason), interrupted (shot_id "")."""
 
 
 @dataclass
@@ -167,6 +168,8 @@ def _terminate_as_interrupt() -> Callable[[], None]:
         old = signal.signal(signal.SIGTERM, handler)
     except (ValueError, OSError):
         return lambda: None
+    if old is None:  # installed outside Python: cannot be put back, so leave ours off
+        return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)
     return lambda: signal.signal(signal.SIGTERM, old)
 
 
