@@ -45,9 +45,7 @@ class _Group(click.Group):
             if os.environ.get("STORYBOARD_DEBUG"):
                 raise
             err.print(f"internal error: {type(e).__name__}: {escape(str(e))}")
-            err.print(
-                "please report it with the command you ran (STORYBOARD_DEBUG=1 shows the traceback)"
-            )
+            err.print("please report it with the command you ran (STORYBOARD_DEBUG=1 shows the traceback)")
             ctx.exit(70)
 
 
@@ -112,11 +110,7 @@ def init(directory: Path) -> None:
 # plan -----------------------------------------------------------------------------------------
 def _money(credits: float | None, usd: float | None, unknown: int = 0) -> str:
     if credits is None:
-        return (
-            "unknown"
-            if not unknown
-            else f"unknown ({unknown} shot{'s' if unknown != 1 else ''} unpriced)"
-        )
+        return "unknown" if not unknown else f"unknown ({unknown} shot{'s' if unknown != 1 else ''} unpriced)"
     text = f"{credits:g} credits"
     if usd is not None:
         text += f" (${usd:.2f})"
@@ -169,9 +163,7 @@ def _plan_data(plan: pipeline.Plan, force: tuple[str, ...] = ()) -> dict[str, An
 
 
 def _print_plan(data: dict[str, Any]) -> None:
-    out.print(
-        f"Plan for {escape(data['title'])!s} ({escape(data['storyboard'])}) on {data['provider']}:"
-    )
+    out.print(f"Plan for {escape(data['title'])!s} ({escape(data['storyboard'])}) on {data['provider']}:")
     width = max((len(s["id"]) for s in data["shots"]), default=4)
     for s in data["shots"]:
         c = s["cost"]
@@ -203,9 +195,7 @@ def plan(file: Path, provider: str | None, as_json: bool) -> None:
     p = pipeline.compile(sb, provider)
     data = _plan_data(p)
     if as_json:
-        out.print_json(json.dumps(data)) if sys.stdout.isatty() else click.echo(
-            json.dumps(data, indent=2)
-        )
+        out.print_json(json.dumps(data)) if sys.stdout.isatty() else click.echo(json.dumps(data, indent=2))
     else:
         _print_plan(data)
 
@@ -272,9 +262,7 @@ def _confirm_spend(data: dict[str, Any], yes: bool, budget: float | None, local:
             "this render would spend credits and there is no terminal to ask: pass --yes",
             hint="`storyboard plan` shows what it would send and cost",
         )
-    if not click.confirm(
-        f"Spend {_money(cost['credits'], cost['usd'], cost['unknown_shots'])}?", err=True
-    ):
+    if not click.confirm(f"Spend {_money(cost['credits'], cost['usd'], cost['unknown_shots'])}?", err=True):
         raise ConfigError("nothing was sent")
 
 
@@ -288,9 +276,7 @@ def _confirm_spend(data: dict[str, Any], yes: bool, budget: float | None, local:
     help="Write the film here instead of `output:`.",
 )
 @click.option("--yes", "-y", is_flag=True, help="Spend without asking (required with no terminal).")
-@click.option(
-    "--budget", type=float, metavar="CREDITS", help="Refuse a render whose plan costs more."
-)
+@click.option("--budget", type=float, metavar="CREDITS", help="Refuse a render whose plan costs more.")
 @click.option(
     "--force", multiple=True, metavar="SHOT", help="Regenerate this shot even if made (repeatable)."
 )
@@ -360,17 +346,17 @@ def render(
             "Run render again to retry the failed shots (made ones are kept)."
         )
         sys.exit(1)
-    _cut(sb, result.clips, output, quiet)
+    _cut(p, result.clips, output, quiet)
     if not quiet:
         err.print(f"done in {time.monotonic() - started:.1f} s")
 
 
-def _cut(sb: Any, clips: dict[str, Path], output: Path | None, quiet: bool) -> None:
-    target = pipeline.output_path(sb, output)
+def _cut(plan: pipeline.Plan, clips: dict[str, Path], output: Path | None, quiet: bool) -> None:
+    target = pipeline.output_path(plan.storyboard, output)
     with _progress(quiet) as bar:
         task = bar.add_task("stitching", total=1.0) if bar else None
         result = pipeline.stitch(
-            sb,
+            plan,
             clips,
             target,
             (lambda f: bar.update(task, completed=f)) if bar and task is not None else None,
@@ -404,7 +390,7 @@ def stitch(file: Path, provider: str | None, output: Path | None, quiet: bool) -
             f"note: shot {escape(shot_id)!r} changed since its clip was made; "
             "using that clip (render to regenerate it)"
         )
-    _cut(sb, clips, output, quiet)
+    _cut(p, clips, output, quiet)
 
 
 # status / unlock ------------------------------------------------------------------------------

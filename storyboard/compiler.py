@@ -20,7 +20,7 @@ from typing import Any
 from storyboard.errors import Problem, ValidationError
 from storyboard.model import SETTING_NAMES, Storyboard
 from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Provider
-from storyboard.templating import render_prompt
+from storyboard.templating import render_caption, render_prompt
 
 FINGERPRINT_VERSION = 1
 
@@ -107,10 +107,11 @@ def compile_plan(sb: Storyboard, provider: Provider) -> Plan:
     for shot in sb.shots:
         try:
             prompt = render_prompt(sb, shot)
+            caption = render_caption(sb, shot)
         except ValidationError as e:
             problems.extend(e.problems)
             continue
-        cs = CompiledShot(shot=shot, prompt=prompt, location=sb.location(("shots", shot.index)))
+        cs = CompiledShot(shot, prompt, sb.location(("shots", shot.index)), caption)
         problems.extend(provider.check(cs))
         compiled.append(cs)
     check_batch = getattr(provider, "check_batch", None)

@@ -60,8 +60,7 @@ def make_provider(
     base_url, api_key = settings(cls.env, root, environ)
     if need_key and cls.needs_key and not api_key:
         raise ConfigError(
-            f"{name} needs an API key: set {cls.env}_API_KEY in the environment "
-            f"or in {root / '.env'}",
+            f"{name} needs an API key: set {cls.env}_API_KEY in the environment or in {root / '.env'}",
             hint="`storyboard plan` works without a key; the offline `preview` provider needs none",
         )
     return cls(base_url=base_url, api_key=api_key)

@@ -186,9 +186,7 @@ def parse(text: str, path: Path) -> Document:
             ]
         ) from None
     except RecursionError:
-        raise ValidationError(
-            [_file_problem(path, "the document is nested too deeply", text=text)]
-        ) from None
+        raise ValidationError([_file_problem(path, "the document is nested too deeply", text=text)]) from None
     if builder.problems:
         raise ValidationError(builder.problems)
     return doc
@@ -216,9 +214,7 @@ def load(path: Path) -> Document:
     except FileNotFoundError:
         raise ValidationError([_file_problem(path, "no such file")]) from None
     except OSError as e:
-        raise ValidationError(
-            [_file_problem(path, f"cannot read the file: {e.strerror}")]
-        ) from None
+        raise ValidationError([_file_problem(path, f"cannot read the file: {e.strerror}")]) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:

@@ -32,9 +32,7 @@ class Settings:
     @property
     def size(self) -> tuple[int, int]:
         """The frame size the providers deliver for these settings (auto counts as 16:9)."""
-        long, short = {"720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}[
-            self.resolution
-        ]
+        long, short = {"720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}[self.resolution]
         return (short, long) if self.aspect_ratio == "9:16" else (long, short)
 
 
@@ -150,9 +148,7 @@ class Storyboard:
     def length(self) -> float:
         """The final cut's length: trimmed shots less the transition overlaps."""
         total = sum(s.length for s in self.shots)
-        return total - sum(
-            s.transition.duration for s in self.shots[1:] if s.transition.type == "crossfade"
-        )
+        return total - sum(s.transition.duration for s in self.shots[1:] if s.transition.type == "crossfade")
 
     def with_provider(self, provider: str) -> Storyboard:
         return replace(self, provider=provider)
@@ -210,17 +206,13 @@ def from_document(doc: Document) -> Storyboard:
     path = doc.path.resolve()
     root = path.parent
     base = Settings(**{k: v for k, v in (data.get("settings") or {}).items() if k in SETTING_NAMES})
-    images = {
-        name: _asset(root, ref, f"images.{name}")
-        for name, ref in (data.get("images") or {}).items()
-    }
+    images = {name: _asset(root, ref, f"images.{name}") for name, ref in (data.get("images") or {}).items()}
     characters = {
         name: Character(
             name,
             c.get("description", ""),
             tuple(
-                _asset(root, r, f"characters.{name}.images[{i}]")
-                for i, r in enumerate(c.get("images") or [])
+                _asset(root, r, f"characters.{name}.images[{i}]") for i, r in enumerate(c.get("images") or [])
             ),
         )
         for name, c in (data.get("characters") or {}).items()
@@ -243,11 +235,7 @@ def from_document(doc: Document) -> Storyboard:
         for j, r in enumerate(s.get("references") or []):
             references += refs(r, f"shots[{i}].references[{j}]")
         kind = s.get("type") or (
-            "reference"
-            if references
-            else "frames"
-            if (first or last or s.get("continues"))
-            else "text"
+            "reference" if references else "frames" if (first or last or s.get("continues")) else "text"
         )
         trim = tuple(float(t) for t in s["trim"]) if "trim" in s else (0.0, CLIP_SECONDS)
         shots.append(

@@ -54,9 +54,7 @@ def plan_view(plan: Plan, force: Iterable[str] = ()) -> list[PlannedShot]:
         if sp.id in forced:
             symbol = "~" if symbol == "=" else symbol
         out.append(
-            PlannedShot(
-                sp.id, symbol, sp.compiled.shot.kind, sp.fingerprint, sp.cost.credits, sp.cost.usd
-            )
+            PlannedShot(sp.id, symbol, sp.compiled.shot.kind, sp.fingerprint, sp.cost.credits, sp.cost.usd)
         )
     return out
 
@@ -95,13 +93,15 @@ def clips_made(sb: Storyboard, plan: Plan) -> tuple[dict[str, Path], list[str], 
     return clips, stale, missing
 
 
-def cut_spec(sb: Storyboard, clips: dict[str, Path], output: Path) -> CutSpec:
+def cut_spec(plan: Plan, clips: dict[str, Path], output: Path) -> CutSpec:
     """What the stitcher makes: the shots in order with their trims, transitions and captions."""
     from storyboard.stitch.ffmpeg import probe
     from storyboard.stitch.spec import ClipCut, CutSpec, MusicSpec
 
+    sb = plan.storyboard
     cuts = []
-    for shot in sb.shots:
+    for sp in plan.shots:
+        shot = sp.compiled.shot
         cuts.append(
             ClipCut(
                 shot_id=shot.id,
@@ -109,7 +109,7 @@ def cut_spec(sb: Storyboard, clips: dict[str, Path], output: Path) -> CutSpec:
                 trim=shot.trim,
                 transition=shot.transition.type,
                 transition_duration=shot.transition.duration,
-                caption=shot.caption,
+                caption=sp.compiled.caption,
                 keep_audio=shot.settings.audio,
             )
         )
@@ -136,7 +136,7 @@ def cut_spec(sb: Storyboard, clips: dict[str, Path], output: Path) -> CutSpec:
 
 
 def stitch(
-    sb: Storyboard,
+    plan: Plan,
     clips: dict[str, Path],
     output: Path,
     progress: Callable[[float], None] | None = None,
@@ -145,4 +145,4 @@ def stitch(
     from storyboard.stitch.cut import stitch as run_stitch
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    return run_stitch(cut_spec(sb, clips, output), progress)
+    return run_stitch(cut_spec(plan, clips, output), progress)

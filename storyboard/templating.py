@@ -48,9 +48,7 @@ def find_template(sb: Storyboard, ref: str) -> TemplateSource:
     path = resolve_inside(sb.root, ref)
     if path is None or not path.is_file():
         names = ", ".join(resources.builtin_templates())
-        raise TemplateError(
-            f"template {ref!r} is neither a built-in ({names}) nor a file inside {sb.root}"
-        )
+        raise TemplateError(f"template {ref!r} is neither a built-in ({names}) nor a file inside {sb.root}")
     return TemplateSource(ref, path.read_text(encoding="utf-8"), path)
 
 
@@ -99,6 +97,26 @@ def _compile(text: str, name: str) -> Any:
     # compiled under its own file name so Jinja maps runtime errors to the template's lines
     code = _env.compile(text, name=name, filename=name)
     return _env.template_class.from_code(_env, code, _env.make_globals(None), None)
+
+
+def render_caption(sb: Storyboard, shot: Shot) -> str | None:
+    """The shot's caption, a template like its prompt (with the same names), or None."""
+    if shot.caption is None:
+        return None
+    name = f"{sb.path.name}:shots[{shot.index}].caption"
+    try:
+        return _compile(shot.caption, name).render(context(sb, shot)).strip()
+    except (JinjaError, SecurityError, TypeError, ValueError, ArithmeticError) as e:
+        raise ValidationError(
+            [
+                Problem(
+                    f"the caption cannot be rendered: {_describe(e)}",
+                    f"shots[{shot.index}].caption",
+                    sb.location(("shots", shot.index, "caption")),
+                    _hint(e, context(sb, shot)),
+                )
+            ]
+        ) from None
 
 
 def render_prompt(sb: Storyboard, shot: Shot) -> str:

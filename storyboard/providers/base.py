@@ -32,6 +32,7 @@ class CompiledShot:
     shot: Shot
     prompt: str
     location: Any = None  # storyboard.errors.Location of the shot, for messages
+    caption: str | None = None  # rendered like the prompt; shown over the shot, never sent
 
     @property
     def id(self) -> str:

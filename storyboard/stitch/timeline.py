@@ -80,9 +80,7 @@ def layout(spec: CutSpec, available: Sequence[float | None] | None = None) -> Ti
         have = available[i] if available is not None else None
         if have is not None:
             if ts >= have:
-                raise StitchError(
-                    f"{who}: trim starts at {ts:g} s but the clip is only {have:.2f} s long"
-                )
+                raise StitchError(f"{who}: trim starts at {ts:g} s but the clip is only {have:.2f} s long")
             te = min(te, have)
         frames = _frames(te - ts, fps)
         if frames < 1:
