@@ -108,13 +108,14 @@ class PreviewProvider(Provider):
             labels.append(_label(asset))
             return asset.path if asset.path is not None else (asset.url or asset.ref)
 
+        first: Path | str | None = None
+        last: Path | str | None = None
+        references: list[Path | str | None] = []
         if s.kind == "reference":
-            first = last = None
             references = [source(a) for a in s.references]
         else:
-            references = []
             if first_frame is not None:
-                first: Path | str | None = Path(first_frame)
+                first = Path(first_frame)
                 labels.append(f"last frame of {s.continues}")
             elif s.continues:
                 # the executor gives the frame; without it, say where it would come from
