@@ -45,7 +45,7 @@ DISSOLVE_LENGTH = 0.4
 # The label and the progress bar leave for the last frames so the last frame stays clean.
 OVERLAY_CLEAR_SECONDS = 0.125
 
-Source = Path | str | None  # a local image; a str that is no file (a URL) shows a placeholder
+Source = Path | str | None  # a local image (Path); a str (a URL, a note) shows a placeholder
 
 
 # ---- size ---------------------------------------------------------------------------------
@@ -241,9 +241,9 @@ def _open(src: Source, shot_id: str) -> Any | None:
     """The image at `src` as RGB, or None when there is no local file to read."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    if src is None or not Path(src).is_file():
-        return None
-    path = Path(src)
+    if not isinstance(src, Path) or not src.is_file():
+        return None  # a str is a URL or a note, never read: the renderer is offline
+    path = src
     try:
         with Image.open(path) as im:
             im.draft("RGB", (4096, 4096))  # JPEG: decode at reduced size when huge
@@ -388,8 +388,8 @@ def render_preview(
 
     frames: `first` pushes in slowly and dissolves into `last` (or just pushes in); reference:
     the `references` side by side with a gentle push-in; text: a card with `shot_id` and the
-    rendered `prompt`. A source that is not a local file (an https URL) shows as a placeholder
-    panel captioned with its entry in `labels` (given in order: first, last / references).
+    rendered `prompt`. A source that is a str (an https URL) or a missing file shows as a
+    placeholder panel captioned with its entry in `labels` (in order: first, last / references).
     `size` is the provider's frame size; STORYBOARD_PREVIEW_SCALE shrinks it. `seed` (the
     shot index) picks the card colours and the chord. The file appears complete or not at all.
     """
