@@ -239,6 +239,8 @@ class FakeProvider:
         credits: int = 10_000,
     ) -> None:
         self.clip: Path | None = Path(clip) if clip is not None else None
+        # clip_for(task_id) -> Path picks a different clip per task (end-to-end tests check order)
+        self.clip_for: Callable[[str], Path] | None = None
         self.api_key: str = api_key or self.default_api_key
         self.job_seconds = float(job_seconds)
         self.lock = threading.RLock()
@@ -458,9 +460,9 @@ class FakeProvider:
         return req.headers.get("authorization", "") == f"Bearer {self.api_key}"
 
     def download(self, req: Incoming, name: str) -> Reply:
-        if not self.servable(name) or self.clip is None:
+        if not self.servable(name) or (self.clip is None and self.clip_for is None):
             return self.not_found(req.path)
-        data = self.clip.read_bytes()
+        data = (self.clip_for(name) if self.clip_for else self.clip).read_bytes()  # type: ignore[union-attr]
         fault = req.fault
         if fault is not None and fault.kind == "corrupt":
             data = _garbage(len(data), data)
