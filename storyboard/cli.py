@@ -141,6 +141,7 @@ def _plan_data(plan: pipeline.Plan, force: tuple[str, ...] = ()) -> dict[str, An
         "storyboard": str(plan.storyboard.path),
         "title": plan.storyboard.title,
         "provider": plan.provider.name,
+        "local": plan.provider.local,
         "shots": [
             {
                 "id": v.id,
@@ -167,13 +168,18 @@ def _print_plan(data: dict[str, Any]) -> None:
     width = max((len(s["id"]) for s in data["shots"]), default=4)
     for s in data["shots"]:
         c = s["cost"]
-        cost = "" if s["symbol"] == "=" else _money(c["credits"], c["usd"])
+        cost = "" if s["symbol"] == "=" else "free" if data["local"] else _money(c["credits"], c["usd"])
         out.print(
             f"  {s['symbol']} {escape(s['id']).ljust(width)}  {data['provider']:<10} {s['type']:<9}  {cost}"
         )
     counts = {sym: sum(1 for s in data["shots"] if s["symbol"] == sym) for sym in "+~="}
     cost = data["cost"]
-    money = _money(cost["credits"], cost["usd"], cost["unknown_shots"]) if cost["shots"] else "nothing"
+    if data["local"]:
+        money = f"nothing ({data['provider']} renders on this machine)"
+    elif cost["shots"]:
+        money = _money(cost["credits"], cost["usd"], cost["unknown_shots"])
+    else:
+        money = "nothing"
     out.print(
         f"Plan: {counts['+']} to generate, {counts['~']} to regenerate, {counts['=']} already made. "
         f"Cost: {money}."

@@ -238,6 +238,7 @@ def stitch(spec: CutSpec, progress: Callable[[float], None] | None = None) -> St
             except StitchError as e:
                 raise _name_shot(e, spec, shots) from e
             _verify(tmp, timeline)
+            _shareable(tmp)
             srt_tmp.write_text(timeline_srt(timeline), encoding="utf-8")
             os.replace(srt_tmp, srt)
             os.replace(tmp, output)
@@ -246,6 +247,13 @@ def stitch(spec: CutSpec, progress: Callable[[float], None] | None = None) -> St
                 with contextlib.suppress(FileNotFoundError):
                     leftover.unlink()
     return StitchResult(output=output, srt=srt, duration=timeline.duration, method=method)
+
+
+def _shareable(path: Path) -> None:
+    """mkstemp makes files only their owner can read; a film is an ordinary file (umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod(0o666 & ~umask)
 
 
 def _verify(path: Path, timeline: Timeline) -> None:
