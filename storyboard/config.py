@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from storyboard import providers
 from storyboard.errors import ConfigError
@@ -41,21 +42,46 @@ def read_dotenv(path: Path) -> dict[str, str]:
 def settings(
     env_name: str, root: Path, environ: Mapping[str, str] | None = None
 ) -> tuple[str | None, str | None]:
-    """(base_url, api_key) for a provider, from the environment or root/.env."""
+    """(base_url, api_key) for a provider, from the environment or root/.env.
+
+    A base URL from .env is used only with a key from that same .env: a storyboard folder
+    someone shared must not be able to send the key in your environment to its own server.
+    """
     environ = os.environ if environ is None else environ
     dotenv = read_dotenv(root / ".env")
 
-    def get(var: str) -> str | None:
-        value = environ.get(var) or dotenv.get(var)
-        return value.strip() or None if value else None
+    def clean(value: str | None) -> str | None:
+        return (value.strip() or None) if value else None
 
-    return get(f"{env_name}_BASE_URL"), get(f"{env_name}_API_KEY")
+    env_key, file_key = clean(environ.get(f"{env_name}_API_KEY")), clean(dotenv.get(f"{env_name}_API_KEY"))
+    base_url = clean(environ.get(f"{env_name}_BASE_URL"))
+    if base_url is None and env_key is None:
+        base_url = clean(dotenv.get(f"{env_name}_BASE_URL"))
+    if base_url is not None:
+        check_base_url(f"{env_name}_BASE_URL", base_url)
+    return base_url, env_key or file_key
+
+
+def check_base_url(var: str, url: str) -> None:
+    """Keys travel only over https, or over http to this machine (tests, local proxies)."""
+    parts = urlsplit(url)
+    loopback = parts.hostname in ("localhost", "::1") or (parts.hostname or "").startswith("127.")
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and loopback:
+        return
+    raise ConfigError(
+        f"{var}={url!r} is not an https URL: the API key would travel in clear text",
+        hint="use https://..., or http:// only for 127.0.0.1 / localhost",
+    )
 
 
 def make_provider(
     name: str, root: Path, *, need_key: bool = False, environ: Mapping[str, str] | None = None
 ) -> Provider:
     """An instance of the named provider, configured; with need_key, a missing key is an error."""
+    if not name:
+        raise ConfigError("the provider name is empty", hint="choose one of: " + ", ".join(providers.names()))
     cls = providers.get(name)
     base_url, api_key = settings(cls.env, root, environ)
     if need_key and cls.needs_key and not api_key:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,54 @@ from storyboard import resources
 from storyboard.errors import Location, Problem, TemplateError, ValidationError
 from storyboard.model import Shot, Storyboard, resolve_inside
 
-_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+MAX_OUTPUT = 20_000  # characters: a prompt is a paragraph, not a novel
+MAX_ITERATIONS = 10_000  # items that range() may produce in one rendering
+MAX_STRING = 20_000  # characters a `*` or `+` in a template may make
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's sandbox, with limits so that a template cannot hang or flood the machine."""
+
+    intercepted_binops = frozenset({"*", "**", "+"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and right > 64:
+            raise SecurityError("exponent too large")
+        if operator == "*" and isinstance(left, int) and not isinstance(right, int):
+            left, right = right, left  # 3 * "ab" is "ab" * 3
+        if (
+            operator == "*"
+            and isinstance(right, int)
+            and isinstance(left, (str, list, tuple))
+            and len(left) * right > MAX_STRING
+        ):
+            raise SecurityError(f"a repeated text or list longer than {MAX_STRING}")
+        result = super().call_binop(context, operator, left, right)
+        if isinstance(result, (str, list, tuple)) and len(result) > MAX_STRING:
+            raise SecurityError(f"a value longer than {MAX_STRING}")
+        return result
+
+
+class _Budget:
+    """range() for templates, counting every item against one budget per rendering."""
+
+    def __init__(self) -> None:
+        self.left = MAX_ITERATIONS
+
+    def range(self, *args: int) -> Iterator[int]:
+        for i in range(*args):
+            self.left -= 1
+            if self.left < 0:
+                raise SecurityError(f"loops run past {MAX_ITERATIONS} items")
+            yield i
+
+
+_env = _BoundedSandbox(undefined=StrictUndefined, autoescape=False)
+# Each render must give the same prompt for the same storyboard: a prompt that changed by
+# itself would change the shot's fingerprint, and the shot would be paid for again.
+for _name in ("lipsum", "cycler", "joiner"):
+    _env.globals.pop(_name, None)
+_env.filters.pop("random", None)
 
 
 def _sentence(text: object) -> str:
@@ -93,6 +141,19 @@ def _error_line(exc: BaseException, name: str) -> int | None:
     return line
 
 
+def _render(template: Any, ctx: dict[str, Any]) -> str:
+    """Render with a fresh loop budget, stopping as soon as the output is too long."""
+    budget = _Budget()
+    out: list[str] = []
+    size = 0
+    for chunk in template.generate({**ctx, "range": budget.range}):
+        size += len(chunk)
+        if size > MAX_OUTPUT:
+            raise SecurityError(f"the text is longer than {MAX_OUTPUT} characters")
+        out.append(chunk)
+    return "".join(out)
+
+
 def _compile(text: str, name: str) -> Any:
     # compiled under its own file name so Jinja maps runtime errors to the template's lines
     code = _env.compile(text, name=name, filename=name)
@@ -105,7 +166,7 @@ def render_caption(sb: Storyboard, shot: Shot) -> str | None:
         return None
     name = f"{sb.path.name}:shots[{shot.index}].caption"
     try:
-        return _compile(shot.caption, name).render(context(sb, shot)).strip()
+        return _render(_compile(shot.caption, name), context(sb, shot)).strip()
     except (JinjaError, SecurityError, TypeError, ValueError, ArithmeticError) as e:
         raise ValidationError(
             [
@@ -128,7 +189,7 @@ def render_prompt(sb: Storyboard, shot: Shot) -> str:
     shot_path = ("shots", shot.index, "prompt")
     prompt_name = f"{sb.path.name}:shots[{shot.index}].prompt"
     try:
-        prompt = _compile(shot.prompt, prompt_name).render(ctx)
+        prompt = _render(_compile(shot.prompt, prompt_name), ctx)
     except (JinjaError, SecurityError, TypeError, ValueError, ArithmeticError) as e:
         loc = sb.location(shot_path)
         line = _error_line(e, prompt_name)
@@ -156,7 +217,7 @@ def render_prompt(sb: Storyboard, shot: Shot) -> str:
             [Problem(e.message, ".".join(str(p) for p in field_path), sb.location(field_path))]
         ) from None
     try:
-        text = _compile(source.text, source.name).render({**ctx, "prompt": prompt})
+        text = _render(_compile(source.text, source.name), {**ctx, "prompt": prompt})
     except (JinjaError, SecurityError, TypeError, ValueError, ArithmeticError) as e:
         line = _error_line(e, source.name) or 1
         lines = source.text.splitlines()

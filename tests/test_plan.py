@@ -43,7 +43,13 @@ MUST_PLAN = {
 
 
 def schema_for(provider: str, url: str) -> dict[str, Any]:
-    kind = "upload" if url.endswith("/upload-video-image") else "extend" if url.endswith("/extend") else "generate"
+    kind = (
+        "upload"
+        if url.endswith("/upload-video-image")
+        else "extend"
+        if url.endswith("/extend")
+        else "generate"
+    )
     return json.loads((SCHEMAS / f"{provider}.{kind}.schema.json").read_text())
 
 
@@ -67,7 +73,9 @@ def expected_cost(provider: str, body: dict[str, Any]) -> tuple[float | None, fl
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
-def test_every_example_on_every_provider(example: Path, provider: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_example_on_every_provider(
+    example: Path, provider: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     result = run_plan(example, provider, monkeypatch)
     assert KEY not in result.output
     if result.exit_code == 2:
@@ -133,10 +141,11 @@ def test_unknown_price_says_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_plan_imports_neither_moviepy_nor_numpy() -> None:
     example = ROOT / "examples" / "long-21" / "long-21.yaml"
     code = (
-        "import sys\nfrom storyboard.cli import main\nsys.argv=['storyboard','plan',%r,'-p','nanophoto','--json']\n"
+        "import sys\nfrom storyboard.cli import main\n"
+        f"sys.argv=['storyboard','plan',{str(example)!r},'-p','nanophoto','--json']\n"
         "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
         "bad=[m for m in sys.modules if m.split('.')[0] in ('moviepy','numpy','PIL')]\n"
-        "assert not bad, bad\n" % str(example)
+        "assert not bad, bad\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)

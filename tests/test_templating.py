@@ -74,7 +74,9 @@ def test_error_inside_a_block_prompt_points_at_its_line(tmp_path: Path) -> None:
 
 
 def test_sandbox_refuses_attribute_escapes(tmp_path: Path) -> None:
-    sb = board(tmp_path, (BASE % "plain").replace("Aerial over {{ place }}", "see {{ ''.__class__.__mro__ }}"))
+    sb = board(
+        tmp_path, (BASE % "plain").replace("Aerial over {{ place }}", "see {{ ''.__class__.__mro__ }}")
+    )
     with pytest.raises(ValidationError, match="unsafe"):
         render_prompt(sb, sb.shots[0])
 
@@ -98,3 +100,33 @@ def test_template_outside_the_folder_is_refused(tmp_path: Path) -> None:
     sb = board(inner, BASE % "../outside.j2")
     with pytest.raises(ValidationError, match="neither a built-in"):
         render_prompt(sb, sb.shots[0])
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        "{{ 'x' * 10000000 }}",
+        "{{ 9 ** 99999999 }}",
+        "{% for i in range(5000) %}{{ 'abcdefgh' }}{% endfor %}",
+    ],
+)
+def test_templates_cannot_hang_or_flood(tmp_path: Path, expr: str) -> None:
+    sb = board(tmp_path, (BASE % "plain").replace("Aerial over {{ place }}", f"see {expr}"))
+    with pytest.raises(ValidationError, match="not allowed in a template"):
+        render_prompt(sb, sb.shots[0])
+
+
+@pytest.mark.parametrize("expr", ["{{ lipsum(1) }}", "{{ [1, 2, 3] | random }}", "{{ cycler(1, 2).next() }}"])
+def test_nothing_random_can_change_a_prompt_between_runs(tmp_path: Path, expr: str) -> None:
+    sb = board(tmp_path, (BASE % "plain").replace("Aerial over {{ place }}", f"see {expr}"))
+    with pytest.raises(ValidationError):
+        render_prompt(sb, sb.shots[0])
+
+
+def test_small_loops_still_work(tmp_path: Path) -> None:
+    sb = board(
+        tmp_path,
+        (BASE % "plain").replace("Aerial over {{ place }}", "n {% for i in range(3) %}{{ i }}{% endfor %}"),
+    )
+    assert render_prompt(sb, sb.shots[0]).startswith("n 012 for The Keeper")
