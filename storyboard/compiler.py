@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from storyboard.model import SETTING_NAMES, Storyboard
 from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Provider
 from storyboard.templating import render_caption, render_prompt
 
-FINGERPRINT_VERSION = 1
+FINGERPRINT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -77,24 +77,25 @@ def _canonical(value: Any) -> bytes:
 
 
 def fingerprint(provider: Provider, compiled: CompiledShot, parent: str | None) -> str:
-    shot = compiled.shot
+    """Hash what decides the clip, and nothing else: editing a caption, a trim, a transition,
+    `audio`, a template's name or a file's name must not make a shot be paid for again."""
     body, needs = provider.shot_body(compiled)
-    images = [
-        {
-            "ref": a.ref,
-            "url": a.url,
-            "sha256": file_sha256(a.path) if a.path and a.path.is_file() else None,
-        }
-        for a in compiled.images
-    ]
+    text = _canonical(body).decode()
+    inputs: list[str] = []
+    for need in needs:
+        if need.kind == "upload":  # the bytes sent, not the path they came from
+            text = text.replace(need.placeholder, "sha256:" + file_sha256(Path(need.source)))
+        else:  # a parent's last frame or task: the parent's fingerprint stands for it
+            inputs.append(need.kind)
+    if provider.local:  # a local renderer reads the files themselves
+        inputs += [file_sha256(a.path) for a in compiled.images if a.path and a.path.is_file()]
+    extra = getattr(provider, "task_extra", None)
     material = {
         "v": FINGERPRINT_VERSION,
         "provider": provider.name,
-        "body": body,  # the shot's part of the exact request (its URL's host is left out)
-        "needs": [[n.kind, n.placeholder] for n in needs],
-        "settings": asdict(shot.settings),
-        "template": shot.template or None,
-        "images": images,
+        "body": json.loads(text),
+        "inputs": inputs,
+        "extra": extra(compiled) if extra else {},  # what the service is told beside the body
         "continues": parent,
     }
     return hashlib.sha256(_canonical(material)).hexdigest()
