@@ -28,6 +28,15 @@ def _walk(node: Traversable, prefix: str = "") -> list[tuple[str, Traversable]]:
     return out
 
 
+GITIGNORE = """\
+# API keys: never commit them
+.env
+# render state and the clips it paid for (large; keep them, but not in git)
+.storyboard/
+renders/
+"""
+
+
 def init_project(directory: Path) -> Path:
     """Create DIR/storyboard.yaml with its own images and music; return the storyboard's path.
 
@@ -55,6 +64,9 @@ def init_project(directory: Path) -> Path:
             dest = directory / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(src.read_bytes())
+        ignore = directory / ".gitignore"
+        if not ignore.exists():  # keys and paid clips stay out of git; the storyboard goes in
+            ignore.write_text(GITIGNORE, encoding="utf-8")
     except OSError as e:
         raise InputError(f"cannot create the storyboard in {directory}: {e.strerror or e}") from e
     return target

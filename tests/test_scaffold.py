@@ -75,3 +75,14 @@ def test_init_then_render_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "And someone was already there" in film.with_suffix(".srt").read_text()
     result = runner.invoke(cli, ["init", str(tmp_path / "film")])
     assert result.exit_code == 2 and "already exists" in result.output
+
+
+def test_init_keeps_keys_and_clips_out_of_git(tmp_path: Path) -> None:
+    init_project(tmp_path / "film")
+    ignored = (tmp_path / "film" / ".gitignore").read_text().split()
+    assert {".env", ".storyboard/", "renders/"} <= set(ignored)
+    # an existing .gitignore is the user's: left as it is
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / ".gitignore").write_text("mine\n")
+    init_project(tmp_path / "other")
+    assert (tmp_path / "other" / ".gitignore").read_text() == "mine\n"
