@@ -21,7 +21,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from storyboard import __version__, pipeline
-from storyboard.errors import BudgetError, ConfigError, StoryboardError, ValidationError
+from storyboard.compiler import totals
+from storyboard.errors import BudgetError, ConfigError, LockError, StoryboardError, ValidationError
+from storyboard.providers import get as type_of_provider
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -119,8 +121,8 @@ def _money(credits: float | None, usd: float | None, unknown: int = 0) -> str:
 
 def _plan_data(plan: pipeline.Plan, force: tuple[str, ...] = ()) -> dict[str, Any]:
     view = pipeline.plan_view(plan, force)
-    todo = [v for v in view if v.symbol != "="]
-    requests = plan.requests([v.id for v in todo])
+    todo = [v.id for v in view if v.symbol in pipeline.PAID]
+    requests = plan.requests(todo)
     uploads = []
     upload_url = getattr(plan.provider, "upload_url", None)
     for req in requests:
@@ -135,17 +137,18 @@ def _plan_data(plan: pipeline.Plan, force: tuple[str, ...] = ()) -> dict[str, An
                         "fills": need.placeholder,
                     }
                 )
-    credits = [v.credits for v in todo]
-    usd = [v.usd for v in todo]
+    cost = totals(plan.shot(i) for i in todo)
+    actions = {"+": "generate", "~": "regenerate", "=": "made", ">": "resume", "?": "uncertain"}
     return {
         "storyboard": str(plan.storyboard.path),
         "title": plan.storyboard.title,
         "provider": plan.provider.name,
+        "base_url": plan.provider.base_url,
         "local": plan.provider.local,
         "shots": [
             {
                 "id": v.id,
-                "action": {"+": "generate", "~": "regenerate", "=": "made"}[v.symbol],
+                "action": actions[v.symbol],
                 "symbol": v.symbol,
                 "type": v.kind,
                 "fingerprint": v.fingerprint,
@@ -155,10 +158,10 @@ def _plan_data(plan: pipeline.Plan, force: tuple[str, ...] = ()) -> dict[str, An
         ],
         "requests": uploads + [r.to_json() for r in requests],
         "cost": {
-            "shots": len(todo),
-            "credits": None if any(c is None for c in credits) else sum(c or 0 for c in credits),
-            "usd": None if any(u is None for u in usd) else round(sum(u or 0 for u in usd), 2),
-            "unknown_shots": sum(1 for c in credits if c is None),
+            "shots": cost.shots,
+            "credits": cost.credits,
+            "usd": cost.usd,
+            "unknown_shots": cost.unknown,
         },
     }
 
@@ -168,11 +171,16 @@ def _print_plan(data: dict[str, Any]) -> None:
     width = max((len(s["id"]) for s in data["shots"]), default=4)
     for s in data["shots"]:
         c = s["cost"]
-        cost = "" if s["symbol"] == "=" else "free" if data["local"] else _money(c["credits"], c["usd"])
+        if s["symbol"] not in pipeline.PAID:
+            cost = {">": "resume (paid already)", "?": "uncertain: not sent again without --force"}.get(
+                s["symbol"], ""
+            )
+        else:
+            cost = "free" if data["local"] else _money(c["credits"], c["usd"])
         out.print(
             f"  {s['symbol']} {escape(s['id']).ljust(width)}  {data['provider']:<10} {s['type']:<9}  {cost}"
         )
-    counts = {sym: sum(1 for s in data["shots"] if s["symbol"] == sym) for sym in "+~="}
+    counts = {sym: sum(1 for s in data["shots"] if s["symbol"] == sym) for sym in "+~=>?"}
     cost = data["cost"]
     if data["local"]:
         money = f"nothing ({data['provider']} renders on this machine)"
@@ -180,10 +188,16 @@ def _print_plan(data: dict[str, Any]) -> None:
         money = _money(cost["credits"], cost["usd"], cost["unknown_shots"])
     else:
         money = "nothing"
+    extra = "".join(
+        f", {counts[sym]} {words}" for sym, words in ((">", "to resume"), ("?", "uncertain")) if counts[sym]
+    )
     out.print(
-        f"Plan: {counts['+']} to generate, {counts['~']} to regenerate, {counts['=']} already made. "
+        f"Plan: {counts['+']} to generate, {counts['~']} to regenerate, {counts['=']} already made{extra}. "
         f"Cost: {money}."
     )
+    default = getattr(type_of_provider(data["provider"]), "default_base_url", None)
+    if not data["local"] and default and data["base_url"] != default.rstrip("/"):
+        out.print(f"Requests go to {escape(data['base_url'])} (not {escape(default)}).")
 
 
 @cli.command()
@@ -198,7 +212,7 @@ def _print_plan(data: dict[str, Any]) -> None:
 def plan(file: Path, provider: str | None, as_json: bool) -> None:
     """Show every request a render would send and what it would cost. Sends nothing."""
     sb = pipeline.load(file)
-    p = pipeline.compile(sb, provider)
+    p = pipeline.make_plan(sb, provider)
     data = _plan_data(p)
     if as_json:
         out.print_json(json.dumps(data)) if sys.stdout.isatty() else click.echo(json.dumps(data, indent=2))
@@ -269,7 +283,16 @@ def _confirm_spend(data: dict[str, Any], yes: bool, budget: float | None, local:
             hint="`storyboard plan` shows what it would send and cost",
         )
     if not click.confirm(f"Spend {_money(cost['credits'], cost['usd'], cost['unknown_shots'])}?", err=True):
-        raise ConfigError("nothing was sent")
+        raise StoryboardError("cancelled: nothing was sent")
+
+
+def _refuse_if_locked(sb: Any) -> None:
+    """Before asking for money: a render already running would refuse this one anyway."""
+    from storyboard.lock import read_lock
+
+    info = read_lock(sb.state_dir)
+    if info is not None and not info.stale:
+        raise LockError(f"{sb.path.name} is being rendered: locked by {info.describe()}")
 
 
 @cli.command()
@@ -323,16 +346,17 @@ def render(
     from storyboard.executor import generate
 
     sb = pipeline.load(file)
-    p = pipeline.compile(sb, provider, need_key=True)
+    p = pipeline.make_plan(sb, provider, need_key=True)
     unknown = sorted(set(force) - {s.id for s in sb.shots})
     if unknown:
         raise ConfigError(
             f"--force {', '.join(unknown)}: no such shot",
             hint="shot ids: " + ", ".join(s.id for s in sb.shots),
         )
+    _refuse_if_locked(sb)  # before asking for money that could not be spent
     data = _plan_data(p, force)
-    if not quiet or not p.provider.local:
-        _print_plan(data) if not quiet else None
+    if not quiet:
+        _print_plan(data)
     _confirm_spend(data, yes, budget, p.provider.local)
     started = time.monotonic()
     with _progress(quiet) as bar:
@@ -384,7 +408,7 @@ def _cut(plan: pipeline.Plan, clips: dict[str, Path], output: Path | None, quiet
 def stitch(file: Path, provider: str | None, output: Path | None, quiet: bool) -> None:
     """Re-cut the film from clips already made (trims, transitions, captions, music); generates nothing."""
     sb = pipeline.load(file)
-    p = pipeline.compile(sb, provider)
+    p = pipeline.make_plan(sb, provider)
     clips, stale, missing = pipeline.clips_made(sb, p)
     if missing:
         raise ConfigError(
@@ -418,7 +442,7 @@ def status(file: Path, provider: str | None) -> None:
     from storyboard.executor import shot_states
 
     sb = pipeline.load(file)
-    p = pipeline.compile(sb, provider)
+    p = pipeline.make_plan(sb, provider)
     width = max(len(s.id) for s in sb.shots)
     for st in shot_states(p):
         line = f"  {escape(st.shot_id).ljust(width)}  {st.state:<9}"
@@ -437,8 +461,11 @@ def unlock(file: Path, force: bool) -> None:
     from storyboard.lock import clear_lock
 
     sb = pipeline.load(file)
-    clear_lock(sb.state_dir, force=force)
-    out.print(f"unlocked {escape(str(file))}")
+    info = clear_lock(sb.state_dir, force=force)
+    if info is None:
+        out.print(f"{escape(str(file))} was not locked")
+    else:
+        out.print(f"unlocked {escape(str(file))} (the lock of {escape(info.describe())})")
 
 
 def main() -> None:

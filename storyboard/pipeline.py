@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from storyboard import config
 from storyboard.compiler import Plan, compile_plan
-from storyboard.model import Storyboard
+from storyboard.errors import InputError
+from storyboard.model import Storyboard, resolve_inside
 from storyboard.validate import load_storyboard
 
 if TYPE_CHECKING:  # the stitcher pulls in video code: only the commands that cut import it
@@ -23,13 +24,28 @@ if TYPE_CHECKING:  # the stitcher pulls in video code: only the commands that cu
 
 def load(path: Path) -> Storyboard:
     """Load and validate: every problem of the file at once, or a Storyboard."""
-    return load_storyboard(Path(path))
+    sb = load_storyboard(Path(path))
+    # What the tool writes beside the storyboard stays inside its folder, links or not.
+    for what, target in (("its state folder .storyboard", sb.state_dir), ("its output", sb.output)):
+        if resolve_inside(sb.root, str(target.relative_to(sb.root))) is None:
+            raise InputError(
+                f"{sb.path.name}: {what} ({target.relative_to(sb.root)}) leads outside {sb.root}",
+                hint="remove the symbolic link, or choose `output:` inside the folder",
+            )
+    return sb
 
 
-def compile(sb: Storyboard, provider: str | None = None, *, need_key: bool = False) -> Plan:
+def make_plan(sb: Storyboard, provider: str | None = None, *, need_key: bool = False) -> Plan:
     """Render prompts and build each shot's exact request for the provider; no network."""
-    name = provider or sb.provider
+    name = sb.provider if provider is None else provider
     return compile_plan(sb, config.make_provider(name, sb.root, need_key=need_key))
+
+
+# What render does about a shot: "+" generate, "~" regenerate (changed since made, or forced),
+# "=" already made, ">" resume a task already paid for (free), "?" a submission whose reply was
+# lost: not sent again unless forced.
+SYMBOLS = {"made": "=", "changed": "~", "submitted": ">", "uncertain": "?"}
+PAID = ("+", "~")
 
 
 @dataclass(frozen=True)
@@ -37,7 +53,8 @@ class PlannedShot:
     """A shot in a plan, with what render would do about it."""
 
     id: str
-    symbol: str  # "+" generate, "~" changed since made (regenerate), "=" already made
+    symbol: str
+    state: str  # as shot_states says: made, changed, new, submitted, failed, uncertain
     kind: str
     fingerprint: str
     credits: float | None
@@ -50,20 +67,42 @@ def plan_view(plan: Plan, force: Iterable[str] = ()) -> list[PlannedShot]:
     forced = set(force)
     out = []
     for sp, st in zip(plan.shots, shot_states(plan), strict=True):
-        symbol = {"made": "=", "changed": "~"}.get(st.state, "+")
-        if sp.id in forced:
-            symbol = "~" if symbol == "=" else symbol
+        symbol = SYMBOLS.get(st.state, "+")
+        if sp.id in forced and symbol in ("=", "?"):
+            symbol = "~"
         out.append(
-            PlannedShot(sp.id, symbol, sp.compiled.shot.kind, sp.fingerprint, sp.cost.credits, sp.cost.usd)
+            PlannedShot(
+                sp.id, symbol, st.state, sp.compiled.shot.kind, sp.fingerprint, sp.cost.credits, sp.cost.usd
+            )
         )
     return out
 
 
 def output_path(sb: Storyboard, override: Path | None) -> Path:
-    """`-o` wins over the storyboard's `output:`; a storyboard's own output stays in its folder."""
-    if override is not None:
-        return Path(override).resolve()
-    return sb.output
+    """`-o` wins over the storyboard's `output:`. Either way the film must not overwrite
+    anything that is not a film: the storyboard, its state, a folder, another kind of file."""
+    path = Path(override).resolve() if override is not None else sb.output
+    if path.suffix.lower() != ".mp4":
+        raise InputError(f"the output {path} must end in .mp4", hint="e.g. -o renders/film.mp4")
+    if path.is_dir():
+        raise InputError(f"the output {path} is a folder", hint="give a file name ending in .mp4")
+    if path == sb.path or path.is_relative_to(sb.state_dir.resolve()) or path.is_relative_to(sb.state_dir):
+        raise InputError(f"the output {path} would overwrite the storyboard or its state")
+    if path.is_file() and not _is_mp4(path):
+        raise InputError(
+            f"{path} exists and is not an MP4 film: refusing to overwrite it",
+            hint="choose another output, or remove that file yourself",
+        )
+    return path
+
+
+def _is_mp4(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return len(head) == 0 or head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide")
 
 
 def clips_made(sb: Storyboard, plan: Plan) -> tuple[dict[str, Path], list[str], list[str]]:

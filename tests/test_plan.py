@@ -128,7 +128,9 @@ def test_plan_text_shows_symbols_and_totals(monkeypatch: pytest.MonkeyPatch) -> 
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert [ln.split()[0] for ln in lines[1:4]] == ["+", "+", "+"]
-    assert lines[-1] == "Plan: 3 to generate, 0 to regenerate, 0 already made. Cost: 120 credits ($0.60)."
+    assert "Plan: 3 to generate, 0 to regenerate, 0 already made. Cost: 120 credits ($0.60)." in lines
+    # a service that is not the documented one is named, so a key is not sent somewhere unseen
+    assert lines[-1] == "Requests go to http://127.0.0.1:9 (not https://api.aivideoapi.ai)."
 
 
 def test_unknown_price_says_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
