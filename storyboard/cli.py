@@ -261,6 +261,10 @@ def _progress(quiet: bool) -> Iterator[Progress | None]:
         yield p
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
 def _confirm_spend(data: dict[str, Any], yes: bool, budget: float | None, local: bool) -> None:
     cost = data["cost"]
     if budget is not None and cost["shots"]:
@@ -277,7 +281,7 @@ def _confirm_spend(data: dict[str, Any], yes: bool, budget: float | None, local:
             )
     if local or not cost["shots"] or yes:
         return
-    if not sys.stdin.isatty():
+    if not _interactive():
         raise ConfigError(
             "this render would spend credits and there is no terminal to ask: pass --yes",
             hint="`storyboard plan` shows what it would send and cost",
