@@ -6,7 +6,6 @@ Each step is one call into its own module; the CLI calls these in order and does
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,7 +133,6 @@ def clips_made(sb: Storyboard, plan: Plan) -> tuple[dict[str, Path], list[str], 
 
 def cut_spec(plan: Plan, clips: dict[str, Path], output: Path) -> CutSpec:
     """What the stitcher makes: the shots in order with their trims, transitions and captions."""
-    from storyboard.stitch.ffmpeg import probe
     from storyboard.stitch.spec import ClipCut, CutSpec, MusicSpec
 
     sb = plan.storyboard
@@ -152,12 +150,6 @@ def cut_spec(plan: Plan, clips: dict[str, Path], output: Path) -> CutSpec:
                 keep_audio=shot.settings.audio,
             )
         )
-    # The film takes the frame size most of its clips have (the storyboard's own size when
-    # they disagree evenly), so that odd clips are fitted and matching ones can be copied.
-    sizes = Counter(probe(c.path).size for c in cuts)
-    size, n = sizes.most_common(1)[0]
-    if size is None or (len(sizes) > 1 and n * 2 <= len(cuts)):
-        size = sb.settings.size
     music = None
     if sb.music:
         m = sb.music
@@ -165,7 +157,8 @@ def cut_spec(plan: Plan, clips: dict[str, Path], output: Path) -> CutSpec:
     return CutSpec(
         clips=tuple(cuts),
         output=output,
-        size=size,
+        size=None,  # the stitcher takes the size most clips have, having looked at them anyway
+        fallback_size=sb.settings.size,
         fps=24.0,
         music=music,
         burn_captions=sb.captions.burn,

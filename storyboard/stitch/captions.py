@@ -127,6 +127,7 @@ def caption_images(spec: CutSpec, timeline: Timeline, folder: Path) -> list[Capt
     out = []
     for n, (a, b, text) in enumerate(timeline.caption_windows()):
         path = folder / f"caption-{n:03d}.png"
+        assert spec.size is not None
         x, y = render_caption(text, path, spec.size, size=spec.caption_size, position=spec.caption_position)
         out.append(CaptionImage(path=path, x=x, y=y, start=a, end=b))
     return out

@@ -22,7 +22,8 @@ import re
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from storyboard.errors import StitchError
@@ -67,8 +68,21 @@ def _inspect_all(spec: CutSpec) -> list[_Source]:
         return [f.result() for f in futures]
 
 
+def _common_size(sources: Sequence[_Source], fallback: tuple[int, int]) -> tuple[int, int]:
+    sizes = Counter((s.info.video.width, s.info.video.height) for s in sources if s.info.video)
+    if not sizes:
+        return fallback
+    size, n = sizes.most_common(1)[0]
+    return size if len(sizes) == 1 or n * 2 > len(sources) else fallback
+
+
+def _size(spec: CutSpec) -> tuple[int, int]:
+    assert spec.size is not None, "stitch() settles the size before anything reads it"
+    return spec.size
+
+
 def _check_spec(spec: CutSpec) -> None:
-    w, h = spec.size
+    w, h = _size(spec)
     if w <= 0 or h <= 0 or w % 2 or h % 2:
         raise StitchError(f"output size {w}x{h} must be positive and even (H.264 4:2:0)")
     if spec.caption_position not in ("bottom", "top"):
@@ -91,7 +105,7 @@ def copy_blockers(spec: CutSpec, sources: Sequence[_Source], timeline: Timeline)
     why: list[str] = []
     if spec.burn_captions and timeline.caption_windows():
         why.append("captions are burned in")
-    w, h = spec.size
+    w, h = _size(spec)
     first = sources[0]
     for p, src in zip(timeline.placed, sources, strict=True):
         who = f"shot {p.clip.shot_id!r}"
@@ -178,8 +192,10 @@ def stitch(spec: CutSpec, progress: Callable[[float], None] | None = None) -> St
     was (absent, or the previous cut), never partly written.
     """
     output = Path(spec.output)
-    _check_spec(spec)
     sources = _inspect_all(spec)
+    if spec.size is None:
+        spec = replace(spec, size=_common_size(sources, spec.fallback_size))
+    _check_spec(spec)
     timeline = layout(spec, [s.track.length for s in sources])
     blockers = copy_blockers(spec, sources, timeline)
     method = "encode" if blockers else "copy"

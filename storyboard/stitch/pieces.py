@@ -79,6 +79,7 @@ def plan(timeline: Timeline) -> list[Piece]:
 
 def _part_chain(part: Part, k: int, spec: CutSpec, label: str) -> str:
     """Input k (already sought to the part's start) normalised to the cut's frames."""
+    assert spec.size is not None
     w, h = spec.size
     p = part.placed
     n = part.b - part.a

@@ -36,12 +36,15 @@ class MusicSpec:
 class CutSpec:
     clips: tuple[ClipCut, ...]
     output: Path
-    size: tuple[int, int]  # output frame size, e.g. (1280, 720)
+    # The output frame size, e.g. (1280, 720); None: the size most clips have (so matching
+    # clips can be copied and odd ones fitted), `fallback_size` when they disagree evenly.
+    size: tuple[int, int] | None
     fps: float = 24.0
     music: MusicSpec | None = None
     burn_captions: bool = False
     caption_position: str = "bottom"  # bottom | top
-    caption_size: float = 0.05  # text height as a fraction of frame height
+    caption_size: float = 0.05
+    fallback_size: tuple[int, int] = (1280, 720)  # text height as a fraction of frame height
     sample_rate: int = 48000
 
 
