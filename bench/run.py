@@ -107,7 +107,8 @@ def details(results: list[Result]) -> list[str]:
                 if k in e:
                     j = e[k]
                     out.append(
-                        f"{r.group}: picture at the 20 joins, ours vs {k[10:]}: mean abs diff max "
+                        f"{r.group}: picture at the 20 joins, ours vs {k.removeprefix('joins_vs_')}: "
+                        f"mean abs diff max "
                         f"{j['max']:.2f}, mean {j['mean']:.2f} (0-255; same if < {j['threshold']:g}; "
                         f"a different picture scores {j['control_min']:.1f}+) -> "
                         f"{'SAME' if j['same'] else 'DIFFERENT'}"
