@@ -13,20 +13,27 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from storyboard import __version__, pipeline
 from storyboard.compiler import totals
 from storyboard.errors import BudgetError, ConfigError, LockError, StoryboardError, ValidationError
 from storyboard.providers import get as type_of_provider
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+
+def say(text: str) -> None:
+    """Results, on stdout. Plain text: rich is loaded only for progress bars."""
+    click.echo(text)
+
+
+def warn(text: str) -> None:
+    """Messages and errors, on stderr."""
+    click.echo(text, err=True)
 
 
 class _Group(click.Group):
@@ -36,18 +43,18 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except StoryboardError as e:
-            err.print(escape(e.format()))
+            warn(e.format())
             ctx.exit(e.exit_code)
         except KeyboardInterrupt:
-            err.print("interrupted: submitted tasks are saved; run the same command to resume")
+            warn("interrupted: submitted tasks are saved; run the same command to resume")
             ctx.exit(130)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as e:  # a bug of ours: say so briefly; STORYBOARD_DEBUG shows it all
             if os.environ.get("STORYBOARD_DEBUG"):
                 raise
-            err.print(f"internal error: {type(e).__name__}: {escape(str(e))}")
-            err.print("please report it with the command you ran (STORYBOARD_DEBUG=1 shows the traceback)")
+            warn(f"internal error: {type(e).__name__}: {e!s}")
+            warn("please report it with the command you ran (STORYBOARD_DEBUG=1 shows the traceback)")
             ctx.exit(70)
 
 
@@ -84,13 +91,13 @@ def validate(files: tuple[Path, ...]) -> None:
             sb = pipeline.load(path)
         except ValidationError as e:
             bad += 1
-            err.print(escape(e.format()))
+            warn(e.format())
             n = len(e.problems)
-            err.print(f"{escape(str(path))}: {n} problem{'s' if n != 1 else ''}")
+            warn(f"{path!s}: {n} problem{'s' if n != 1 else ''}")
             continue
         n = len(sb.shots)
-        out.print(
-            f"{escape(str(path))}: ok: {sb.title!r}, {n} shot{'s' if n != 1 else ''}, "
+        say(
+            f"{path!s}: ok: {sb.title!r}, {n} shot{'s' if n != 1 else ''}, "
             f"{sb.length:.1f} s, provider {sb.provider}"
         )
     if bad:
@@ -105,8 +112,8 @@ def init(directory: Path) -> None:
     from storyboard.scaffold import init_project
 
     path = init_project(directory)
-    out.print(f"created {escape(str(path))}")
-    out.print(f"next: storyboard render {escape(str(path))}")
+    say(f"created {path!s}")
+    say(f"next: storyboard render {path!s}")
 
 
 # plan -----------------------------------------------------------------------------------------
@@ -167,7 +174,7 @@ def _plan_data(plan: pipeline.Plan, force: tuple[str, ...] = ()) -> dict[str, An
 
 
 def _print_plan(data: dict[str, Any]) -> None:
-    out.print(f"Plan for {escape(data['title'])!s} ({escape(data['storyboard'])}) on {data['provider']}:")
+    say(f"Plan for {data['title']!s} ({data['storyboard']}) on {data['provider']}:")
     width = max((len(s["id"]) for s in data["shots"]), default=4)
     for s in data["shots"]:
         c = s["cost"]
@@ -177,9 +184,7 @@ def _print_plan(data: dict[str, Any]) -> None:
             )
         else:
             cost = "free" if data["local"] else _money(c["credits"], c["usd"])
-        out.print(
-            f"  {s['symbol']} {escape(s['id']).ljust(width)}  {data['provider']:<10} {s['type']:<9}  {cost}"
-        )
+        say(f"  {s['symbol']} {s['id'].ljust(width)}  {data['provider']:<10} {s['type']:<9}  {cost}")
     counts = {sym: sum(1 for s in data["shots"] if s["symbol"] == sym) for sym in "+~=>?"}
     cost = data["cost"]
     if data["local"]:
@@ -191,13 +196,13 @@ def _print_plan(data: dict[str, Any]) -> None:
     extra = "".join(
         f", {counts[sym]} {words}" for sym, words in ((">", "to resume"), ("?", "uncertain")) if counts[sym]
     )
-    out.print(
+    say(
         f"Plan: {counts['+']} to generate, {counts['~']} to regenerate, {counts['=']} already made{extra}. "
         f"Cost: {money}."
     )
     default = getattr(type_of_provider(data["provider"]), "default_base_url", None)
     if not data["local"] and default and data["base_url"] != default.rstrip("/"):
-        out.print(f"Requests go to {escape(data['base_url'])} (not {escape(default)}).")
+        say(f"Requests go to {data['base_url']} (not {default}).")
 
 
 @cli.command()
@@ -215,7 +220,7 @@ def plan(file: Path, provider: str | None, as_json: bool) -> None:
     p = pipeline.make_plan(sb, provider)
     data = _plan_data(p)
     if as_json:
-        out.print_json(json.dumps(data)) if sys.stdout.isatty() else click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps(data, indent=2))
     else:
         _print_plan(data)
 
@@ -240,7 +245,7 @@ class _Reporter:
             "done": lambda: "done",
         }.get(kind)
         if detail:
-            self.progress.console.print(f"  {escape(shot_id)}: {escape(str(detail()))}")
+            self.progress.console.print(f"  {shot_id}: {detail()}", markup=False, highlight=False)
         if kind in ("done", "cached", "failed") and self.task is not None:
             self.progress.advance(self.task)
 
@@ -250,12 +255,15 @@ def _progress(quiet: bool) -> Iterator[Progress | None]:
     if quiet:
         yield None
         return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TaskProgressColumn(),
         TimeElapsedColumn(),
-        console=err,
+        console=Console(stderr=True, highlight=False, soft_wrap=True),
         transient=False,
     ) as p:
         yield p
@@ -374,15 +382,15 @@ def render(
         )
     if result.failed:
         for shot_id, reason in result.failed.items():
-            err.print(f"error: shot {escape(shot_id)!r} failed: {escape(reason)}")
-        err.print(
+            warn(f"error: shot {shot_id!r} failed: {reason}")
+        warn(
             f"{len(result.clips)} of {len(p.shots)} shots made; the film was not cut. "
             "Run render again to retry the failed shots (made ones are kept)."
         )
         sys.exit(1)
     _cut(p, result.clips, output, quiet)
     if not quiet:
-        err.print(f"done in {time.monotonic() - started:.1f} s")
+        warn(f"done in {time.monotonic() - started:.1f} s")
 
 
 def _cut(plan: pipeline.Plan, clips: dict[str, Path], output: Path | None, quiet: bool) -> None:
@@ -395,8 +403,8 @@ def _cut(plan: pipeline.Plan, clips: dict[str, Path], output: Path | None, quiet
             target,
             (lambda f: bar.update(task, completed=f)) if bar and task is not None else None,
         )
-    out.print(f"wrote {escape(str(result.output))} ({result.duration:.2f} s, {result.method})")
-    out.print(f"captions {escape(str(result.srt))}")
+    say(f"wrote {result.output!s} ({result.duration:.2f} s, {result.method})")
+    say(f"captions {result.srt!s}")
 
 
 @cli.command()
@@ -420,8 +428,8 @@ def stitch(file: Path, provider: str | None, output: Path | None, quiet: bool) -
             hint=f"run `storyboard render {file}` first",
         )
     for shot_id in stale:
-        err.print(
-            f"note: shot {escape(shot_id)!r} changed since its clip was made; "
+        warn(
+            f"note: shot {shot_id!r} changed since its clip was made; "
             "using that clip (render to regenerate it)"
         )
     _cut(p, clips, output, quiet)
@@ -449,12 +457,12 @@ def status(file: Path, provider: str | None) -> None:
     p = pipeline.make_plan(sb, provider)
     width = max(len(s.id) for s in sb.shots)
     for st in shot_states(p):
-        line = f"  {escape(st.shot_id).ljust(width)}  {st.state:<9}"
+        line = f"  {st.shot_id.ljust(width)}  {st.state:<9}"
         if st.task_id:
-            line += f" task {escape(st.task_id)} {_age(st.age_seconds)}"
+            line += f" task {st.task_id} {_age(st.age_seconds)}"
         if st.reason:
-            line += f" reason: {escape(st.reason)}"
-        out.print(line)
+            line += f" reason: {st.reason}"
+        say(line)
 
 
 @cli.command()
@@ -467,9 +475,9 @@ def unlock(file: Path, force: bool) -> None:
     sb = pipeline.load(file)
     info = clear_lock(sb.state_dir, force=force)
     if info is None:
-        out.print(f"{escape(str(file))} was not locked")
+        say(f"{file!s} was not locked")
     else:
-        out.print(f"unlocked {escape(str(file))} (the lock of {escape(info.describe())})")
+        say(f"unlocked {file!s} (the lock of {info.describe()})")
 
 
 def main() -> None:

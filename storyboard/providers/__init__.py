@@ -8,7 +8,6 @@ myname = "mypkg.module:MyProvider"`.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import entry_points
 
 from storyboard.errors import ConfigError
 from storyboard.providers.base import Provider
@@ -23,6 +22,8 @@ BUILTIN = {
 
 
 def _plugins() -> dict[str, str]:
+    from importlib.metadata import entry_points  # only when a name is not built in: it is slow
+
     return {ep.name: ep.value for ep in entry_points(group="storyboard.providers")}
 
 
@@ -31,7 +32,7 @@ def names() -> list[str]:
 
 
 def get(name: str) -> type[Provider]:
-    target = BUILTIN.get(name) or _plugins().get(name)
+    target = BUILTIN.get(name) or _plugins().get(name)  # built-ins first, without a lookup
     if target is None:
         raise ConfigError(f"unknown provider {name!r}", hint="choose one of: " + ", ".join(names()))
     module_name, _, attr = target.partition(":")
