@@ -11,6 +11,7 @@ import re
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,7 @@ def _render(template: Any, ctx: dict[str, Any]) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=256)  # the storyboard's template wraps every shot: compile it once
 def _compile(text: str, name: str) -> Any:
     # compiled under its own file name so Jinja maps runtime errors to the template's lines
     code = _env.compile(text, name=name, filename=name)
