@@ -21,6 +21,7 @@ from storyboard import __version__, pipeline
 from storyboard.compiler import totals
 from storyboard.errors import BudgetError, ConfigError, LockError, StoryboardError, ValidationError
 from storyboard.providers import get as type_of_provider
+from storyboard.templating import check_all
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -89,6 +90,9 @@ def validate(files: tuple[Path, ...]) -> None:
     for path in files:
         try:
             sb = pipeline.load(path)
+            template_problems = check_all(sb)
+            if template_problems:
+                raise ValidationError(template_problems)
         except ValidationError as e:
             bad += 1
             warn(e.format())

@@ -253,3 +253,15 @@ def _hint(e: BaseException, ctx: dict[str, Any]) -> str | None:
         names = sorted(k for k in ctx if not k.startswith("_"))
         return "names you can use: " + ", ".join(names) + " (add free variables under `vars:`)"
     return None
+
+
+def check_all(sb: Storyboard) -> list[Problem]:
+    """Render every prompt and caption once: the template problems `validate` reports."""
+    problems: list[Problem] = []
+    for shot in sb.shots:
+        for render in (render_prompt, render_caption):
+            try:
+                render(sb, shot)
+            except ValidationError as e:
+                problems.extend(e.problems)
+    return problems

@@ -52,3 +52,19 @@ def test_init_then_validate(tmp_path: Path) -> None:
     assert runner.invoke(cli, ["init", str(tmp_path / "f")]).exit_code == 0
     result = runner.invoke(cli, ["validate", str(tmp_path / "f" / "storyboard.yaml")])
     assert result.exit_code == 0 and ": ok: 'My First Film', 3 shots" in result.stdout
+
+
+def test_validate_renders_prompts_and_captions(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "storyboard: 1\nvars: {place: Oslo}\nshots:\n  - id: one\n"
+        '    prompt: "{{ plce }} at night"\n    caption: "{{ titel }}"\n'
+    )
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert (
+        f"{path}:5:13: error: shots[0].prompt:" in result.output and "did you mean 'place'?" in result.output
+    )
+    assert (
+        f"{path}:6:14: error: shots[0].caption:" in result.output and "did you mean 'title'?" in result.output
+    )
