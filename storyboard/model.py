@@ -150,9 +150,6 @@ class Storyboard:
         total = sum(s.length for s in self.shots)
         return total - sum(s.transition.duration for s in self.shots[1:] if s.transition.type == "crossfade")
 
-    def with_provider(self, provider: str) -> Storyboard:
-        return replace(self, provider=provider)
-
 
 def is_url(ref: str) -> bool:
     return ref.startswith(("https://", "http://"))
