@@ -51,6 +51,10 @@ class _Group(click.Group):
             ctx.exit(130)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except OSError as e:  # a full disk, a read-only folder: the machine's word, plainly
+            where = f" ({e.filename})" if e.filename else ""
+            warn(f"error: {e.strerror or e}{where}")
+            ctx.exit(1)
         except Exception as e:  # a bug of ours: say so briefly; STORYBOARD_DEBUG shows it all
             if os.environ.get("STORYBOARD_DEBUG"):
                 raise

@@ -85,6 +85,11 @@ def output_path(sb: Storyboard, override: Path | None) -> Path:
         raise InputError(f"the output {path} must end in .mp4", hint="e.g. -o renders/film.mp4")
     if path.is_dir():
         raise InputError(f"the output {path} is a folder", hint="give a file name ending in .mp4")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"the output's folder {parent} is a file, not a folder")
+            break
     if path == sb.path or path.is_relative_to(sb.state_dir.resolve()) or path.is_relative_to(sb.state_dir):
         raise InputError(f"the output {path} would overwrite the storyboard or its state")
     if path.is_file() and not _is_mp4(path):

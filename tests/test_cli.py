@@ -101,6 +101,8 @@ def test_output_never_overwrites_what_is_not_a_film(board: Path) -> None:
     assert invoke("render", board, "-q", "-o", board.parent / "film.mov").exit_code == 2
     (board.parent / "folder.mp4").mkdir()
     assert invoke("render", board, "-q", "-o", board.parent / "folder.mp4").exit_code == 2
+    result = invoke("render", board, "-q", "-o", board / "inside-a-file.mp4")
+    assert result.exit_code == 2 and "is a file, not a folder" in result.output
 
 
 def test_status_render_stitch_unlock(board: Path) -> None:
