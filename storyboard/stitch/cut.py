@@ -20,16 +20,25 @@ import contextlib
 import os
 import re
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from storyboard.errors import StitchError
 from storyboard.stitch.audio import audio_graph, music_input_args
 from storyboard.stitch.captions import caption_images, timeline_srt
-from storyboard.stitch.ffmpeg import MediaInfo, VideoTrack, inspect, probe, run_progress
+from storyboard.stitch.ffmpeg import (
+    AudioTrack,
+    Inspection,
+    MediaInfo,
+    VideoTrack,
+    inspect_all,
+    inspect_file,
+    probe,
+    run_progress,
+)
 from storyboard.stitch.pieces import encode_pieces, plan
 from storyboard.stitch.spec import CutSpec, StitchResult
 from storyboard.stitch.timeline import Timeline, layout
@@ -41,28 +50,38 @@ AUDIO_BITRATE = "192k"
 class _Source:
     info: MediaInfo
     track: VideoTrack
+    audio: AudioTrack | None = None
 
 
 def _t(seconds: float) -> str:
     return f"{seconds:.6f}".rstrip("0").rstrip(".") or "0"
 
 
+def _source(shot_id: str, path: Path, found: Inspection) -> _Source:
+    if found.video is None or not found.video.pts or found.info.video is None:
+        raise StitchError(f"shot {shot_id!r}: {path.name} has no picture")
+    return _Source(info=found.info, track=found.video, audio=found.audio)
+
+
 def _inspect_clip(shot_id: str, path: Path) -> _Source:
     who = f"shot {shot_id!r}"
-    if not path.is_file():
-        raise StitchError(f"{who}: clip not found: {path}", hint="render the shot again")
     try:
-        info, track = inspect(path)
+        found = inspect_file(path)
     except StitchError as e:
         raise StitchError(f"{who}: {e.message}", hint="the clip may be damaged; regenerate it") from e
-    if track is None or not track.pts or info.video is None:
-        raise StitchError(f"{who}: {path.name} has no picture")
-    return _Source(info=info, track=track)
+    return _source(shot_id, path, found)
 
 
 def _inspect_all(spec: CutSpec) -> list[_Source]:
     paths = [(c.shot_id, Path(c.path)) for c in spec.clips]
-    # Each look is a short ffmpeg run that mostly waits on I/O: a few at once.
+    for sid, p in paths:
+        if not p.is_file():
+            raise StitchError(f"shot {sid!r}: clip not found: {p}", hint="render the shot again")
+    # One ffmpeg reads every clip's packets (process start-up dominated one run per clip).
+    found = inspect_all([p for _, p in paths])
+    if found is not None:
+        return [_source(sid, p, f) for (sid, p), f in zip(paths, found, strict=True)]
+    # Some clip is unreadable: look at each alone to say which.
     with ThreadPoolExecutor(max_workers=min(4, len(paths))) as pool:
         futures = [pool.submit(_inspect_clip, sid, p) for sid, p in paths]
         return [f.result() for f in futures]
@@ -136,6 +155,51 @@ def copy_blockers(spec: CutSpec, sources: Sequence[_Source], timeline: Timeline)
     return why
 
 
+def sound_copy_blockers(spec: CutSpec, sources: Sequence[_Source]) -> list[str]:
+    """Why the clips' sound cannot be stream-copied with a copied picture; empty when it can.
+
+    Copying AAC through the concat demuxer is exact when each entry starts at the picture's
+    start (inpoint) and lasts exactly the picture (duration): each file's priming is then
+    skipped as it is when decoding. What it cannot do is change the sound: so no music,
+    every clip keeps sound of its own, all of it AAC with the same parameters (the output
+    is 48 kHz stereo AAC and the MP4 sample entry holds one decoder configuration), each
+    starting with its picture and lasting exactly as long, in whole AAC frames (8 s at
+    48 kHz is 375 frames of 1024 samples). At each join the copied sound dips for ~10 ms
+    (the decoder starts the next clip without its priming frame): acceptable at a cut.
+    """
+    why: list[str] = []
+    if spec.music is not None:
+        why.append("music is mixed in")
+    first = sources[0].audio
+    for clip, src in zip(spec.clips, sources, strict=True):
+        who = f"shot {clip.shot_id!r}"
+        a, info = src.audio, src.info.audio
+        if not clip.keep_audio:
+            why.append(f"{who} is muted")
+            continue
+        if a is None or info is None:
+            why.append(f"{who} has no sound")
+            continue
+        if a.codec != "aac" or info.profile != "LC":
+            why.append(f"{who}'s sound is {a.codec} {info.profile}, not AAC LC")
+        if info.sample_rate != spec.sample_rate or a.timebase != (1, spec.sample_rate):
+            why.append(f"{who}'s sound is {info.sample_rate} Hz, not {spec.sample_rate}")
+        if info.channels != 2:
+            why.append(f"{who}'s sound has {info.channels} channels, not 2")
+        if first is not None and (a.extradata != first.extradata or a.codec != first.codec):
+            why.append(f"{who}'s sound is encoded unlike shot {spec.clips[0].shot_id!r}")
+        # Any difference would add up join after join: the sound must fill exactly whole
+        # AAC frames (a trimmed last frame keeps its padding when copied) and the picture.
+        sample = 1 / spec.sample_rate + 1e-9
+        if abs(a.start - src.track.start) > sample:
+            why.append(f"{who}'s sound starts {a.start - src.track.start:+.4f} s from its picture")
+        if a.uneven:
+            why.append(f"{who}'s sound does not end on a whole AAC frame")
+        if abs(a.length - src.track.length) > sample:
+            why.append(f"{who}'s sound lasts {a.length:.4f} s, its picture {src.track.length:.4f} s")
+    return why
+
+
 def _concat_list(entries: Sequence[tuple[Path, float, float]], path: Path) -> None:
     """An ffconcat file of (file, picture start, picture length) entries."""
     lines = ["ffconcat version 1.0"]
@@ -178,6 +242,28 @@ def _name_shot(err: StitchError, spec: CutSpec, inputs: dict[int, str]) -> Stitc
     return err
 
 
+def _sound_args(
+    spec: CutSpec, sources: Sequence[_Source], timeline: Timeline, work: Path, shots: dict[int, str]
+) -> list[str]:
+    """Inputs, graph and output options for the re-encoded sound track (with a copied
+    picture from input 0); fills `shots` with which input is which shot."""
+    args: list[str] = []
+    audio_in, k = _audio_inputs(spec, sources, 1, args)
+    music_in = None
+    if spec.music is not None:
+        args += music_input_args(spec.music)
+        music_in = k
+    for clip, idx in zip(spec.clips, audio_in, strict=True):
+        if idx is not None:
+            shots.setdefault(idx, clip.shot_id)
+    sound = audio_graph(
+        timeline, audio_in, sample_rate=spec.sample_rate, music=spec.music, music_input=music_in
+    )
+    (work / "graph.txt").write_text(";".join(sound), encoding="utf-8")
+    args += ["-/filter_complex", str(work / "graph.txt")]  # read from the file
+    return [*args, "-map", "0:v:0", "-c:v", "copy", "-map", "[aout]", *_output_args(spec)]
+
+
 def _output_args(spec: CutSpec) -> list[str]:
     return [
         "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(spec.sample_rate), "-ac", "2",
@@ -198,14 +284,18 @@ def stitch(spec: CutSpec, progress: Callable[[float], None] | None = None) -> St
     _check_spec(spec)
     timeline = layout(spec, [s.track.length for s in sources])
     blockers = copy_blockers(spec, sources, timeline)
-    method = "encode" if blockers else "copy"
+    if blockers:
+        method = "encode"
+    else:
+        blockers = sound_copy_blockers(spec, sources)
+        method = "copy-picture" if blockers else "copy"
     output.parent.mkdir(parents=True, exist_ok=True)
     srt = output.with_suffix(".srt")
 
     with tempfile.TemporaryDirectory(prefix="storyboard-stitch-") as work_dir:
         work = Path(work_dir)
         total = timeline.duration
-        if method == "copy":
+        if method != "encode":
             entries = [(s.track.path, s.track.start, s.track.length) for s in sources]
             assemble = progress
         else:
@@ -217,27 +307,19 @@ def stitch(spec: CutSpec, progress: Callable[[float], None] | None = None) -> St
             entries = [(f, 0.0, p.length) for f, p in zip(files, pieces, strict=True)]
             assemble = (lambda f: progress(0.9 + 0.1 * f)) if progress else None
         _concat_list(entries, work / "picture.ffconcat")
-        args: list[str] = ["-y", "-f", "concat", "-safe", "0", "-i", str(work / "picture.ffconcat")]
-        audio_in, k = _audio_inputs(spec, sources, 1, args)
+        args: list[str] = ["-y"]
+        if method == "copy":
+            # The first clip's AAC priming packet lies before 0; -copyts keeps it there (an
+            # edit list skips it) instead of shifting the whole film 21 ms later.
+            args += ["-copyts"]
+        args += ["-f", "concat", "-safe", "0", "-i", str(work / "picture.ffconcat")]
         shots: dict[int, str] = {}
-        music_in = None
-        if spec.music is not None:
-            args += music_input_args(spec.music)
-            music_in = k
-        for clip, idx in zip(spec.clips, audio_in, strict=True):
-            if idx is not None:
-                shots.setdefault(idx, clip.shot_id)
-        sound = audio_graph(
-            timeline,
-            audio_in,
-            sample_rate=spec.sample_rate,
-            music=spec.music,
-            music_input=music_in,
-        )
-        graph = ";".join(sound)
-        (work / "graph.txt").write_text(graph, encoding="utf-8")
-        args += ["-/filter_complex", str(work / "graph.txt")]  # read from the file
-        args += ["-map", "0:v:0", "-c:v", "copy", "-map", "[aout]", *_output_args(spec)]
+        if method == "copy":
+            # Picture and sound copied together: no decoding at all.
+            args += ["-map", "0:v:0", "-map", "0:a:0", "-c", "copy", "-movflags", "+faststart"]
+            args += ["-f", "mp4"]
+        else:
+            args += _sound_args(spec, sources, timeline, work, shots)
 
         fd, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".part", dir=output.parent)
         os.close(fd)
@@ -262,7 +344,9 @@ def stitch(spec: CutSpec, progress: Callable[[float], None] | None = None) -> St
             for leftover in (tmp, srt_tmp):
                 with contextlib.suppress(FileNotFoundError):
                     leftover.unlink()
-    return StitchResult(output=output, srt=srt, duration=timeline.duration, method=method)
+    return StitchResult(
+        output=output, srt=srt, duration=timeline.duration, method=method, why=tuple(blockers)
+    )
 
 
 def _shareable(path: Path) -> None:

@@ -10,7 +10,7 @@ import re
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -53,6 +53,7 @@ class AudioStream:
     codec: str
     sample_rate: int
     channels: int
+    profile: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ _VIDEO = re.compile(
     r"(\d+)x(\d+)"
 )
 _FPS = re.compile(r"(\d+(?:\.\d+)?) fps")
-_AUDIO = re.compile(r"Stream #0:\d+[^:]*: Audio: (\w+)[^,]*, (\d+) Hz, ([^,]+)")
+_AUDIO = re.compile(r"Stream #0:\d+[^:]*: Audio: (\w+)(?: \(([^)]*)\))?[^,]*, (\d+) Hz, ([^,]+)")
 
 
 def probe(path: Path) -> MediaInfo:
@@ -112,12 +113,17 @@ def _parse_media(path: Path, err: str) -> MediaInfo:
                 fps=float(fps.group(1)) if fps else 0.0,
             )
         elif audio is None and (ma := _AUDIO.search(line)):
-            layout = ma.group(3).strip()
+            layout = ma.group(4).strip()
             channels = {"mono": 1, "stereo": 2}.get(layout)
             if channels is None:
                 n = re.match(r"(\d+)", layout)
                 channels = int(n.group(1)) if n else 2
-            audio = AudioStream(codec=ma.group(1), sample_rate=int(ma.group(2)), channels=channels)
+            audio = AudioStream(
+                codec=ma.group(1),
+                profile=ma.group(2) or "",
+                sample_rate=int(ma.group(3)),
+                channels=channels,
+            )
     return MediaInfo(path=path, duration=duration, format=m_in.group(1), video=video, audio=audio)
 
 
@@ -150,58 +156,163 @@ class VideoTrack:
         return (end - min(self.pts)) * self.timebase[0] / self.timebase[1]
 
 
-_PACKET = re.compile(r"^\s*\d+,\s*(-?\d+),\s*(-?\d+),\s*(\d+),\s*\d+,\s*0x[0-9a-f]+(.*)$")
+@dataclass(frozen=True)
+class AudioTrack:
+    """The packets of a file's first audio stream (read without decoding)."""
+
+    codec: str
+    timebase: tuple[int, int]
+    extradata: str  # size and CRC of the codec's extradata (AudioSpecificConfig for AAC)
+    first: int  # pts of the first packet (negative: encoder priming, skipped on decoding)
+    end: int  # pts where the last packet ends
+    packets: int
+    # Packets not as long as the first (e.g. the last, trimmed by skip-samples side data
+    # that no copy into MP4 keeps mid-film).
+    uneven: int = 0
+
+    @property
+    def start(self) -> float:
+        """Seconds where the sound that is heard starts (priming is not heard)."""
+        return max(self.first, 0) * self.timebase[0] / self.timebase[1]
+
+    @property
+    def length(self) -> float:
+        """Seconds of sound heard, from its start to the end of the last packet."""
+        return (self.end - max(self.first, 0)) * self.timebase[0] / self.timebase[1]
+
+
+@dataclass(frozen=True)
+class Inspection:
+    info: MediaInfo
+    video: VideoTrack | None
+    audio: AudioTrack | None
+
+
+_PACKET = re.compile(r"^\s*(\d+),\s*(-?\d+),\s*(-?\d+),\s*(\d+),\s*\d+,\s*0x[0-9a-f]+(.*)$")
+
+
+def _parse_packets(path: Path, text: str) -> tuple[VideoTrack | None, AudioTrack | None]:
+    """The first video and audio streams of a framecrc listing (streams as mapped)."""
+    header: dict[str, dict[int, str]] = {}
+    pkts: dict[int, tuple[list[int], list[int], list[int]]] = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            key, _, value = line[1:].partition(":")
+            name, _, idx = key.strip().partition(" ")
+            if idx.strip().isdigit():
+                header.setdefault(name, {})[int(idx)] = " ".join(value.split())
+            continue
+        m = _PACKET.match(line)
+        if not m:
+            continue
+        pts, durs, keys = pkts.setdefault(int(m.group(1)), ([], [], []))
+        p = int(m.group(3))
+        pts.append(p)
+        durs.append(int(m.group(4)))
+        if "F=" not in m.group(5):  # framecrc flags every packet that is not a plain keyframe
+            keys.append(p)
+    kinds = header.get("media_type", {})
+
+    def tb(i: int) -> tuple[int, int]:
+        num, _, den = header.get("tb", {}).get(i, "1/1").partition("/")
+        return int(num), int(den)
+
+    video = audio = None
+    for i in sorted(kinds):
+        codec = header.get("codec_id", {}).get(i, "")
+        extradata = header.get("extradata", {}).get(i, "")
+        pts, durs, keys = pkts.get(i, ([], [], []))
+        if kinds[i] == "video" and video is None:
+            video = VideoTrack(
+                path=path,
+                codec=codec,
+                timebase=tb(i),
+                extradata=extradata,
+                pts=tuple(pts),
+                durations=tuple(durs),
+                keyframes=tuple(sorted(keys)),
+            )
+        elif kinds[i] == "audio" and audio is None and pts:
+            audio = AudioTrack(
+                codec=codec,
+                timebase=tb(i),
+                extradata=extradata,
+                first=min(pts),
+                end=max(p + d for p, d in zip(pts, durs, strict=True)),
+                packets=len(pts),
+                uneven=sum(d != durs[0] for d in durs),
+            )
+    return video, audio
+
+
+def inspect_file(path: Path, timeout: float | None = 60) -> Inspection:
+    """What one file holds and its first video and audio streams' packets."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)]
+    cmd += ["-map", "0:v:0?", "-map", "0:a:0?", "-c", "copy", "-f", "framecrc", "-"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise StitchError(f"{path.name}: reading the packets took too long") from e
+    info = _parse_media(path, proc.stderr)
+    if info.video is not None and proc.returncode != 0:
+        raise StitchError(f"{path.name}: its video stream cannot be read")
+    video, audio = _parse_packets(path, proc.stdout) if proc.returncode == 0 else (None, None)
+    return Inspection(info=info, video=video if info.video else None, audio=audio)
+
+
+def _input_sections(err: str, n: int) -> list[str] | None:
+    """ffmpeg's description of each of n inputs, renumbered as if it were input #0."""
+    starts = [m.start() for m in re.finditer(r"^Input #\d+, ", err, re.M)]
+    if len(starts) != n:
+        return None
+    end = re.search(r"^(Stream mapping:|Output #)", err[starts[-1] :], re.M)
+    bounds = [*starts, starts[-1] + (end.start() if end else len(err) - starts[-1])]
+    out = []
+    for k in range(n):
+        text = err[bounds[k] : bounds[k + 1]]
+        text = re.sub(rf"^Input #{k},", "Input #0,", text)
+        out.append(re.sub(rf"Stream #{k}:", "Stream #0:", text))
+    return out
+
+
+def inspect_all(paths: Sequence[Path], *, timeout: float | None = 120) -> list[Inspection] | None:
+    """What each file holds and its first video and audio streams' packets, for all files
+    in one ffmpeg run (stream copy into one framecrc listing per file: no decoding); one
+    process instead of one per file.
+
+    None when that run fails (a file missing or damaged): then read each with
+    inspect_file() to learn which.
+    """
+    paths = [Path(p) for p in paths]
+    if not paths:
+        return []
+    with tempfile.TemporaryDirectory(prefix="storyboard-inspect-") as tmp:
+        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin"]
+        for path in paths:
+            cmd += ["-i", str(path)]
+        lists = [Path(tmp) / f"{k}.crc" for k in range(len(paths))]
+        for k, out in enumerate(lists):
+            cmd += ["-map", f"{k}:v:0?", "-map", f"{k}:a:0?", "-c", "copy", "-f", "framecrc", str(out)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            raise StitchError("reading the clips' packets took too long") from e
+        sections = _input_sections(proc.stderr, len(paths)) if proc.returncode == 0 else None
+        if sections is not None:
+            found = []
+            for path, text, out in zip(paths, sections, lists, strict=True):
+                info = _parse_media(path, text)
+                video, audio = _parse_packets(path, out.read_text(errors="replace"))
+                found.append(Inspection(info=info, video=video if info.video else None, audio=audio))
+            return found
+    return None
 
 
 def inspect(path: Path, *, timeout: float | None = 60) -> tuple[MediaInfo, VideoTrack | None]:
     """probe() and the first video stream's packets (`-f framecrc`, stream copy: no
     decoding) in one ffmpeg run. The track is None when the file has no video."""
-    path = Path(path)
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)]
-    cmd += ["-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-        raise StitchError(f"{path.name}: reading the video packets took too long") from e
-    info = _parse_media(path, proc.stderr)
-    if info.video is None:
-        return info, None
-    if proc.returncode != 0:
-        raise StitchError(f"{path.name}: its video stream cannot be read")
-    tb, codec, extradata = (1, 1), "", ""
-    pts: list[int] = []
-    durs: list[int] = []
-    keys: list[int] = []
-    for line in proc.stdout.splitlines():
-        if line.startswith("#"):
-            key, _, value = line[1:].partition(":")
-            value = value.split(":", 1)[-1].strip()
-            if key.startswith("tb"):
-                num, den = value.split("/")
-                tb = (int(num), int(den))
-            elif key.startswith("codec_id"):
-                codec = value
-            elif key.startswith("extradata"):
-                extradata = " ".join(value.split())
-            continue
-        m = _PACKET.match(line)
-        if not m:
-            continue
-        p, d = int(m.group(2)), int(m.group(3))
-        pts.append(p)
-        durs.append(d)
-        if "F=" not in m.group(4):  # framecrc flags every packet that is not a plain keyframe
-            keys.append(p)
-    track = VideoTrack(
-        path=path,
-        codec=codec,
-        timebase=tb,
-        extradata=extradata,
-        pts=tuple(pts),
-        durations=tuple(durs),
-        keyframes=tuple(sorted(keys)),
-    )
-    return info, track
+    got = inspect_file(Path(path), timeout)
+    return got.info, got.video
 
 
 def video_track(path: Path) -> VideoTrack:

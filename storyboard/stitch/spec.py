@@ -53,4 +53,7 @@ class StitchResult:
     output: Path
     srt: Path
     duration: float
-    method: str  # "copy" (stream copy of the picture) or "encode"
+    # "copy": picture and sound stream-copied; "copy-picture": picture copied, sound
+    # re-encoded; "encode": picture re-encoded (see cut.py).
+    method: str
+    why: tuple[str, ...] = ()  # what kept the cut from the next faster method

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from array import array
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,61 @@ def atoms(path: Path) -> list[str]:
 
 def near(rgb: tuple[int, int, int], want: tuple[int, int, int], tol: int = 40) -> bool:
     return all(abs(a - b) <= tol for a, b in zip(rgb, want, strict=True))
+
+
+BEEP_AT = 0.5  # seconds into each beep clip
+# 64 frames at 24 fps = 125 AAC frames of 1024 samples at 48 kHz: the shortest length whose
+# picture and sound end together on whole frames (as 8 s clips do), so both can be copied.
+BEEP_CLIP = 64 / 24
+
+
+def make_beep_clip(
+    path: Path,
+    color: str = "red",
+    *,
+    seconds: float = BEEP_CLIP,
+    sample_rate: int = 48000,
+    channels: int = 2,
+) -> Path:
+    """A clip of one colour, silent but for a short 1 kHz beep at BEEP_AT s (x264 + AAC)."""
+    beep = f"0.8*sin(2*PI*1000*t)*between(t,{BEEP_AT},{BEEP_AT + 0.1})"
+    layout = "|".join([beep] * channels)
+    _ff(
+        [
+            "-y",
+            "-f", "lavfi", "-i", f"color=c={color}:s=160x90:r=24:d={seconds:.6f}",
+            "-f", "lavfi", "-i", f"aevalsrc='{layout}':s={sample_rate}:d={seconds:.6f}",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "12",
+            "-c:a", "aac", "-b:a", "64k", "-t", f"{seconds:.6f}", "-movflags", "+faststart", str(path),
+        ]
+    )  # fmt: skip
+    return path
+
+
+def samples(path: Path, rate: int = 48000) -> array:
+    """The decoded sound, mixed to mono float samples at `rate`."""
+    raw = _ff(["-i", str(path), "-vn", "-ac", "1", "-ar", str(rate), "-f", "f32le", "-"], binary=True).stdout
+    out = array("f")
+    out.frombytes(raw)
+    return out
+
+
+def onsets(path: Path, every: float, rate: int = 48000) -> list[float]:
+    """Seconds where the sound first rises above half scale in each `every`-second window."""
+    pcm = samples(path, rate)
+    step = round(every * rate)
+    found = []
+    for a in range(0, len(pcm), step):
+        hit = next((i for i in range(a, min(a + step, len(pcm))) if abs(pcm[i]) > 0.4), None)
+        if hit is not None:
+            found.append(hit / rate)
+    return found
+
+
+def decode_errors(path: Path) -> str:
+    """What ffmpeg complains about when decoding every frame and sample ('' when clean)."""
+    return subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+    ).stderr

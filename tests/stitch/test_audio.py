@@ -31,7 +31,7 @@ def test_music_loops_to_length_and_fades_out(tmp_path: Path, media) -> None:  # 
     s = spec(tmp_path, clip("a", media["mute"]), clip("b", media["mute"]), music=music)
     result = stitch(s)
     check_streams(result.output, 4.0)
-    assert result.method == "copy"
+    assert result.method == "copy-picture"  # the picture is copied, the music mixed in
     loud = level(result.output, 0.2, 1.2, music_only=True)
     assert loud > -30
     assert level(result.output, 1.8, 2.8, music_only=True) > loud - 2  # looped (1.5 s file)

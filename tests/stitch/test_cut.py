@@ -10,8 +10,22 @@ import pytest
 from storyboard.errors import StitchError
 from storyboard.stitch.cut import stitch
 from storyboard.stitch.ffmpeg import probe
-from storyboard.stitch.spec import CutSpec
-from tests.stitch.conftest import atoms, clip, frame, level, near, pixel, rgb_at, stream_lengths
+from storyboard.stitch.spec import CutSpec, MusicSpec
+from tests.stitch.conftest import (
+    BEEP_AT,
+    BEEP_CLIP,
+    atoms,
+    clip,
+    decode_errors,
+    frame,
+    level,
+    make_beep_clip,
+    near,
+    onsets,
+    pixel,
+    rgb_at,
+    stream_lengths,
+)
 
 RED, BLUE, BLACK, LIME = (255, 0, 0), (0, 0, 255), (0, 0, 0), (0, 255, 0)
 FRAME = 1 / 24
@@ -40,7 +54,8 @@ def test_cuts_copy_the_picture_and_keep_sound_in_sync(tmp_path: Path, media) -> 
     seen: list[float] = []
     s = spec(tmp_path, clip("a", media["red"]), clip("b", media["mute"]), clip("c", media["blue"]))
     result = stitch(s, progress=seen.append)
-    assert result.method == "copy"
+    assert result.method == "copy-picture"  # the sound is re-encoded: one shot has none
+    assert any("'b' has no sound" in w for w in result.why)
     assert result.duration == pytest.approx(6.0)
     assert result.output == s.output and result.output.is_file()
     check_streams(result.output, 6.0)
@@ -214,3 +229,88 @@ def test_a_shot_inside_two_crossfades(tmp_path: Path, media) -> None:  # type: i
         "1\n00:00:00,000 --> 00:00:01,750\nA\n\n2\n00:00:01,750 --> 00:00:02,250\nB\n"
     )
     assert level(result.output, 0.05, 4.9) > -30
+
+
+@pytest.fixture(scope="module")
+def beeps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Clips silent but for a beep at BEEP_AT s: where each beep lands shows drift."""
+    d = tmp_path_factory.mktemp("beeps")
+    return {
+        "red": make_beep_clip(d / "red.mp4", "red"),
+        "blue": make_beep_clip(d / "blue.mp4", "blue"),
+        "lime": make_beep_clip(d / "lime.mp4", "lime"),
+        "44k": make_beep_clip(d / "44k.mp4", "red", sample_rate=44100),
+        "mono": make_beep_clip(d / "mono.mp4", "red", channels=1),
+        "2s": make_beep_clip(d / "2s.mp4", "blue", seconds=2.0),  # 93.75 AAC frames
+    }
+
+
+L = BEEP_CLIP
+
+
+def test_cuts_copy_picture_and_sound_without_drift(tmp_path: Path, beeps) -> None:  # type: ignore[no-untyped-def]
+    names = ["red", "blue", "lime", "red", "blue"]
+    assert onsets(beeps["red"], L) == [pytest.approx(BEEP_AT, abs=0.001)]  # the measure itself
+    seen: list[float] = []
+    s = spec(tmp_path, *(clip(f"s{i}", beeps[n], (0, L)) for i, n in enumerate(names)))
+    result = stitch(s, progress=seen.append)
+    assert result.method == "copy" and result.why == ()
+    total = len(names) * L
+    assert result.duration == pytest.approx(total)
+    check_streams(result.output, total)
+    lengths = stream_lengths(result.output)
+    assert lengths["video"] == pytest.approx(total, abs=1e-6)
+    assert lengths["audio"] == pytest.approx(total, abs=1e-6)  # no priming kept, none lost
+    assert decode_errors(result.output) == ""
+    # Every beep exactly where its shot puts it: no drift join after join.
+    got = onsets(result.output, L)
+    assert got == [pytest.approx(k * L + BEEP_AT, abs=0.001) for k in range(len(names))]
+    for k, n in enumerate(names):
+        want = {"red": RED, "blue": BLUE, "lime": LIME}[n]
+        assert near(pixel(result.output, k * L + 1.0), want)
+    assert seen and seen[-1] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("odd", "kw", "method", "why"),
+    [
+        ("44k", {}, "copy-picture", "44100 Hz, not 48000"),
+        ("mono", {}, "copy-picture", "1 channels, not 2"),
+        ("2s", {}, "copy-picture", "does not end on a whole AAC frame"),
+        ("blue", {"keep_audio": False}, "copy-picture", "'odd' is muted"),
+        ("blue", {"trim": (0.0, 1.5)}, "encode", "'odd' is trimmed"),
+    ],
+)
+def test_what_keeps_the_sound_from_being_copied(  # type: ignore[no-untyped-def]
+    tmp_path: Path, beeps, odd: str, kw: dict, method: str, why: str
+) -> None:
+    trim = kw.pop("trim", (0, L))
+    s = spec(
+        tmp_path,
+        clip("a", beeps["red"], (0, L)),
+        clip("odd", beeps[odd], trim, **kw),
+        clip("c", beeps["lime"], (0, L)),
+    )
+    result = stitch(s)
+    assert result.method == method
+    assert any(why in w for w in result.why), result.why
+    second = min(trim[1], 2.0 if odd == "2s" else L) - trim[0]
+    check_streams(result.output, 2 * L + second)
+    assert decode_errors(result.output) == ""
+    # The re-encoded sound is as exact: every beep where its shot puts it.
+    want = [BEEP_AT, L + BEEP_AT, L + second + BEEP_AT]
+    if kw.get("keep_audio") is False:
+        del want[1]
+    assert onsets(result.output, min(L, second)) == [pytest.approx(t, abs=0.001) for t in want]
+
+
+def test_music_keeps_the_sound_from_being_copied(tmp_path: Path, beeps, media) -> None:  # type: ignore[no-untyped-def]
+    s = spec(
+        tmp_path,
+        clip("a", beeps["red"], (0, L)),
+        clip("b", beeps["blue"], (0, L)),
+        music=MusicSpec(path=media["music"], volume=0.1),
+    )
+    result = stitch(s)
+    assert result.method == "copy-picture" and "music is mixed in" in result.why
+    check_streams(result.output, 2 * L)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from storyboard.errors import StitchError
-from storyboard.stitch.ffmpeg import inspect, probe, run_progress, video_track
+from storyboard.stitch.ffmpeg import inspect, inspect_all, inspect_file, probe, run_progress, video_track
 
 
 def test_probe_and_packets(media) -> None:  # type: ignore[no-untyped-def]
@@ -59,3 +59,26 @@ def test_run_progress_reports_and_fails_cleanly(tmp_path: Path) -> None:
         run_progress(
             ["-re", "-f", "lavfi", "-i", "color=s=64x36:d=30", "-f", "null", "-"], duration=30, timeout=0.5
         )
+
+
+def test_inspect_all_reads_every_file_in_one_run(tmp_path: Path, media) -> None:  # type: ignore[no-untyped-def]
+    paths = [media["red"], media["mute"], media["portrait"], media["music"], media["red"]]
+    found = inspect_all(paths)
+    assert found is not None and len(found) == len(paths)
+    for path, got in zip(paths, found, strict=True):
+        alone = inspect_file(path)
+        assert got == alone  # the same as reading each file on its own
+        assert got.info == probe(path)
+    red, mute, portrait, music, _ = found
+    assert red.video is not None and red.video.frames == 48 and red.info.size == (160, 90)
+    assert red.audio is not None and red.audio.codec == "aac" and red.audio.timebase == (1, 48000)
+    assert red.info.audio is not None and red.info.audio.profile == "LC"
+    assert red.audio.first == -1024 and red.audio.start == 0  # priming, not heard
+    assert red.audio.length == pytest.approx(2.0) and red.audio.uneven == 1  # last frame trimmed
+    assert mute.audio is None and mute.video is not None
+    assert portrait.info.size == (90, 160) and portrait.video is not None
+    assert portrait.video.frames == 60
+    assert music.video is None and music.audio is not None and music.audio.length == pytest.approx(1.5)
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a film" * 100)
+    assert inspect_all([media["red"], junk]) is None  # then each is read alone to say which
