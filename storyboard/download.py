@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from storyboard import env
 from storyboard.errors import DownloadError, StitchError
 from storyboard.model import CLIP_SECONDS
 from storyboard.stitch.ffmpeg import MediaInfo, ffmpeg_exe, probe
@@ -37,7 +38,6 @@ MAX_BYTES = 500 * 1024 * 1024  # a 4k 8 s clip is ~50-100 MB
 MIN_BYTES = 1024
 TOLERANCE = 1.5  # seconds a clip may differ from the expected length
 CHUNK = 1 << 16
-RETRY_BASE_ENV = "STORYBOARD_RETRY_BASE"
 
 
 class Cancelled(Exception):
@@ -57,14 +57,6 @@ def safe_url(url: str) -> str:
     except ValueError:
         return "(unparseable URL)"
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-
-
-def _retry_base() -> float:
-    try:
-        value = float(os.environ.get(RETRY_BASE_ENV, "") or 1.0)
-    except ValueError:
-        return 1.0
-    return max(0.0, value)
 
 
 # verification ----------------------------------------------------------------------------------
@@ -226,7 +218,7 @@ def fetch(
     try:
         for attempt in range(max(1, attempts)):
             if attempt:
-                delay = min(30.0, _retry_base() * 2 ** (attempt - 1))
+                delay = min(30.0, env.retry_base() * 2 ** (attempt - 1))
                 _sleep(random.uniform(delay / 2, delay) if delay else 0.0, stop)
             try:
                 _stream(client, url, tmp, max_bytes, stop)
