@@ -187,3 +187,7 @@ class DownloadError(StoryboardError):
 
 class StitchError(StoryboardError):
     pass
+
+
+class StateError(StoryboardError):
+    """A programming error: render state written without holding the storyboard's lock."""

@@ -2,9 +2,14 @@
 
     {"version": 1, "lineage": uuid, "serial": n,
      "tasks": {fingerprint: {shot_id, provider, task_id, submitted_at, status, reason?,
-                             attempts, extra, done_at?, clip?}},
-     "made": {shot_id: fingerprint},
+                             attempts, extra, done_at?, clip?, shots?, uncertain_at?}},
+     "made": {shot_id: fingerprint},                      (the last clip made, any provider)
+     "made_by": {provider: {shot_id: fingerprint}},
      "uploads": {"provider:sha256": {url, uploaded_at}}}
+
+A task's status is submitted, done, failed, or uncertain: the request went out and its
+answer was lost, so the service may have started (and charged for) it; such a shot is not
+submitted again unless forced (its task_id is null; `shots` names the request's shots).
 
 A task id is written the moment a submission is accepted, before anything else can fail, so
 a render that dies is resumed by polling instead of paying again. Every write replaces the
@@ -25,17 +30,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from storyboard.errors import InputError
+from storyboard.errors import InputError, StateError
 from storyboard.lock import Lock
 from storyboard.providers.base import Task
+
+__all__ = ["REDACTED", "STATE_NAME", "State", "StateError", "write_atomic"]
 
 STATE_NAME = "state.json"
 VERSION = 1
 REDACTED = "[redacted]"
-
-
-class StateError(RuntimeError):
-    """A programming error: state written without holding the lock."""
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -90,13 +93,19 @@ class State:
                 f"{path} was written by a newer storyboard (state version {data['version']})",
                 hint="upgrade storyboard to render this storyboard",
             )
-        for key in ("tasks", "made", "uploads"):
+        fresh = "made_by" not in data
+        for key in ("tasks", "made", "made_by", "uploads"):
             data.setdefault(key, {})
             if not isinstance(data[key], dict):
                 raise _corrupt(path, f"its {key!r} is not a mapping")
         for fp, rec in data["tasks"].items():
             if not isinstance(rec, dict) or not {"shot_id", "task_id", "status"} <= rec.keys():
                 raise _corrupt(path, f"task {fp[:12]} is incomplete")
+        if fresh:  # written before clips were kept by provider: each task names its own
+            for shot_id, fp in data["made"].items():
+                provider = data["tasks"].get(fp, {}).get("provider")
+                if provider:
+                    data["made_by"].setdefault(provider, {})[shot_id] = fp
         return cls(state_dir, data, lock)
 
     @property
@@ -123,33 +132,20 @@ class State:
         rec = self.task(fingerprint)
         return _task(fingerprint, rec) if rec else None
 
-    def last_made(self, shot_id: str) -> str | None:
-        """The fingerprint of the clip last made for the shot."""
-        return self.made.get(shot_id)
+    def last_made(self, shot_id: str, provider: str | None = None) -> str | None:
+        """The fingerprint of the clip last made for the shot (by `provider`, if given)."""
+        if provider is None:
+            return self.made.get(shot_id)
+        return self.data["made_by"].get(provider, {}).get(shot_id)
 
     def upload_url(self, key: str) -> str | None:
         rec = self.data["uploads"].get(key)
         return rec.get("url") if isinstance(rec, dict) else None
 
     # writing -------------------------------------------------------------------------------
-    def record_submitted(self, task: Task) -> None:
-        """Save an accepted submission at once: its task id must be on disk before anything
-        else can go wrong."""
-        with self._mutex:
-            old = self.tasks.get(task.fingerprint)
-            self.tasks[task.fingerprint] = {
-                "shot_id": task.shot_id,
-                "provider": task.provider,
-                "task_id": task.task_id,
-                "submitted_at": task.submitted_at,
-                "status": "submitted",
-                "attempts": (old or {}).get("attempts", 0) + 1,
-                "extra": dict(task.extra),
-            }
-            self._save()
-
     def record_many_submitted(self, tasks: Iterable[Task]) -> None:
-        """Several tasks from one request (a batch), in one write."""
+        """Save accepted submissions at once, in one write (a batch is one request): their
+        task ids must be on disk before anything else can go wrong."""
         with self._mutex:
             for task in tasks:
                 old = self.tasks.get(task.fingerprint)
@@ -164,6 +160,30 @@ class State:
                 }
             self._save()
 
+    def record_uncertain(
+        self, shots: dict[str, str], provider: str, reasons: dict[str, str], request: Iterable[str]
+    ) -> None:
+        """Shots ({shot id: fingerprint}) of a request (its shot ids) that went out without a
+        readable answer: the service may have started and charged for them. `reasons` by shot
+        id. Nothing of the request itself (body, key) is kept."""
+        with self._mutex:
+            now = time.time()
+            for shot_id, fp in shots.items():
+                old = self.tasks.get(fp) or {}
+                self.tasks[fp] = {
+                    "shot_id": shot_id,
+                    "provider": provider,
+                    "task_id": None,
+                    "submitted_at": now,
+                    "uncertain_at": now,
+                    "status": "uncertain",
+                    "reason": reasons[shot_id],
+                    "shots": list(request),
+                    "attempts": old.get("attempts", 0) + 1,
+                    "extra": {},
+                }
+            self._save()
+
     def record_done(self, fingerprint: str, clip: Path, *, made: bool = True) -> None:
         """The clip is downloaded, verified and cached: the shot is made (`made=False` for
         the clip of an earlier version of a shot, which must not displace the current one)."""
@@ -174,7 +194,7 @@ class State:
             rec.pop("reason", None)
             rec["clip"] = _relative(clip, self.state_dir)
             if made:
-                self.made[rec["shot_id"]] = fingerprint
+                self._set_made(rec["shot_id"], fingerprint, rec.get("provider"))
             self._save()
 
     def record_failed(self, fingerprint: str, reason: str) -> None:
@@ -185,14 +205,20 @@ class State:
             rec["failed_at"] = time.time()
             self._save()
 
-    def record_made(self, shot_id: str, fingerprint: str) -> None:
+    def record_made(self, shot_id: str, fingerprint: str, provider: str | None = None) -> None:
         """The shot's clip is the cached one with this fingerprint (rendered locally, or
-        found in the cache)."""
+        found in the cache), made by `provider`."""
         with self._mutex:
-            if self.made.get(shot_id) == fingerprint:
+            known = self.made.get(shot_id) == fingerprint
+            if known and (provider is None or self.last_made(shot_id, provider) == fingerprint):
                 return
-            self.made[shot_id] = fingerprint
+            self._set_made(shot_id, fingerprint, provider)
             self._save()
+
+    def _set_made(self, shot_id: str, fingerprint: str, provider: str | None) -> None:
+        self.made[shot_id] = fingerprint
+        if provider:
+            self.data["made_by"].setdefault(provider, {})[shot_id] = fingerprint
 
     def record_upload(self, key: str, url: str) -> None:
         with self._mutex:
@@ -214,7 +240,15 @@ class State:
 
 
 def _empty() -> dict[str, Any]:
-    return {"version": VERSION, "lineage": "", "serial": 0, "tasks": {}, "made": {}, "uploads": {}}
+    return {
+        "version": VERSION,
+        "lineage": "",
+        "serial": 0,
+        "tasks": {},
+        "made": {},
+        "made_by": {},
+        "uploads": {},
+    }
 
 
 def _task(fp: str, rec: dict[str, Any]) -> Task:

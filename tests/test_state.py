@@ -28,7 +28,7 @@ def test_a_submission_is_on_disk_at_once(tmp_path: Path) -> None:
     sd = tmp_path / ".storyboard"
     with acquire(sd) as lock:
         state = State.load(sd, lock=lock)
-        state.record_submitted(_task())
+        state.record_many_submitted([_task()])
         on_disk = json.loads((sd / "state.json").read_text())
         rec = on_disk["tasks"][FP1]
         assert rec["task_id"] == "task-s1" and rec["status"] == "submitted"
@@ -40,7 +40,7 @@ def test_a_submission_is_on_disk_at_once(tmp_path: Path) -> None:
         assert [t.task_id for t in again.pending()] == ["task-s1"]
         assert again.pending("veo3o1") == []
         state.record_failed(FP1, "it failed")
-        state.record_submitted(_task())  # a resubmission
+        state.record_many_submitted([_task()])  # a resubmission
         state.record_done(FP1, sd / "clips" / f"{FP1}.mp4")
         data = json.loads((sd / "state.json").read_text())
         assert data["tasks"][FP1]["attempts"] == 2 and data["tasks"][FP1]["status"] == "done"
@@ -53,7 +53,7 @@ def test_a_submission_is_on_disk_at_once(tmp_path: Path) -> None:
 def test_writing_without_the_lock_is_refused(tmp_path: Path) -> None:
     state = State.load(tmp_path / ".storyboard")
     with pytest.raises(StateError):
-        state.record_submitted(_task())
+        state.record_many_submitted([_task()])
     assert not (tmp_path / ".storyboard" / "state.json").exists()
 
 
@@ -61,7 +61,7 @@ def test_an_interrupted_write_leaves_the_old_state(tmp_path: Path, monkeypatch: 
     sd = tmp_path / ".storyboard"
     with acquire(sd) as lock:
         state = State.load(sd, lock=lock)
-        state.record_submitted(_task())
+        state.record_many_submitted([_task()])
         before = (sd / "state.json").read_bytes()
 
         def crash(src: str, dst: str) -> None:
@@ -69,7 +69,7 @@ def test_an_interrupted_write_leaves_the_old_state(tmp_path: Path, monkeypatch: 
 
         monkeypatch.setattr("storyboard.state.os.replace", crash)
         with pytest.raises(OSError, match="power cut"):
-            state.record_submitted(_task(FP2, "s2"))
+            state.record_many_submitted([_task(FP2, "s2")])
         assert (sd / "state.json").read_bytes() == before
         assert {p.name for p in sd.iterdir()} == {"lock", "state.json"}  # no temp left
 
@@ -82,9 +82,9 @@ from storyboard.state import State
 sd = sys.argv[1]
 lock = acquire(sd)
 state = State.load(sd, lock=lock)
-state.record_submitted(Task("s1", "t1", "kie", "a" * 64, time.time()))
+state.record_many_submitted([Task("s1", "t1", "kie", "a" * 64, time.time())])
 os.replace = lambda src, dst: os._exit(9)  # the process dies between temp write and rename
-state.record_submitted(Task("s2", "t2", "kie", "b" * 64, time.time()))
+state.record_many_submitted([Task("s2", "t2", "kie", "b" * 64, time.time())])
 """
 
 
@@ -139,7 +139,7 @@ def test_secrets_never_reach_the_file(tmp_path: Path) -> None:
     with acquire(sd) as lock:
         state = State.load(sd, lock=lock)
         state.secrets = [key]
-        state.record_submitted(_task())
+        state.record_many_submitted([_task()])
         state.record_failed(FP1, f"the service echoed Bearer {key}")
     text = (sd / "state.json").read_text()
     assert key not in text and "[redacted]" in text
