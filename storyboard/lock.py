@@ -1,10 +1,15 @@
 """One render at a time per storyboard: an exclusive lock file in its state folder.
 
-`.storyboard/lock` is created with O_CREAT|O_EXCL (so two renders cannot both make it) and
-held with fcntl.flock for the render's life (so the kernel knows when the owner is gone). It
-holds the owner's pid, host, command and start time, for the message the next render shows.
-A lock whose pid is dead on this host is stale: it is reported as such and `clear_lock`
-(the `storyboard unlock` command) removes it.
+`.storyboard/lock` holds the owner's pid, host, command and start time, and the owner holds
+an fcntl.flock on it for the render's life, so the kernel knows when the owner is gone. The
+file is written and flocked under a temporary name, then linked into place (link fails if
+the name exists): it never appears empty or unlocked.
+
+A lock file whose flock is free was left by an owner that is certainly dead (a SIGKILL, a
+power cut): when it names this host, the next render takes it over and says so. A held flock
+(a live owner) or a lock from another host (whose flock this host cannot see, say over NFS)
+is refused with a LockError naming the owner; `clear_lock` (`storyboard unlock`) removes
+those by hand.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ import json
 import os
 import socket
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -76,26 +83,44 @@ def read_lock(state_dir: Path) -> LockInfo | None:
             return None
         except OSError:
             text = ""
-        try:
-            d = json.loads(text)
-            return LockInfo(int(d["pid"]), str(d["host"]), str(d["command"]), float(d["started"]))
-        except (ValueError, KeyError, TypeError):
-            time.sleep(0.025)
-    st = path.stat() if path.exists() else None
-    return LockInfo(0, "unknown", "unreadable lock file", st.st_mtime if st else time.time())
+        parsed = _parse(text.encode())
+        if parsed is not None:
+            return parsed
+        time.sleep(0.025)
+    return _unreadable(path)
 
 
-def _message(info: LockInfo, state_dir: Path, storyboard: Path | None) -> str:
+def _parse(data: bytes) -> LockInfo | None:
+    try:
+        d = json.loads(data)
+        return LockInfo(int(d["pid"]), str(d["host"]), str(d["command"]), float(d["started"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _unreadable(path: Path) -> LockInfo:
+    try:
+        when = path.stat().st_mtime
+    except OSError:
+        when = time.time()
+    return LockInfo(0, "unknown", "unreadable lock file", when)
+
+
+def _message(info: LockInfo, state_dir: Path, storyboard: Path | None, *, alive: bool) -> str:
     target = str(storyboard) if storyboard else "FILE"
-    if info.stale:
+    if alive:
         return (
-            f"{state_dir} is locked by {info.describe()}, but that process is gone: "
-            f"the lock looks stale. If no render of it is running, run "
-            f"`storyboard unlock {target}`"
+            f"{state_dir} is locked by {info.describe()}, which is still running: wait for it to "
+            f"finish (if it hangs, stop it; `storyboard unlock --force {target}` removes its lock)"
+        )
+    if info.host == "unknown":
+        return (
+            f"{state_dir} is locked by an {info.command}: if no render of it is running, "
+            f"run `storyboard unlock --force {target}`"
         )
     return (
-        f"{state_dir} is locked by {info.describe()}: wait for it, or if it is gone run "
-        f"`storyboard unlock {target}`"
+        f"{state_dir} is locked by {info.describe()}, on another host, which this one cannot "
+        f"check: wait for it, or if it is gone run `storyboard unlock --force {target}`"
     )
 
 
@@ -137,31 +162,97 @@ class Lock:
         self.release()
 
 
-def acquire(state_dir: Path, command: str | None = None, *, storyboard: Path | None = None) -> Lock:
-    """Take the storyboard's lock, or raise LockError naming the owner."""
+def acquire(
+    state_dir: Path,
+    command: str | None = None,
+    *,
+    storyboard: Path | None = None,
+    on_takeover: Callable[[LockInfo], None] | None = None,
+) -> Lock:
+    """Take the storyboard's lock, or raise LockError naming the owner. A lock left on this
+    host by a process that is gone is taken over; `on_takeover` hears whose it was."""
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     path = lock_path(state_dir)
     if command is None:
         command = " ".join(["storyboard", *sys.argv[1:2]]) if sys.argv else "storyboard"
     info = LockInfo(os.getpid(), socket.gethostname(), command, time.time())
+    for _ in range(20):  # each round loses only to another render acting at the same moment
+        lock = _create(path, info)
+        if lock is not None:
+            return lock
+        taken = _take_over(path, info, state_dir, storyboard)
+        if taken is not None:
+            lock, gone = taken
+            if on_takeover is not None:
+                with contextlib.suppress(Exception):  # a display glitch must not cost the lock
+                    on_takeover(gone)
+            return lock
+    raise LockError(f"{state_dir} is being locked and unlocked by other renders: try again")
+
+
+def _create(path: Path, info: LockInfo) -> Lock | None:
+    """A new lock file, or None when one exists."""
+    fd, tmp = tempfile.mkstemp(prefix=".lock.", suffix=".tmp", dir=path.parent)
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
-        owner = read_lock(state_dir)
-        if owner is None:  # released between our attempt and the read: try once more
-            return acquire(state_dir, command, storyboard=storyboard)
-        raise LockError(_message(owner, state_dir, storyboard)) from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.fchmod(fd, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a fresh file: nobody else has it
         os.write(fd, json.dumps(info.__dict__).encode())
+        os.fsync(fd)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            os.close(fd)
+            return None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        raise
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    return Lock(path, fd, info)
+
+
+def _take_over(
+    path: Path, info: LockInfo, state_dir: Path, storyboard: Path | None
+) -> tuple[Lock, LockInfo] | None:
+    """The existing lock file, flocked and rewritten as ours when its owner is certainly
+    gone: (the lock, who held it). None to try again (it changed meanwhile); LockError when
+    it is held, or is another host's or unreadable."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return None  # released meanwhile
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = read_lock(state_dir)
+            if owner is None:
+                os.close(fd)
+                return None
+            raise LockError(_message(owner, state_dir, storyboard, alive=True)) from None
+        # the flock is ours; is the file still the lock (not unlinked by a releasing owner)?
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same:
+            os.close(fd)
+            return None
+        owner = _parse(os.pread(fd, 4096, 0))
+        if owner is None or not owner.on_this_host:
+            shown = owner or _unreadable(path)
+            raise LockError(_message(shown, state_dir, storyboard, alive=False))
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info.__dict__).encode(), 0)
         os.fsync(fd)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(path)
-        os.close(fd)
+            os.close(fd)
         raise
-    return Lock(path, fd, info)
+    return Lock(path, fd, info), owner
 
 
 def _flock_free(path: Path) -> bool:

@@ -1,18 +1,20 @@
-"""One render at a time: the lock names its owner, and a dead owner's lock is stale."""
+"""One render at a time: the lock names its owner; a dead owner's lock is taken over."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from storyboard.errors import LockError
-from storyboard.lock import acquire, clear_lock, lock_path, read_lock
+from storyboard.lock import LockInfo, acquire, clear_lock, lock_path, read_lock
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -53,9 +55,8 @@ def test_acquire_writes_the_owner_and_release_removes_it(tmp_path: Path) -> None
             acquire(sd, "storyboard render", storyboard=tmp_path / "board.yaml")
         text = str(err.value)
         assert f"pid {os.getpid()} on host {socket.gethostname()} since " in text
-        assert "(storyboard render)" in text and "wait for it" in text
-        assert f"storyboard unlock {tmp_path / 'board.yaml'}" in text
-        assert "stale" not in text
+        assert "(storyboard render)" in text and "still running: wait for it" in text
+        assert f"storyboard unlock --force {tmp_path / 'board.yaml'}" in text
     assert not lock_path(sd).exists() and not lock.held
     acquire(sd).release()  # free again
 
@@ -76,16 +77,79 @@ def test_a_live_owner_in_another_process_is_named_and_not_cleared(tmp_path: Path
         proc.wait()
 
 
-def test_a_dead_owner_leaves_a_stale_lock_that_clear_lock_removes(tmp_path: Path) -> None:
+def test_a_dead_owner_on_this_host_is_taken_over_and_said(tmp_path: Path) -> None:
     sd = tmp_path / ".storyboard"
     proc = _holder(sd)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    with pytest.raises(LockError) as err:
-        acquire(sd)
-    assert f"pid {proc.pid}" in str(err.value) and "looks stale" in str(err.value)
     info = read_lock(sd)
     assert info is not None and info.stale and info.pid == proc.pid
+    gone: list[LockInfo] = []
+    with acquire(sd, "storyboard render", on_takeover=gone.append) as lock:
+        assert gone == [info]
+        now = read_lock(sd)
+        assert now is not None and now.pid == os.getpid()
+        # and it is a real lock: held against the next one
+        with pytest.raises(LockError, match="still running"):
+            acquire(sd)
+    assert not lock_path(sd).exists() and not lock.held
+    acquire(sd, on_takeover=gone.append).release()
+    assert len(gone) == 1  # a fresh lock is nobody's takeover
+
+
+def test_the_generate_of_a_dead_render_takes_the_lock_over_and_reports_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storyboard import providers
+    from storyboard.compiler import compile_plan
+    from storyboard.executor import generate
+    from storyboard.validate import load_storyboard
+    from tests.test_executor import Events, write_board
+
+    board = write_board(tmp_path / "film", "preview", [{"id": "a", "prompt": "a door"}])
+    plan = compile_plan(load_storyboard(board), providers.get("preview")())
+    proc = _holder(plan.storyboard.state_dir)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    events = Events()
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")  # 160x90 panels: fast
+    result = generate(plan, reporter=events)
+    assert result.failed == {} and set(result.clips) == {"a"}
+    ((_, shot, info),) = [e for e in events.seen if e[0] == "lock"]
+    assert shot == "" and info["pid"] == proc.pid
+    assert info["reason"] == f"took over the lock of pid {proc.pid}, which is gone"
+    assert read_lock(plan.storyboard.state_dir) is None
+
+
+def _foreign_lock(sd: Path, host: str = "another-host.example") -> LockInfo:
+    sd.mkdir(parents=True, exist_ok=True)
+    info = LockInfo(12345, host, "storyboard render", time.time())
+    lock_path(sd).write_text(json.dumps(info.__dict__))
+    return info
+
+
+def test_a_lock_from_another_host_is_refused_naming_it(tmp_path: Path) -> None:
+    sd = tmp_path / ".storyboard"
+    info = _foreign_lock(sd)
+    gone: list[LockInfo] = []
+    with pytest.raises(LockError) as err:
+        acquire(sd, on_takeover=gone.append, storyboard=tmp_path / "b.yaml")
+    text = str(err.value)
+    assert "pid 12345 on host another-host.example" in text and "another host" in text
+    assert f"storyboard unlock --force {tmp_path / 'b.yaml'}" in text
+    assert gone == [] and read_lock(sd) == info  # untouched
+    with pytest.raises(LockError, match="another host"):
+        clear_lock(sd)
+    assert clear_lock(sd, force=True) == info
+    acquire(sd).release()
+
+
+def test_clear_lock_removes_a_dead_owners_lock(tmp_path: Path) -> None:
+    sd = tmp_path / ".storyboard"
+    proc = _holder(sd)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    info = read_lock(sd)
     assert clear_lock(sd) == info
     assert clear_lock(sd) is None  # nothing left to clear
     acquire(sd).release()
