@@ -6,9 +6,13 @@ after the last attempt it raises `RateLimitError` or `TransientError`. What coun
 error is decided by a `check` callable (response -> ProviderError | None), because two of the
 services report errors in the body's `code` with an undocumented HTTP status.
 
-Retrying a submit whose connection dropped after it was sent may start a second job; it is
-still the right call: a job whose task id we never saw cannot be polled or downloaded, so
-the only way to get the shot is to submit again, which is what a re-run would do anyway.
+A submission (a generation or an extension: money) is retried only when the service provably
+did not accept it: a rate limit, a connection that never opened (nothing was sent), or a
+server error in the service's own documented error body (it answered that it failed, and
+failed jobs are refunded). When the request went out and its answer is lost (the connection
+dropped, a read timed out, a bare 5xx from a proxy) the service may have started and charged
+for the job: that raises `ReplyLost`, never a second submission. `HostedProvider` runs every
+plugin's `submit` under this policy, so no plugin can forget it.
 
 `HostedProvider` is the base of the four hosted plugins: it creates its `Http` lazily (plan
 time never opens a connection) and answers `check` from `capabilities`.
@@ -16,18 +20,20 @@ time never opens a connection) and answers `check` from `capabilities`.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import functools
 import json as jsonlib
-import os
 import random
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
 
-from storyboard import errors
+from storyboard import env, errors
 from storyboard.errors import (
     AuthError,
     Problem,
@@ -36,26 +42,34 @@ from storyboard.errors import (
     TransientError,
 )
 from storyboard.providers import capabilities
-from storyboard.providers.base import CompiledShot, Provider
+from storyboard.providers.base import CompiledShot, HttpRequest, Provider
 
-RETRY_BASE_ENV = "STORYBOARD_RETRY_BASE"  # seconds; tests set it tiny
 DEFAULT_TIMEOUT = 60.0
 MAX_DELAY = 60.0  # no single wait is longer, whatever Retry-After says
 SNIPPET = 300  # characters of an unexpected reply quoted in a message
+SUBMIT_RETRIES = 3  # at most this many retries of a submission the service did not accept
+
+# Failures that happen before a byte of the request is sent: safe to send again.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 Check = Callable[[httpx.Response], "ProviderError | None"]
 
 
-def retry_base(default: float = 1.0) -> float:
-    """The backoff base in seconds: STORYBOARD_RETRY_BASE if set to a number >= 0."""
-    raw = os.environ.get(RETRY_BASE_ENV, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        return default
-    return value if value >= 0 else default
+class BareServerError(TransientError):
+    """A 5xx without the service's own error body (a proxy or load balancer answered): the
+    service behind it may or may not have acted on the request."""
+
+
+class ReplyLost(ProviderError):
+    """A submission went out and its answer was lost: the service may have started (and
+    charged for) the job. Never retried; the executor records the shots as uncertain."""
+
+    cause = ""  # what happened, in a few words, for the user's message
+
+
+def retry_base() -> float:
+    """The backoff base in seconds (STORYBOARD_RETRY_BASE, default 1)."""
+    return env.retry_base()
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -113,7 +127,11 @@ class Http:
         self.provider = provider
         self.env = env
         self.max_delay = max_delay
+        # set by the executor: a render that stops (Ctrl-C, no credits) ends a submission's
+        # backoff at once instead of sending it again
+        self.cancel: threading.Event | None = None
         self._client: httpx.Client | None = None
+        self._local = threading.local()  # which thread is submitting: polls run beside it
 
     def __repr__(self) -> str:  # never the key
         return f"Http({self.base_url!r}, provider={self.provider!r})"
@@ -154,6 +172,21 @@ class Http:
             return path_or_url
         return f"{self.base_url}/{path_or_url.lstrip('/')}"
 
+    @contextlib.contextmanager
+    def submission(self) -> Iterator[None]:
+        """Requests made in this block, on this thread, start paid jobs (see the module
+        docstring): retried only when the service provably did not accept them."""
+        before = getattr(self._local, "submitting", False)
+        self._local.submitting = True
+        try:
+            yield
+        finally:
+            self._local.submitting = before
+
+    @property
+    def submitting(self) -> bool:
+        return bool(getattr(self._local, "submitting", False))
+
     def request(
         self,
         method: str,
@@ -165,34 +198,64 @@ class Http:
         retry: bool = True,
         check: Check | None = None,
     ) -> httpx.Response:
-        """Send, retrying 429/5xx/dropped connections; raise the mapped error otherwise."""
+        """Send, retrying 429/5xx/dropped connections; raise the mapped error otherwise.
+        Inside `submission()`, only what the service provably did not accept is retried."""
         if not self._key:
             var = key_variable(self.env) if self.env else "the API key variable"
             raise AuthError(f"no API key: set {var}", provider=self.provider, hint=f"export {var}=...")
         check = check or self.status_error
-        attempts = self.retries + 1 if retry else 1
+        paid = self.submitting
+        retries = min(self.retries, SUBMIT_RETRIES) if paid else self.retries
+        attempts = retries + 1 if retry else 1
         url = self.url(path_or_url)
         last: ProviderError | None = None
         for attempt in range(attempts):
-            if attempt:
-                self.sleep(self._delay(attempt - 1, last))
+            if attempt and not self._pause(self._delay(attempt - 1, last), paid):
+                break
             try:
                 response = self.client.request(method, url, json=json, files=files, params=params)
             except httpx.TransportError as exc:
                 # httpx's own text names the URL at most; redact anyway
-                last = TransientError(
-                    self.redact(f"connection failed ({type(exc).__name__}: {exc})"),
-                    provider=self.provider,
-                )
+                words = self.redact(f"{type(exc).__name__}: {exc}")
+                if paid and not isinstance(exc, NOT_SENT):
+                    cause = "the connection dropped after the request was sent"
+                    raise self.reply_lost(cause, words) from None
+                last = TransientError(f"connection failed ({words})", provider=self.provider)
                 continue
             error = check(response)
             if error is None:
                 return response
+            if paid and isinstance(error, BareServerError):
+                cause = f"the request was sent and only a bare HTTP {error.status} came back"
+                raise self.reply_lost(cause, error.reason, status=error.status)
             if not error.retryable:
                 raise error
             last = error
         assert last is not None
         raise last
+
+    def reply_lost(self, cause: str, detail: str, status: int | None = None) -> ReplyLost:
+        who = self.provider or "the service"
+        err = ReplyLost(
+            self.redact(f"{cause} ({detail}), so {who} may have started (and charged for) it"),
+            provider=self.provider,
+            status=status,
+        )
+        err.cause = self.redact(cause)
+        return err
+
+    def _pause(self, seconds: float, paid: bool) -> bool:
+        """Wait before a retry; False when a submission's render is stopping (send no more)."""
+        cancel = self.cancel if paid else None
+        if cancel is None:
+            self.sleep(seconds)
+            return True
+        if cancel.is_set():
+            return False
+        if self.sleep is time.sleep:
+            return not cancel.wait(seconds)
+        self.sleep(seconds)  # a test's recorded sleep
+        return not cancel.is_set()
 
     def _delay(self, attempt: int, error: ProviderError | None) -> float:
         if error is not None and error.retry_after is not None:
@@ -215,8 +278,8 @@ class Http:
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
                 status=status,
             )
-        if status >= 500:
-            return TransientError(
+        if status >= 500:  # the service's own error bodies are mapped by each plugin's check
+            return BareServerError(
                 self.redact(f"server error ({words})"), provider=self.provider, status=status
             )
         return ProviderError(self.redact(words), provider=self.provider, shot=shot, status=status)
@@ -228,13 +291,13 @@ class Http:
 
 
 def protocol_error(http: Http, what: str, response: httpx.Response, shot: str | None = None) -> ProviderError:
-    """A reply that does not look like the document says: name what was missing."""
-    return ProviderError(
-        http.redact(f"unexpected reply: {what} (HTTP {response.status_code}: {http.snippet(response)})"),
-        provider=http.provider,
-        shot=shot,
-        status=response.status_code,
-    )
+    """A reply that does not look like the document says: name what was missing. To a
+    submission the service said yes in a way we cannot read: it may be running (ReplyLost)."""
+    words = f"unexpected reply: {what} (HTTP {response.status_code}: {http.snippet(response)})"
+    if http.submitting and response.is_success:
+        cause = "the request was accepted but its reply could not be read"
+        return http.reply_lost(cause, words, status=response.status_code)
+    return ProviderError(http.redact(words), provider=http.provider, shot=shot, status=response.status_code)
 
 
 def shots_label(shots: tuple[str, ...] | list[str]) -> str | None:
@@ -248,6 +311,14 @@ class HostedProvider(Provider):
     """A service reached over HTTP with a key; `Http` is made on first use."""
 
     poll_interval: ClassVar[float] = 10.0  # seconds between polls the documents ask for
+    # the shortest wait between polls a documented rate limit allows (0: no limit known)
+    min_poll_interval: ClassVar[float] = 0.0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        submit = cls.__dict__.get("submit")
+        if submit is not None and not getattr(submit, "_paid", False):
+            cls.submit = _as_submission(submit)  # type: ignore[method-assign]
 
     def __init__(
         self,
@@ -295,6 +366,18 @@ class HostedProvider(Provider):
     def close(self) -> None:
         if self._http is not None:
             self._http.close()
+
+
+def _as_submission(submit: Callable[[Any, HttpRequest], dict[str, str]]) -> Any:
+    """`submit` run under the submission policy of `Http.submission`."""
+
+    @functools.wraps(submit)
+    def paid(self: HostedProvider, request: HttpRequest) -> dict[str, str]:
+        with self.http.submission():
+            return submit(self, request)
+
+    paid._paid = True  # type: ignore[attr-defined]
+    return paid
 
 
 def read_image(path: Path) -> tuple[str, bytes, str]:

@@ -15,11 +15,12 @@ import pytest
 
 from storyboard.errors import (
     AuthError,
+    ConfigError,
     ProviderError,
     RateLimitError,
     TransientError,
 )
-from storyboard.providers.http import Http, parse_retry_after, retry_base
+from storyboard.providers.http import SUBMIT_RETRIES, Http, ReplyLost, parse_retry_after, retry_base
 from tests.providers.conftest import KEY, Sleeps
 
 Step = tuple[int, dict[str, str], bytes] | str  # (status, headers, body) or "drop"
@@ -219,8 +220,12 @@ def test_retry_base_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.25")
     assert retry_base() == 0.25
     assert Http("http://x", KEY).backoff == 0.25
-    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "nonsense")
+    monkeypatch.delenv("STORYBOARD_RETRY_BASE")
     assert retry_base() == 1.0
+    for bad in ("nonsense", "0", "-1", "nan"):
+        monkeypatch.setenv("STORYBOARD_RETRY_BASE", bad)
+        with pytest.raises(ConfigError, match=r"STORYBOARD_RETRY_BASE=.* greater than 0"):
+            retry_base()
 
 
 def test_repr_hides_key() -> None:
@@ -283,3 +288,94 @@ def test_no_error_carries_the_key(server: Any, name: str) -> None:
         assert isinstance(exc, StoryboardError), repr(exc)  # never a raw httpx error
         assert_no_key(exc)
         assert KEY not in exc.format()
+
+
+# -- submissions: never paid twice by our own retries ------------------------------------------
+@pytest.mark.parametrize(
+    "step",
+    ["drop", (502, {}, b"<html>Bad Gateway</html>"), (503, {}, b""), (500, {}, b"oops")],
+)
+def test_a_submission_whose_answer_is_lost_is_not_sent_again(
+    scripted: Any, sleeps: Sleeps, step: Step
+) -> None:
+    srv = scripted(step, (200, {}, b"{}"))
+    client = http(srv, sleeps)
+    with client.submission(), pytest.raises(ReplyLost) as info:
+        client.request("POST", "/generate", json={"prompt": "p"})
+    assert len(srv.seen) == 1 and sleeps.calls == []
+    assert not info.value.retryable and "may have started (and charged for) it" in str(info.value)
+    assert info.value.cause.startswith(("the connection dropped", "the request was sent"))
+    assert_no_key(info.value)
+    # outside a submission (a poll) the same failure is retried
+    assert client.request("GET", "/status").json() == {}
+
+
+def test_a_submission_is_retried_when_the_service_did_not_take_it(scripted: Any, sleeps: Sleeps) -> None:
+    def check(r: Any) -> ProviderError | None:  # the service's own error body: it failed
+        if r.content == b'{"code": 5000}':
+            return TransientError("body says 5000")
+        return client.status_error(r)
+
+    srv = scripted((429, {"Retry-After": "2"}, b""), (500, {}, b'{"code": 5000}'), (200, {}, b'{"id": 1}'))
+    client = http(srv, sleeps)
+    with client.submission():
+        assert client.request("POST", "/generate", json={}, check=check).json() == {"id": 1}
+    assert len(srv.seen) == 3 and len(sleeps.calls) == 2 and sleeps.calls[0] == 2.0
+
+
+def test_submission_retries_are_few(scripted: Any, sleeps: Sleeps) -> None:
+    srv = scripted(*[(429, {"Retry-After": "0"}, b"")] * 10)
+    client = http(srv, sleeps, retries=5)
+    with client.submission(), pytest.raises(RateLimitError):
+        client.request("POST", "/generate", json={})
+    assert len(srv.seen) == SUBMIT_RETRIES + 1
+
+
+def test_a_refused_connection_is_retried_even_for_a_submission(sleeps: Sleeps) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = Http(f"http://127.0.0.1:{port}", KEY, sleep=sleeps, retries=2)
+    with client.submission(), pytest.raises(TransientError) as info:
+        client.request("POST", "/generate", json={})
+    assert len(sleeps.calls) == 2 and not isinstance(info.value, ReplyLost)  # nothing was sent
+
+
+def test_a_stopping_render_ends_a_submissions_backoff(scripted: Any) -> None:
+    srv = scripted(*[(429, {"Retry-After": "30"}, b"")] * 3)
+    client = Http(srv.url, KEY, provider="demo")  # real sleeps: the event must cut them short
+    client.cancel = threading.Event()
+    threading.Timer(0.2, client.cancel.set).start()
+    t0 = time.monotonic()
+    with client.submission(), pytest.raises(RateLimitError):
+        client.request("POST", "/generate", json={})
+    assert time.monotonic() - t0 < 5 and len(srv.seen) == 1
+
+
+def test_every_hosted_plugins_submit_runs_as_a_submission(scripted: Any) -> None:
+    from storyboard.providers.http import HostedProvider
+
+    class Demo(HostedProvider):
+        name = "demo"
+        env = "DEMO"
+        default_base_url = "http://127.0.0.1:1"
+
+        def shot_body(self, shot: Any) -> Any:
+            return {}, ()
+
+        def cost(self, shot: Any) -> Any:
+            return None
+
+        def submit(self, request: Any) -> dict[str, str]:
+            self.http.request("POST", "/generate", json={})
+            return {"s": "t"}
+
+        def poll(self, tasks: Any) -> Any:
+            return self.http.request("GET", "/status").json()
+
+    srv = scripted("drop", "drop", (200, {}, b'{"ok": 1}'))
+    p = Demo(base_url=srv.url, api_key=KEY, sleep=Sleeps())
+    with pytest.raises(ReplyLost):
+        p.submit(None)
+    assert p.poll([]) == {"ok": 1}  # the poll's dropped connection was retried
+    assert len(srv.seen) == 3

@@ -15,7 +15,8 @@ from storyboard.errors import (
     TransientError,
     UnsupportedError,
 )
-from storyboard.providers.base import Cost, HttpRequest
+from storyboard.providers.base import Cost, HttpRequest, TaskStatus
+from storyboard.providers.http import ReplyLost
 from storyboard.providers.nanophoto import NanophotoProvider
 from tests.providers.conftest import (
     KEY,
@@ -29,6 +30,7 @@ from tests.providers.conftest import (
     url_asset,
     wait_done,
 )
+from tests.servers.nanophoto import NanophotoServer
 
 
 def doc_allows(shape: str, s: dict[str, Any]) -> bool:
@@ -224,9 +226,13 @@ def test_refused_request_names_the_shots(server: Any) -> None:
     assert "IMAGE_URLS_REQUIRED" in str(info.value) and "'a, b, c'" in str(info.value)
 
 
-@pytest.mark.parametrize("kind", ["429", "500", "503", "drop"])
-@pytest.mark.parametrize("on", ["submit", "poll"])
+@pytest.mark.parametrize(
+    ("kind", "on"),
+    [("429", "submit"), ("500", "submit")] + [(k, "poll") for k in ("429", "500", "503", "drop")],
+)
 def test_faults_are_retried(server: Any, kind: str, on: str) -> None:
+    """A submission is retried only when the service said it did not take it (a rate limit,
+    its own INTERNAL_ERROR body); a poll whatever went wrong."""
     srv = server("nanophoto")
     sleeps = Sleeps()
     p = client(srv, sleeps)
@@ -238,6 +244,71 @@ def test_faults_are_retried(server: Any, kind: str, on: str) -> None:
     assert len(sleeps.calls) == 2
     if kind == "429":
         assert sleeps.calls == [3.0, 3.0]
+
+
+@pytest.mark.parametrize("kind", ["drop", "503", "accept_drop", "accept_500"])
+def test_a_submission_whose_answer_is_lost_is_not_sent_again(server: Any, kind: str) -> None:
+    srv = server("nanophoto")
+    sleeps = Sleeps()
+    p = client(srv, sleeps)
+    srv.fault(kind, on="submit", times=2)
+    with pytest.raises(ReplyLost) as info:
+        p.submit(p.requests(three())[0])
+    posts = [r for r in srv.requests if r.path == "/api/veo-3/generate"]
+    assert len(posts) == 1 and sleeps.calls == []
+    assert len(srv.accepted) == (3 if kind.startswith("accept") else 0)
+    assert "may have started (and charged for) it" in str(info.value)
+    assert KEY not in str(info.value)
+
+
+class PartialServer(NanophotoServer):
+    """Answers a generate without the taskId of shot `b` (all three are made and charged)."""
+
+    def generate(self, req: Any) -> Any:
+        reply = super().generate(req)
+        if reply.status == 200:
+            for item in reply.body["shots"]:
+                if item["shotId"] == "b":
+                    del item["taskId"]
+        return reply
+
+
+def test_a_reply_missing_one_task_id_keeps_the_others(clip: Path) -> None:
+    with PartialServer(clip=clip, api_key=KEY).start() as srv:
+        p = client(srv)
+        ids = p.submit(p.requests(three())[0])
+        assert set(ids) == {"a", "c"} and len(srv.accepted) == 3
+        made = {a["shot_id"]: a["task_id"] for a in srv.accepted}
+        assert ids == {"a": made["a"], "c": made["c"]}
+
+
+def test_a_reply_with_no_task_id_at_all_is_a_lost_answer(clip: Path) -> None:
+    class Empty(NanophotoServer):
+        def generate(self, req: Any) -> Any:
+            reply = super().generate(req)
+            reply.body["shots"] = []
+            return reply
+
+    with Empty(clip=clip, api_key=KEY).start() as srv:
+        p = client(srv)
+        with pytest.raises(ReplyLost, match="no taskId for any shot"):
+            p.submit(p.requests(three())[0])
+        assert len([r for r in srv.requests if r.path == "/api/veo-3/generate"]) == 1
+
+
+def test_a_task_left_out_of_check_status_is_pending(clip: Path) -> None:
+    """The reply does not list the task: pending (the executor's deadline ends the wait)."""
+
+    class Forgetful(NanophotoServer):
+        def check_status(self, req: Any) -> Any:
+            reply = super().check_status(req)
+            reply.body["shots"] = []
+            return reply
+
+    with Forgetful(clip=clip, api_key=KEY).start() as srv:
+        p = client(srv)
+        ids = p.submit(p.requests(three()[:1])[0])
+        assert p.poll([task("a", ids["a"], "nanophoto")]) == {ids["a"]: TaskStatus("pending")}
 
 
 def test_retries_run_out(server: Any) -> None:

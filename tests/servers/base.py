@@ -12,7 +12,9 @@ tests look at lives on the instance and is guarded by `lock`:
   failed (every document says failed jobs are refunded);
 - `fault(kind, on=..., times=1, **params)`: queued faults. A request consumes at most one
   fault: the earliest queued one that applies to it. `fail_job` is consumed by the next
-  created task instead, whatever the endpoint.
+  created task instead, whatever the endpoint. `drop` closes the connection before doing
+  anything; `accept_drop` and `accept_500` do the request (create and charge the task), then
+  close the connection without a reply, or answer a bare HTTP 500 (a proxy's page).
 
 Clips are served at `/files/<task_id>.mp4` without auth (they stand for CDN links).
 """
@@ -39,7 +41,19 @@ import jsonschema
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "provider_schemas"
 
-FAULT_KINDS = ("429", "500", "503", "drop", "fail_job", "truncate", "corrupt", "slow")
+FAULT_KINDS = (
+    "429",
+    "500",
+    "503",
+    "drop",
+    "accept_drop",
+    "accept_500",
+    "fail_job",
+    "truncate",
+    "corrupt",
+    "slow",
+)
+_AFTER = ("accept_drop", "accept_500")  # faults that strike once the request is done
 FAULT_PLACES = ("submit", "poll", "download", "upload", "any")
 _DOWNLOAD_ONLY = ("truncate", "corrupt")
 
@@ -491,7 +505,7 @@ class FakeProvider:
                 return Reply(405, {"error": "method not allowed"})
             return self.not_found(req.path)
         route, args = matched
-        kinds = ("429", "500", "503", "drop", "slow")
+        kinds = ("429", "500", "503", "drop", "slow", *_AFTER)
         if route.endpoint == "download":
             kinds += _DOWNLOAD_ONLY
         fault = self._take_fault(route.endpoint, kinds)
@@ -502,14 +516,19 @@ class FakeProvider:
                 self._closing.wait(float(fault.params.get("seconds", 1.0)))
             elif fault.kind in _DOWNLOAD_ONLY:
                 req.fault = fault
-            else:
+            elif fault.kind not in _AFTER:
                 return self._fault_reply(fault)
         if route.auth and not self.authorized(req):
             return self.auth_error()
         try:
-            return route.handler(req, **args)
+            reply = route.handler(req, **args)
         except Refusal as r:
-            return r.reply
+            reply = r.reply
+        if fault is not None and fault.kind == "accept_drop":
+            return None  # done (and charged), but the answer never leaves
+        if fault is not None and fault.kind == "accept_500":
+            return Reply(500, b"500 Internal Server Error\n", content_type="text/plain; charset=utf-8")
+        return reply
 
 
 def _garbage(n: int, avoid: bytes) -> bytes:
@@ -608,7 +627,7 @@ class _Handler(BaseHTTPRequestHandler):
             with fake.lock:
                 fake.errors.append(traceback.format_exc())
             reply = fake.server_error()
-        if reply is None:  # drop: no reply at all, before anything was done
+        if reply is None:  # drop: no reply at all (accept_drop: after the work was done)
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)

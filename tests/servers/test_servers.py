@@ -360,6 +360,26 @@ def test_fault_drop(provider_server: FakeProvider) -> None:
 
 
 @each
+def test_fault_accept_drop_and_accept_500(provider_server: FakeProvider) -> None:
+    """The task is made and charged; then no answer, or a proxy's bare 500."""
+    srv, name = provider_server, provider_server.name
+    before = srv.credits
+    srv.fault("accept_drop")
+    srv.fault("accept_500")
+    with client(srv) as c:
+        with pytest.raises(httpx.RemoteProtocolError):
+            c.post(SUBMIT[name], json=good(name))
+        r = c.post(SUBMIT[name], json=good(name))
+        assert r.status_code == 500 and r.text == "500 Internal Server Error\n"
+        assert r.headers["content-type"].startswith("text/plain")
+        assert [rec.status for rec in srv.requests] == [None, 500]
+        assert len(srv.tasks) == len(srv.accepted) == 2
+        submit(c, name, good(name))  # one fault each
+    assert srv.credits == before - 3 * PRICE[name]
+    assert srv.pending_faults == []
+
+
+@each
 def test_fault_fail_job(provider_server: FakeProvider) -> None:
     srv, name = provider_server, provider_server.name
     before = srv.credits
