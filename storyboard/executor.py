@@ -8,9 +8,13 @@
     cache it -> record it.
 
 A failed job is resubmitted `resubmits` times, then reported while the other shots finish.
+A submission is never sent twice by our own retries once it may have been accepted: when its
+answer is lost (see providers.http) the shot is recorded "uncertain" and is not submitted
+again until the user, having checked the service's dashboard, forces it.
 A refused key or too few credits stop new submissions; what is in flight is still polled,
-downloaded and recorded, then the error is raised. Ctrl-C waits for submissions in flight to
-be recorded, then releases the lock and re-raises; the next render resumes.
+downloaded and recorded, then the error is raised. However the render ends (an error, Ctrl-C),
+submissions in flight are waited for and recorded before the lock is released; the next
+render resumes. A task still running after STORYBOARD_TASK_TIMEOUT is left for a later render.
 
 Threads: the caller's thread runs the loop, polls and keeps the books; a bounded pool
 submits (with uploads), another downloads, and a small one renders for local providers.
@@ -21,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import queue
 import random
 import signal
@@ -34,6 +37,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from storyboard import env
 from storyboard.cache import Cache
 from storyboard.compiler import Plan, ShotPlan
 from storyboard.download import Cancelled, fetch, safe_url
@@ -48,15 +52,13 @@ from storyboard.errors import (
     StoryboardError,
     TransientError,
 )
-from storyboard.lock import acquire
+from storyboard.lock import LockInfo, acquire
 from storyboard.model import CLIP_SECONDS
 from storyboard.providers.base import HttpRequest, Need, Task, TaskStatus
+from storyboard.providers.http import ReplyLost
 from storyboard.state import REDACTED, State
 
-POLL_ENV = "STORYBOARD_POLL_INTERVAL"
-RETRY_BASE_ENV = "STORYBOARD_RETRY_BASE"
 MAX_POLL_FAILURES = 12  # consecutive failed polls (with growing waits) before giving up
-SUBMIT_RETRIES = 2  # rounds after the provider's own retries, for rate limits and outages
 DOWNLOAD_REFRESHES = 1  # a failed download asks the provider once more for a fresh link
 REFUSALS = 3  # a task whose polls are refused this many times running is given up
 RENDER_WORKERS = 2
@@ -67,7 +69,10 @@ class Reporter(Protocol):
     def event(self, kind: str, shot_id: str, **info: Any) -> None:
         """kinds: cached, rendering (local), submitted, resumed, orphan (a task of an earlier
         version of the shot), uploading, progress (state, progress), downloading, done, retry
-        (reason; resubmit=True for a failed job), failed (reason), interrupted (shot_id "")."""
+        (reason; resubmit=True for a failed job), failed (reason), uncertain (reason: the
+        request went out and its answer was lost; also reported failed), forced (reason,
+        parent: forced because it continues a forced shot), lock (reason, pid: a dead
+        render's lock taken over; shot_id ""), interrupted (shot_id "")."""
 
 
 @dataclass
@@ -82,7 +87,7 @@ class GenerateResult:
 @dataclass(frozen=True)
 class ShotState:
     shot_id: str
-    state: str  # made | submitted | failed | new | changed
+    state: str  # made | submitted | failed | uncertain | new | changed
     task_id: str | None
     age_seconds: float | None
     reason: str | None
@@ -111,7 +116,10 @@ def shot_states(plan: Plan) -> list[ShotState]:
         elif rec.get("status") == "failed":
             age = now - float(rec.get("failed_at") or rec.get("submitted_at") or now)
             out.append(ShotState(sp.id, "failed", task_id, age, rec.get("reason"), fp))
-        elif state.last_made(sp.id) not in (None, fp):
+        elif rec.get("status") == "uncertain":
+            age = now - float(rec.get("uncertain_at") or now)
+            out.append(ShotState(sp.id, "uncertain", None, age, rec.get("reason"), fp))
+        elif state.last_made(sp.id, plan.provider.name) not in (None, fp):
             out.append(ShotState(sp.id, "changed", None, None, None, fp))
         else:
             out.append(ShotState(sp.id, "new", None, None, None, fp))
@@ -128,7 +136,10 @@ def generate(
     resubmits: int = 1,
     reporter: Reporter | None = None,
 ) -> GenerateResult:
-    """Make every shot's clip (see the module docstring); the clips are in the cache."""
+    """Make every shot's clip (see the module docstring); the clips are in the cache.
+
+    Forcing a shot also forces every shot that continues it, transitively (their first
+    frame is its last one)."""
     forced = set(force)
     known = [s.id for s in plan.shots]
     unknown = sorted(forced - set(known))
@@ -137,22 +148,73 @@ def generate(
             f"--force names no shot of this storyboard: {', '.join(unknown)}",
             hint="shots: " + ", ".join(known),
         )
+    timing = _Timing.read(plan, poll_interval)  # a bad variable fails before anything is locked
     sb = plan.storyboard
-    lock = acquire(sb.state_dir, "storyboard render", storyboard=sb.path)
+
+    def took_over(gone: LockInfo) -> None:
+        why = f"took over the lock of pid {gone.pid}, which is gone"
+        _tell(reporter, "lock", "", reason=why, pid=gone.pid)
+
+    lock = acquire(sb.state_dir, "storyboard render", storyboard=sb.path, on_takeover=took_over)
     restore = _terminate_as_interrupt()
+    run: _Run | None = None
     try:
         state = State.load(sb.state_dir, lock=lock)
-        run = _Run(plan, state, forced, concurrency, poll_interval, resubmits, reporter)
+        run = _Run(
+            plan, state, _force_followers(plan, forced, reporter), concurrency, timing, resubmits, reporter
+        )
         try:
             return run.run()
         except KeyboardInterrupt:
-            run.interrupt()
+            run.emit("interrupted", "", waiting=run.in_flight)
             raise
-        finally:
-            run.close()
     finally:
-        restore()
-        lock.release()
+        try:
+            if run is not None:
+                run.close()  # waits for submissions in flight: their task ids must be saved
+        finally:
+            restore()
+            lock.release()
+
+
+def _tell(reporter: Reporter | None, kind: str, shot_id: str, **info: Any) -> None:
+    if reporter is not None:
+        with contextlib.suppress(Exception):  # a display glitch must not break the books
+            reporter.event(kind, shot_id, **info)
+
+
+def _force_followers(plan: Plan, forced: set[str], reporter: Reporter | None) -> set[str]:
+    """The forced shots and every shot continuing one of them (its first frame changes)."""
+    out = set(forced)
+    for sp in plan.shots:  # a shot continues only an earlier one: one pass is transitive
+        parent = sp.compiled.shot.continues
+        if parent in out and sp.id not in out:
+            out.add(sp.id)
+            why = f"it continues shot {parent!r}, which is regenerated"
+            _tell(reporter, "forced", sp.id, reason=why, parent=parent)
+    return out
+
+
+@dataclass(frozen=True)
+class _Timing:
+    poll_interval: float | None  # None: the provider's own pace
+    task_timeout: float
+
+    @classmethod
+    def read(cls, plan: Plan, poll_interval: float | None) -> _Timing:
+        env.retry_base()  # checked now: the providers read it once they send
+        return cls(effective_poll_interval(plan.provider, poll_interval), env.task_timeout())
+
+
+def effective_poll_interval(provider: Any, requested: float | None = None) -> float | None:
+    """Seconds between polls: `requested`, else STORYBOARD_POLL_INTERVAL, else None (the
+    provider's own pace); never below what a documented rate limit allows, except against
+    a service on this machine (tests)."""
+    interval = env.poll_interval() if requested is None else requested
+    floor = float(getattr(provider, "min_poll_interval", 0.0) or 0.0)
+    if interval is not None and floor and not env.is_loopback(str(provider.base_url)):
+        interval = max(interval, floor)  # polling faster would be refused, and cost a request
+    return interval
 
 
 def _terminate_as_interrupt() -> Callable[[], None]:
@@ -173,19 +235,6 @@ def _terminate_as_interrupt() -> Callable[[], None]:
     return lambda: signal.signal(signal.SIGTERM, old)
 
 
-def _env_float(name: str) -> float | None:
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = float(raw) if raw else None
-    except ValueError:
-        return None
-    return value if value is not None and value >= 0 else None
-
-
-class _Stop(Exception):
-    pass
-
-
 @dataclass(eq=False)
 class _Job:
     """One fingerprint to make: shots with identical requests share one job (and one clip)."""
@@ -198,10 +247,10 @@ class _Job:
     parents: list[str] = field(default_factory=list)  # shot ids whose clips it needs
     forced: bool = False
     resubmits_left: int = 1
-    transient_left: int = SUBMIT_RETRIES
     refreshes_left: int = DOWNLOAD_REFRESHES
     refusals: int = 0  # polls of this task refused in a row
     not_before: float = 0.0
+    watch_from: float = 0.0  # time.time() from which this render's task deadline runs
     reason: str | None = None
     last_progress: tuple[str, float | None] | None = None
 
@@ -226,6 +275,7 @@ class _Pool:
             for i in range(max(1, workers))
         ]
         self._started = False
+        self._stopping = False
 
     def submit(self, fn: Callable[..., None], *args: Any) -> None:
         if not self._started:
@@ -248,13 +298,26 @@ class _Pool:
                 self._q.get_nowait()
 
     def shutdown(self, wait: bool) -> None:
+        """No more work; with `wait`, return once every worker has finished its item (a
+        Ctrl-C meanwhile is held back and raised after: nothing a worker does is lost)."""
         if not self._started:
             return
-        for _ in self._threads:
-            self._q.put(None)
-        if wait:
-            for t in self._threads:
-                t.join()
+        if not self._stopping:
+            self._stopping = True
+            self.cancel_pending()
+            for _ in self._threads:
+                self._q.put(None)
+        if not wait:
+            return
+        interrupted = False
+        for t in self._threads:
+            while t.is_alive():
+                try:
+                    t.join()
+                except KeyboardInterrupt:
+                    interrupted = True
+        if interrupted:
+            raise KeyboardInterrupt
 
 
 class _Run:
@@ -264,7 +327,7 @@ class _Run:
         state: State,
         forced: set[str],
         concurrency: int,
-        poll_interval: float | None,
+        timing: _Timing,
         resubmits: int,
         reporter: Reporter | None,
     ) -> None:
@@ -277,9 +340,9 @@ class _Run:
         state.secrets = [self.secret] if self.secret else []
         self.forced = forced
         self.resubmits = max(0, resubmits)
-        self.poll_interval = poll_interval if poll_interval is not None else _env_float(POLL_ENV)
-        base = _env_float(RETRY_BASE_ENV)
-        self.retry_base = 1.0 if base is None else base
+        self.poll_interval = timing.poll_interval
+        self.task_timeout = timing.task_timeout
+        self.started = time.time()
         self.local = bool(getattr(self.provider, "local", False))
         self.results: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self.stop_submit = threading.Event()  # no new submissions (fatal error, Ctrl-C)
@@ -297,6 +360,9 @@ class _Run:
         self.submitters = _Pool(RENDER_WORKERS if self.local else workers, "submit", daemon=False)
         self.downloaders = _Pool(min(workers, 4), "download", daemon=True)
         self._client: httpx.Client | None = None
+        http = None if self.local else getattr(self.provider, "http", None)
+        if http is not None and hasattr(http, "cancel"):
+            http.cancel = self.stop_submit  # a stopping render sends no submission again
 
     # helpers -----------------------------------------------------------------------------------
     def redact(self, text: str) -> str:
@@ -305,11 +371,8 @@ class _Run:
         return text
 
     def emit(self, kind: str, shot_id: str, **info: Any) -> None:
-        if self.reporter is None:
-            return
         clean = {k: self.redact(v) if isinstance(v, str) else v for k, v in info.items()}
-        with contextlib.suppress(Exception):  # a display glitch must not break the books
-            self.reporter.event(kind, shot_id, **clean)
+        _tell(self.reporter, kind, shot_id, **clean)
 
     def reason_of(self, exc: BaseException) -> str:
         if isinstance(exc, ProviderError):
@@ -338,6 +401,10 @@ class _Run:
     # setup -------------------------------------------------------------------------------------
     def start(self) -> None:
         self.cache.clean_temps()
+        frames = self.plan.storyboard.state_dir / "frames"
+        for shot_id in self.forced:  # their last frames come from the clips about to be made
+            with contextlib.suppress(OSError):
+                (frames / f"{self.plan.shot(shot_id).fingerprint}.png").unlink()
         for sp in self.plan.shots:
             job = self.jobs.get(sp.fingerprint)
             if job is None:
@@ -366,10 +433,13 @@ class _Run:
                     self.state.record_done(job.fp, self.cache.path(job.fp))
                 self._made(job, event="cached")
                 self.result.cached.extend(job.shot_ids)
+            elif rec is not None and rec["status"] == "uncertain" and not job.forced:
+                self.fail(job, str(rec.get("reason") or self.uncertain_reason(job.leader, "")))
             elif resumable:
                 job.task = self.state.task_of(job.fp)
                 job.status = "submitted"
                 assert job.task is not None
+                job.watch_from = max(job.task.submitted_at, self.started)
                 for sid in job.shot_ids:
                     self.result.resumed.append(sid)
                     self.emit(
@@ -385,6 +455,7 @@ class _Run:
                 if task.fingerprint in self.jobs:
                     continue
                 orphan = _Job(task.fingerprint, [task.shot_id], None, status="submitted", task=task)
+                orphan.watch_from = max(task.submitted_at, self.started)
                 self.jobs[task.fingerprint] = orphan
                 self.emit("orphan", task.shot_id, task_id=task.task_id)
         if any(j.status == "submitted" for j in self.jobs.values()):
@@ -468,7 +539,7 @@ class _Run:
         for sid in job.shot_ids:
             if job.orphan:
                 continue
-            self.state.record_made(sid, job.fp)
+            self.state.record_made(sid, job.fp, self.provider.name)
             self.emit(event, sid, clip=str(self.cache.path(job.fp)))
 
     # launching ---------------------------------------------------------------------------------
@@ -512,8 +583,9 @@ class _Run:
 
     # workers: submit ---------------------------------------------------------------------------
     def _submit(self, req: HttpRequest, jobs: list[_Job]) -> None:
-        """Worker: fulfil the request's needs, send it, record the task ids before anything
-        else (then tell the loop)."""
+        """Worker: fulfil the request's needs, send it, record the task ids (or, when the
+        answer was lost, that the shots are uncertain) before anything else, then tell the
+        loop."""
         if self.stop_submit.is_set():
             self.results.put(("skipped", jobs))
             return
@@ -523,6 +595,14 @@ class _Run:
                 self.results.put(("skipped", jobs))
                 return
             ids = self.provider.submit(ready)
+        except ReplyLost as e:
+            try:
+                reasons = self._record_uncertain(req, jobs, e.cause)
+            except BaseException as err:  # the disk is full or gone: stop paying
+                self.results.put(("unrecorded", jobs, [], err))
+                return
+            self.results.put(("uncertain", jobs, reasons))
+            return
         except BaseException as e:  # every failure goes back to the loop
             if isinstance(e, (AuthError, CreditsError)):
                 self.stop_submit.set()  # at once: the next queued request must not go out
@@ -540,12 +620,39 @@ class _Run:
             extra_of = getattr(self.provider, "task_extra", None)
             extra = extra_of(job.sp.compiled) if callable(extra_of) else {}
             tasks.append(Task(job.leader, str(task_id), self.provider.name, job.fp, now, extra))
+        reasons: dict[str, str] = {}
         try:
             self.state.record_many_submitted(tasks)
+            if missing:  # the others are paid for and recorded; these may be too
+                why = f"{self.provider.name} accepted the request but gave no task id for this shot"
+                reasons = self._record_uncertain(req, missing, why)
         except BaseException as e:  # the disk is full or gone: stop paying
             self.results.put(("unrecorded", jobs, tasks, e))
             return
-        self.results.put(("submitted", jobs, tasks, missing))
+        self.results.put(("submitted", jobs, tasks, reasons))
+
+    def uncertain_reason(self, shot_id: str, cause: str) -> str:
+        sb = self.plan.storyboard
+        name = self.provider.name
+        option = f" -p {name}" if name != sb.provider else ""
+        cause = cause or "the connection dropped after the request was sent"
+        return (
+            f"{cause}, so {name} may have started (and charged for) this shot; check its "
+            f"dashboard, then run `storyboard render {sb.path}{option} --force {shot_id}` "
+            "to submit it again"
+        )
+
+    def _record_uncertain(self, req: HttpRequest, jobs: list[_Job], cause: str) -> dict[str, str]:
+        """Worker: these shots of the request may have been accepted: record them uncertain,
+        never to be submitted again unless forced. Their reasons, by fingerprint."""
+        reasons = {job.fp: self.redact(self.uncertain_reason(job.leader, cause)) for job in jobs}
+        self.state.record_uncertain(
+            {job.leader: job.fp for job in jobs},
+            self.provider.name,
+            {job.leader: reasons[job.fp] for job in jobs},
+            req.shots,
+        )
+        return reasons
 
     def _fulfil(self, req: HttpRequest) -> HttpRequest:
         if not req.needs:
@@ -635,7 +742,7 @@ class _Run:
         try:
             fetch(url, tmp, expected_seconds=CLIP_SECONDS, client=self.client, stop=self.cancel)
             clip = self.cache.put(job.fp, tmp, verify=False)  # fetch verified it
-            made = not job.orphan or self.state.last_made(job.leader) is None
+            made = not job.orphan or self.state.last_made(job.leader, self.provider.name) is None
             self.state.record_done(job.fp, clip, made=made)
             answer = ("downloaded", job)
         except Cancelled:
@@ -650,7 +757,7 @@ class _Run:
     def handle(self, msg: tuple[Any, ...]) -> None:
         kind = msg[0]
         if kind == "submitted":
-            _, jobs, tasks, missing = msg
+            _, jobs, tasks, uncertain = msg
             by_fp = {t.fingerprint: t for t in tasks}
             for job in jobs:
                 task = by_fp.get(job.fp)
@@ -658,14 +765,20 @@ class _Run:
                     continue
                 job.task = task
                 job.status = "submitted"
+                job.watch_from = task.submitted_at
                 for sid in job.shot_ids:
                     self.result.submitted.append(sid)
                     self.emit("submitted", sid, task_id=task.task_id)
-            for job in missing:
-                self.fail(job, f"{self.provider.name} accepted the request but gave no task id")
+            for job in jobs:
+                if job.fp in uncertain:
+                    self.mark_uncertain(job, uncertain[job.fp])
             soon = time.monotonic() + self.interval()
             if self.next_poll is None or self.next_poll > soon:
                 self.next_poll = soon
+        elif kind == "uncertain":
+            _, jobs, reasons = msg
+            for job in jobs:
+                self.mark_uncertain(job, reasons[job.fp])
         elif kind == "unrecorded":
             _, jobs, tasks, exc = msg
             self.fatal = self.fatal or exc
@@ -675,6 +788,7 @@ class _Run:
                 if job.fp in by_fp:
                     job.task = by_fp[job.fp]
                     job.status = "submitted"
+                    job.watch_from = job.task.submitted_at
                     self.result.submitted.extend(job.shot_ids)
                 else:
                     self.fail(job, "no task id")
@@ -702,7 +816,7 @@ class _Run:
             for sid in job.shot_ids:
                 if not job.orphan:
                     if sid != job.leader:
-                        self.state.record_made(sid, job.fp)
+                        self.state.record_made(sid, job.fp, self.provider.name)
                     self.emit("done", sid, clip=str(self.cache.path(job.fp)))
         elif kind == "download_error":
             _, job, exc = msg
@@ -720,6 +834,11 @@ class _Run:
         elif kind == "cancelled":
             pass
 
+    def mark_uncertain(self, job: _Job, reason: str) -> None:
+        for sid in job.shot_ids:
+            self.emit("uncertain", sid, reason=reason)
+        self.fail(job, reason)
+
     def submit_failed(self, job: _Job, exc: BaseException) -> None:
         reason = self.reason_of(exc)
         if isinstance(exc, (AuthError, CreditsError)):
@@ -727,12 +846,9 @@ class _Run:
                 self.fatal = exc
             self.stop_submit.set()
             self.fail(job, f"not submitted: {reason}")
-        elif isinstance(exc, (RateLimitError, TransientError)) and job.transient_left > 0:
-            job.transient_left -= 1
-            wait = max(exc.retry_after or 0.0, self.retry_base * 5)
-            job.not_before = time.monotonic() + min(wait, 120.0)
-            job.status = "waiting"
-            self.emit("retry", job.leader, reason=reason, wait=wait)
+        elif isinstance(exc, (RateLimitError, TransientError)):
+            # the provider's client already retried what was safe to retry
+            self.fail(job, f"not submitted: {reason} (nothing was charged: render again later)")
         elif isinstance(exc, GenerationFailed) and job.resubmits_left > 0:
             job.resubmits_left -= 1
             job.status = "waiting"
@@ -767,10 +883,26 @@ class _Run:
         for job in pending:
             assert job.task is not None
             status = statuses.get(job.task.task_id)
-            if status is None:
-                continue
-            self.on_status(job, status)
+            if status is not None:
+                self.on_status(job, status)
+        self.expire(pending)
         self.next_poll = time.monotonic() + self.interval()
+
+    def expire(self, pending: list[_Job]) -> None:
+        """Tasks still running after the deadline are left to a later render: they stay saved
+        as submitted (paid for, not failed), so the next render resumes them."""
+        now = time.time()
+        for job in pending:
+            if job.status != "submitted" or job.task is None:
+                continue
+            if now - (job.watch_from or job.task.submitted_at) < self.task_timeout:
+                continue
+            age = _duration(now - job.task.submitted_at)
+            self.fail(
+                job,
+                f"still running at {self.provider.name} after {age}: render again later to "
+                "collect it (it stays saved)",
+            )
 
     def auth_lost(self, pending: list[_Job], e: AuthError) -> None:
         """Cannot see the tasks: they stay saved for the next render; stop here."""
@@ -826,6 +958,7 @@ class _Run:
             status = statuses.get(job.task.task_id)
             if status is not None:
                 self.on_status(job, status)
+        self.expire(pending)
         self.next_poll = time.monotonic() + self.interval()
 
     def on_status(self, job: _Job, status: TaskStatus) -> None:
@@ -863,23 +996,24 @@ class _Run:
             self.fail(job, f"generation failed: {reason}")
 
     # stopping ----------------------------------------------------------------------------------
-    def interrupt(self) -> None:
-        """Ctrl-C: no new work; downloads abandoned; submissions in flight finish and are
-        recorded (a second Ctrl-C abandons them)."""
+    def close(self) -> None:
+        """However the run ends: no new work, downloads abandoned (fetched again next time),
+        and every submission in flight finished and recorded before this returns (the lock is
+        released only then: a task id must never arrive with nobody allowed to save it)."""
         self.stop_submit.set()
         self.cancel.set()
-        self.submitters.cancel_pending()
-        self.downloaders.cancel_pending()
-        self.emit("interrupted", "", waiting=self.in_flight)
-        self.submitters.shutdown(wait=True)
-
-    def close(self) -> None:
-        self.submitters.shutdown(wait=False)
         self.downloaders.shutdown(wait=False)
-        if self._client is not None:
-            self._client.close()
-        with contextlib.suppress(Exception):
-            self.provider.close()
+        try:
+            self.submitters.shutdown(wait=True)
+        finally:
+            if self._client is not None:
+                self._client.close()
+            with contextlib.suppress(Exception):
+                self.provider.close()
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
 def _substitute(value: Any, values: dict[str, str]) -> Any:

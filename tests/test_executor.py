@@ -81,8 +81,7 @@ def test_faults_cost_exactly_one_submission_per_shot(tmp_path: Path, clip: Path)
     with start_server("kie", clip=clip, job_seconds=0.1) as srv:
         plan = make_plan(board, srv)
         srv.fault("429", on="submit", retry_after=0)
-        srv.fault("500", on="submit")
-        srv.fault("drop", on="submit")
+        srv.fault("500", on="submit", times=2)  # kie's own error body: it did not accept
         srv.fault("503", on="poll")
         srv.fault("drop", on="poll")
         srv.fault("fail_job")  # the first task created ends failed: one resubmission
@@ -398,3 +397,210 @@ def test_a_task_the_service_does_not_know_does_not_stall_the_others(tmp_path: Pa
         assert [s.state for s in shot_states(plan)] == ["failed", "made", "made"]
         again = generate(plan)
         assert again.submitted == ["a"] and len(srv.accepted) == 4
+
+
+# a submission whose answer is lost ------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["accept_drop", "accept_500"])
+def test_a_lost_answer_is_recorded_uncertain_and_never_paid_twice(
+    tmp_path: Path, clip: Path, kind: str
+) -> None:
+    board = write_board(tmp_path / "film", "kie", three())
+    with start_server("kie", clip=clip) as srv:
+        plan = make_plan(board, srv)
+        srv.fault(kind, on="submit")  # the first submission (a's: one worker) is made and charged
+        events = Events()
+        result = generate(plan, reporter=events, concurrency=1)
+        assert len(srv.accepted) == 3 and prompts_accepted(srv).count(three()[0]["prompt"]) == 1
+        assert set(result.clips) == {"b", "c"} and list(result.failed) == ["a"]
+        reason = result.failed["a"]
+        assert "so kie may have started (and charged for) this shot; check its dashboard" in reason
+        assert f"`storyboard render {board} --force a` to submit it again" in reason
+        assert events.of("uncertain") == ["a"] and events.of("failed") == ["a"]
+        assert events.of("retry") == []
+        sd = plan.storyboard.state_dir
+        rec = State.load(sd).task(plan.shot("a").fingerprint)
+        assert rec is not None and rec["status"] == "uncertain" and rec["task_id"] is None
+        assert rec["shots"] == ["a"] and rec["provider"] == "kie" and rec["uncertain_at"] > 0
+        assert "body" not in json.dumps(rec) and srv.api_key not in (sd / "state.json").read_text()
+        st = {s.shot_id: s for s in shot_states(plan)}
+        assert st["a"].state == "uncertain" and st["a"].reason == reason
+
+        again = generate(plan, reporter=Events())  # refuses to pay again on its own
+        assert len(srv.accepted) == 3 and again.submitted == [] and again.failed == {"a": reason}
+
+        forced = generate(plan, force=["a"])  # the user checked the dashboard
+        assert forced.submitted == ["a"] and forced.failed == {} and len(srv.accepted) == 4
+        assert [s.state for s in shot_states(plan)] == ["made"] * 3
+
+
+def test_a_lost_answer_to_a_batch_makes_every_shot_of_it_uncertain(tmp_path: Path, clip: Path) -> None:
+    board = write_board(tmp_path / "film", "nanophoto", three())
+    with start_server("nanophoto", clip=clip) as srv:
+        plan = make_plan(board, srv)
+        srv.fault("accept_drop", on="submit")
+        result = generate(plan)
+        posts = [r for r in srv.requests if r.path == "/api/veo-3/generate"]
+        assert len(posts) == 1 and len(srv.accepted) == 3  # one request, never sent again
+        assert sorted(result.failed) == ["a", "b", "c"]
+        assert all("--force" in r and "connection dropped" in r for r in result.failed.values())
+        state = State.load(plan.storyboard.state_dir)
+        assert [state.task(s.fingerprint)["shots"] for s in plan.shots] == [["a", "b", "c"]] * 3  # type: ignore[index]
+
+
+def test_a_batch_reply_missing_one_task_id_records_the_others(tmp_path: Path, clip: Path) -> None:
+    from tests.providers.test_nanophoto import PartialServer
+
+    board = write_board(tmp_path / "film", "nanophoto", three())
+    with PartialServer(clip=clip).start() as srv:
+        plan = make_plan(board, srv)
+        events = Events()
+        result = generate(plan, reporter=events)
+        assert len(srv.accepted) == 3 and set(result.clips) == {"a", "c"}
+        assert "gave no task id for this shot" in result.failed["b"]
+        assert "--force b" in result.failed["b"] and events.of("uncertain") == ["b"]
+        state = State.load(plan.storyboard.state_dir)
+        assert [state.task(s.fingerprint)["status"] for s in plan.shots] == ["done", "uncertain", "done"]  # type: ignore[index]
+
+
+# forcing a shot that others continue ----------------------------------------------------------
+def test_forcing_a_shot_forces_its_continuations_and_their_new_first_frame(
+    tmp_path: Path, clip: Path
+) -> None:
+    shots = [
+        {"id": "a", "prompt": "the harbour wakes"},
+        {"id": "b", "prompt": "boats leave", "continues": "a"},
+        {"id": "c", "prompt": "boats vanish", "continues": "b"},
+        {"id": "d", "prompt": "gulls"},
+    ]
+    board = write_board(tmp_path / "film", "veo3o1", shots)
+    blue = make_clip(tmp_path / "blue.mp4", seconds=8.0, fps=10, color="blue")  # clip is red
+    with start_server("veo3o1", clip=clip) as srv:
+        plan = make_plan(board, srv)
+        generate(plan)
+        frames = plan.storyboard.state_dir / "frames"
+        assert (frames / f"{plan.shot('a').fingerprint}.png").is_file()
+        first_b = next(a["body"]["imageUrl"] for a in srv.accepted if a["body"]["prompt"] == "boats leave")
+        srv.clip_for = lambda task_id: blue  # the new clips look different
+        events = Events()
+        result = generate(plan, force=["a"], reporter=events)
+        assert sorted(result.submitted) == ["a", "b", "c"] and events.of("cached") == ["d"]
+        assert events.of("forced") == ["b", "c"]
+        why = {s: i for k, s, i in events.seen if k == "forced"}
+        assert why["b"]["parent"] == "a" and why["c"]["parent"] == "b"
+        second_b = [a["body"]["imageUrl"] for a in srv.accepted if a["body"]["prompt"] == "boats leave"][-1]
+        assert second_b != first_b  # b starts from the last frame of a's new clip
+
+
+# never release the lock under a submission ----------------------------------------------------
+def test_an_error_waits_for_submissions_in_flight_before_releasing_the_lock(
+    tmp_path: Path, clip: Path
+) -> None:
+    board = write_board(tmp_path / "film", "kie", three()[:2])
+
+    class Breaking(Events):
+        def event(self, kind: str, shot_id: str, **info: Any) -> None:
+            super().event(kind, shot_id, **info)
+            if kind == "submitted":  # an exit that is not a Ctrl-C (reporter errors are ignored)
+                raise SystemExit("the display broke")
+
+    with start_server("kie", clip=clip, job_seconds=60) as srv:
+        plan = make_plan(board, srv)
+        srv.fault("slow", on="submit", seconds=1.0)  # one submission is still out when it breaks
+        with pytest.raises(SystemExit, match="display broke"):
+            generate(plan, reporter=Breaking(), concurrency=2)
+        assert len(srv.accepted) == 2
+        sd = plan.storyboard.state_dir
+        on_disk = {r["task_id"] for r in State.load(sd).tasks.values()}
+        assert on_disk == {a["task_id"] for a in srv.accepted}  # the slow one was recorded too
+        assert not (sd / "lock").exists()
+
+
+# a task that takes too long -------------------------------------------------------------------
+def test_a_task_past_the_deadline_is_left_for_the_next_render(
+    tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORYBOARD_TASK_TIMEOUT", "0.4")
+    board = write_board(tmp_path / "film", "kie", three()[:1])
+    with start_server("kie", clip=clip, job_seconds=60) as srv:
+        plan = make_plan(board, srv)
+        result = generate(plan)
+        assert result.failed["a"].startswith("still running at kie after 0 s: render again later")
+        assert result.failed["a"].endswith("(it stays saved)")
+        assert [s.state for s in shot_states(plan)] == ["submitted"]
+        srv.finish()
+        again = generate(plan)
+        assert again.resumed == ["a"] and again.failed == {} and len(srv.accepted) == 1
+
+
+def test_a_task_the_service_never_lists_ends_at_the_deadline(
+    tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.servers.nanophoto import NanophotoServer
+
+    class Forgetful(NanophotoServer):
+        def check_status(self, req: Any) -> Any:
+            reply = super().check_status(req)
+            reply.body["shots"] = []
+            return reply
+
+    monkeypatch.setenv("STORYBOARD_TASK_TIMEOUT", "0.3")
+    board = write_board(tmp_path / "film", "nanophoto", three()[:2])
+    with Forgetful(clip=clip).start() as srv:
+        plan = make_plan(board, srv)
+        result = generate(plan)
+        assert sorted(result.failed) == ["a", "b"] and len(srv.accepted) == 2
+        assert all("still running at nanophoto" in r for r in result.failed.values())
+        assert [s.state for s in shot_states(plan)] == ["submitted"] * 2
+
+
+# made, by provider ----------------------------------------------------------------------------
+def test_a_preview_does_not_make_hosted_shots_look_changed(
+    tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")
+    board = write_board(tmp_path / "film", "preview", three()[:2])
+    preview = compile_plan(load_storyboard(board), providers.get("preview")())
+    generate(preview)
+    with start_server("kie", clip=clip) as srv:
+        kie = make_plan(board, srv)
+        assert [s.state for s in shot_states(kie)] == ["new", "new"]
+        state = State.load(kie.storyboard.state_dir)
+        assert state.last_made("a") == preview.shot("a").fingerprint  # any provider
+        assert state.last_made("a", "kie") is None
+        assert state.last_made("a", "preview") == preview.shot("a").fingerprint
+        generate(kie)
+        assert [s.state for s in shot_states(preview)] == ["made", "made"]
+        assert State.load(kie.storyboard.state_dir).last_made("a") == kie.shot("a").fingerprint
+
+
+# the environment ------------------------------------------------------------------------------
+def test_a_bad_environment_value_stops_before_anything_is_sent(
+    tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    board = write_board(tmp_path / "film", "kie", three()[:1])
+    with start_server("kie", clip=clip) as srv:
+        plan = make_plan(board, srv)
+        for name, value in [
+            ("STORYBOARD_POLL_INTERVAL", "fast"),
+            ("STORYBOARD_RETRY_BASE", "-1"),
+            ("STORYBOARD_TASK_TIMEOUT", "0"),
+        ]:
+            with monkeypatch.context() as m:
+                m.setenv(name, value)
+                with pytest.raises(ConfigError, match=rf"{name}='{value}' is not a number of seconds"):
+                    generate(plan)
+        assert srv.requests == [] and not plan.storyboard.state_dir.exists()
+
+
+def test_nanophoto_polls_no_faster_than_its_rate_limit_allows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from storyboard.executor import effective_poll_interval
+    from storyboard.providers.nanophoto import NanophotoProvider
+
+    monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "5")
+    hosted = NanophotoProvider(base_url="https://nanophoto.ai", api_key="k")
+    assert effective_poll_interval(hosted) == 36.0  # 100 requests an hour
+    assert effective_poll_interval(hosted, 120.0) == 120.0
+    assert effective_poll_interval(NanophotoProvider(base_url="http://127.0.0.1:9", api_key="k")) == 5.0
+    assert effective_poll_interval(providers.get("kie")(base_url="https://api.kie.ai")) == 5.0
+    monkeypatch.delenv("STORYBOARD_POLL_INTERVAL")
+    assert effective_poll_interval(hosted) is None  # the provider's own pace (80 s)
