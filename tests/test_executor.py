@@ -448,10 +448,10 @@ def test_a_lost_answer_to_a_batch_makes_every_shot_of_it_uncertain(tmp_path: Pat
 
 
 def test_a_batch_reply_missing_one_task_id_records_the_others(tmp_path: Path, clip: Path) -> None:
-    from tests.providers.test_nanophoto import PartialServer
+    from tests.providers.test_nanophoto import OddServer
 
     board = write_board(tmp_path / "film", "nanophoto", three())
-    with PartialServer(clip=clip).start() as srv:
+    with OddServer(clip=clip, untracked=("b",)).start() as srv:
         plan = make_plan(board, srv)
         events = Events()
         result = generate(plan, reporter=events)
@@ -535,17 +535,11 @@ def test_a_task_past_the_deadline_is_left_for_the_next_render(
 def test_a_task_the_service_never_lists_ends_at_the_deadline(
     tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.servers.nanophoto import NanophotoServer
-
-    class Forgetful(NanophotoServer):
-        def check_status(self, req: Any) -> Any:
-            reply = super().check_status(req)
-            reply.body["shots"] = []
-            return reply
+    from tests.providers.test_nanophoto import OddServer
 
     monkeypatch.setenv("STORYBOARD_TASK_TIMEOUT", "0.3")
     board = write_board(tmp_path / "film", "nanophoto", three()[:2])
-    with Forgetful(clip=clip).start() as srv:
+    with OddServer(clip=clip, forgetful=True).start() as srv:
         plan = make_plan(board, srv)
         result = generate(plan)
         assert sorted(result.failed) == ["a", "b"] and len(srv.accepted) == 2

@@ -39,6 +39,14 @@ def _holder(state_dir: Path) -> subprocess.Popen[str]:
     return proc
 
 
+def _dead_holder(state_dir: Path) -> int:
+    """The pid of a render that took the lock and was killed outright."""
+    proc = _holder(state_dir)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return proc.pid
+
+
 def test_acquire_writes_the_owner_and_release_removes_it(tmp_path: Path) -> None:
     sd = tmp_path / ".storyboard"
     with acquire(sd, "storyboard render") as lock:
@@ -79,11 +87,9 @@ def test_a_live_owner_in_another_process_is_named_and_not_cleared(tmp_path: Path
 
 def test_a_dead_owner_on_this_host_is_taken_over_and_said(tmp_path: Path) -> None:
     sd = tmp_path / ".storyboard"
-    proc = _holder(sd)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    pid = _dead_holder(sd)
     info = read_lock(sd)
-    assert info is not None and info.stale and info.pid == proc.pid
+    assert info is not None and info.stale and info.pid == pid
     gone: list[LockInfo] = []
     with acquire(sd, "storyboard render", on_takeover=gone.append) as lock:
         assert gone == [info]
@@ -108,16 +114,14 @@ def test_the_generate_of_a_dead_render_takes_the_lock_over_and_reports_it(
 
     board = write_board(tmp_path / "film", "preview", [{"id": "a", "prompt": "a door"}])
     plan = compile_plan(load_storyboard(board), providers.get("preview")())
-    proc = _holder(plan.storyboard.state_dir)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    pid = _dead_holder(plan.storyboard.state_dir)
     events = Events()
     monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")  # 160x90 panels: fast
     result = generate(plan, reporter=events)
     assert result.failed == {} and set(result.clips) == {"a"}
     ((_, shot, info),) = [e for e in events.seen if e[0] == "lock"]
-    assert shot == "" and info["pid"] == proc.pid
-    assert info["reason"] == f"took over the lock of pid {proc.pid}, which is gone"
+    assert shot == "" and info["pid"] == pid
+    assert info["reason"] == f"took over the lock of pid {pid}, which is gone"
     assert read_lock(plan.storyboard.state_dir) is None
 
 
@@ -146,10 +150,9 @@ def test_a_lock_from_another_host_is_refused_naming_it(tmp_path: Path) -> None:
 
 def test_clear_lock_removes_a_dead_owners_lock(tmp_path: Path) -> None:
     sd = tmp_path / ".storyboard"
-    proc = _holder(sd)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    _dead_holder(sd)
     info = read_lock(sd)
+    assert info is not None and info.stale
     assert clear_lock(sd) == info
     assert clear_lock(sd) is None  # nothing left to clear
     acquire(sd).release()

@@ -261,20 +261,32 @@ def test_a_submission_whose_answer_is_lost_is_not_sent_again(server: Any, kind: 
     assert KEY not in str(info.value)
 
 
-class PartialServer(NanophotoServer):
-    """Answers a generate without the taskId of shot `b` (all three are made and charged)."""
+class OddServer(NanophotoServer):
+    """nanophoto answering oddly: the generate reply gives no taskId for the `untracked`
+    shots (their tasks are made and charged all the same); with `forgetful`, check-status
+    lists no task."""
+
+    def __init__(self, *args: Any, untracked: tuple[str, ...] = (), forgetful: bool = False, **kw: Any):
+        super().__init__(*args, **kw)
+        self.untracked = set(untracked)
+        self.forgetful = forgetful
 
     def generate(self, req: Any) -> Any:
         reply = super().generate(req)
-        if reply.status == 200:
-            for item in reply.body["shots"]:
-                if item["shotId"] == "b":
-                    del item["taskId"]
+        for item in reply.body.get("shots", []) if reply.status == 200 else []:
+            if item["shotId"] in self.untracked:
+                del item["taskId"]
+        return reply
+
+    def check_status(self, req: Any) -> Any:
+        reply = super().check_status(req)
+        if self.forgetful and reply.status == 200:
+            reply.body["shots"] = []
         return reply
 
 
 def test_a_reply_missing_one_task_id_keeps_the_others(clip: Path) -> None:
-    with PartialServer(clip=clip, api_key=KEY).start() as srv:
+    with OddServer(clip=clip, api_key=KEY, untracked=("b",)).start() as srv:
         p = client(srv)
         ids = p.submit(p.requests(three())[0])
         assert set(ids) == {"a", "c"} and len(srv.accepted) == 3
@@ -283,13 +295,7 @@ def test_a_reply_missing_one_task_id_keeps_the_others(clip: Path) -> None:
 
 
 def test_a_reply_with_no_task_id_at_all_is_a_lost_answer(clip: Path) -> None:
-    class Empty(NanophotoServer):
-        def generate(self, req: Any) -> Any:
-            reply = super().generate(req)
-            reply.body["shots"] = []
-            return reply
-
-    with Empty(clip=clip, api_key=KEY).start() as srv:
+    with OddServer(clip=clip, api_key=KEY, untracked=("a", "b", "c")).start() as srv:
         p = client(srv)
         with pytest.raises(ReplyLost, match="no taskId for any shot"):
             p.submit(p.requests(three())[0])
@@ -298,14 +304,7 @@ def test_a_reply_with_no_task_id_at_all_is_a_lost_answer(clip: Path) -> None:
 
 def test_a_task_left_out_of_check_status_is_pending(clip: Path) -> None:
     """The reply does not list the task: pending (the executor's deadline ends the wait)."""
-
-    class Forgetful(NanophotoServer):
-        def check_status(self, req: Any) -> Any:
-            reply = super().check_status(req)
-            reply.body["shots"] = []
-            return reply
-
-    with Forgetful(clip=clip, api_key=KEY).start() as srv:
+    with OddServer(clip=clip, api_key=KEY, forgetful=True).start() as srv:
         p = client(srv)
         ids = p.submit(p.requests(three()[:1])[0])
         assert p.poll([task("a", ids["a"], "nanophoto")]) == {ids["a"]: TaskStatus("pending")}
