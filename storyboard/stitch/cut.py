@@ -28,7 +28,7 @@ from pathlib import Path
 
 from storyboard.errors import StitchError
 from storyboard.stitch.audio import audio_graph, music_input_args
-from storyboard.stitch.captions import caption_images, timeline_srt
+from storyboard.stitch.captions import CaptionImage, caption_images, timeline_srt
 from storyboard.stitch.ffmpeg import (
     AudioTrack,
     Inspection,
@@ -38,10 +38,21 @@ from storyboard.stitch.ffmpeg import (
     inspect_file,
     probe,
     run_progress,
+    x264_options,
 )
-from storyboard.stitch.pieces import encode_pieces, plan
+from storyboard.stitch.pieces import (
+    Copy,
+    Part,
+    Piece,
+    SourceGops,
+    encode_pieces,
+    matching_encoder,
+    piece_args,
+    plan,
+    split_for_copy,
+)
 from storyboard.stitch.spec import CutSpec, StitchResult
-from storyboard.stitch.timeline import Timeline, layout
+from storyboard.stitch.timeline import Placed, Timeline, layout
 
 AUDIO_BITRATE = "192k"
 
@@ -200,17 +211,26 @@ def sound_copy_blockers(spec: CutSpec, sources: Sequence[_Source]) -> list[str]:
     return why
 
 
-def _concat_list(entries: Sequence[tuple[Path, float, float]], path: Path) -> None:
-    """An ffconcat file of (file, picture start, picture length) entries."""
+Entry = tuple[Path, float, float, float | None]
+
+
+def _concat_list(entries: Sequence[Entry], path: Path) -> None:
+    """An ffconcat file of (file, picture start, picture length, outpoint) entries; the
+    outpoint (a decoding time: packets from there on are dropped) ends a copied run of
+    GOPs inside a file."""
     lines = ["ffconcat version 1.0"]
-    for file, start, length in entries:
+    for file, start, length, outpoint in entries:
         quoted = str(file.resolve()).replace("'", "'\\''")
         lines.append(f"file '{quoted}'")
         # inpoint = the picture's start: otherwise the demuxer offsets each file by its
         # earliest stream (AAC priming starts ~21 ms early) and the picture drifts.
-        lines.append(f"inpoint {start:.6f}")
+        # Just after the keyframe (printing rounds to the microsecond): the demuxer seeks
+        # to the last keyframe at or before the inpoint.
+        lines.append(f"inpoint {start + 2e-6:.6f}" if start > 0 else "inpoint 0")
         # Each file's exact picture length, so the next starts where its sound does.
         lines.append(f"duration {length:.6f}")
+        if outpoint is not None:
+            lines.append(f"outpoint {outpoint:.6f}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -240,6 +260,100 @@ def _name_shot(err: StitchError, spec: CutSpec, inputs: dict[int, str]) -> Stitc
         if str(clip.path) in text or Path(clip.path).name in text:
             return StitchError(f"shot {clip.shot_id!r}: {text}")
     return err
+
+
+def _gops(spec: CutSpec, src: _Source, placed: Placed) -> SourceGops | None:
+    """Where the clip's source may be cut for copying, in the clip's output frames."""
+    tr = src.track
+    tb = tr.timebase[0] / tr.timebase[1]
+    offset = placed.source_start * spec.fps
+    if abs(offset - round(offset)) > 1e-3:
+        return None  # trimmed between frames: the copy would not line up
+    keys = []
+    for pts, dts in zip(tr.keyframes, tr.keyframe_dts, strict=True):
+        frame = round((pts * tb - tr.start) * spec.fps)
+        if frame >= round(offset):
+            # Half a frame before the keyframe's decoding time: the outpoint drops packets
+            # from there on, so the keyframe goes and the frames before it stay.
+            keys.append((frame - round(offset), pts * tb, dts * tb - 0.5 / spec.fps))
+    return SourceGops(keyframes=tuple(keys), frames=tr.frames, offset=round(offset))
+
+
+def joins_blockers(spec: CutSpec, sources: Sequence[_Source], timeline: Timeline) -> list[str]:
+    """Why the clips' GOPs away from the joins cannot be copied (empty when they can)."""
+    why = []
+    if spec.burn_captions and timeline.caption_windows():
+        why.append("captions are burned in")
+    w, h = _size(spec)
+    first = sources[0]
+    for p, src in zip(timeline.placed, sources, strict=True):
+        who = f"shot {p.clip.shot_id!r}"
+        v, tr = src.info.video, src.track
+        assert v is not None
+        if v.codec != "h264" or v.pix_fmt != "yuv420p" or (v.width, v.height) != (w, h):
+            why.append(f"{who} is {v.codec}/{v.pix_fmt} {v.width}x{v.height}")
+        frame = tr.timebase[1] / (tr.timebase[0] * spec.fps)
+        if abs(v.fps - spec.fps) > 0.01 or any(abs(d - frame) > 0.5 for d in tr.durations):
+            why.append(f"{who} is not {spec.fps:g} fps")
+        if tr.extradata != first.track.extradata or tr.codec != first.track.codec:
+            why.append(f"{who} is encoded unlike shot {spec.clips[0].shot_id!r}")
+        if len(tr.keyframe_dts) != len(tr.keyframes):
+            why.append(f"{who}'s keyframes are unknown")
+    return why
+
+
+def _encode_joins(
+    spec: CutSpec,
+    sources: Sequence[_Source],
+    timeline: Timeline,
+    pieces: Sequence[Piece],
+    caps: Sequence[CaptionImage],
+    work: Path,
+    progress: Callable[[float], None] | None,
+) -> tuple[list[Entry], list[str]]:
+    """Encode only what the transitions touch and copy the GOPs between them.
+
+    Copied and encoded pictures share one MP4 sample entry, so the encoded ones must have
+    exactly the sources' SPS/PPS: possible when x264 made the sources (its options are in
+    the stream); checked on a two-frame trial and again on every piece. Returns the
+    picture's concat entries, or none and why when the whole picture must be encoded.
+    """
+    why = joins_blockers(spec, sources, timeline)
+    if why:
+        return [], why
+    first = sources[0]
+    options = x264_options(first.track.path)
+    if options is None:
+        return [], [f"shot {spec.clips[0].shot_id!r} was not made by x264"]
+    assert first.info.video is not None
+    encoder, reason = matching_encoder(options, first.info.video.profile)
+    if encoder is None:
+        return [], [f"shot {spec.clips[0].shot_id!r}: {reason}"]
+    items = split_for_copy(pieces, [_gops(spec, s, p) for s, p in zip(sources, timeline.placed, strict=True)])
+    if not any(isinstance(it, Copy) for it in items):
+        return [], ["no whole GOP lies between the joins"]
+    # A two-frame trial through the same filters: the same SPS/PPS, or encode it all.
+    p0 = timeline.placed[0]
+    trial = Piece(parts=(Part(p0, 0, min(2, p0.frames)),), start=0.0, frames=min(2, p0.frames), fps=spec.fps)
+    try:
+        run_progress(piece_args(trial, spec, [], work / "trial.mp4", encoder), duration=trial.length)
+        got = inspect_file(work / "trial.mp4").video
+    except StitchError as e:
+        return [], [f"a trial encode failed: {e.message}"]
+    if got is None or got.extradata != first.track.extradata:
+        return [], ["re-encoded pictures would not match the clips' SPS/PPS"]
+    todo = [it for it in items if isinstance(it, Piece)]
+    files = dict(zip(map(id, todo), encode_pieces(todo, spec, caps, work, progress, encoder), strict=True))
+    made = inspect_all(list(files.values()))
+    if made is None or any(m.video is None or m.video.extradata != first.track.extradata for m in made):
+        return [], ["re-encoded pictures did not match the clips' SPS/PPS"]
+    entries: list[Entry] = []
+    for it in items:
+        if isinstance(it, Copy):
+            entries.append((it.placed.clip.path, it.inpoint, it.length, it.outpoint))
+        else:
+            entries.append((files[id(it)], 0.0, it.length, None))
+    return entries, []
 
 
 def _sound_args(
@@ -296,23 +410,29 @@ def stitch(spec: CutSpec, progress: Callable[[float], None] | None = None) -> St
         work = Path(work_dir)
         total = timeline.duration
         if method != "encode":
-            entries = [(s.track.path, s.track.start, s.track.length) for s in sources]
+            entries: list[Entry] = [(s.track.path, s.track.start, s.track.length, None) for s in sources]
             assemble = progress
         else:
             caps = caption_images(spec, timeline, work) if spec.burn_captions else []
             pieces = plan(timeline)
             # Encoding the picture is most of the work; assembling is quick.
             encode_progress = (lambda f: progress(0.9 * f)) if progress else None
-            files = encode_pieces(pieces, spec, caps, work, encode_progress)
-            entries = [(f, 0.0, p.length) for f, p in zip(files, pieces, strict=True)]
+            entries, joins_why = _encode_joins(spec, sources, timeline, pieces, caps, work, encode_progress)
+            if entries:
+                method = "encode-joins"
+            else:
+                blockers += joins_why
+                files = encode_pieces(pieces, spec, caps, work, encode_progress)
+                entries = [(f, 0.0, p.length, None) for f, p in zip(files, pieces, strict=True)]
             assemble = (lambda f: progress(0.9 + 0.1 * f)) if progress else None
         _concat_list(entries, work / "picture.ffconcat")
-        args: list[str] = ["-y"]
-        if method == "copy":
-            # The first clip's AAC priming packet lies before 0; -copyts keeps it there (an
-            # edit list skips it) instead of shifting the whole film 21 ms later.
-            args += ["-copyts"]
-        args += ["-f", "concat", "-safe", "0", "-i", str(work / "picture.ffconcat")]
+        # The concat demuxer's first file may hold AAC priming before 0 (copied, or unused
+        # beside the picture): -copyts keeps timestamps as they are (an edit list skips
+        # the priming) instead of shifting the whole picture 21 ms later than its sound.
+        args: list[str] = ["-y", "-copyts"]
+        # auto_convert would pass H.264 through h264_mp4toannexb, which repeats SPS/PPS in
+        # every keyframe: copied packets stay as they were instead.
+        args += ["-f", "concat", "-auto_convert", "0", "-safe", "0", "-i", str(work / "picture.ffconcat")]
         shots: dict[int, str] = {}
         if method == "copy":
             # Picture and sound copied together: no decoding at all.

@@ -138,6 +138,7 @@ class VideoTrack:
     pts: tuple[int, ...]  # in timebase units, file order
     durations: tuple[int, ...]
     keyframes: tuple[int, ...]  # pts of the keyframes
+    keyframe_dts: tuple[int, ...] = ()  # their decoding timestamps, in the same order
 
     @property
     def frames(self) -> int:
@@ -194,7 +195,7 @@ _PACKET = re.compile(r"^\s*(\d+),\s*(-?\d+),\s*(-?\d+),\s*(\d+),\s*\d+,\s*0x[0-9
 def _parse_packets(path: Path, text: str) -> tuple[VideoTrack | None, AudioTrack | None]:
     """The first video and audio streams of a framecrc listing (streams as mapped)."""
     header: dict[str, dict[int, str]] = {}
-    pkts: dict[int, tuple[list[int], list[int], list[int]]] = {}
+    pkts: dict[int, tuple[list[int], list[int], list[tuple[int, int]]]] = {}
     for line in text.splitlines():
         if line.startswith("#"):
             key, _, value = line[1:].partition(":")
@@ -210,7 +211,7 @@ def _parse_packets(path: Path, text: str) -> tuple[VideoTrack | None, AudioTrack
         pts.append(p)
         durs.append(int(m.group(4)))
         if "F=" not in m.group(5):  # framecrc flags every packet that is not a plain keyframe
-            keys.append(p)
+            keys.append((p, int(m.group(2))))
     kinds = header.get("media_type", {})
 
     def tb(i: int) -> tuple[int, int]:
@@ -223,6 +224,7 @@ def _parse_packets(path: Path, text: str) -> tuple[VideoTrack | None, AudioTrack
         extradata = header.get("extradata", {}).get(i, "")
         pts, durs, keys = pkts.get(i, ([], [], []))
         if kinds[i] == "video" and video is None:
+            keys.sort()
             video = VideoTrack(
                 path=path,
                 codec=codec,
@@ -230,7 +232,8 @@ def _parse_packets(path: Path, text: str) -> tuple[VideoTrack | None, AudioTrack
                 extradata=extradata,
                 pts=tuple(pts),
                 durations=tuple(durs),
-                keyframes=tuple(sorted(keys)),
+                keyframes=tuple(k for k, _ in keys),
+                keyframe_dts=tuple(d for _, d in keys),
             )
         elif kinds[i] == "audio" and audio is None and pts:
             audio = AudioTrack(
@@ -306,6 +309,25 @@ def inspect_all(paths: Sequence[Path], *, timeout: float | None = 120) -> list[I
                 found.append(Inspection(info=info, video=video if info.video else None, audio=audio))
             return found
     return None
+
+
+_X264 = re.compile(rb"x264 - core (\d+)[^\x00]*? - options: ([^\x00]*)")
+
+
+def x264_options(path: Path, *, limit: int = 4 << 20) -> dict[str, str] | None:
+    """The options x264 wrote into the stream (SEI user data of the first frame), as
+    {name: value}; None when the file does not say it was made by x264."""
+    with open(path, "rb") as f:
+        head = f.read(limit)
+    m = _X264.search(head)
+    if not m:
+        return None
+    out = {"core": m.group(1).decode()}
+    for item in m.group(2).decode("latin-1").split():
+        key, sep, value = item.partition("=")
+        if sep:
+            out[key] = value
+    return out
 
 
 def inspect(path: Path, *, timeout: float | None = 60) -> tuple[MediaInfo, VideoTrack | None]:

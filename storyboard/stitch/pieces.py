@@ -23,6 +23,8 @@ from storyboard.stitch.timeline import Placed, Timeline
 
 CRF = 20
 PRESET = "veryfast"
+# The x264 settings of an encoded cut (every piece alike, so they join by copy).
+ENCODER = ("-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF), "-pix_fmt", "yuv420p")
 
 
 def _t(seconds: float) -> str:
@@ -77,6 +79,154 @@ def plan(timeline: Timeline) -> list[Piece]:
     return pieces
 
 
+@dataclass(frozen=True)
+class Copy:
+    """Output frames [a, b) of one placed clip, stream-copied: whole GOPs of its source,
+    from the keyframe at source second `inpoint` to the one whose decoding time is
+    `outpoint` (None: to the end of the file)."""
+
+    placed: Placed
+    a: int
+    b: int
+    inpoint: float
+    outpoint: float | None
+    start: float  # seconds into the cut
+    fps: float
+
+    @property
+    def frames(self) -> int:
+        return self.b - self.a
+
+    @property
+    def length(self) -> float:
+        return self.frames / self.fps
+
+
+@dataclass(frozen=True)
+class SourceGops:
+    """Where a clip's source can be cut without decoding: the output frame index (within
+    the clip's own frames, 0 = its first frame) of each keyframe, in seconds and decoding
+    time; and its frame count."""
+
+    keyframes: tuple[tuple[int, float, float], ...]  # (frame, pts seconds, dts seconds)
+    frames: int  # frames in the source file
+    offset: int  # source frame of the placed clip's first frame (the trim start)
+
+
+def split_for_copy(pieces: Sequence[Piece], gops: Sequence[SourceGops | None]) -> list[Piece | Copy]:
+    """Bodies cut into [encoded head][copied whole GOPs][encoded tail]: only what a
+    transition (or fade, or a trim off a keyframe) touches is encoded. gops[i] is None
+    for a clip that must be encoded whole."""
+    out: list[Piece | Copy] = []
+    for piece in pieces:
+        if len(piece.parts) != 1 or gops[piece.parts[0].placed.index] is None:
+            out.append(piece)
+            continue
+        part = piece.parts[0]
+        p = part.placed
+        g = gops[p.index]
+        assert g is not None
+        fps = piece.fps
+        # Fades change every frame they cover: those frames are encoded.
+        lo = max(part.a, _ceil(p.fade_in * fps) if p.fade_in > 0 else 0)
+        hi = min(part.b, p.frames - (_ceil(p.fade_out * fps) if p.fade_out > 0 else 0))
+        starts = [k for k in g.keyframes if lo <= k[0] < hi]
+        # A copy ends just before a later keyframe, or at the end of the file.
+        ends = [k[0] for k in g.keyframes if lo < k[0] <= hi]
+        if g.offset + hi == g.frames:
+            ends.append(hi)
+        if not starts or not ends or max(ends) <= starts[0][0]:
+            out.append(piece)
+            continue
+        first = starts[0]
+        last = max(ends)
+        key_end = next((k for k in g.keyframes if k[0] == last), None)
+        if part.a < first[0]:
+            out.append(_sub(piece, part.a, first[0]))
+        out.append(
+            Copy(
+                placed=p,
+                a=first[0],
+                b=last,
+                inpoint=first[1],
+                outpoint=key_end[2] if key_end is not None else None,
+                start=p.start + first[0] / fps,
+                fps=fps,
+            )
+        )
+        if last < part.b:
+            out.append(_sub(piece, last, part.b))
+    return out
+
+
+def _ceil(x: float) -> int:
+    return int(-(-x // 1)) if abs(x - round(x)) > 1e-6 else round(x)
+
+
+def _sub(piece: Piece, a: int, b: int) -> Piece:
+    """The frames [a, b) of the clip of a one-part piece."""
+    p = piece.parts[0].placed
+    return Piece(parts=(Part(p, a, b),), start=p.start + a / piece.fps, frames=b - a, fps=piece.fps)
+
+
+# x264's options (as written in its SEI) that shape SPS/PPS, with their -x264-params names;
+# the rest (motion search, psychovisual tuning...) only change the pictures.
+_HEADER_OPTIONS = {
+    "cabac": "cabac",
+    "ref": "ref",
+    "8x8dct": "8x8dct",
+    "bframes": "bframes",
+    "b_pyramid": "b-pyramid",
+    "weightb": "weightb",
+    "weightp": "weightp",
+    "keyint": "keyint",
+    "keyint_min": "min-keyint",
+    "chroma_qp_offset": "chroma-qp-offset",
+    "crf": "crf",
+    "deblock": "deblock",
+    "constrained_intra": "constrained-intra",
+    "direct": "direct",
+}
+_B_FRAME_OPTIONS = ("b_pyramid", "weightb", "direct")
+_PYRAMID = {"0": "none", "1": "strict", "2": "normal"}
+_DIRECT = {"0": "none", "1": "spatial", "2": "temporal", "3": "auto"}
+
+
+def matching_encoder(options: dict[str, str], profile: str) -> tuple[list[str] | None, str]:
+    """x264 settings whose SPS/PPS should equal those of a stream x264 made with `options`
+    (fast otherwise), or None and why not. The caller still compares the extradata."""
+    need = {"open_gop": "0", "interlaced": "0", "cqm": "0", "rc": "crf", "bluray_compat": "0"}
+    for key, want in need.items():
+        if options.get(key, want) != want:
+            return None, f"x264 {key}={options.get(key)}"
+    # x264 leaves out what does not apply (b_pyramid, weightb, direct without B-frames).
+    missing = [k for k in _HEADER_OPTIONS if k not in options and k not in _B_FRAME_OPTIONS]
+    if missing:
+        return None, f"x264 options lack {', '.join(missing)}"
+    params = []
+    for key, name in _HEADER_OPTIONS.items():
+        if key not in options:
+            continue
+        value = options[key]
+        if key == "b_pyramid":
+            value = _PYRAMID.get(value, value)
+        elif key == "direct":
+            value = _DIRECT.get(value, value)
+        elif key == "deblock":
+            on, a, b = [*value.split(":"), "0", "0"][:3]
+            if on == "0":
+                params.append("no-deblock=1")
+                continue
+            value = f"{a},{b}"
+        params.append(f"{name}={value}")
+    prof = profile.lower().replace(" ", "")
+    if prof not in ("baseline", "constrainedbaseline", "main", "high"):
+        return None, f"H.264 profile {profile!r}"
+    prof = "baseline" if "baseline" in prof else prof
+    args = ["-c:v", "libx264", "-preset", PRESET, "-profile:v", prof]
+    return [*args, "-x264-params", ":".join(params), "-pix_fmt", "yuv420p"], ""
+
+
 def _part_chain(part: Part, k: int, spec: CutSpec, label: str) -> str:
     """Input k (already sought to the part's start) normalised to the cut's frames."""
     assert spec.size is not None
@@ -100,7 +250,13 @@ def _part_chain(part: Part, k: int, spec: CutSpec, label: str) -> str:
     return f"{c}[{label}]"
 
 
-def piece_args(piece: Piece, spec: CutSpec, captions: Sequence[CaptionImage], out: Path) -> list[str]:
+def piece_args(
+    piece: Piece,
+    spec: CutSpec,
+    captions: Sequence[CaptionImage],
+    out: Path,
+    encoder: Sequence[str] = ENCODER,
+) -> list[str]:
     args = ["-y", "-threads", "2"]
     for part in piece.parts:
         seek = part.placed.source_start + part.a / spec.fps
@@ -128,7 +284,7 @@ def piece_args(piece: Piece, spec: CutSpec, captions: Sequence[CaptionImage], ou
         k += 1
     chains.append(f"[{cur}]format=yuv420p[out]")
     args += ["-filter_complex", ";".join(chains), "-map", "[out]", "-an"]
-    args += ["-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF), "-pix_fmt", "yuv420p"]
+    args += list(encoder)
     args += ["-r", f"{spec.fps:g}", "-frames:v", str(piece.frames), "-f", "mp4", str(out)]
     return args
 
@@ -139,6 +295,7 @@ def encode_pieces(
     captions: Sequence[CaptionImage],
     folder: Path,
     progress: Callable[[float], None] | None = None,
+    encoder: Sequence[str] = ENCODER,
 ) -> list[Path]:
     """Encode every piece (two at a time); progress(0..1) by frames done."""
     total = sum(p.frames for p in pieces) or 1
@@ -161,7 +318,7 @@ def encode_pieces(
         out = folder / f"piece-{i:03d}.mp4"
         try:
             run_progress(
-                piece_args(piece, spec, captions, out),
+                piece_args(piece, spec, captions, out, encoder),
                 duration=piece.length,
                 progress=lambda f: report(i, f),
                 what=f"shot {piece.shots}",

@@ -202,3 +202,31 @@ def decode_errors(path: Path) -> str:
         capture_output=True,
         text=True,
     ).stderr
+
+
+def all_frames(path: Path, size: tuple[int, int] = (32, 18)) -> list[bytes]:
+    """Every frame of the picture, scaled down, as RGB24 bytes."""
+    w, h = size
+    raw = _ff(
+        [
+            "-i",
+            str(path),
+            "-an",
+            "-vf",
+            f"scale={w}:{h}:flags=area",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ],
+        binary=True,
+    ).stdout
+    n = w * h * 3
+    return [raw[i : i + n] for i in range(0, len(raw), n)]
+
+
+def packet_crcs(path: Path) -> list[str]:
+    """The CRC of every video packet, in file order (a copied packet keeps its CRC)."""
+    text = _ff(["-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"]).stdout
+    return [line.split(",")[5].strip() for line in text.splitlines() if line and not line.startswith("#")]

@@ -9,11 +9,12 @@ import pytest
 
 from storyboard.errors import StitchError
 from storyboard.stitch.cut import stitch
-from storyboard.stitch.ffmpeg import probe
+from storyboard.stitch.ffmpeg import probe, run
 from storyboard.stitch.spec import CutSpec, MusicSpec
 from tests.stitch.conftest import (
     BEEP_AT,
     BEEP_CLIP,
+    all_frames,
     atoms,
     clip,
     decode_errors,
@@ -22,6 +23,7 @@ from tests.stitch.conftest import (
     make_beep_clip,
     near,
     onsets,
+    packet_crcs,
     pixel,
     rgb_at,
     stream_lengths,
@@ -83,7 +85,9 @@ def test_clips_that_differ_are_encoded(tmp_path: Path, media) -> None:  # type: 
 def test_trims(tmp_path: Path, media) -> None:  # type: ignore[no-untyped-def]
     s = spec(tmp_path, clip("a", media["red"], (0.5, 1.5)), clip("b", media["blue"], (0.25, 8)))
     result = stitch(s)
-    assert result.method == "encode"
+    # Only b's first 0.25 s (up to its keyframe at 0.5 s) is encoded; the rest is copied.
+    assert result.method == "encode-joins"
+    assert decode_errors(result.output) == ""
     assert result.duration == pytest.approx(2.75)
     check_streams(result.output, 2.75)
     assert near(pixel(result.output, 0.95), RED)
@@ -278,7 +282,7 @@ def test_cuts_copy_picture_and_sound_without_drift(tmp_path: Path, beeps) -> Non
         ("mono", {}, "copy-picture", "1 channels, not 2"),
         ("2s", {}, "copy-picture", "does not end on a whole AAC frame"),
         ("blue", {"keep_audio": False}, "copy-picture", "'odd' is muted"),
-        ("blue", {"trim": (0.0, 1.5)}, "encode", "'odd' is trimmed"),
+        ("blue", {"trim": (0.0, 1.5)}, "encode-joins", "'odd' is trimmed"),
     ],
 )
 def test_what_keeps_the_sound_from_being_copied(  # type: ignore[no-untyped-def]
@@ -314,3 +318,72 @@ def test_music_keeps_the_sound_from_being_copied(tmp_path: Path, beeps, media) -
     result = stitch(s)
     assert result.method == "copy-picture" and "music is mixed in" in result.why
     check_streams(result.output, 2 * L)
+
+
+def _mad(a: bytes, b: bytes) -> float:
+    return sum(abs(x - y) for x, y in zip(a, b, strict=True)) / len(a)
+
+
+def test_only_the_joins_are_encoded(tmp_path: Path, media, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Clips with a keyframe every 0.5 s: between the transitions whole GOPs are copied, and
+    # only the crossfade, the fade and the partial GOPs around them are encoded, with x264
+    # settings that give exactly the clips' SPS/PPS.
+    clips = (
+        clip("a", media["red"]),
+        clip("b", media["lime"], (0.125, 2), transition="crossfade", transition_duration=0.5),
+        clip("c", media["blue"], transition="crossfade", transition_duration=0.25),
+        clip("d", media["red"], transition="fade", transition_duration=0.5),
+    )
+    result = stitch(spec(tmp_path / "joins", *clips))
+    assert result.method == "encode-joins"
+    want = 2 + 1.875 + 2 + 2 - 0.5 - 0.25
+    assert result.duration == pytest.approx(want)
+    check_streams(result.output, want)
+    assert stream_lengths(result.output)["video"] == pytest.approx(want, abs=1e-6)
+    assert decode_errors(result.output) == ""
+    # Copied for real: the lime clip's GOP from 1.0 s to 1.5 s (the only whole one between
+    # its crossfades) is in the film packet for packet.
+    lime = packet_crcs(media["lime"])
+    film = packet_crcs(result.output)
+    gop = lime[24:36]
+    assert any(film[i : i + 12] == gop for i in range(len(film)))
+    # The same picture as encoding everything, frame by frame.
+    monkeypatch.setattr("storyboard.stitch.cut.x264_options", lambda path: None)
+    full = stitch(spec(tmp_path / "full", *clips))
+    assert full.method == "encode" and any("not made by x264" in w for w in full.why)
+    ours, theirs = all_frames(result.output), all_frames(full.output)
+    assert len(ours) == len(theirs) == round(want * 24)
+    diffs = [_mad(x, y) for x, y in zip(ours, theirs, strict=True)]
+    assert max(diffs) < 3, max(diffs)
+    r, g, b = pixel(result.output, 1.75)  # the middle of the first crossfade
+    assert 70 < r < 190 and 70 < g < 190 and b < 60
+
+
+def test_joins_fall_back_to_encoding_everything(tmp_path: Path, media, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import storyboard.stitch.cut as cut
+
+    xfade = {"transition": "crossfade", "transition_duration": 0.5}
+    # A clip encoded otherwise (another preset: other SPS/PPS) cannot share a sample entry.
+    other = tmp_path / "other.mp4"
+    run(
+        ["-y", "-f", "lavfi", "-i", "color=c=blue:s=160x90:r=24:d=2", "-c:v", "libx264", "-preset", "slow",
+         "-g", "12", "-pix_fmt", "yuv420p", str(other)],
+    )  # fmt: skip
+    result = stitch(spec(tmp_path / "a", clip("a", media["red"]), clip("b", other, **xfade)))
+    assert result.method == "encode" and any("encoded unlike shot 'a'" in w for w in result.why)
+    assert decode_errors(result.output) == ""
+    # Settings that do not reproduce the clips' SPS/PPS are caught by the trial encode.
+    real = cut.matching_encoder
+
+    def off(options: dict[str, str], profile: str) -> tuple[list[str] | None, str]:
+        args, why = real(options, profile)
+        assert args is not None
+        i = args.index("-x264-params") + 1
+        args[i] += ":ref=3"
+        return args, why
+
+    monkeypatch.setattr(cut, "matching_encoder", off)
+    result = stitch(spec(tmp_path / "b", clip("a", media["red"]), clip("b", media["blue"], **xfade)))
+    assert result.method == "encode" and any("would not match" in w for w in result.why)
+    check_streams(result.output, 3.5)
+    assert decode_errors(result.output) == ""
