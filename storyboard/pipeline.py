@@ -127,7 +127,7 @@ def clips_made(sb: Storyboard, plan: Plan) -> tuple[dict[str, Path], list[str], 
         if cache.has(sp.fingerprint):
             clips[sp.id] = cache.path(sp.fingerprint)
             continue
-        last = state.last_made(sp.id)
+        last = state.last_made(sp.id, plan.provider.name)
         if last and cache.has(last):
             clips[sp.id] = cache.path(last)
             stale.append(sp.id)
