@@ -37,7 +37,9 @@ def shot_clips(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """21 distinct clips, one colour each, shaped like Veo's (8 s, H.264 + AAC), but tiny."""
     folder = tmp_path_factory.mktemp("clips")
     return [
-        make_clip(folder / f"{i:02d}.mp4", seconds=8, size=(64, 36), color="0x%02x%02x%02x" % colour(i))
+        make_clip(
+            folder / f"{i:02d}.mp4", seconds=8, size=(64, 36), color="0x{:02x}{:02x}{:02x}".format(*colour(i))
+        )
         for i in range(21)
     ]
 
@@ -86,17 +88,49 @@ def env_for(srv: Any) -> dict[str, str]:
 
 def render(folder: Path, srv: Any, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "storyboard", "render", str(folder / "long-21.yaml"), "-p", srv.name,
-         "--yes", "--quiet", "--concurrency", "8", *extra],
-        capture_output=True, text=True, env=env_for(srv), timeout=timeout, cwd=folder,
+        [
+            sys.executable,
+            "-m",
+            "storyboard",
+            "render",
+            str(folder / "long-21.yaml"),
+            "-p",
+            srv.name,
+            "--yes",
+            "--quiet",
+            "--concurrency",
+            "8",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        env=env_for(srv),
+        timeout=timeout,
+        cwd=folder,
     )
 
 
 def pixel(film: Path, t: float) -> tuple[int, int, int]:
     """The colour in the middle of the frame at time t."""
     out = film.with_suffix(f".{t:.2f}.rgb")
-    run(["-y", "-ss", f"{t:.3f}", "-i", str(film), "-frames:v", "1", "-vf", "crop=8:8,scale=1:1",
-         "-f", "rawvideo", "-pix_fmt", "rgb24", str(out)])
+    run(
+        [
+            "-y",
+            "-ss",
+            f"{t:.3f}",
+            "-i",
+            str(film),
+            "-frames:v",
+            "1",
+            "-vf",
+            "crop=8:8,scale=1:1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            str(out),
+        ]
+    )
     r, g, b = out.read_bytes()[:3]
     return r, g, b
 
@@ -110,7 +144,7 @@ def assert_film_in_order(folder: Path) -> None:
     for i in range(21):
         got = pixel(film, i * 8 + 4.0)  # the middle of shot i: past every fade
         want = colour(i)
-        assert max(abs(a - b) for a, b in zip(got, want)) < 40, (i, got, want)
+        assert max(abs(a - b) for a, b in zip(got, want, strict=True)) < 40, (i, got, want)
     assert (folder / "renders" / "harbour.srt").read_text().count("-->") == 3  # three captions
 
 
@@ -169,8 +203,19 @@ def test_sigkill_midway_then_resume_without_paying_twice(
     with start_server(provider, api_key=KEY, job_seconds=30) as srv:
         serve_in_order(srv, shot_clips)
         env = env_for(srv)
-        cmd = [sys.executable, "-m", "storyboard", "render", str(folder / "long-21.yaml"), "-p", provider,
-               "--yes", "--quiet", "--concurrency", "8"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "storyboard",
+            "render",
+            str(folder / "long-21.yaml"),
+            "-p",
+            provider,
+            "--yes",
+            "--quiet",
+            "--concurrency",
+            "8",
+        ]
         child = subprocess.Popen(cmd, env=env, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # wait until every task id is on disk
