@@ -47,6 +47,7 @@ from storyboard.stitch.pieces import (
     SourceGops,
     encode_pieces,
     matching_encoder,
+    merge_joins,
     piece_args,
     plan,
     split_for_copy,
@@ -330,6 +331,7 @@ def _encode_joins(
     if encoder is None:
         return [], [f"shot {spec.clips[0].shot_id!r}: {reason}"]
     items = split_for_copy(pieces, [_gops(spec, s, p) for s, p in zip(sources, timeline.placed, strict=True)])
+    items = merge_joins(items)
     if not any(isinstance(it, Copy) for it in items):
         return [], ["no whole GOP lies between the joins"]
     # A two-frame trial through the same filters: the same SPS/PPS, or encode it all.
@@ -356,13 +358,18 @@ def _encode_joins(
     return entries, []
 
 
-def _sound_args(
-    spec: CutSpec, sources: Sequence[_Source], timeline: Timeline, work: Path, shots: dict[int, str]
+def _sound_inputs(
+    spec: CutSpec,
+    sources: Sequence[_Source],
+    timeline: Timeline,
+    work: Path,
+    shots: dict[int, str],
+    first_index: int,
 ) -> list[str]:
-    """Inputs, graph and output options for the re-encoded sound track (with a copied
-    picture from input 0); fills `shots` with which input is which shot."""
+    """Inputs (numbered from first_index) and graph for the re-encoded sound track,
+    ending in [aout]; fills `shots` with which input is which shot."""
     args: list[str] = []
-    audio_in, k = _audio_inputs(spec, sources, 1, args)
+    audio_in, k = _audio_inputs(spec, sources, first_index, args)
     music_in = None
     if spec.music is not None:
         args += music_input_args(spec.music)
@@ -373,15 +380,28 @@ def _sound_args(
     sound = audio_graph(
         timeline, audio_in, sample_rate=spec.sample_rate, music=spec.music, music_input=music_in
     )
-    (work / "graph.txt").write_text(";".join(sound), encoding="utf-8")
-    args += ["-/filter_complex", str(work / "graph.txt")]  # read from the file
-    return [*args, "-map", "0:v:0", "-c:v", "copy", "-map", "[aout]", *_output_args(spec)]
+    graph = work / f"graph-{first_index}.txt"
+    graph.write_text(";".join(sound), encoding="utf-8")
+    return [*args, "-/filter_complex", str(graph)]  # read from the file
+
+
+def _encode_sound(spec: CutSpec, sources: Sequence[_Source], timeline: Timeline, work: Path) -> Path:
+    """The sound track alone (run while the picture is encoded: it needs no picture)."""
+    out = work / "sound.m4a"
+    shots: dict[int, str] = {}
+    args = ["-y", *_sound_inputs(spec, sources, timeline, work, shots, 0), "-map", "[aout]"]
+    try:
+        args += [*_output_args(spec), "-f", "mp4", str(out)]
+        run_progress(args, duration=timeline.duration, what="the sound")
+    except StitchError as e:
+        raise _name_shot(e, spec, shots) from e
+    return out
 
 
 def _output_args(spec: CutSpec) -> list[str]:
     return [
         "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(spec.sample_rate), "-ac", "2",
-        "-movflags", "+faststart", "-f", "mp4",
+        "-movflags", "+faststart",
     ]  # fmt: skip
 
 
@@ -417,13 +437,19 @@ def stitch(spec: CutSpec, progress: Callable[[float], None] | None = None) -> St
             pieces = plan(timeline)
             # Encoding the picture is most of the work; assembling is quick.
             encode_progress = (lambda f: progress(0.9 * f)) if progress else None
-            entries, joins_why = _encode_joins(spec, sources, timeline, pieces, caps, work, encode_progress)
-            if entries:
-                method = "encode-joins"
-            else:
-                blockers += joins_why
-                files = encode_pieces(pieces, spec, caps, work, encode_progress)
-                entries = [(f, 0.0, p.length, None) for f, p in zip(files, pieces, strict=True)]
+            # The sound is encoded meanwhile, on its own (one thread of the AAC encoder).
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                sound_job = pool.submit(_encode_sound, spec, sources, timeline, work)
+                entries, joins_why = _encode_joins(
+                    spec, sources, timeline, pieces, caps, work, encode_progress
+                )
+                if entries:
+                    method = "encode-joins"
+                else:
+                    blockers += joins_why
+                    files = encode_pieces(pieces, spec, caps, work, encode_progress)
+                    entries = [(f, 0.0, p.length, None) for f, p in zip(files, pieces, strict=True)]
+                sound = sound_job.result()
             assemble = (lambda f: progress(0.9 + 0.1 * f)) if progress else None
         _concat_list(entries, work / "picture.ffconcat")
         # The concat demuxer's first file may hold AAC priming before 0 (copied, or unused
@@ -437,9 +463,13 @@ def stitch(spec: CutSpec, progress: Callable[[float], None] | None = None) -> St
         if method == "copy":
             # Picture and sound copied together: no decoding at all.
             args += ["-map", "0:v:0", "-map", "0:a:0", "-c", "copy", "-movflags", "+faststart"]
-            args += ["-f", "mp4"]
+        elif method == "copy-picture":
+            args += _sound_inputs(spec, sources, timeline, work, shots, 1)
+            args += ["-map", "0:v:0", "-c:v", "copy", "-map", "[aout]", *_output_args(spec)]
         else:
-            args += _sound_args(spec, sources, timeline, work, shots)
+            args += ["-i", str(sound), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy"]
+            args += ["-movflags", "+faststart"]
+        args += ["-f", "mp4"]
 
         fd, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".part", dir=output.parent)
         os.close(fd)

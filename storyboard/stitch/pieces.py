@@ -46,6 +46,8 @@ class Piece:
     start: float  # seconds into the cut
     frames: int
     fps: float
+    # Frames the two parts share (the crossfade); 0: all of them (a crossfade alone).
+    overlap: int = 0
 
     @property
     def length(self) -> float:
@@ -159,6 +161,51 @@ def split_for_copy(pieces: Sequence[Piece], gops: Sequence[SourceGops | None]) -
     return out
 
 
+def merge_joins(items: Sequence[Piece | Copy]) -> list[Piece | Copy]:
+    """Each crossfade encoded in one run with the encoded frames just before and after it
+    (the partial GOPs around a join): one x264 start, one keyframe and one seek instead
+    of three."""
+    out: list[Piece | Copy] = []
+    i = 0
+    while i < len(items):
+        it = items[i]
+        if isinstance(it, Piece) and len(it.parts) == 2 and not it.overlap:
+            a, b = it.parts
+            a0, b1 = a.a, b.b
+            prev = out[-1] if out else None
+            if (
+                isinstance(prev, Piece)
+                and len(prev.parts) == 1
+                and prev.parts[0].placed is a.placed
+                and prev.parts[0].b == a.a
+            ):
+                out.pop()
+                a0 = prev.parts[0].a
+            nxt = items[i + 1] if i + 1 < len(items) else None
+            if (
+                isinstance(nxt, Piece)
+                and len(nxt.parts) == 1
+                and nxt.parts[0].placed is b.placed
+                and nxt.parts[0].a == b.b
+            ):
+                b1 = nxt.parts[0].b
+                i += 1
+            head = a.a - a0
+            out.append(
+                Piece(
+                    parts=(Part(a.placed, a0, a.b), Part(b.placed, b.a, b1)),
+                    start=it.start - head / it.fps,
+                    frames=head + it.frames + (b1 - b.b),
+                    fps=it.fps,
+                    overlap=it.frames,
+                )
+            )
+        else:
+            out.append(it)
+        i += 1
+    return out
+
+
 def _ceil(x: float) -> int:
     return int(-(-x // 1)) if abs(x - round(x)) > 1e-6 else round(x)
 
@@ -265,7 +312,9 @@ def piece_args(
         args += ["-i", str(part.placed.clip.path)]
     chains = [_part_chain(part, k, spec, f"p{k}") for k, part in enumerate(piece.parts)]
     if len(piece.parts) == 2:
-        chains.append(f"[p0][p1]xfade=transition=fade:duration={_t(piece.length)}:offset=0[v]")
+        ov = piece.overlap or piece.frames
+        offset = (piece.parts[0].b - piece.parts[0].a - ov) / spec.fps
+        chains.append(f"[p0][p1]xfade=transition=fade:duration={_t(ov / spec.fps)}:offset={_t(offset)}[v]")
     else:
         chains.append("[p0]null[v]")
     cur = "v"
