@@ -172,3 +172,13 @@ def server(clip: Path) -> Iterator[Any]:
     for srv in started:
         srv.close()
         assert not srv.errors, srv.errors
+
+
+def assert_not_sent_again(srv: Any, p: Any, submit: Any, sleeps: Any, path: str) -> None:
+    """A submission whose answer never came back may have been taken (and charged): it is
+    reported as lost, after one POST and no waiting, never sent a second time."""
+    from storyboard.providers.http import ReplyLost
+
+    with pytest.raises(ReplyLost):
+        submit()
+    assert len([r for r in srv.requests if r.path == path]) == 1 and sleeps.calls == []

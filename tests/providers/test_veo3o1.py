@@ -22,6 +22,7 @@ from storyboard.providers.veo3o1 import Veo3o1Provider
 from tests.providers.conftest import (
     KEY,
     Sleeps,
+    assert_not_sent_again,
     compiled,
     fill,
     grid,
@@ -233,6 +234,9 @@ def test_transient_faults_are_retried(server: Any, png: Path, kind: str, on: str
     srv.fault(kind, on=on, times=2)
     if on == "upload":
         assert p.upload(png).startswith(srv.base_url)
+    elif on == "submit" and kind in ("503", "drop"):  # a bare 503 or no answer: maybe taken
+        assert_not_sent_again(srv, p, lambda: p.submit(request_for(p, compiled())), sleeps, "/generate-video")
+        return
     else:
         ids = p.submit(request_for(p, compiled()))
         assert len(srv.accepted) == 1
