@@ -250,10 +250,14 @@ class _Reporter:
             "cached": lambda: "already made",
             "retry": lambda: f"retrying: {info.get('reason', '')}",
             "failed": lambda: f"FAILED: {info.get('reason', '')}",
+            "forced": lambda: f"regenerated too: {info.get('reason', '')}",
+            "lock": lambda: str(info.get("reason", "")),
             "done": lambda: "done",
         }.get(kind)
         if detail:
-            self.progress.console.print(f"  {shot_id}: {detail()}", markup=False, highlight=False)
+            who = f"  {shot_id}: " if shot_id else "  "
+            self.progress.console.print(f"{who}{detail()}", markup=False, highlight=False)
+        # an uncertain shot is also reported "failed", with the same reason: count it once
         if kind in ("done", "cached", "failed") and self.task is not None:
             self.progress.advance(self.task)
 
