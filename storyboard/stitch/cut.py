@@ -1,15 +1,20 @@
 """The final cut: clips in order, trimmed, joined by cuts, crossfades or fades, with music
-and captions, written as H.264 + AAC MP4 (yuv420p, +faststart) in one ffmpeg run.
+and captions, written as H.264 + AAC MP4 (yuv420p, +faststart).
 
-Two methods:
-- "copy": every join is a cut, nothing is trimmed or burned in, and every clip's picture has
+Four methods, fastest first (StitchResult.why says what ruled out the faster ones):
+- "copy": every join is a cut, nothing is trimmed or burned in, every clip's picture has
   the same codec parameters as the others and the output (codec, profile, size, fps,
-  pix_fmt, timebase, SPS/PPS): the picture is joined by the concat demuxer without
-  re-encoding.
-- "encode": one filter graph (trim, fps, scale+pad, xfade, fade, overlay) encoded by x264.
-Both make the sound the same way (audio.py): each clip's sound cut to exactly its picture's
-length, so sound never drifts at the joins (concat+copy of AAC would keep every file's
-priming samples) and clips without sound get silence.
+  pix_fmt, timebase, SPS/PPS), and every clip's sound is AAC that can be copied exactly
+  (sound_copy_blockers): one concat-demuxer run with -c copy, nothing decoded.
+- "copy-picture": as "copy", but the sound is re-encoded (music, a clip without sound,
+  other sample rates...).
+- "encode-joins": the clips were made alike by x264: only what a transition, fade or trim
+  touches is encoded, with settings that reproduce the clips' SPS/PPS; the whole GOPs
+  between are copied (pieces.py).
+- "encode": the whole picture is encoded, piece by piece (pieces.py).
+Re-encoded sound is made the same way for all (audio.py): each clip's sound cut to exactly
+its picture's length, so sound never drifts at the joins, and clips without sound get
+silence.
 
 The film is written to a temporary file beside the output and renamed only when complete.
 """

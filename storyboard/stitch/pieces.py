@@ -5,6 +5,11 @@ its crossfades) or a crossfade itself. Each piece is one short ffmpeg run (trim,
 scale+pad, fade, xfade, caption overlays) encoded with identical x264 settings, so the
 pieces share codec parameters and are joined by the concat demuxer without re-encoding.
 Decoding 21 clips at once in one filter graph took over 2 GB; a piece holds two decoders.
+
+When the clips were made alike by x264, only the frames a transition touches are encoded
+(split_for_copy, merge_joins): each crossfade with the partial GOPs on either side, in one
+run, by x264 set to reproduce the clips' own SPS/PPS (matching_encoder); whole GOPs in
+between are stream-copied (Copy).
 """
 
 from __future__ import annotations
