@@ -463,7 +463,7 @@ def _age(seconds: float | None) -> str:
 @_provider_option
 def status(file: Path, provider: str | None) -> None:
     """Each shot's state: made, submitted (task id and age), failed (reason), or not yet made."""
-    from storyboard.executor import shot_states
+    from storyboard.status import shot_states
 
     sb = pipeline.load(file)
     p = pipeline.make_plan(sb, provider)

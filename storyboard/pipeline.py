@@ -61,7 +61,7 @@ class PlannedShot:
 
 
 def plan_view(plan: Plan, force: Iterable[str] = ()) -> list[PlannedShot]:
-    from storyboard.executor import shot_states
+    from storyboard.status import shot_states
 
     forced = set(force)
     out = []

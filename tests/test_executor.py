@@ -12,8 +12,9 @@ import yaml
 from storyboard import providers
 from storyboard.compiler import Plan, compile_plan
 from storyboard.errors import AuthError, ConfigError, CreditsError
-from storyboard.executor import generate, shot_states
+from storyboard.executor import generate
 from storyboard.state import State
+from storyboard.status import shot_states
 from storyboard.stitch.ffmpeg import probe
 from storyboard.validate import load_storyboard
 from tests.media import make_clip, make_image
