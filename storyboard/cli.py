@@ -76,6 +76,12 @@ def cli() -> None:
     """
 
 
+def _output_option(f: Any) -> Any:
+    return click.option(
+        "-o", "--output", type=click.Path(path_type=Path), help="Write the film here instead of `output:`."
+    )(f)
+
+
 def _provider_option(f: Any) -> Any:
     return click.option(
         "--provider",
@@ -322,12 +328,7 @@ def _refuse_if_locked(sb: Any) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @_provider_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    help="Write the film here instead of `output:`.",
-)
+@_output_option
 @click.option("--yes", "-y", is_flag=True, help="Spend without asking (required with no terminal).")
 @click.option("--budget", type=float, metavar="CREDITS", help="Refuse a render whose plan costs more.")
 @click.option(
@@ -422,12 +423,7 @@ def _cut(plan: pipeline.Plan, clips: dict[str, Path], output: Path | None, quiet
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @_provider_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    help="Write the film here instead of `output:`.",
-)
+@_output_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def stitch(file: Path, provider: str | None, output: Path | None, quiet: bool) -> None:
     """Re-cut the film from clips already made (trims, transitions, captions, music); generates nothing."""
