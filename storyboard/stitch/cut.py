@@ -390,19 +390,6 @@ def _sound_inputs(
     return [*args, "-/filter_complex", str(graph)]  # read from the file
 
 
-def _encode_sound(spec: CutSpec, sources: Sequence[_Source], timeline: Timeline, work: Path) -> Path:
-    """The sound track alone (run while the picture is encoded: it needs no picture)."""
-    out = work / "sound.m4a"
-    shots: dict[int, str] = {}
-    args = ["-y", *_sound_inputs(spec, sources, timeline, work, shots, 0), "-map", "[aout]"]
-    try:
-        args += [*_output_args(spec), "-f", "mp4", str(out)]
-        run_progress(args, duration=timeline.duration, what="the sound")
-    except StitchError as e:
-        raise _name_shot(e, spec, shots) from e
-    return out
-
-
 def _output_args(spec: CutSpec) -> list[str]:
     return [
         "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(spec.sample_rate), "-ac", "2",
@@ -442,19 +429,15 @@ def stitch(spec: CutSpec, progress: Callable[[float], None] | None = None) -> St
             pieces = plan(timeline)
             # Encoding the picture is most of the work; assembling is quick.
             encode_progress = (lambda f: progress(0.9 * f)) if progress else None
-            # The sound is encoded meanwhile, on its own (one thread of the AAC encoder).
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                sound_job = pool.submit(_encode_sound, spec, sources, timeline, work)
-                entries, joins_why = _encode_joins(
-                    spec, sources, timeline, pieces, caps, work, encode_progress
-                )
-                if entries:
-                    method = "encode-joins"
-                else:
-                    blockers += joins_why
-                    files = encode_pieces(pieces, spec, caps, work, encode_progress)
-                    entries = [(f, 0.0, p.length, None) for f, p in zip(files, pieces, strict=True)]
-                sound = sound_job.result()
+            # (Encoding the sound meanwhile, in its own ffmpeg, gained no clear wall time on
+            # two busy cores and took the process tree over 500 MB: it is made at the end.)
+            entries, joins_why = _encode_joins(spec, sources, timeline, pieces, caps, work, encode_progress)
+            if entries:
+                method = "encode-joins"
+            else:
+                blockers += joins_why
+                files = encode_pieces(pieces, spec, caps, work, encode_progress)
+                entries = [(f, 0.0, p.length, None) for f, p in zip(files, pieces, strict=True)]
             assemble = (lambda f: progress(0.9 + 0.1 * f)) if progress else None
         _concat_list(entries, work / "picture.ffconcat")
         # The concat demuxer's first file may hold AAC priming before 0 (copied, or unused
@@ -468,12 +451,9 @@ def stitch(spec: CutSpec, progress: Callable[[float], None] | None = None) -> St
         if method == "copy":
             # Picture and sound copied together: no decoding at all.
             args += ["-map", "0:v:0", "-map", "0:a:0", "-c", "copy", "-movflags", "+faststart"]
-        elif method == "copy-picture":
+        else:
             args += _sound_inputs(spec, sources, timeline, work, shots, 1)
             args += ["-map", "0:v:0", "-c:v", "copy", "-map", "[aout]", *_output_args(spec)]
-        else:
-            args += ["-i", str(sound), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy"]
-            args += ["-movflags", "+faststart"]
         args += ["-f", "mp4"]
 
         fd, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".part", dir=output.parent)

@@ -28,6 +28,7 @@ from storyboard.stitch.timeline import Placed, Timeline
 
 CRF = 20
 PRESET = "veryfast"
+THREADS = 2
 # The x264 settings of an encoded cut (every piece alike, so they join by copy).
 ENCODER = ("-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF), "-pix_fmt", "yuv420p")
 
@@ -309,12 +310,14 @@ def piece_args(
     out: Path,
     encoder: Sequence[str] = ENCODER,
 ) -> list[str]:
-    args = ["-y", "-threads", "2"]
+    args = ["-y"]
     for part in piece.parts:
         seek = part.placed.source_start + part.a / spec.fps
         if seek > 0:
             args += ["-ss", _t(seek)]
-        args += ["-i", str(part.placed.clip.path)]
+        # Two pieces run at once on two cores: two decoding threads per input and two x264
+        # threads keep both cores busy without a frame-thread's buffers per extra thread.
+        args += ["-threads", "1", "-i", str(part.placed.clip.path)]
     chains = [_part_chain(part, k, spec, f"p{k}") for k, part in enumerate(piece.parts)]
     if len(piece.parts) == 2:
         ov = piece.overlap or piece.frames
@@ -338,7 +341,7 @@ def piece_args(
         k += 1
     chains.append(f"[{cur}]format=yuv420p[out]")
     args += ["-filter_complex", ";".join(chains), "-map", "[out]", "-an"]
-    args += list(encoder)
+    args += [*encoder, "-threads", str(THREADS)]
     args += ["-r", f"{spec.fps:g}", "-frames:v", str(piece.frames), "-f", "mp4", str(out)]
     return args
 
