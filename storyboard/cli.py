@@ -352,7 +352,8 @@ def _refuse_if_locked(sb: Any) -> None:
     "--poll-interval",
     type=click.FloatRange(0.01),
     metavar="SECONDS",
-    help="Seconds between polls (default 5-10 with jitter; or STORYBOARD_POLL_INTERVAL).",
+    help="Seconds between polls, with jitter (default: the provider's pace, 5-10 s; nanophoto "
+    "36 s or more, for its rate limit; or STORYBOARD_POLL_INTERVAL).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def render(

@@ -21,7 +21,7 @@ StoryboardError                  anything the tool reports instead of a tracebac
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -123,12 +123,6 @@ class BudgetError(InputError):
 
 class LockError(StoryboardError):
     exit_code = 3
-
-
-@dataclass
-class _RetryInfo:
-    retry_after: float | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 class ProviderError(StoryboardError):
