@@ -74,7 +74,7 @@ def case_generate(storyboard: str, concurrency: int) -> dict[str, Any]:
     from storyboard.executor import generate
 
     sb = pipeline.load(Path(storyboard))
-    plan = pipeline.compile(sb, need_key=True)
+    plan = pipeline.make_plan(sb, need_key=True)
     t0 = time.perf_counter()
     result = generate(plan, concurrency=concurrency)
     return {
