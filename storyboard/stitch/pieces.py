@@ -241,6 +241,9 @@ _HEADER_OPTIONS = {
     "direct": "direct",
 }
 _B_FRAME_OPTIONS = ("b_pyramid", "weightb", "direct")
+# Analysis settings that leave the SPS/PPS alone: a join is a few seconds between copied
+# GOPs, so it is encoded faster (about a quarter less CPU for about a tenth more bytes).
+JOIN_SPEED = ("subme=1", "me=dia", "trellis=0", "rc-lookahead=10", "mixed-refs=0", "partitions=i8x8,i4x4")
 _PYRAMID = {"0": "none", "1": "strict", "2": "normal"}
 _DIRECT = {"0": "none", "1": "spatial", "2": "temporal", "3": "auto"}
 
@@ -277,7 +280,7 @@ def matching_encoder(options: dict[str, str], profile: str) -> tuple[list[str] |
         return None, f"H.264 profile {profile!r}"
     prof = "baseline" if "baseline" in prof else prof
     args = ["-c:v", "libx264", "-preset", PRESET, "-profile:v", prof]
-    return [*args, "-x264-params", ":".join(params), "-pix_fmt", "yuv420p"], ""
+    return [*args, "-x264-params", ":".join([*params, *JOIN_SPEED]), "-pix_fmt", "yuv420p"], ""
 
 
 def _part_chain(part: Part, k: int, spec: CutSpec, label: str) -> str:
