@@ -6,15 +6,15 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jsonschema
 import pytest
 
 from storyboard.model import Asset, Settings, Shot
-from storyboard.providers.base import CompiledShot, Need, Task
+from storyboard.providers.base import CompiledShot, HttpRequest, Need, Task
 from tests.media import make_clip, make_image
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "provider_schemas"
@@ -182,3 +182,86 @@ def assert_not_sent_again(srv: Any, p: Any, submit: Any, sleeps: Any, path: str)
     with pytest.raises(ReplyLost):
         submit()
     assert len([r for r in srv.requests if r.path == path]) == 1 and sleeps.calls == []
+
+
+def assert_grid(
+    p: Any,
+    doc_allows: Callable[[str, dict[str, Any]], bool],
+    schema: str | Callable[[str], str],
+    *,
+    absent: tuple[str, ...] = (),
+    whole_request: bool = False,
+) -> int:
+    """Run every shot of `grid()` through `p.check`: it must agree with the provider's document
+    (`doc_allows`); a refused shot has no body, an allowed one's body (placeholders filled, or
+    with `whole_request` the one request made for it alone, which needs nothing) validates
+    against `schema` (a name, or one per shape) and carries none of the `absent` keys. Returns
+    how many shots were allowed."""
+    from storyboard.errors import UnsupportedError
+
+    n_ok = 0
+    for shape, settings in grid():
+        shot = shaped(shape, **settings)
+        problems = p.check(shot)
+        assert (not problems) == doc_allows(shape, settings), (shape, settings, problems)
+        if problems:
+            with pytest.raises(UnsupportedError):
+                p.shot_body(shot)
+            continue
+        n_ok += 1
+        if whole_request:
+            (req,) = p.requests([shot])
+            assert req.needs == ()
+            body = filled = req.body
+        else:
+            body, needs = p.shot_body(shot)
+            filled = fill(body, needs)
+        name = schema if isinstance(schema, str) else schema(shape)
+        assert schema_errors(name, filled) == []
+        for key in absent:
+            assert key not in body, (shape, settings, key)
+    return n_ok
+
+
+P = TypeVar("P")
+
+
+def client_for(cls: Callable[..., P], **defaults: Any) -> Callable[..., P]:
+    """`client(srv, sleeps=None, key=KEY, **kw)`: a `cls` talking to loopback server `srv`,
+    sleeping into `sleeps` (a fresh `Sleeps` if none)."""
+
+    def client(srv: Any, sleeps: Sleeps | None = None, key: str = KEY, **kw: Any) -> P:
+        return cls(base_url=srv.base_url, api_key=key, sleep=sleeps or Sleeps(), **{**defaults, **kw})
+
+    return client
+
+
+def request_for(p: Any, shot: CompiledShot, values: dict[str, str] | None = None) -> HttpRequest:
+    """The one request `p` makes for `shot`, its placeholders filled as the executor would."""
+    (r,) = p.requests([shot])
+    return HttpRequest(r.method, r.url, r.shots, fill(r.body, r.needs, values))
+
+
+def assert_fault_retried(
+    srv: Any,
+    p: Any,
+    sleeps: Sleeps,
+    kind: str,
+    on: str,
+    *,
+    retry_after: int,
+    lost: tuple[str, ...],
+    path: str,
+) -> None:
+    """Two `kind` faults on `on` (submit or poll) are retried, waiting what a 429 asks; a
+    submission whose fault is one of `lost` (the service may have taken it) is not sent again."""
+    srv.fault(kind, on=on, times=2, retry_after=retry_after)
+    if on == "submit" and kind in lost:
+        assert_not_sent_again(srv, p, lambda: p.submit(request_for(p, compiled())), sleeps, path)
+        return
+    ids = p.submit(request_for(p, compiled()))
+    (st,) = wait_done(p, [task("s1", ids["s1"], srv.name)]).values()
+    assert st.state == "done" and len(srv.accepted) == 1
+    assert len(sleeps.calls) == 2
+    if kind == "429":
+        assert sleeps.calls == [float(retry_after)] * 2

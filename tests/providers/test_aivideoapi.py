@@ -14,20 +14,18 @@ from storyboard.errors import (
     ProviderError,
     RejectedError,
     TransientError,
-    UnsupportedError,
 )
 from storyboard.providers.aivideoapi import AivideoapiProvider
-from storyboard.providers.base import Cost, HttpRequest, Need
+from storyboard.providers.base import Cost, Need
 from tests.providers.conftest import (
     KEY,
     Sleeps,
-    assert_not_sent_again,
+    assert_fault_retried,
+    assert_grid,
+    client_for,
     compiled,
-    fill,
-    grid,
     local_asset,
-    schema_errors,
-    shaped,
+    request_for,
     task,
     url_asset,
     wait_done,
@@ -42,20 +40,7 @@ def doc_allows(shape: str, s: dict[str, Any]) -> bool:
 
 
 def test_check_agrees_with_the_document_and_bodies_validate() -> None:
-    p = AivideoapiProvider()
-    n_ok = 0
-    for shape, settings in grid():
-        shot = shaped(shape, **settings)
-        problems = p.check(shot)
-        assert (not problems) == doc_allows(shape, settings), (shape, settings, problems)
-        if problems:
-            with pytest.raises(UnsupportedError):
-                p.shot_body(shot)
-            continue
-        n_ok += 1
-        body, needs = p.shot_body(shot)
-        assert schema_errors("aivideoapi.generate", fill(body, needs)) == []
-        assert "callback_url" not in body
+    n_ok = assert_grid(AivideoapiProvider(), doc_allows, "aivideoapi.generate", absent=("callback_url",))
     assert n_ok == 4 * 3 * 3 * 3 * 2 + 2 * 2 * 3 * 2  # other shapes + references
 
 
@@ -139,19 +124,13 @@ def test_costs_match_the_price_table() -> None:
 # -- render time -------------------------------------------------------------------------------
 
 
-def client(srv: Any, sleeps: Sleeps | None = None, key: str = KEY, **kw: Any) -> AivideoapiProvider:
-    return AivideoapiProvider(base_url=srv.base_url, api_key=key, sleep=sleeps or Sleeps(), **kw)
-
-
-def req(p: AivideoapiProvider, shot: Any, values: dict[str, str] | None = None) -> HttpRequest:
-    (r,) = p.requests([shot])
-    return HttpRequest(r.method, r.url, r.shots, fill(r.body, r.needs, values))
+client = client_for(AivideoapiProvider)
 
 
 def test_generate_poll_then_extend(server: Any, clip: Path) -> None:
     srv = server("aivideoapi")
     p = client(srv)
-    ids = p.submit(req(p, compiled("a", references=(url_asset("r"),), seed=22222)))
+    ids = p.submit(request_for(p, compiled("a", references=(url_asset("r"),), seed=22222)))
     (st,) = wait_done(p, [task("a", ids["a"], "aivideoapi")]).values()
     assert st.state == "done" and httpx.get(st.url).content == clip.read_bytes()
     assert srv.credits == 10_000 - 40
@@ -159,7 +138,7 @@ def test_generate_poll_then_extend(server: Any, clip: Path) -> None:
     (r,) = p.requests([ext])
     (need,) = r.needs
     assert need.kind == "task_id" and need.source == "a"
-    ids_b = p.submit(req(p, ext, {need.placeholder: ids["a"]}))
+    ids_b = p.submit(request_for(p, ext, {need.placeholder: ids["a"]}))
     assert srv.accepted[-1]["body"]["input"]["extend_task_id"] == ids["a"]
     (st,) = wait_done(p, [task("b", ids_b["b"], "aivideoapi")]).values()
     assert st.state == "done"
@@ -169,11 +148,11 @@ def test_bad_key(server: Any) -> None:
     srv = server("aivideoapi")
     p = client(srv, key="sk-wrong")
     with pytest.raises(AuthError) as info:
-        p.submit(req(p, compiled()))
+        p.submit(request_for(p, compiled()))
     assert "set AIVIDEOAPI_API_KEY" in str(info.value) and "sk-wrong" not in str(info.value)
     p = client(srv, key="")
     with pytest.raises(AuthError) as info:
-        p.submit(req(p, compiled()))
+        p.submit(request_for(p, compiled()))
     assert "set AIVIDEOAPI_API_KEY" in str(info.value)
 
 
@@ -181,7 +160,7 @@ def test_credits_say_what_the_shot_needs(server: Any) -> None:
     srv = server("aivideoapi", credits=100)
     p = client(srv)
     with pytest.raises(CreditsError) as info:
-        p.submit(req(p, compiled("hero", model="quality")))
+        p.submit(request_for(p, compiled("hero", model="quality")))
     assert "300 needed" in str(info.value) and "'hero'" in str(info.value)
     assert KEY not in str(info.value)
 
@@ -189,7 +168,7 @@ def test_credits_say_what_the_shot_needs(server: Any) -> None:
 def test_invalid_request_rejected_naming_the_shot(server: Any) -> None:
     srv = server("aivideoapi")
     p = client(srv)
-    r = req(p, compiled("x"))
+    r = request_for(p, compiled("x"))
     r.body["input"]["generation_type"] = "REFERENCE_2_VIDEO"  # no images: refused
     with pytest.raises(RejectedError) as info:
         p.submit(r)
@@ -206,11 +185,11 @@ def test_unknown_task_when_polling(server: Any) -> None:
 def test_failed_jobs(server: Any) -> None:
     srv = server("aivideoapi")
     p = client(srv)
-    ids = p.submit(req(p, compiled(prompt="FORBIDDEN")))
+    ids = p.submit(request_for(p, compiled(prompt="FORBIDDEN")))
     (st,) = wait_done(p, [task("s1", ids["s1"], "aivideoapi")]).values()
     assert st.state == "failed" and (st.reason or "").startswith("upstream_error: ")
     srv.fault("fail_job", reason="Video generation failed")
-    ids = p.submit(req(p, compiled()))
+    ids = p.submit(request_for(p, compiled()))
     (st,) = wait_done(p, [task("s1", ids["s1"], "aivideoapi")]).values()
     assert st == st.__class__("failed", reason="upstream_error: Video generation failed")
     assert srv.credits == 10_000  # both refunded
@@ -221,17 +200,9 @@ def test_failed_jobs(server: Any) -> None:
 def test_faults_are_retried(server: Any, kind: str, on: str) -> None:
     srv = server("aivideoapi")
     sleeps = Sleeps()
-    p = client(srv, sleeps)
-    srv.fault(kind, on=on, times=2, retry_after=2)
-    if on == "submit" and kind == "drop":  # no answer: maybe taken (its 503 has an error body)
-        assert_not_sent_again(srv, p, lambda: p.submit(req(p, compiled())), sleeps, "/v1/videos/generations")
-        return
-    ids = p.submit(req(p, compiled()))
-    (st,) = wait_done(p, [task("s1", ids["s1"], "aivideoapi")]).values()
-    assert st.state == "done" and len(srv.accepted) == 1
-    assert len(sleeps.calls) == 2
-    if kind == "429":
-        assert sleeps.calls == [2.0, 2.0]
+    # only no answer may mean taken: its 503 has an error body
+    path = "/v1/videos/generations"
+    assert_fault_retried(srv, client(srv, sleeps), sleeps, kind, on, retry_after=2, lost=("drop",), path=path)
 
 
 def test_retries_run_out(server: Any) -> None:
@@ -239,5 +210,5 @@ def test_retries_run_out(server: Any) -> None:
     srv.fault("503", on="submit", times=3)
     p = client(srv, retries=2)
     with pytest.raises(TransientError) as info:
-        p.submit(req(p, compiled()))
+        p.submit(request_for(p, compiled()))
     assert "upstream_error" in str(info.value)

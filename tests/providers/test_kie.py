@@ -14,19 +14,17 @@ from storyboard.errors import (
     RateLimitError,
     RejectedError,
     TransientError,
-    UnsupportedError,
 )
-from storyboard.providers.base import Cost, HttpRequest, Need
+from storyboard.providers.base import Cost, Need
 from storyboard.providers.kie import KieProvider
 from tests.providers.conftest import (
     KEY,
     Sleeps,
-    assert_not_sent_again,
+    assert_fault_retried,
+    assert_grid,
+    client_for,
     compiled,
-    fill,
-    grid,
-    schema_errors,
-    shaped,
+    request_for,
     task,
     url_asset,
     wait_done,
@@ -46,21 +44,10 @@ def doc_allows(shape: str, s: dict[str, Any]) -> bool:
 
 
 def test_check_agrees_with_the_document_and_bodies_validate() -> None:
-    p = KieProvider()
-    n_ok = 0
-    for shape, settings in grid():
-        shot = shaped(shape, **settings)
-        problems = p.check(shot)
-        assert (not problems) == doc_allows(shape, settings), (shape, settings, problems)
-        if problems:
-            with pytest.raises(UnsupportedError):
-                p.shot_body(shot)
-            continue
-        n_ok += 1
-        body, needs = p.shot_body(shot)
-        schema = "kie.extend" if shape == "continues" else "kie.generate"
-        assert schema_errors(schema, fill(body, needs)) == []
-        assert "enableFallback" not in body and "callBackUrl" not in body
+    def schema(shape: str) -> str:
+        return "kie.extend" if shape == "continues" else "kie.generate"
+
+    n_ok = assert_grid(KieProvider(), doc_allows, schema, absent=("enableFallback", "callBackUrl"))
     assert n_ok > 0
 
 
@@ -116,20 +103,13 @@ def test_problem_messages() -> None:
 # -- render time -------------------------------------------------------------------------------
 
 
-def client(srv: Any, sleeps: Sleeps | None = None, key: str = KEY, **kw: Any) -> KieProvider:
-    kw.setdefault("hd_retry_seconds", 0.0)
-    return KieProvider(base_url=srv.base_url, api_key=key, sleep=sleeps or Sleeps(), **kw)
-
-
-def req(p: KieProvider, shot: Any, values: dict[str, str] | None = None) -> HttpRequest:
-    (r,) = p.requests([shot])
-    return HttpRequest(r.method, r.url, r.shots, fill(r.body, r.needs, values))
+client = client_for(KieProvider, hd_retry_seconds=0.0)
 
 
 def test_generate_poll_download(server: Any, clip: Path) -> None:
     srv = server("kie")
     p = client(srv)
-    ids = p.submit(req(p, compiled(first=url_asset("a"), last=url_asset("b"))))
+    ids = p.submit(request_for(p, compiled(first=url_asset("a"), last=url_asset("b"))))
     (st,) = wait_done(p, [task("s1", ids["s1"], "kie")]).values()
     assert st.state == "done" and httpx.get(st.url).content == clip.read_bytes()
     polls = [r for r in srv.requests if r.path == "/api/v1/veo/record-info"]
@@ -142,7 +122,7 @@ def test_1080p_waits_for_the_hd_clip(server: Any) -> None:
     srv.hd_seconds = 0.4
     p = client(srv)
     shot = compiled(resolution="1080p")
-    ids = p.submit(req(p, shot))
+    ids = p.submit(request_for(p, shot))
     t = task("s1", ids["s1"], "kie", **p.task_extra(shot))
     first = p.poll([t])[t.task_id]
     assert first.state == "running"  # 720p done, 1080p not ready: body code 400
@@ -158,7 +138,7 @@ def test_1080p_asks_no_more_often_than_allowed(server: Any) -> None:
     srv.hd_seconds = 60
     p = client(srv, hd_retry_seconds=30)
     shot = compiled(resolution="1080p")
-    ids = p.submit(req(p, shot))
+    ids = p.submit(request_for(p, shot))
     t = task("s1", ids["s1"], "kie", resolution="1080p")
     for _ in range(3):
         assert p.poll([t])[t.task_id].state == "running"
@@ -168,10 +148,10 @@ def test_1080p_asks_no_more_often_than_allowed(server: Any) -> None:
 def test_extend_a_generated_clip(server: Any) -> None:
     srv = server("kie")
     p = client(srv)
-    ids = p.submit(req(p, compiled("a")))
+    ids = p.submit(request_for(p, compiled("a")))
     wait_done(p, [task("a", ids["a"], "kie")])
     ext = compiled("b", index=1, continues="a")
-    ids_b = p.submit(req(p, ext, {"<task:a>": ids["a"]}))
+    ids_b = p.submit(request_for(p, ext, {"<task:a>": ids["a"]}))
     assert srv.requests[-1].path == "/api/v1/veo/extend"
     assert srv.accepted[-1]["body"] == {"taskId": ids["a"], "prompt": "a lighthouse at dawn"}
     (st,) = wait_done(p, [task("b", ids_b["b"], "kie")]).values()
@@ -182,7 +162,7 @@ def test_bad_key(server: Any) -> None:
     srv = server("kie")
     p = client(srv, key="x" + KEY)
     with pytest.raises(AuthError) as info:
-        p.submit(req(p, compiled()))
+        p.submit(request_for(p, compiled()))
     assert "set KIE_API_KEY" in str(info.value)
     assert KEY not in str(info.value) and KEY not in repr(info.value)
 
@@ -191,7 +171,7 @@ def test_credits(server: Any) -> None:
     srv = server("kie", credits=10)
     p = client(srv)
     with pytest.raises(CreditsError) as info:
-        p.submit(req(p, compiled("hero")))
+        p.submit(request_for(p, compiled("hero")))
     assert "not enough credits" in str(info.value) and "'hero'" in str(info.value)
     assert "60" in str(info.value) and "10" in str(info.value)  # the numbers kie puts in msg
 
@@ -200,7 +180,7 @@ def test_content_rejection_names_the_shot(server: Any) -> None:
     srv = server("kie")
     p = client(srv)
     with pytest.raises(RejectedError) as info:
-        p.submit(req(p, compiled("night", prompt="a FORBIDDEN act")))
+        p.submit(request_for(p, compiled("night", prompt="a FORBIDDEN act")))
     assert "'night'" in str(info.value) and "rejected by Flow" in str(info.value)
     assert srv.accepted == []
 
@@ -210,7 +190,7 @@ def test_failed_job(server: Any, flag: int) -> None:
     srv = server("kie")
     p = client(srv)
     srv.fault("fail_job", reason="Video generation failed", flag=flag)
-    ids = p.submit(req(p, compiled()))
+    ids = p.submit(request_for(p, compiled()))
     (st,) = wait_done(p, [task("s1", ids["s1"], "kie")]).values()
     assert st.state == "failed" and st.reason == "501: Video generation failed"
 
@@ -220,17 +200,9 @@ def test_failed_job(server: Any, flag: int) -> None:
 def test_faults_are_retried(server: Any, kind: str, on: str) -> None:
     srv = server("kie")
     sleeps = Sleeps()
-    p = client(srv, sleeps)
-    srv.fault(kind, on=on, times=2, retry_after=5)
-    if on == "submit" and kind in ("503", "drop"):  # a bare 503 or no answer: maybe taken
-        assert_not_sent_again(srv, p, lambda: p.submit(req(p, compiled())), sleeps, "/api/v1/veo/generate")
-        return
-    ids = p.submit(req(p, compiled()))
-    (st,) = wait_done(p, [task("s1", ids["s1"], "kie")]).values()
-    assert st.state == "done" and len(srv.accepted) == 1
-    assert len(sleeps.calls) == 2
-    if kind == "429":
-        assert sleeps.calls == [5.0, 5.0]
+    lost = ("503", "drop")  # a bare 503 or no answer: maybe taken
+    path = "/api/v1/veo/generate"
+    assert_fault_retried(srv, client(srv, sleeps), sleeps, kind, on, retry_after=5, lost=lost, path=path)
 
 
 def test_retries_run_out(server: Any) -> None:
@@ -238,8 +210,8 @@ def test_retries_run_out(server: Any) -> None:
     p = client(srv, retries=1)
     srv.fault("429", on="submit", times=2, retry_after=1)
     with pytest.raises(RateLimitError):
-        p.submit(req(p, compiled()))
+        p.submit(request_for(p, compiled()))
     srv.fault("500", on="submit", times=2)
     with pytest.raises(TransientError) as info:
-        p.submit(req(p, compiled()))
+        p.submit(request_for(p, compiled()))
     assert "500" in str(info.value) and KEY not in str(info.value)

@@ -21,11 +21,11 @@ from storyboard.providers.nanophoto import NanophotoProvider
 from tests.providers.conftest import (
     KEY,
     Sleeps,
+    assert_grid,
+    client_for,
     compiled,
-    grid,
     local_asset,
     schema_errors,
-    shaped,
     task,
     url_asset,
     wait_done,
@@ -39,20 +39,7 @@ def doc_allows(shape: str, s: dict[str, Any]) -> bool:
 
 
 def test_check_agrees_with_the_document_and_bodies_validate() -> None:
-    p = NanophotoProvider()
-    n_ok = 0
-    for shape, settings in grid():
-        shot = shaped(shape, **settings)
-        problems = p.check(shot)
-        assert (not problems) == doc_allows(shape, settings), (shape, settings, problems)
-        if problems:
-            with pytest.raises(UnsupportedError):
-                p.shot_body(shot)
-            continue
-        n_ok += 1
-        (req,) = p.requests([shot])
-        assert req.needs == ()
-        assert schema_errors("nanophoto.generate", req.body) == []
+    n_ok = assert_grid(NanophotoProvider(), doc_allows, "nanophoto.generate", whole_request=True)
     assert n_ok == 5 * 2 * 3  # shapes x aspects x resolutions
 
 
@@ -134,8 +121,7 @@ def test_costs() -> None:
 # -- render time -------------------------------------------------------------------------------
 
 
-def client(srv: Any, sleeps: Sleeps | None = None, key: str = KEY, **kw: Any) -> NanophotoProvider:
-    return NanophotoProvider(base_url=srv.base_url, api_key=key, sleep=sleeps or Sleeps(), **kw)
+client = client_for(NanophotoProvider)
 
 
 def three() -> list[Any]:

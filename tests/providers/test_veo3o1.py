@@ -15,20 +15,18 @@ from storyboard.errors import (
     RateLimitError,
     RejectedError,
     TransientError,
-    UnsupportedError,
 )
-from storyboard.providers.base import Cost, HttpRequest, Need
+from storyboard.providers.base import Cost, Need
 from storyboard.providers.veo3o1 import Veo3o1Provider
 from tests.providers.conftest import (
     KEY,
     Sleeps,
+    assert_grid,
     assert_not_sent_again,
+    client_for,
     compiled,
-    fill,
-    grid,
     local_asset,
-    schema_errors,
-    shaped,
+    request_for,
     task,
     url_asset,
     wait_done,
@@ -46,20 +44,7 @@ def doc_allows(shape: str, s: dict[str, Any]) -> bool:
 
 
 def test_check_agrees_with_the_document_and_bodies_validate() -> None:
-    p = Veo3o1Provider()
-    n_ok = 0
-    for shape, settings in grid():
-        shot = shaped(shape, **settings)
-        problems = p.check(shot)
-        assert (not problems) == doc_allows(shape, settings), (shape, settings, problems)
-        if problems:
-            with pytest.raises(UnsupportedError):
-                p.shot_body(shot)
-            continue
-        n_ok += 1
-        body, needs = p.shot_body(shot)
-        assert schema_errors("veo3o1.generate", fill(body, needs)) == []
-    assert n_ok == 9  # 3 shapes x 3 aspect ratios
+    assert assert_grid(Veo3o1Provider(), doc_allows, "veo3o1.generate") == 9  # 3 shapes x 3 aspect ratios
 
 
 def test_bodies() -> None:
@@ -134,13 +119,7 @@ def test_upload_format_and_size_checked_at_plan_time(tmp_path: Path) -> None:
 # -- render time against the loopback server ---------------------------------------------------
 
 
-def client(srv: Any, sleeps: Sleeps | None = None, key: str = KEY) -> Veo3o1Provider:
-    return Veo3o1Provider(base_url=srv.base_url, api_key=key, sleep=sleeps or Sleeps())
-
-
-def request_for(p: Veo3o1Provider, shot: Any, values: dict[str, str] | None = None) -> HttpRequest:
-    (req,) = p.requests([shot])
-    return HttpRequest(req.method, req.url, req.shots, fill(req.body, req.needs, values))
+client = client_for(Veo3o1Provider)
 
 
 def test_upload_then_generate_then_poll(server: Any, png: Path, clip: Path) -> None:
