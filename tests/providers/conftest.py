@@ -265,3 +265,21 @@ def assert_fault_retried(
     assert len(sleeps.calls) == 2
     if kind == "429":
         assert sleeps.calls == [float(retry_after)] * 2
+
+
+def assert_no_key(exc: BaseException) -> None:
+    """`KEY` appears nowhere in what the error says (message, repr, hint, arguments)."""
+    for text in (str(exc), repr(exc), getattr(exc, "hint", None) or "", *map(str, exc.args)):
+        assert KEY not in text
+
+
+def key_refused(submit: Callable[[], Any], variable: str) -> BaseException:
+    """`submit()` fails for its key with an AuthError that names the environment `variable`
+    to set and does not give the key away; the error, for the checks of the caller."""
+    from storyboard.errors import AuthError
+
+    with pytest.raises(AuthError) as info:
+        submit()
+    assert f"set {variable}" in str(info.value)
+    assert_no_key(info.value)
+    return info.value

@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 from storyboard.errors import (
-    AuthError,
     CreditsError,
     ProviderError,
     RejectedError,
@@ -24,6 +23,7 @@ from tests.providers.conftest import (
     assert_grid,
     client_for,
     compiled,
+    key_refused,
     local_asset,
     request_for,
     task,
@@ -147,13 +147,11 @@ def test_generate_poll_then_extend(server: Any, clip: Path) -> None:
 def test_bad_key(server: Any) -> None:
     srv = server("aivideoapi")
     p = client(srv, key="sk-wrong")
-    with pytest.raises(AuthError) as info:
-        p.submit(request_for(p, compiled()))
-    assert "set AIVIDEOAPI_API_KEY" in str(info.value) and "sk-wrong" not in str(info.value)
+    assert "sk-wrong" not in str(
+        key_refused(lambda: p.submit(request_for(p, compiled())), "AIVIDEOAPI_API_KEY")
+    )
     p = client(srv, key="")
-    with pytest.raises(AuthError) as info:
-        p.submit(request_for(p, compiled()))
-    assert "set AIVIDEOAPI_API_KEY" in str(info.value)
+    key_refused(lambda: p.submit(request_for(p, compiled())), "AIVIDEOAPI_API_KEY")
 
 
 def test_credits_say_what_the_shot_needs(server: Any) -> None:

@@ -21,7 +21,7 @@ from storyboard.errors import (
     TransientError,
 )
 from storyboard.providers.http import SUBMIT_RETRIES, Http, ReplyLost, parse_retry_after, retry_base
-from tests.providers.conftest import KEY, Sleeps
+from tests.providers.conftest import KEY, Sleeps, assert_no_key
 
 Step = tuple[int, dict[str, str], bytes] | str  # (status, headers, body) or "drop"
 
@@ -87,11 +87,6 @@ def scripted() -> Iterator[Any]:
 
 def http(srv: Scripted, sleeps: Sleeps, key: str | None = KEY, **kw: Any) -> Http:
     return Http(srv.url, key, provider="demo", env="DEMO", sleep=sleeps, **kw)
-
-
-def assert_no_key(exc: BaseException) -> None:
-    for text in (str(exc), repr(exc), getattr(exc, "hint", "") or "", *map(str, exc.args)):
-        assert KEY not in text
 
 
 def test_bearer_header_and_success(scripted: Any, sleeps: Sleeps) -> None:
