@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from PIL import ImageFont
 
 SCALE_ENV = "STORYBOARD_PREVIEW_SCALE"
-RENDERER = "preview/1"  # bump when the look changes, so cached previews are redrawn
+RENDERER = "preview/2"  # bump when the look changes, so cached previews are redrawn
 SAMPLE_RATE = 48000
 MIN_SIDE = 16
 MAX_CARD_CHARS = 3000
@@ -539,7 +539,9 @@ def _graph(
     graph.append(f"color=c=white@0.55:s={w}x{bar}:r={rate},format=yuva420p[bar]")
     graph.append(
         f"[v1][bar]overlay=x='-w+w*(n+1)/{frames}':y={h - bar}:eval=frame:shortest=1"
-        f":enable='lt(t,{clear:.6f})',trim=end_frame={frames}[v]"
+        # square pixels said outright, as cameras and services do: the stitcher's re-encoded
+        # joins (which set SAR 1:1) then share these clips' SPS and can copy the rest
+        f":enable='lt(t,{clear:.6f})',trim=end_frame={frames},setsar=1[v]"
     )
     graph.append(f"{_audio_graph(audio, float(seconds), seed)}[a]")
     return args, graph
