@@ -43,37 +43,27 @@ SUBMIT = {
 }
 PRICE = {"veo3o1": 2, "nanophoto": 10, "aivideoapi": 40, "kie": 60}
 
-# (HTTP status, the provider's own code) of each documented error
-AUTH = {
-    "veo3o1": (401, 1002),
-    "nanophoto": (401, "LOGIN_REQUIRED"),
-    "aivideoapi": (401, "invalid_api_key"),
-    "kie": (200, 401),
+# (HTTP status, the provider's own code) of each documented error, in the order: bad key,
+# invalid request, rate limit, server error, too few credits
+ERRORS: dict[str, tuple[tuple[int, Any], ...]] = {
+    "veo3o1": ((401, 1002), (400, 1000), (429, 1003), (500, 5000), (402, 1001)),
+    "nanophoto": (
+        (401, "LOGIN_REQUIRED"),
+        (400, "INVALID_REQUEST"),
+        (429, "API_KEY_RATE_LIMIT_EXCEEDED"),
+        (500, "INTERNAL_ERROR"),
+        (402, "INSUFFICIENT_CREDITS"),
+    ),
+    "aivideoapi": (
+        (401, "invalid_api_key"),
+        (400, "invalid_request"),
+        (429, "rate_limit_exceeded"),
+        (500, "internal_error"),
+        (402, "insufficient_credits"),
+    ),
+    "kie": ((200, 401), (200, 422), (200, 429), (200, 500), (200, 402)),
 }
-INVALID = {
-    "veo3o1": (400, 1000),
-    "nanophoto": (400, "INVALID_REQUEST"),
-    "aivideoapi": (400, "invalid_request"),
-    "kie": (200, 422),
-}
-RATE = {
-    "veo3o1": (429, 1003),
-    "nanophoto": (429, "API_KEY_RATE_LIMIT_EXCEEDED"),
-    "aivideoapi": (429, "rate_limit_exceeded"),
-    "kie": (200, 429),
-}
-SERVER = {
-    "veo3o1": (500, 5000),
-    "nanophoto": (500, "INTERNAL_ERROR"),
-    "aivideoapi": (500, "internal_error"),
-    "kie": (200, 500),
-}
-CREDITS = {
-    "veo3o1": (402, 1001),
-    "nanophoto": (402, "INSUFFICIENT_CREDITS"),
-    "aivideoapi": (402, "insufficient_credits"),
-    "kie": (200, 402),
-}
+AUTH, INVALID, RATE, SERVER, CREDITS = ({name: codes[i] for name, codes in ERRORS.items()} for i in range(5))
 
 each = pytest.mark.parametrize("provider_server", PROVIDERS, indirect=True)
 
