@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from storyboard import config
 from storyboard.compiler import Plan, compile_plan
 from storyboard.errors import InputError
-from storyboard.model import Storyboard, resolve_inside
+from storyboard.model import Storyboard
 from storyboard.validate import load_storyboard
 
 if TYPE_CHECKING:  # the stitcher pulls in video code: only the commands that cut import it
@@ -23,15 +23,7 @@ if TYPE_CHECKING:  # the stitcher pulls in video code: only the commands that cu
 
 def load(path: Path) -> Storyboard:
     """Load and validate: every problem of the file at once, or a Storyboard."""
-    sb = load_storyboard(Path(path))
-    # What the tool writes beside the storyboard stays inside its folder, links or not.
-    for what, target in (("its state folder .storyboard", sb.state_dir), ("its output", sb.output)):
-        if resolve_inside(sb.root, str(target.relative_to(sb.root))) is None:
-            raise InputError(
-                f"{sb.path.name}: {what} ({target.relative_to(sb.root)}) leads outside {sb.root}",
-                hint="remove the symbolic link, or choose `output:` inside the folder",
-            )
-    return sb
+    return load_storyboard(Path(path))
 
 
 def make_plan(sb: Storyboard, provider: str | None = None, *, need_key: bool = False) -> Plan:

@@ -321,6 +321,16 @@ class _Checker:
             self.file(("music", "file"), music["file"], "audio")
 
     def output(self) -> None:
+        # What the tool writes beside the storyboard stays inside its folder, links or not:
+        # its state folder and its default output are checked like an `output:` given.
+        written = [".storyboard"] + ([] if "output" in self.data else [f"renders/{self.doc.path.stem}.mp4"])
+        for rel in written:
+            if model.resolve_inside(self.root, rel) is None:
+                self.add(
+                    (),
+                    f"{rel} leads outside the storyboard's folder (a symbolic link?), and the tool "
+                    "writes there: remove the link, or give `output:` inside the folder",
+                )
         out = self.data.get("output")
         if not isinstance(out, str) or not out:
             return

@@ -426,3 +426,21 @@ def test_validate_imports_no_moviepy_numpy_or_pillow() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("link", ["renders", ".storyboard"])
+def test_what_the_tool_writes_cannot_lead_outside_through_a_link(tmp_path: Path, link: str) -> None:
+    folder = tmp_path / "film"
+    (tmp_path / "outside").mkdir()
+    folder.mkdir()
+    (folder / link).symlink_to(tmp_path / "outside")
+    path = folder / "film.yaml"
+    path.write_text("storyboard: 1\nshots:\n  - id: a\n    prompt: x\n")
+    with pytest.raises(ValidationError) as e:
+        load_storyboard(path)
+    (p,) = e.value.problems
+    assert "leads outside the storyboard's folder" in p.message and p.location.file == str(path)
+    # an explicit output inside the folder is fine when only the default one escapes
+    if link == "renders":
+        path.write_text("storyboard: 1\noutput: out/film.mp4\nshots:\n  - id: a\n    prompt: x\n")
+        assert load_storyboard(path).output == folder / "out" / "film.mp4"
