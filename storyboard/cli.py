@@ -369,16 +369,11 @@ def render(
     quiet: bool,
 ) -> None:
     """Generate the shots that are not made yet, then cut the film."""
-    from storyboard.executor import generate
+    from storyboard.executor import check_force, generate
 
     sb = pipeline.load(file)
     p = pipeline.make_plan(sb, provider, need_key=True)
-    unknown = sorted(set(force) - {s.id for s in sb.shots})
-    if unknown:
-        raise ConfigError(
-            f"--force {', '.join(unknown)}: no such shot",
-            hint="shot ids: " + ", ".join(s.id for s in sb.shots),
-        )
+    check_force(p, force)  # before asking for money
     _refuse_if_locked(sb)  # before asking for money that could not be spent
     data = _plan_data(p, force)
     if not quiet:

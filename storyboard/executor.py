@@ -85,6 +85,19 @@ class GenerateResult:
 
 
 # generate --------------------------------------------------------------------------------------
+def check_force(plan: Plan, force: Iterable[str]) -> set[str]:
+    """The forced shot ids, or ConfigError when one names no shot of the storyboard."""
+    forced = set(force)
+    known = [s.id for s in plan.shots]
+    unknown = sorted(forced - set(known))
+    if unknown:
+        raise ConfigError(
+            f"--force names no shot of this storyboard: {', '.join(unknown)}",
+            hint="shots: " + ", ".join(known),
+        )
+    return forced
+
+
 def generate(
     plan: Plan,
     *,
@@ -98,14 +111,7 @@ def generate(
 
     Forcing a shot also forces every shot that continues it, transitively (their first
     frame is its last one)."""
-    forced = set(force)
-    known = [s.id for s in plan.shots]
-    unknown = sorted(forced - set(known))
-    if unknown:
-        raise ConfigError(
-            f"--force names no shot of this storyboard: {', '.join(unknown)}",
-            hint="shots: " + ", ".join(known),
-        )
+    forced = check_force(plan, force)
     timing = _Timing.read(plan, poll_interval)  # a bad variable fails before anything is locked
     sb = plan.storyboard
 
