@@ -1,6 +1,6 @@
 """Generation: 21 text shots against a loopback provider server with a simulated 20 s job.
 
-The server (tests/servers) runs in the harness; `storyboard.executor.generate(plan)` runs in a
+The server (tests/servers) runs in the harness; `storyboard.run.executor.generate(plan)` runs in a
 child process pointed at it by <NAME>_BASE_URL / <NAME>_API_KEY, with
 STORYBOARD_POLL_INTERVAL=1 so one-second polling, not the default 5-10 s, sets the
 granularity. Measured: the wall time of generate() itself, against one shot's job time and

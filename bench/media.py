@@ -18,7 +18,7 @@ CACHE = BENCH / ".cache"
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from storyboard.stitch.ffmpeg import probe, run  # noqa: E402
+from storyboard.media.ffmpeg import probe, run  # noqa: E402
 
 N_CLIPS = 21
 SECONDS = 8.0

@@ -31,7 +31,7 @@ for p in (str(REPO), str(BENCH)):
 from measure import Result  # noqa: E402
 from media import CACHE  # noqa: E402
 
-from storyboard.stitch.ffmpeg import ffmpeg_exe  # noqa: E402
+from storyboard.media.ffmpeg import ffmpeg_exe  # noqa: E402
 
 GROUPS = ("stitch", "generate", "startup", "preview")
 

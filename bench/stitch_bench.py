@@ -18,7 +18,7 @@ from pathlib import Path
 from measure import Result, run_measured
 from media import CACHE, FPS, N_CLIPS, SECONDS, ensure_clips
 
-from storyboard.stitch.ffmpeg import ffmpeg_exe, probe
+from storyboard.media.ffmpeg import ffmpeg_exe, probe
 
 XFADE = 0.5
 ENC = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]

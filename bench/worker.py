@@ -71,7 +71,7 @@ def case_moviepy(clips: list[str], output: str, crossfade: float) -> dict[str, A
 
 def case_generate(storyboard: str, concurrency: int) -> dict[str, Any]:
     from storyboard import pipeline
-    from storyboard.executor import generate
+    from storyboard.run.executor import generate
 
     sb = pipeline.load(Path(storyboard))
     plan = pipeline.make_plan(sb, need_key=True)

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storyboard import config
-from storyboard.compiler import Plan, compile_plan
 from storyboard.errors import InputError
-from storyboard.model import Storyboard
-from storyboard.validate import load_storyboard
+from storyboard.plan.compiler import Plan, compile_plan
+from storyboard.providers import config
+from storyboard.spec.checks import load_storyboard
+from storyboard.spec.model import Storyboard
 
 if TYPE_CHECKING:  # the stitcher pulls in video code: only the commands that cut import it
     from storyboard.stitch.spec import CutSpec, StitchResult
@@ -53,7 +53,7 @@ class PlannedShot:
 
 
 def plan_view(plan: Plan, force: Iterable[str] = ()) -> list[PlannedShot]:
-    from storyboard.status import shot_states
+    from storyboard.plan.decide import shot_states
 
     forced = set(force)
     out = []
@@ -107,8 +107,8 @@ def clips_made(sb: Storyboard, plan: Plan) -> tuple[dict[str, Path], list[str], 
     A shot whose current fingerprint is not made yet falls back to the last clip made for it,
     so `stitch` can re-cut after an edit without generating anything.
     """
-    from storyboard.cache import Cache
-    from storyboard.state import State
+    from storyboard.store.cache import Cache
+    from storyboard.store.state import State
 
     cache = Cache(sb.state_dir)
     state = State.load(sb.state_dir)

@@ -13,7 +13,7 @@ from storyboard.errors import ConfigError
 from storyboard.providers.base import Provider
 
 BUILTIN = {
-    "preview": "storyboard.providers.preview:PreviewProvider",
+    "preview": "storyboard.providers.preview.provider:PreviewProvider",
     "veo3o1": "storyboard.providers.veo3o1:Veo3o1Provider",
     "nanophoto": "storyboard.providers.nanophoto:NanophotoProvider",
     "aivideoapi": "storyboard.providers.aivideoapi:AivideoapiProvider",

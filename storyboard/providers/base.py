@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from storyboard.errors import Problem
-from storyboard.model import Asset, Shot
+from storyboard.spec.model import Asset, Shot
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storyboard.errors import Problem
-from storyboard.model import Asset, Shot
 from storyboard.providers.base import CompiledShot
+from storyboard.spec.model import Asset, Shot
 
 REAL_PROVIDERS = ("veo3o1", "nanophoto", "aivideoapi", "kie")
 UPLOAD_FORMATS = (".jpg", ".jpeg", ".png", ".webp")  # veo3o1: JPEG/PNG/WebP

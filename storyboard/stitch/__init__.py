@@ -1,0 +1,1 @@
+"""Stage 4, the final cut: the timeline, transitions, sound, captions, and ffmpeg runs."""

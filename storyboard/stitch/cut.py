@@ -32,9 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from storyboard.errors import StitchError
-from storyboard.stitch.audio import audio_graph, music_input_args
-from storyboard.stitch.captions import CaptionImage, caption_images, timeline_srt
-from storyboard.stitch.ffmpeg import (
+from storyboard.media.ffmpeg import (
     AudioTrack,
     Inspection,
     MediaInfo,
@@ -45,6 +43,8 @@ from storyboard.stitch.ffmpeg import (
     run_progress,
     x264_options,
 )
+from storyboard.stitch.audio import audio_graph, music_input_args
+from storyboard.stitch.captions import CaptionImage, caption_images, timeline_srt
 from storyboard.stitch.pieces import (
     Copy,
     Part,

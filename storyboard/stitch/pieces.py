@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storyboard.errors import StitchError
+from storyboard.media.ffmpeg import run_progress
 from storyboard.stitch.captions import CaptionImage
-from storyboard.stitch.ffmpeg import run_progress
 from storyboard.stitch.spec import CutSpec
 from storyboard.stitch.timeline import Placed, Timeline
 

@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 import jsonschema
 import pytest
 
-from storyboard.model import Asset, Settings, Shot
 from storyboard.providers.base import CompiledShot, HttpRequest, Need, Task
-from tests.media import make_clip, make_image
+from storyboard.spec.model import Asset, Settings, Shot
+from tests.clips import make_clip, make_image
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "provider_schemas"
 KEY = "sk-test-SECRET-0123456789abcdef"  # every server in these tests takes this key

@@ -13,13 +13,13 @@ import pytest
 from PIL import Image
 
 from storyboard.errors import ConfigError
-from storyboard.model import Asset, Settings, Shot
+from storyboard.media.ffmpeg import probe
+from storyboard.media.frames import frame_at, last_frame
 from storyboard.providers.base import CompiledShot, HttpRequest, Task
-from storyboard.providers.preview import PreviewProvider
-from storyboard.stitch.ffmpeg import probe
-from storyboard.stitch.frames import frame_at, last_frame
-from storyboard.stitch.preview import SCALE_ENV
-from tests.media import make_image
+from storyboard.providers.preview.animatic import SCALE_ENV
+from storyboard.providers.preview.provider import PreviewProvider
+from storyboard.spec.model import Asset, Settings, Shot
+from tests.clips import make_image
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -117,9 +117,9 @@ def test_body_changes_with_what_changes_the_clip(monkeypatch: pytest.MonkeyPatch
 def test_plan_time_imports_no_media_libraries() -> None:
     code = (
         "import sys\n"
-        "from storyboard.model import Settings, Shot\n"
+        "from storyboard.spec.model import Settings, Shot\n"
         "from storyboard.providers.base import CompiledShot\n"
-        "from storyboard.providers.preview import PreviewProvider\n"
+        "from storyboard.providers.preview.provider import PreviewProvider\n"
         "s = CompiledShot(Shot(0, 'a', 'p', 'text', Settings()), 'p')\n"
         "p = PreviewProvider(); p.check(s); p.shot_body(s); p.cost(s); p.requests([s])\n"
         "heavy = [m for m in ('PIL', 'numpy', 'moviepy') if m in sys.modules]\n"

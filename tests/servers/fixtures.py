@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.media import make_clip
+from tests.clips import make_clip
 from tests.servers import FakeProvider, start_server
 
 

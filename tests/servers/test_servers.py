@@ -14,7 +14,7 @@ import httpx
 import jsonschema
 import pytest
 
-from tests.media import make_image
+from tests.clips import make_image
 from tests.servers import PROVIDERS, FakeProvider, fixtures, load_schema, start_server
 from tests.servers.base import SCHEMA_DIR
 

@@ -7,27 +7,10 @@ import subprocess
 from array import array
 from pathlib import Path
 
-import pytest
-
-from storyboard.stitch.ffmpeg import ffmpeg_exe
+from storyboard.media.ffmpeg import ffmpeg_exe
 from storyboard.stitch.spec import ClipCut
-from tests.media import make_clip, make_tone
 
 MUSIC_HZ = 3000  # far above the clips' tones, so a high-pass hears only the music
-
-
-@pytest.fixture(scope="session")
-def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    d = tmp_path_factory.mktemp("media")
-    return {
-        "red": make_clip(d / "red.mp4", color="red", tone=440, gop=12),
-        "blue": make_clip(d / "blue.mp4", color="blue", tone=660, gop=12),
-        "lime": make_clip(d / "lime.mp4", color="lime", tone=550, gop=12),
-        "mute": make_clip(d / "mute.mp4", color="yellow", audio=False, gop=12),
-        "portrait": make_clip(d / "portrait.mp4", size=(90, 160), fps=30, color="lime", audio=False),
-        "fast": make_clip(d / "fast.mp4", fps=30, color="blue", tone=660),
-        "music": make_tone(d / "music.wav", seconds=1.5, tone=MUSIC_HZ),
-    }
 
 
 def clip(shot: str, path: Path, trim: tuple[float, float] = (0, 8), **kw: object) -> ClipCut:

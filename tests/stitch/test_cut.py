@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from storyboard.errors import StitchError
+from storyboard.media.ffmpeg import probe, run
 from storyboard.stitch.cut import stitch
-from storyboard.stitch.ffmpeg import probe, run
 from storyboard.stitch.spec import CutSpec, MusicSpec
 from tests.stitch.conftest import (
     BEEP_AT,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from storyboard.media.ffmpeg import probe
 from storyboard.stitch.cut import stitch
-from storyboard.stitch.ffmpeg import probe
 from storyboard.stitch.spec import ClipCut, CutSpec
-from tests.media import make_clip
+from tests.clips import make_clip
 from tests.stitch.conftest import level, near, pixel, stream_lengths
 
 

@@ -1,0 +1,2 @@
+"""Stage 2, the plan: compile each shot into its exact request and price (compiler), and
+decide what a render does to each shot (decide). No network."""

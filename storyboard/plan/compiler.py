@@ -1,0 +1,167 @@
+"""Compile a storyboard for one provider: render prompts, check capabilities, build the exact
+requests, price them, and fingerprint every shot.
+
+A shot's fingerprint is a hash of everything that decides what the provider makes: the
+provider, the shot's exact request body, its settings, the bytes of its local images, and
+(for a shot that continues another) the fingerprint of that shot. It is the key of the clip
+cache and of the state render keeps: same fingerprint, same clip, never paid twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from storyboard.errors import Problem, ValidationError
+from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Provider
+from storyboard.spec.model import SETTING_NAMES, Storyboard
+from storyboard.spec.templating import render_caption, render_prompt
+
+FINGERPRINT_VERSION = 2
+
+
+@dataclass(frozen=True)
+class ShotPlan:
+    compiled: CompiledShot
+    fingerprint: str
+    cost: Cost
+
+    @property
+    def id(self) -> str:
+        return self.compiled.id
+
+
+@dataclass(frozen=True)
+class Plan:
+    storyboard: Storyboard
+    provider: Provider
+    shots: tuple[ShotPlan, ...]
+
+    def shot(self, shot_id: str) -> ShotPlan:
+        for s in self.shots:
+            if s.id == shot_id:
+                return s
+        raise KeyError(shot_id)
+
+    def requests(self, shot_ids: Iterable[str]) -> list[HttpRequest]:
+        """The requests that generate these shots, in storyboard order (batched if the
+        provider takes many shots in one request)."""
+        wanted = set(shot_ids)
+        chosen = [s.compiled for s in self.shots if s.id in wanted]
+        return self.provider.requests(chosen) if chosen else []
+
+
+_hash_cache: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """The hash of a file's bytes, remembered by path, size and mtime within one process."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _hash_cache:
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        _hash_cache[key] = h.hexdigest()
+    return _hash_cache[key]
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def fingerprint(provider: Provider, compiled: CompiledShot, parent: str | None) -> str:
+    """Hash what decides the clip, and nothing else: editing a caption, a trim, a transition,
+    `audio`, a template's name or a file's name must not make a shot be paid for again."""
+    body, needs = provider.shot_body(compiled)
+    text = _canonical(body).decode()
+    inputs: list[str] = []
+    for need in needs:
+        if need.kind == "upload":  # the bytes sent, not the path they came from
+            text = text.replace(need.placeholder, "sha256:" + file_sha256(Path(need.source)))
+        else:  # a parent's last frame or task: the parent's fingerprint stands for it
+            inputs.append(need.kind)
+    if provider.local:  # a local renderer reads the files themselves
+        inputs += [file_sha256(a.path) for a in compiled.images if a.path and a.path.is_file()]
+    extra = getattr(provider, "task_extra", None)
+    material = {
+        "v": FINGERPRINT_VERSION,
+        "provider": provider.name,
+        "body": json.loads(text),
+        "inputs": inputs,
+        "extra": extra(compiled) if extra else {},  # what the service is told beside the body
+        "continues": parent,
+    }
+    return hashlib.sha256(_canonical(material)).hexdigest()
+
+
+def compile_plan(sb: Storyboard, provider: Provider) -> Plan:
+    """Render, check, build and price every shot; raise ValidationError with every problem."""
+    problems: list[Problem] = []
+    compiled: list[CompiledShot] = []
+    for shot in sb.shots:
+        try:
+            prompt = render_prompt(sb, shot)
+            caption = render_caption(sb, shot)
+        except ValidationError as e:
+            problems.extend(e.problems)
+            continue
+        cs = CompiledShot(shot, prompt, sb.location(("shots", shot.index)), caption)
+        problems.extend(provider.check(cs))
+        compiled.append(cs)
+    check_batch = getattr(provider, "check_batch", None)
+    if check_batch is not None and not problems:
+        problems.extend(check_batch(compiled))
+    if problems:
+        raise ValidationError([_relocate(sb, p) for p in problems])
+    fingerprints: dict[str, str] = {}
+    plans = []
+    for cs in compiled:
+        parent = fingerprints.get(cs.shot.continues) if cs.shot.continues else None
+        fp = fingerprint(provider, cs, parent)
+        fingerprints[cs.id] = fp
+        plans.append(ShotPlan(cs, fp, provider.cost(cs)))
+    return Plan(sb, provider, tuple(plans))
+
+
+def _relocate(sb: Storyboard, problem: Problem) -> Problem:
+    """Point a provider's problem at the field itself where the file has it: the shot's own
+    key, else the setting it inherits from `settings:`, else the shot."""
+    doc = sb.doc
+    if doc is None or not problem.path.startswith("shots["):
+        return problem
+    parts: list[str | int] = []
+    for token in re.findall(r"\[(\d+)\]|([^.\[\]]+)", problem.path):
+        parts.append(int(token[0]) if token[0] else token[1])
+    path = tuple(parts)
+    if path in doc.key_marks:
+        return replace(problem, location=doc.location(path, key=True))
+    if len(path) == 3 and path[2] in SETTING_NAMES and ("settings", path[2]) in doc.key_marks:
+        return replace(problem, location=doc.location(("settings", path[2]), key=True))
+    return problem
+
+
+@dataclass(frozen=True)
+class Totals:
+    shots: int
+    credits: float | None  # None: some shot's price is unknown
+    usd: float | None
+    unknown: int  # shots whose price the documents do not give
+
+
+def totals(shots: Iterable[ShotPlan]) -> Totals:
+    items = list(shots)
+    credits = [s.cost.credits for s in items]
+    usd = [s.cost.usd for s in items]
+    return Totals(
+        shots=len(items),
+        credits=None if any(c is None for c in credits) else float(sum(c for c in credits if c)),
+        usd=None if any(u is None for u in usd) else round(sum(u for u in usd if u), 2),
+        unknown=sum(1 for c in credits if c is None),
+    )

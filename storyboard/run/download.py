@@ -1,0 +1,162 @@
+"""Fetch a generated clip and accept it only when it is whole: a verified download.
+
+A clip link is fetched over http(s) only, streamed to a temp file beside the destination,
+capped in size, then verified (storyboard.media.verify) before it takes the destination's name.
+
+A download that fails is fetched again (a few attempts); then DownloadError. A file that
+comes back byte-identical twice while failing only the decode check is what the service
+made: it is accepted rather than thrown away (it was paid for).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import random
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from storyboard import env
+from storyboard.errors import DownloadError
+from storyboard.media.verify import MAX_BYTES, VerifyError, verify_clip
+from storyboard.spec.model import CLIP_SECONDS
+
+CHUNK = 1 << 16
+
+
+class Cancelled(Exception):
+    """The download was stopped from outside (Ctrl-C); nothing was kept."""
+
+
+def safe_url(url: str) -> str:
+    """The URL without its query (signed links carry tokens), for messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unparseable URL)"
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+# fetching --------------------------------------------------------------------------------------
+def _stream(client: httpx.Client, url: str, tmp: Path, max_bytes: int, stop: threading.Event | None) -> None:
+    with client.stream("GET", url) as response:
+        if response.status_code >= 400:
+            err = DownloadError(f"HTTP {response.status_code} for {safe_url(url)}")
+            err.status = response.status_code  # type: ignore[attr-defined]
+            raise err
+        length = response.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) > max_bytes:
+            err = DownloadError(f"{safe_url(url)} is {int(length)} bytes, over the {max_bytes} limit")
+            err.fatal = True  # type: ignore[attr-defined]
+            raise err
+        got = 0
+        with open(tmp, "wb") as f:
+            for chunk in response.iter_bytes(CHUNK):
+                if stop is not None and stop.is_set():
+                    raise Cancelled()
+                got += len(chunk)
+                if got > max_bytes:
+                    err = DownloadError(f"{safe_url(url)} sent more than the {max_bytes} byte limit")
+                    err.fatal = True  # type: ignore[attr-defined]
+                    raise err
+                f.write(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+        if length and length.isdigit() and got != int(length):
+            raise DownloadError(f"got {got} of {length} bytes from {safe_url(url)}")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fetch(
+    url: str,
+    dest: Path,
+    *,
+    expected_seconds: float = CLIP_SECONDS,
+    max_bytes: int = MAX_BYTES,
+    client: httpx.Client | None = None,
+    attempts: int = 3,
+    stop: threading.Event | None = None,
+) -> Path:
+    """Download `url` to `dest`, verified; DownloadError after `attempts` failed tries.
+
+    `stop`, when set, abandons the download (Cancelled) and leaves nothing behind.
+    """
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        shown = safe_url(url) if isinstance(url, str) else repr(url)
+        raise DownloadError(f"refusing to download {shown!r}: only http(s) links are fetched")
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    own = client is None
+    if client is None:
+        # No Authorization header: clip links are public, and the key must not travel to a CDN.
+        client = httpx.Client(
+            timeout=httpx.Timeout(60.0, connect=20.0), follow_redirects=True, max_redirects=5
+        )
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(name)
+    hashes: dict[str, int] = {}
+    last: DownloadError | None = None
+    try:
+        for attempt in range(max(1, attempts)):
+            if attempt:
+                delay = min(30.0, env.retry_base() * 2 ** (attempt - 1))
+                _sleep(random.uniform(delay / 2, delay) if delay else 0.0, stop)
+            try:
+                _stream(client, url, tmp, max_bytes, stop)
+                verify_clip(tmp, expected_seconds=expected_seconds, max_bytes=max_bytes)
+            except VerifyError as e:
+                last = DownloadError(f"{safe_url(url)}: {e.message}")
+                if e.decode_only:
+                    digest = _sha256(tmp)
+                    hashes[digest] = hashes.get(digest, 0) + 1
+                    if hashes[digest] >= 2:  # the same bytes twice: that is the clip
+                        last = None
+                        break
+                continue
+            except httpx.HTTPError as e:
+                last = DownloadError(f"{safe_url(url)}: {type(e).__name__}: {e}".replace(url, safe_url(url)))
+                continue
+            except DownloadError as e:
+                if getattr(e, "fatal", False):
+                    raise
+                status = getattr(e, "status", None)
+                if status is not None and 400 <= status < 500 and status not in (408, 425, 429):
+                    raise  # the link is gone or refused: asking again will not help
+                last = e
+                continue
+            else:
+                last = None
+                break
+        if last is not None:
+            raise DownloadError(
+                f"could not download a whole clip after {max(1, attempts)} attempts: {last.message}"
+            )
+        os.replace(tmp, dest)
+        return dest
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if own:
+            client.close()
+
+
+def _sleep(seconds: float, stop: threading.Event | None) -> None:
+    if stop is None:
+        time.sleep(seconds)
+    elif stop.wait(seconds):
+        raise Cancelled()

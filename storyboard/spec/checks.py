@@ -1,0 +1,616 @@
+"""Every problem of a storyboard at once: the schema, then what a schema cannot say.
+
+The checks beyond the schema look at whatever parts are well-formed enough (a shot whose
+trim is not a list still has its id checked), so one run lists everything to fix. Files are
+judged by their content, not their names: a .png that holds text is refused here, not by a
+provider after credits are spent.
+
+No moviepy, numpy or Pillow here: validation runs on every command and must stay quick.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+from storyboard.errors import Problem, ValidationError
+from storyboard.resources import builtin_templates
+from storyboard.spec import model, schema
+from storyboard.spec.document import Document, PathKey, load
+from storyboard.spec.model import CLIP_SECONDS, MAX_SECONDS, MAX_SHOTS, Storyboard
+from storyboard.spec.schema import did_you_mean
+
+MAX_IMAGE_BYTES = 50 * 1024 * 1024  # the providers' upload limit
+MAX_REFERENCES = 3
+
+
+def validate_document(doc: Document) -> list[Problem]:
+    """Every problem in `doc` (schema first, then the rest), sorted by position."""
+    problems = schema.check(doc)
+    problems += _Checker(doc).run()
+    unique: dict[tuple[str, str, int, int], Problem] = {}
+    for p in problems:
+        line, col = (p.location.line, p.location.column) if p.location else (0, 0)
+        unique.setdefault((p.path, p.message, line, col), p)
+    return sorted(
+        unique.values(),
+        key=lambda p: (p.location.line, p.location.column) if p.location else (0, 0),
+    )
+
+
+def load_storyboard(path: Path) -> Storyboard:
+    """Read, validate and build a storyboard; ValidationError lists every problem."""
+    doc = load(Path(path))
+    problems = validate_document(doc)
+    if problems:
+        raise ValidationError(problems)
+    return model.from_document(doc)
+
+
+# content sniffing -----------------------------------------------------------------------------
+def image_kind(head: bytes) -> str | None:
+    """JPEG, PNG or WebP by their magic bytes, else None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return None
+
+
+def audio_kind(head: bytes) -> str | None:
+    """MP3, WAV, M4A/MP4, OGG or FLAC by their magic bytes, else None."""
+    if _id3(head) or _mpeg_frame(head):
+        return "MP3"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "WAV"
+    if head[4:8] == b"ftyp":
+        return "M4A"
+    if head.startswith(b"OggS"):
+        return "OGG"
+    if head.startswith(b"fLaC"):
+        return "FLAC"
+    return None
+
+
+def _id3(head: bytes) -> bool:
+    """An ID3v2 tag: "ID3", version 2-4, then a size in four 7-bit bytes."""
+    return (
+        len(head) >= 10
+        and head.startswith(b"ID3")
+        and head[3] in (2, 3, 4)
+        and all(b < 0x80 for b in head[6:10])
+    )
+
+
+def _mpeg_frame(head: bytes) -> bool:
+    """An MPEG audio frame header: 11 sync bits, a layer, a bitrate that is not 'bad'."""
+    return (
+        len(head) >= 3
+        and head[0] == 0xFF
+        and head[1] & 0xE0 == 0xE0
+        and head[1] & 0x06 != 0
+        and head[2] & 0xF0 != 0xF0
+    )
+
+
+def _what_it_is(head: bytes) -> str:
+    """A guess at what a refused file holds, so the fix is obvious."""
+    if not head:
+        return "the file is empty"
+    known = {
+        b"GIF8": "a GIF image",
+        b"BM": "a BMP image",
+        b"%PDF": "a PDF document",
+        b"II*\x00": "a TIFF image",
+        b"MM\x00*": "a TIFF image",
+        b"PK\x03\x04": "a ZIP archive",
+    }
+    for magic, name in known.items():
+        if head.startswith(magic):
+            return f"it holds {name}"
+    if head[4:8] == b"ftyp":
+        return "it holds a video or HEIC image"
+    if image_kind(head):
+        return f"it holds a {image_kind(head)} image"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "its content is not a known format"
+    return "it holds text"
+
+
+# the checks -----------------------------------------------------------------------------------
+@dataclass
+class _ShotInfo:
+    index: int
+    length: float = CLIP_SECONDS
+    transition: str = "cut"
+    duration: float = 0.0
+    duration_path: PathKey = ()
+
+
+@dataclass
+class _Checker:
+    doc: Document
+    problems: list[Problem] = field(default_factory=list)
+    _files: dict[tuple[Path, str], str | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.root = self.doc.path.resolve().parent
+        data = self.doc.data if isinstance(self.doc.data, dict) else {}
+        self.data: dict[str, Any] = data
+        self.images: dict[str, Any] = _dict(data.get("images"))
+        self.characters: dict[str, Any] = _dict(data.get("characters"))
+        self.templates = builtin_templates()
+
+    def add(self, path: PathKey, message: str, *, key: bool = False, hint: str | None = None) -> None:
+        self.problems.append(self.doc.problem(path, message, key=key, hint=hint))
+
+    def run(self) -> list[Problem]:
+        if not self.data:
+            return self.problems
+        for name in self.images:
+            if name in self.characters:
+                self.add(
+                    ("images", name),
+                    f"{name!r} names both an image and a character: rename one of them",
+                    key=True,
+                )
+            self.image(("images", name), self.images[name], names=False)
+        for name, character in self.characters.items():
+            pics = _dict(character).get("images")
+            if isinstance(pics, list):
+                for i, pic in enumerate(pics):
+                    self.image(("characters", name, "images", i), pic, names=False)
+        if isinstance(self.data.get("template"), str):
+            self.template(("template",), self.data["template"])
+        self.music()
+        self.output()
+        shots = self.data.get("shots")
+        if isinstance(shots, list):
+            self.shots(shots)
+        return self.problems
+
+    # images ---------------------------------------------------------------------------------
+    def image(self, path: PathKey, value: Any, *, names: bool) -> int:
+        """Check one image (or name); return how many images it stands for."""
+        if isinstance(value, dict):
+            if isinstance(value.get("file"), str) and value["file"]:
+                self.file((*path, "file"), value["file"], "image")
+            return 1
+        if not isinstance(value, str) or not value:
+            return 1  # the schema has said what is wrong
+        if "://" in value or value.startswith("http:"):
+            if value.startswith("https://"):
+                if any(c.isspace() for c in value):
+                    self.add(path, "a URL cannot hold spaces: write them as %20")
+            elif value.startswith("http://"):
+                self.add(
+                    path,
+                    "the providers fetch images over https only: use an https:// URL",
+                    hint="or put the image in the storyboard's folder and give its path",
+                )
+            else:
+                self.add(path, f"{_short(value)!r}: only https:// URLs or relative paths work here")
+            return 1
+        if names and not model.looks_like_path(value):
+            if value in self.images:
+                return 1
+            if value in self.characters:
+                pics = _dict(self.characters[value]).get("images")
+                return len(pics) if isinstance(pics, list) else 0
+            known = [*self.images, *self.characters]
+            where = f"known names: {', '.join(known)}" if known else "this storyboard names none"
+            self.add(
+                path,
+                f"no image or character is named {_short(value)!r} ({where}): name one from "
+                "`images:` or `characters:`, or give a path such as images/dawn.png",
+                hint=did_you_mean(value, known),
+            )
+            return 1
+        self.file(path, value, "image")
+        return 1
+
+    def file(self, path: PathKey, ref: str, what: str) -> Path | None:
+        """Check that `ref` is a file inside the storyboard's folder holding `what`."""
+        if _control(ref):
+            self.add(path, f"{_short(ref)!r}: a path cannot hold control characters")
+            return None
+        if "\\" in ref:
+            self.add(path, f"write paths with /, not \\: {ref.replace(chr(92), '/')!r}")
+            return None
+        if (
+            PurePosixPath(ref).is_absolute()
+            or PureWindowsPath(ref).is_absolute()
+            or (PureWindowsPath(ref).drive)
+        ):
+            self.add(
+                path,
+                f"{_short(ref)!r} is an absolute path: give the path relative to the storyboard "
+                "and keep the file in its folder, so the folder renders anywhere",
+            )
+            return None
+        resolved = model.resolve_inside(self.root, ref)
+        if resolved is None:
+            lexical = Path(os.path.normpath(self.root / ref))
+            if lexical.is_relative_to(self.root):
+                why = "it is a link to a file outside the storyboard's folder"
+            else:
+                why = "it lies outside the storyboard's folder"
+            self.add(
+                path,
+                f"{_short(ref)!r}: {why}; copy the file into the folder and give its "
+                "relative path (a storyboard reads only files beside it)",
+            )
+            return None
+        key = (resolved, what)
+        if key not in self._files:
+            self._files[key] = self._file_problem(resolved, what)
+        problem = self._files[key]
+        if problem is not None:
+            hint = None
+            if problem.startswith("no such file"):
+                hint = self._near_miss(resolved)
+            self.add(path, f"{_short(ref)!r}: {problem}", hint=hint)
+            return None
+        return resolved
+
+    def _file_problem(self, resolved: Path, what: str) -> str | None:
+        try:
+            if not resolved.exists():
+                return "no such file (paths are relative to the storyboard's folder)"
+            if not resolved.is_file():
+                return "this is a folder, not a file"
+            size = resolved.stat().st_size
+            with resolved.open("rb") as f:
+                head = f.read(16)
+        except OSError as e:
+            return f"cannot read the file ({e.strerror or e})"
+        if what == "image":
+            if size > MAX_IMAGE_BYTES:
+                return (
+                    f"the image is {size / 2**20:.0f} MB; the providers take at most 50 MB: export it smaller"
+                )
+            if image_kind(head) is None:
+                return f"not a JPEG, PNG or WebP image ({_what_it_is(head)}): export it as PNG or JPEG"
+        elif what == "audio":
+            if audio_kind(head) is None:
+                return f"not an MP3, WAV, M4A, OGG or FLAC sound file ({_what_it_is(head)}): export it as MP3"
+        elif what == "template" and size > 1_000_000:
+            return "a template is text of a few lines; this file is over 1 MB"
+        return None
+
+    def _near_miss(self, resolved: Path) -> str | None:
+        folder = resolved.parent
+        try:
+            if not folder.is_dir():
+                return None
+            names = [p.name for p in folder.iterdir()][:500]
+        except OSError:
+            return None
+        hint = did_you_mean(resolved.name, names)
+        if hint and folder != self.root:
+            rel = folder.relative_to(self.root).as_posix()
+            hint = hint.replace("'", f"'{rel}/", 1)
+        return hint
+
+    # templates, music, output ---------------------------------------------------------------
+    def template(self, path: PathKey, value: str) -> None:
+        if value in self.templates:
+            return
+        if "/" in value or "\\" in value or value.endswith(".j2"):
+            if not value.endswith(".j2"):
+                self.add(path, f"{_short(value)!r}: a template file must end with .j2")
+                return
+            self.file(path, value, "template")
+            return
+        self.add(
+            path,
+            f"there is no built-in template {_short(value)!r}: use one of "
+            f"{', '.join(self.templates)}, or a path to a .j2 file beside the storyboard",
+            hint=did_you_mean(value, self.templates),
+        )
+
+    def music(self) -> None:
+        music = self.data.get("music")
+        if isinstance(music, dict) and isinstance(music.get("file"), str) and music["file"]:
+            self.file(("music", "file"), music["file"], "audio")
+
+    def output(self) -> None:
+        # What the tool writes beside the storyboard stays inside its folder, links or not:
+        # its state folder and its default output are checked like an `output:` given.
+        written = [".storyboard"] + ([] if "output" in self.data else [f"renders/{self.doc.path.stem}.mp4"])
+        for rel in written:
+            if model.resolve_inside(self.root, rel) is None:
+                self.add(
+                    (),
+                    f"{rel} leads outside the storyboard's folder (a symbolic link?), and the tool "
+                    "writes there: remove the link, or give `output:` inside the folder",
+                )
+        out = self.data.get("output")
+        if not isinstance(out, str) or not out:
+            return
+        if _control(out):
+            self.add(("output",), f"{_short(out)!r}: a path cannot hold control characters")
+            return
+        if PurePosixPath(out).is_absolute() or PureWindowsPath(out).is_absolute() or "\\" in out:
+            self.add(
+                ("output",),
+                f"{_short(out)!r}: give the output as a relative path with /, e.g. "
+                "renders/film.mp4 (it is written inside the storyboard's folder)",
+            )
+        elif model.resolve_inside(self.root, out) is None:
+            self.add(
+                ("output",),
+                f"{_short(out)!r} lies outside the storyboard's folder: write the film "
+                "inside it, e.g. renders/film.mp4",
+            )
+        elif (self.root / out).is_dir():
+            self.add(("output",), f"{_short(out)!r} is a folder: name a file, e.g. renders/film.mp4")
+
+    # shots ----------------------------------------------------------------------------------
+    def shots(self, shots: list[Any]) -> None:
+        first_index: dict[str, int] = {}
+        infos: list[_ShotInfo] = []
+        for i, shot in enumerate(shots):
+            info = _ShotInfo(i)
+            infos.append(info)
+            if not isinstance(shot, dict):
+                continue
+            self.shot(i, shot, first_index, info)
+            shot_id = shot.get("id")
+            if isinstance(shot_id, str):
+                if shot_id in first_index:
+                    j = first_index[shot_id]
+                    line = self.doc.location(("shots", j, "id")).line
+                    self.add(
+                        ("shots", i, "id"),
+                        f"the id {shot_id!r} is already used by shots[{j}] (line {line}): "
+                        "give every shot its own id",
+                    )
+                else:
+                    first_index[shot_id] = i
+        self.transitions(infos)
+        if len(shots) <= MAX_SHOTS:
+            total = sum(s.length for s in infos) - sum(
+                s.duration for s in infos[1:] if s.transition == "crossfade"
+            )
+            if total > MAX_SECONDS + 1e-9:
+                self.add(
+                    ("shots",),
+                    f"the film lasts {total:g} s; at most {MAX_SECONDS:g} s are allowed: "
+                    "trim shots or remove some",
+                    key=True,
+                )
+
+    def shot(self, i: int, s: dict[str, Any], earlier: dict[str, int], info: _ShotInfo) -> None:
+        base: PathKey = ("shots", i)
+        frames = s.get("frames") if isinstance(s.get("frames"), dict) else None
+        references = s.get("references") if isinstance(s.get("references"), list) else None
+        continues = s.get("continues") if isinstance(s.get("continues"), str) else None
+
+        if frames is not None:
+            for end in ("first", "last"):
+                if end in frames:
+                    self.frame((*base, "frames", end), frames[end])
+        if references is not None:
+            self.references((*base, "references"), references)
+        if continues is not None:
+            self.continues(i, continues, earlier)
+            if frames is not None and "first" in frames:
+                self.add(
+                    (*base, "frames", "first"),
+                    f"this shot continues {continues!r}, whose last frame is its first: "
+                    "remove frames.first (or remove continues)",
+                    key=True,
+                )
+            if "references" in s:
+                self.add(
+                    (*base, "references"),
+                    "a shot that continues another starts from its last frame and cannot also "
+                    "use references: remove references (or continues)",
+                    key=True,
+                )
+        if frames is not None and "first" not in frames and continues is None and frames:
+            self.add(
+                (*base, "frames"),
+                "frames need a `first` image (the clip's first frame), unless the shot "
+                "`continues` an earlier one: add first: <image>",
+                key=True,
+            )
+        if "frames" in s and "references" in s and continues is None:
+            self.add(
+                (*base, "references"),
+                "a shot is generated from frames or from references, not both: remove one",
+                key=True,
+            )
+        self.kind(base, s)
+        self.trim(base, s.get("trim"), info)
+        self.transition(base, s.get("transition"), info)
+        if isinstance(s.get("template"), str):
+            self.template((*base, "template"), s["template"])
+
+    def frame(self, path: PathKey, value: Any) -> None:
+        if isinstance(value, str) and value in self.characters and value not in self.images:
+            pics = _dict(self.characters[value]).get("images")
+            n = len(pics) if isinstance(pics, list) else 0
+            if n != 1:
+                self.add(
+                    path,
+                    f"a frame is one image, but character {value!r} has {n}: name one image "
+                    f"(e.g. the path of one of its images) instead",
+                )
+            return
+        self.image(path, value, names=True)
+
+    def references(self, path: PathKey, refs: list[Any]) -> None:
+        total = 0
+        for j, ref in enumerate(refs):
+            n = self.image((*path, j), ref, names=True)
+            if n == 0:
+                self.add(
+                    (*path, j),
+                    f"character {ref!r} has no images, so it adds nothing to the references: "
+                    "give it `images:` or remove it here",
+                )
+            total += n
+        if total > MAX_REFERENCES and len(refs) <= MAX_REFERENCES:
+            self.add(
+                path,
+                f"these references stand for {total} images (a character counts as all its "
+                f"images); at most {MAX_REFERENCES} are allowed: remove some",
+                key=True,
+            )
+
+    def continues(self, i: int, target: str, earlier: dict[str, int]) -> None:
+        path: PathKey = ("shots", i, "continues")
+        if target in earlier:
+            return
+        shots = self.data.get("shots") or []
+        own = shots[i].get("id") if isinstance(shots[i], dict) else None
+        if target == own:
+            self.add(path, "a shot cannot continue itself: name an earlier shot's id")
+            return
+        later = [j for j, s in enumerate(shots) if j > i and isinstance(s, dict) and s.get("id") == target]
+        if later:
+            self.add(
+                path,
+                f"{target!r} is a later shot (shots[{later[0]}]): a shot can continue only "
+                "one that comes before it; move it or name an earlier shot",
+            )
+            return
+        names = list(earlier)
+        self.add(
+            path,
+            f"no earlier shot has the id {_short(target)!r}"
+            + (f" (earlier shots: {', '.join(names)})" if names else " (this is the first shot)"),
+            hint=did_you_mean(target, names),
+        )
+
+    def kind(self, base: PathKey, s: dict[str, Any]) -> None:
+        said = s.get("type")
+        if said not in ("text", "frames", "reference"):
+            return
+        has_frames = "frames" in s or "continues" in s
+        has_refs = "references" in s
+        if said == "text" and (has_frames or has_refs):
+            given = "references" if has_refs else "frames" if "frames" in s else "continues"
+            self.add(
+                (*base, "type"),
+                f"type is text but the shot gives {given}: remove them, or set type to "
+                f"{'reference' if has_refs else 'frames'} (or leave type out)",
+            )
+        elif said == "frames" and not has_frames:
+            self.add(
+                (*base, "type"),
+                "type is frames but the shot gives no frames: add frames: {first: <image>} "
+                "or continues: <earlier shot id>, or leave type out",
+            )
+        elif said == "reference" and not has_refs:
+            self.add(
+                (*base, "type"),
+                "type is reference but the shot gives no references: add references: "
+                "[<image or character>], or leave type out",
+            )
+
+    def trim(self, base: PathKey, trim: Any, info: _ShotInfo) -> None:
+        if not (isinstance(trim, list) and len(trim) == 2 and all(_number(t) for t in trim)):
+            return
+        start, end = float(trim[0]), float(trim[1])
+        if start >= end:
+            self.add(
+                (*base, "trim"),
+                f"the trim keeps nothing: start {trim[0]:g} s is not before end {trim[1]:g} s; "
+                "write [start, end] with start < end, e.g. [0.5, 7.5]",
+            )
+            return
+        if start >= 0 and end <= CLIP_SECONDS:
+            info.length = end - start
+
+    def transition(self, base: PathKey, raw: Any, info: _ShotInfo) -> None:
+        path: PathKey = (*base, "transition")
+        if isinstance(raw, str) and raw in ("cut", "crossfade", "fade"):
+            info.transition = raw
+        elif isinstance(raw, dict) and raw.get("type") in ("cut", "crossfade", "fade"):
+            info.transition = raw["type"]
+            if "duration" in raw:
+                path = (*path, "duration")
+                if raw["type"] == "cut":
+                    self.add(
+                        path,
+                        "a cut takes no time, so it has no duration: remove duration or use "
+                        "crossfade or fade",
+                        key=True,
+                    )
+                    return
+                if not _number(raw["duration"]) or raw["duration"] <= 0:
+                    info.transition = "cut"  # the schema has reported it
+                    return
+                info.duration = float(raw["duration"])
+        else:
+            return
+        if info.transition != "cut" and "duration" not in (raw if isinstance(raw, dict) else {}):
+            info.duration = model.DEFAULT_TRANSITION_SECONDS
+        info.duration_path = path
+
+    def transitions(self, infos: list[_ShotInfo]) -> None:
+        for k, info in enumerate(infos):
+            if info.transition == "cut":
+                continue
+            if k == 0 and info.transition == "crossfade":
+                self.add(
+                    info.duration_path,
+                    "the first shot has nothing to crossfade from: use fade (in from black) or cut",
+                )
+                continue
+            joined = [infos[k - 1], info] if k > 0 else [info]
+            short = [s for s in joined if info.duration >= s.length - 1e-9]
+            if short:
+                s = short[0]
+                self.add(
+                    info.duration_path,
+                    f"a {info.duration:g} s {info.transition} must be shorter than the shots "
+                    f"it joins, and shots[{s.index}] lasts {s.length:g} s: shorten the "
+                    "transition or keep more of the shot",
+                )
+                continue
+            if k == 0:
+                continue
+            prev = infos[k - 1]
+            used = _share(prev) + _share(info)
+            if used > prev.length + 1e-9:
+                self.add(
+                    info.duration_path,
+                    f"shots[{k - 1}] lasts {prev.length:g} s, but the transitions into and out "
+                    f"of it take {used:g} s: shorten one of them",
+                )
+
+
+def _share(info: _ShotInfo) -> float:
+    """Seconds of a shot taken by a transition: a crossfade overlaps fully, a fade by half."""
+    if info.transition == "crossfade":
+        return info.duration
+    if info.transition == "fade":
+        return info.duration / 2
+    return 0.0
+
+
+def _control(text: str) -> bool:
+    """NUL and other control characters: no file has them, and the OS refuses NUL outright."""
+    return any(ord(c) < 0x20 or ord(c) == 0x7F for c in text)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,278 @@
+"""The storyboard as frozen dataclasses, built from a document that has passed validation.
+
+`from_document` assumes `storyboard.spec.checks` found no problems: it resolves names, applies
+defaults and per-shot overrides, and never reports errors of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from storyboard.errors import Location
+from storyboard.spec.document import Document
+
+CLIP_SECONDS = 8.0  # every provider generates 8 s shots
+MAX_SHOTS = 21
+MAX_SECONDS = CLIP_SECONDS * MAX_SHOTS
+PROVIDERS = ("preview", "veo3o1", "nanophoto", "aivideoapi", "kie")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+DEFAULT_TRANSITION_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Settings:
+    aspect_ratio: str = "16:9"  # 16:9 | 9:16 | auto
+    resolution: str = "720p"  # 720p | 1080p | 4k
+    model: str = "fast"  # fast | quality | lite
+    seed: int | None = None
+    audio: bool = True
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The frame size the providers deliver for these settings (auto counts as 16:9)."""
+        long, short = {"720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}[self.resolution]
+        return (short, long) if self.aspect_ratio == "9:16" else (long, short)
+
+
+SETTING_NAMES = ("aspect_ratio", "resolution", "model", "seed", "audio")
+
+
+@dataclass(frozen=True)
+class Asset:
+    """An image (or sound) the storyboard names: an https URL, or a file inside its folder."""
+
+    ref: str  # as written in the file
+    label: str  # where it came from, for messages: "images.dawn", "characters.keeper"
+    url: str | None = None  # an http(s) URL the providers can fetch
+    path: Path | None = None  # a local file, absolute, already checked to lie inside the folder
+
+    @property
+    def is_local(self) -> bool:
+        """Only a local file: providers that take URLs alone cannot be sent it."""
+        return self.url is None
+
+
+@dataclass(frozen=True)
+class Character:
+    name: str
+    description: str
+    images: tuple[Asset, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transition:
+    type: str = "cut"  # cut | crossfade | fade
+    duration: float = 0.0
+
+
+@dataclass(frozen=True)
+class Shot:
+    index: int
+    id: str
+    prompt: str  # the raw Jinja template text
+    kind: str  # text | frames | reference
+    settings: Settings
+    first: Asset | None = None
+    last: Asset | None = None
+    references: tuple[Asset, ...] = ()
+    continues: str | None = None
+    trim: tuple[float, float] = (0.0, CLIP_SECONDS)
+    transition: Transition = field(default_factory=Transition)
+    caption: str | None = None
+    template: str | None = None  # overrides the storyboard's template
+
+    @property
+    def length(self) -> float:
+        return self.trim[1] - self.trim[0]
+
+    @property
+    def images(self) -> tuple[Asset, ...]:
+        """The images sent with the shot, in the order providers expect them."""
+        if self.kind == "reference":
+            return self.references
+        return tuple(a for a in (self.first, self.last) if a is not None)
+
+
+@dataclass(frozen=True)
+class Music:
+    file: Path
+    volume: float = 0.5
+    duck: bool = False
+    fade_out: float = 2.0
+    loop: bool = True
+    start: float = 0.0
+
+
+@dataclass(frozen=True)
+class Captions:
+    burn: bool = False
+    position: str = "bottom"  # bottom | top
+    size: float = 0.05  # text height as a fraction of the frame height
+
+
+@dataclass(frozen=True)
+class Storyboard:
+    path: Path  # the storyboard file, absolute
+    root: Path  # its folder: every file it names lies inside
+    title: str
+    provider: str
+    settings: Settings
+    template: str
+    vars: dict[str, Any]
+    characters: dict[str, Character]
+    images: dict[str, Asset]
+    shots: tuple[Shot, ...]
+    output: Path
+    music: Music | None = None
+    captions: Captions = field(default_factory=Captions)
+    doc: Document | None = field(default=None, compare=False, repr=False)
+
+    def location(self, path: tuple[str | int, ...], *, key: bool = False) -> Location | None:
+        """Where a part of the storyboard stands in its file, for messages."""
+        return self.doc.location(path, key=key) if self.doc else None
+
+    def shot(self, shot_id: str) -> Shot:
+        for s in self.shots:
+            if s.id == shot_id:
+                return s
+        raise KeyError(shot_id)
+
+    @property
+    def state_dir(self) -> Path:
+        """Where render keeps its state, cache and lock: beside the storyboard."""
+        return self.root / ".storyboard"
+
+    @property
+    def length(self) -> float:
+        """The final cut's length: trimmed shots less the transition overlaps."""
+        total = sum(s.length for s in self.shots)
+        return total - sum(s.transition.duration for s in self.shots[1:] if s.transition.type == "crossfade")
+
+
+def is_url(ref: str) -> bool:
+    return ref.startswith(("https://", "http://"))
+
+
+def looks_like_path(ref: str) -> bool:
+    """A reference with a slash or an image extension is a file, otherwise a name."""
+    return "/" in ref or "\\" in ref or ref.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def resolve_inside(root: Path, ref: str) -> Path | None:
+    """The absolute path of `ref` if it lies inside `root` (symlinks followed), else None."""
+    if PurePosixPath(ref).is_absolute() or Path(ref).is_absolute() or "\\" in ref:
+        return None
+    candidate = (root / ref).resolve()
+    try:
+        candidate.relative_to(root.resolve())
+    except ValueError:
+        return None
+    return candidate
+
+
+def _asset(root: Path, ref: str | dict[str, str], label: str) -> Asset:
+    """A string is a path or an https URL; {file, url} gives both (the file for preview and
+    uploads, the URL for providers that take only URLs)."""
+    if isinstance(ref, dict):
+        file, url = ref.get("file"), ref.get("url")
+        return Asset(
+            ref=file or url or "",
+            label=label,
+            url=url,
+            path=resolve_inside(root, file) if file else None,
+        )
+    if is_url(ref):
+        return Asset(ref=ref, label=label, url=ref)
+    return Asset(ref=ref, label=label, path=resolve_inside(root, ref))
+
+
+def _transition(raw: Any) -> Transition:
+    if raw is None:
+        return Transition()
+    if isinstance(raw, str):
+        raw = {"type": raw}
+    kind = raw.get("type", "cut")
+    default = 0.0 if kind == "cut" else DEFAULT_TRANSITION_SECONDS
+    return Transition(kind, float(raw.get("duration", default)) if kind != "cut" else 0.0)
+
+
+def from_document(doc: Document) -> Storyboard:
+    data: dict[str, Any] = doc.data
+    path = doc.path.resolve()
+    root = path.parent
+    base = Settings(**{k: v for k, v in (data.get("settings") or {}).items() if k in SETTING_NAMES})
+    images = {name: _asset(root, ref, f"images.{name}") for name, ref in (data.get("images") or {}).items()}
+    characters = {
+        name: Character(
+            name,
+            c.get("description", ""),
+            tuple(
+                _asset(root, r, f"characters.{name}.images[{i}]") for i, r in enumerate(c.get("images") or [])
+            ),
+        )
+        for name, c in (data.get("characters") or {}).items()
+    }
+
+    def refs(ref: Any, label: str) -> tuple[Asset, ...]:
+        if isinstance(ref, str) and ref in characters:
+            return characters[ref].images
+        if isinstance(ref, str) and ref in images:
+            return (images[ref],)
+        return (_asset(root, ref, label),)
+
+    shots = []
+    for i, s in enumerate(data["shots"]):
+        settings = replace(base, **{k: s[k] for k in SETTING_NAMES if k in s})
+        frames = s.get("frames") or {}
+        first = refs(frames["first"], f"shots[{i}].frames.first")[0] if "first" in frames else None
+        last = refs(frames["last"], f"shots[{i}].frames.last")[0] if "last" in frames else None
+        references: tuple[Asset, ...] = ()
+        for j, r in enumerate(s.get("references") or []):
+            references += refs(r, f"shots[{i}].references[{j}]")
+        kind = s.get("type") or (
+            "reference" if references else "frames" if (first or last or s.get("continues")) else "text"
+        )
+        trim = tuple(float(t) for t in s["trim"]) if "trim" in s else (0.0, CLIP_SECONDS)
+        shots.append(
+            Shot(
+                index=i,
+                id=str(s["id"]),
+                prompt=s["prompt"],
+                kind=kind,
+                settings=settings,
+                first=first,
+                last=last,
+                references=references,
+                continues=s.get("continues"),
+                trim=(trim[0], trim[1]),
+                transition=_transition(s.get("transition")),
+                caption=s.get("caption"),
+                template=s.get("template"),
+            )
+        )
+    music = None
+    if data.get("music"):
+        m = data["music"]
+        music = Music(
+            file=resolve_inside(root, m["file"]) or root / m["file"],
+            **{k: m[k] for k in ("volume", "duck", "fade_out", "loop", "start") if k in m},
+        )
+    output = data.get("output") or f"renders/{path.stem}.mp4"
+    return Storyboard(
+        path=path,
+        root=root,
+        title=data.get("title") or path.stem,
+        provider=data.get("provider", "preview"),
+        settings=base,
+        template=data.get("template", "plain"),
+        vars=dict(data.get("vars") or {}),
+        characters=characters,
+        images=images,
+        shots=tuple(shots),
+        output=root / output,
+        music=music,
+        captions=Captions(**(data.get("captions") or {})),
+        doc=doc,
+    )

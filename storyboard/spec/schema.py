@@ -1,0 +1,353 @@
+"""Check a storyboard document against the JSON Schema, each error at its line and column.
+
+jsonschema reports a dotted path and a terse message; we turn every error into a Problem
+that points at the offending key or value and says how to fix it, using the schema's own
+descriptions and examples (the same text the editor shows on hover).
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError as SchemaError
+from jsonschema.exceptions import best_match
+
+from storyboard.errors import Problem, format_path
+from storyboard.resources import schema_file
+from storyboard.spec.document import Document, PathKey
+
+_TYPE_WORDS = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a map of keys and values",
+    "null": "nothing",
+}
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The storyboard JSON Schema, as installed with the package."""
+    loaded: dict[str, Any] = json.loads(schema_file().read_text(encoding="utf-8"))
+    return loaded
+
+
+@cache
+def validator() -> Draft202012Validator:
+    """One compiled validator per process: building it costs far more than using it."""
+    return Draft202012Validator(schema())
+
+
+def check(doc: Document) -> list[Problem]:
+    """Every schema problem in `doc`, each at the line and column of what is wrong."""
+    problems: list[Problem] = []
+    for error in validator().iter_errors(doc.data):
+        problems.extend(_problems(doc, error))
+    return problems
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A hint naming the closest choice, or None when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in choices}
+        if word.lower() in lowered:
+            close = [lowered[word.lower()]]
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def describe(value: Any) -> str:
+    """What kind of value the user wrote, in words."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"{'true' if value else 'false'} (true/false)"
+    if isinstance(value, int):
+        return f"the whole number {value}"
+    if isinstance(value, float):
+        return f"the number {value:g}"
+    if isinstance(value, str):
+        return f"the text {_short(value)!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a map of keys and values"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return f"the date {value}"
+    return f"a value of type {type(value).__name__}"
+
+
+def yaml_inline(value: Any) -> str:
+    """A value as it would be written in a YAML flow style, for examples in messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, str):
+        plain = re.fullmatch(r"[A-Za-z_./][A-Za-z0-9_ ./-]*", value) and not value.endswith(" ")
+        return (
+            value
+            if plain and value.lower() not in ("true", "false", "yes", "no", "null")
+            else json.dumps(value)
+        )
+    if isinstance(value, list):
+        return "[" + ", ".join(yaml_inline(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {yaml_inline(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _example(error: SchemaError, path: Sequence[str | int]) -> str | None:
+    """`key: example` from the nearest schema (this one or an enclosing oneOf) with examples."""
+    e: SchemaError | None = error
+    while e is not None:
+        examples = e.schema.get("examples") if isinstance(e.schema, dict) else None
+        if examples:
+            key = path[-1] if path and isinstance(path[-1], str) else None
+            shown = yaml_inline(examples[0])
+            return f"e.g. `{key}: {shown}`" if key else f"e.g. `{shown}`"
+        e = e.parent
+    return None
+
+
+def _first_sentence(text: str | None) -> str:
+    if not text:
+        return ""
+    return text.split(". ")[0].rstrip(".")
+
+
+def _pick(error: SchemaError) -> SchemaError:
+    """For oneOf/anyOf, the sub-error of the branch whose kind matches the value (if any).
+
+    A branch whose only complaint is the value's type is not what the user meant; when every
+    branch says so, the value is of the wrong kind altogether and the oneOf error stands.
+    """
+    depth = len(error.absolute_path)
+    meant = [e for e in error.context or [] if len(e.absolute_path) > depth or not _kind_mismatch(e)]
+    if not meant:
+        return error
+    chosen = best_match(meant)
+    if chosen is None:  # pragma: no cover - best_match of a non-empty list
+        return error
+    return _pick(chosen) if chosen.validator in ("oneOf", "anyOf") else chosen
+
+
+def _kind_mismatch(error: SchemaError) -> bool:
+    """The error only says the value is of another kind than this branch wants."""
+    if error.validator == "type":
+        return True
+    if error.validator in ("enum", "const"):
+        allowed = error.validator_value if error.validator == "enum" else [error.validator_value]
+        return not any(_same_kind(error.instance, v) for v in allowed)
+    return False
+
+
+def _same_kind(a: Any, b: Any) -> bool:
+    def kind(x: Any) -> str:
+        if isinstance(x, bool):
+            return "bool"
+        if isinstance(x, (int, float)):
+            return "number"
+        return type(x).__name__
+
+    return kind(a) == kind(b)
+
+
+def _problems(doc: Document, error: SchemaError) -> list[Problem]:
+    if error.validator in ("oneOf", "anyOf"):
+        chosen = _pick(error)
+        if chosen is not error:
+            return _problems(doc, chosen)
+    path: PathKey = tuple(error.absolute_path)
+    where = format_path(path)
+    kind = str(error.validator)
+    value = error.instance
+    schema = error.schema if isinstance(error.schema, dict) else {}
+
+    def at(message: str, *, hint: str | None = None, key: bool = False, p: PathKey = path) -> Problem:
+        return Problem(message, format_path(p), doc.location(p, key=key), hint)
+
+    if kind == "additionalProperties" and isinstance(value, dict):
+        allowed = list(schema.get("properties", {}))
+        out = []
+        for name in value:
+            if name in allowed:
+                continue
+            hint = _misplaced(path, name) or did_you_mean(name, allowed)
+            message = f"unknown key {_short(name)!r}"
+            if not hint:
+                message += f": remove it; the keys allowed here are {', '.join(allowed)}"
+            out.append(at(message, hint=hint, key=True, p=(*path, name)))
+        return out
+    if "propertyNames" in error.absolute_schema_path:
+        # jsonschema checks a map's keys as values at the map's own path: point at the key
+        name = str(value)
+        return [
+            at(
+                f"{_short(name)!r} is not a valid name: "
+                + str(schema.get("patternErrorMessage") or "use letters, digits, _ and -"),
+                key=True,
+                p=(*path, name),
+            )
+        ]
+    if kind == "required":
+        missing = _missing_name(error)
+        sub = schema.get("properties", {}).get(missing, {})
+        sub = _resolve(sub)
+        what = _first_sentence(sub.get("description"))
+        ex = sub.get("examples")
+        fix = f"add `{missing}: {yaml_inline(ex[0])}`" if ex else f"add `{missing}:`"
+        label = "missing" if where else "the file is missing"
+        about = f" ({what})" if what else ""
+        return [at(f"{label} the required key {missing!r}{about}: {fix}", key=True)]
+    if kind == "const":
+        want = yaml_inline(error.validator_value)
+        return [at(f"must be {want}, not {describe(value)}: write `{_key(path)}: {want}`")]
+    if kind == "enum":
+        allowed_values = [str(v) for v in error.validator_value]
+        hint = None
+        if isinstance(value, str):
+            hint = did_you_mean(value, allowed_values)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            hint = _sexagesimal(value, allowed_values)
+        return [
+            at(
+                f"{describe(value)} is not allowed here: use one of " + ", ".join(allowed_values),
+                hint=hint,
+            )
+        ]
+    if kind == "type" or kind in ("oneOf", "anyOf"):
+        if kind == "type":
+            expected = error.validator_value
+            names = [expected] if isinstance(expected, str) else list(expected)
+            wanted = " or ".join(_TYPE_WORDS.get(n, n) for n in names)
+        else:
+            wanted = schema.get("errorMessage") or _first_sentence(schema.get("description"))
+        parent_msg = error.parent.schema.get("errorMessage") if error.parent is not None else None
+        if kind == "type" and parent_msg:
+            wanted = parent_msg
+        ex = _example(error, path)
+        hint = _quote_hint(value, names if kind == "type" else [])
+        return [at(f"expected {wanted}, not {describe(value)}" + (f"; {ex}" if ex else ""), hint=hint)]
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        bound = error.validator_value
+        words = {
+            "minimum": f"at least {bound:g}",
+            "maximum": f"at most {bound:g}",
+            "exclusiveMinimum": f"more than {bound:g}",
+            "exclusiveMaximum": f"less than {bound:g}",
+        }[kind]
+        desc = _first_sentence(_parent_description(error))
+        return [
+            at(f"{yaml_inline(value)} is out of range: it must be {words}" + (f" ({desc})" if desc else ""))
+        ]
+    if kind == "pattern":
+        msg = schema.get("patternErrorMessage") or f"must match {error.validator_value}"
+        return [at(f"{_short(str(value))!r} is not valid: {msg}")]
+    if kind == "minLength":
+        desc = _first_sentence(_parent_description(error))
+        return [at("is empty: fill it in" + (f" ({desc})" if desc else ""))]
+    if kind in ("minItems", "maxItems"):
+        n = len(value) if isinstance(value, list) else 0
+        bound = int(error.validator_value)
+        desc = _first_sentence(schema.get("description"))
+        if kind == "maxItems":
+            return [
+                at(
+                    f"{n} items, but at most {bound} are allowed: remove {n - bound}"
+                    + (f" ({desc})" if desc else ""),
+                    p=(*path, bound),
+                )
+            ]
+        need = f"at least {bound} {'is' if bound == 1 else 'are'} needed"
+        return [at(f"{n} items, but {need}" + (f" ({desc})" if desc else ""))]
+    if kind == "minProperties":
+        keys = ", ".join(schema.get("properties", {}))
+        return [at(f"is empty: give at least one of: {keys}")]
+    return [at(f"{error.message}")]  # pragma: no cover - a keyword the schema does not use
+
+
+def _missing_name(error: SchemaError) -> str:
+    # "'prompt' is a required property": the name is the first quoted word
+    found = re.match(r"'(.*)' is a required property", error.message)
+    if found:
+        return found.group(1)
+    for name in error.validator_value:  # pragma: no cover - message format changed
+        if isinstance(error.instance, dict) and name not in error.instance:
+            return str(name)
+    return "?"  # pragma: no cover
+
+
+def _resolve(sub: dict[str, Any]) -> dict[str, Any]:
+    """Follow a local $ref, keeping the referring schema's own keywords."""
+    ref = sub.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        target = dict(schema()["$defs"][ref[len("#/$defs/") :]])
+        target.update({k: v for k, v in sub.items() if k != "$ref"})
+        return target
+    return sub
+
+
+def _parent_description(error: SchemaError) -> str | None:
+    e: SchemaError | None = error
+    while e is not None:
+        if isinstance(e.schema, dict) and e.schema.get("description"):
+            return str(e.schema["description"])
+        e = e.parent
+    return None
+
+
+def _key(path: PathKey) -> str:
+    return str(path[-1]) if path and isinstance(path[-1], str) else "value"
+
+
+_SETTINGS = ("aspect_ratio", "resolution", "model", "seed", "audio")
+
+
+def _misplaced(path: PathKey, name: str) -> str | None:
+    """Hints for keys written at the wrong level, the commonest slip after a typo."""
+    if path == () and name in _SETTINGS:
+        return "move it under `settings:`, or into a shot to override it there"
+    if len(path) == 2 and path[0] == "shots" and name in ("first", "last"):
+        return f"write it under `frames:`, e.g. `frames: {{{name}: dawn}}`"
+    if len(path) == 2 and path[0] == "shots" and name in ("reference", "images", "image"):
+        return "did you mean 'references'?"
+    if path == () and name in ("shot", "scenes"):
+        return "did you mean 'shots'?"
+    return None
+
+
+def _sexagesimal(value: int, allowed: list[str]) -> str | None:
+    """YAML 1.1 reads unquoted 16:9 as the base-60 number 969: say so."""
+    for choice in allowed:
+        parts = choice.split(":")
+        numeric = len(parts) == 2 and all(p.isdigit() for p in parts)
+        if numeric and int(parts[0]) * 60 + int(parts[1]) == value:
+            return f'put it in quotes: "{choice}"; unquoted, YAML reads {choice} as {value}'
+    return None
+
+
+def _quote_hint(value: Any, expected: list[str]) -> str | None:
+    """Values YAML turned into something else than the text the user typed."""
+    if "string" not in expected:
+        return None
+    if isinstance(value, bool):
+        return "YAML reads yes/no/on/off/true/false as true or false: put the text in quotes"
+    if isinstance(value, (int, float, datetime.date)):
+        return "put it in quotes to make it text"
+    return None

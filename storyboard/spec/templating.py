@@ -1,0 +1,267 @@
+"""Prompt templates: each shot's prompt is a Jinja2 template, wrapped by the storyboard's template.
+
+Both run in Jinja's immutable sandbox with undefined names as errors (never an empty string),
+and a template file may only come from the built-ins or the storyboard's own folder.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError
+from jinja2 import TemplateError as JinjaError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from storyboard import resources
+from storyboard.errors import Location, Problem, TemplateError, ValidationError
+from storyboard.spec.model import Shot, Storyboard, resolve_inside
+
+MAX_OUTPUT = 20_000  # characters: a prompt is a paragraph, not a novel
+MAX_ITERATIONS = 10_000  # items that range() may produce in one rendering
+MAX_STRING = 20_000  # characters a `*` or `+` in a template may make
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's sandbox, with limits so that a template cannot hang or flood the machine."""
+
+    intercepted_binops = frozenset({"*", "**", "+"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and right > 64:
+            raise SecurityError("exponent too large")
+        if operator == "*" and isinstance(left, int) and not isinstance(right, int):
+            left, right = right, left  # 3 * "ab" is "ab" * 3
+        if (
+            operator == "*"
+            and isinstance(right, int)
+            and isinstance(left, (str, list, tuple))
+            and len(left) * right > MAX_STRING
+        ):
+            raise SecurityError(f"a repeated text or list longer than {MAX_STRING}")
+        result = super().call_binop(context, operator, left, right)
+        if isinstance(result, (str, list, tuple)) and len(result) > MAX_STRING:
+            raise SecurityError(f"a value longer than {MAX_STRING}")
+        return result
+
+
+class _Budget:
+    """range() for templates, counting every item against one budget per rendering."""
+
+    def __init__(self) -> None:
+        self.left = MAX_ITERATIONS
+
+    def range(self, *args: int) -> Iterator[int]:
+        for i in range(*args):
+            self.left -= 1
+            if self.left < 0:
+                raise SecurityError(f"loops run past {MAX_ITERATIONS} items")
+            yield i
+
+
+_env = _BoundedSandbox(undefined=StrictUndefined, autoescape=False)
+# Each render must give the same prompt for the same storyboard: a prompt that changed by
+# itself would change the shot's fingerprint, and the shot would be paid for again.
+for _name in ("lipsum", "cycler", "joiner"):
+    _env.globals.pop(_name, None)
+_env.filters.pop("random", None)
+
+
+def _sentence(text: object) -> str:
+    """End a phrase with a full stop unless it already ends with punctuation."""
+    t = " ".join(str(text).split())
+    return t if not t or t[-1] in ".!?…。！？\"'" else t + "."
+
+
+_env.filters["sentence"] = _sentence
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    name: str  # shown in messages: "templates/cinematic.j2" or the user's relative path
+    text: str
+    path: Path | None = None  # a user's template file (None for built-ins)
+
+
+def find_template(sb: Storyboard, ref: str) -> TemplateSource:
+    """A built-in template by name, or a .j2 file inside the storyboard's folder."""
+    if ref in resources.builtin_templates():
+        text = resources.template_dir().joinpath(f"{ref}.j2").read_text(encoding="utf-8")
+        return TemplateSource(f"templates/{ref}.j2", text)
+    path = resolve_inside(sb.root, ref)
+    if path is None or not path.is_file():
+        names = ", ".join(resources.builtin_templates())
+        raise TemplateError(f"template {ref!r} is neither a built-in ({names}) nor a file inside {sb.root}")
+    return TemplateSource(ref, path.read_text(encoding="utf-8"), path)
+
+
+def context(sb: Storyboard, shot: Shot) -> dict[str, Any]:
+    """What a prompt can name: the storyboard's vars (also at top level), characters,
+    images, the shot and the title."""
+    shot_ctx = {
+        "id": shot.id,
+        "index": shot.index,
+        "number": shot.index + 1,
+        "kind": shot.kind,
+        "caption": shot.caption,
+        "continues": shot.continues,
+        "aspect_ratio": shot.settings.aspect_ratio,
+        "resolution": shot.settings.resolution,
+        "model": shot.settings.model,
+    }
+    characters = {
+        name: {"name": name, "description": c.description, "images": [a.ref for a in c.images]}
+        for name, c in sb.characters.items()
+    }
+    images = {name: (a.url or a.ref) for name, a in sb.images.items()}
+    return {
+        **sb.vars,
+        "vars": sb.vars,
+        "characters": characters,
+        "images": images,
+        "shot": shot_ctx,
+        "title": sb.title,
+        "shots": [s.id for s in sb.shots],
+    }
+
+
+def _error_line(exc: BaseException, name: str) -> int | None:
+    """The line inside template `name` where a runtime error happened (Jinja maps frames)."""
+    if isinstance(exc, TemplateSyntaxError):
+        return exc.lineno
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == name:
+            line = frame.lineno
+    return line
+
+
+def _render(template: Any, ctx: dict[str, Any]) -> str:
+    """Render with a fresh loop budget, stopping as soon as the output is too long."""
+    budget = _Budget()
+    out: list[str] = []
+    size = 0
+    for chunk in template.generate({**ctx, "range": budget.range}):
+        size += len(chunk)
+        if size > MAX_OUTPUT:
+            raise SecurityError(f"the text is longer than {MAX_OUTPUT} characters")
+        out.append(chunk)
+    return "".join(out)
+
+
+@lru_cache(maxsize=256)  # the storyboard's template wraps every shot: compile it once
+def _compile(text: str, name: str) -> Any:
+    # compiled under its own file name so Jinja maps runtime errors to the template's lines
+    code = _env.compile(text, name=name, filename=name)
+    return _env.template_class.from_code(_env, code, _env.make_globals(None), None)
+
+
+def render_caption(sb: Storyboard, shot: Shot) -> str | None:
+    """The shot's caption, a template like its prompt (with the same names), or None."""
+    if shot.caption is None:
+        return None
+    name = f"{sb.path.name}:shots[{shot.index}].caption"
+    try:
+        return _render(_compile(shot.caption, name), context(sb, shot)).strip()
+    except (JinjaError, SecurityError, TypeError, ValueError, ArithmeticError) as e:
+        raise ValidationError(
+            [
+                Problem(
+                    f"the caption cannot be rendered: {_describe(e)}",
+                    f"shots[{shot.index}].caption",
+                    sb.location(("shots", shot.index, "caption")),
+                    _hint(e, context(sb, shot)),
+                )
+            ]
+        ) from None
+
+
+def render_prompt(sb: Storyboard, shot: Shot) -> str:
+    """The shot's final prompt: its own template rendered, then wrapped by the template.
+
+    Raises ValidationError with one Problem naming the shot, the template file and line.
+    """
+    ctx = context(sb, shot)
+    shot_path = ("shots", shot.index, "prompt")
+    prompt_name = f"{sb.path.name}:shots[{shot.index}].prompt"
+    try:
+        prompt = _render(_compile(shot.prompt, prompt_name), ctx)
+    except (JinjaError, SecurityError, TypeError, ValueError, ArithmeticError) as e:
+        loc = sb.location(shot_path)
+        line = _error_line(e, prompt_name)
+        if loc and line and sb.doc and (loc.source_line or "")[loc.column - 1 :].startswith(("|", ">")):
+            # a block scalar: its text starts on the next line; point at the failing line
+            n = loc.line + line
+            src = sb.doc.source_line(n) or ""
+            loc = Location(loc.file, n, len(src) - len(src.lstrip()) + 1, src)
+        raise ValidationError(
+            [
+                Problem(
+                    f"the prompt cannot be rendered: {_describe(e)}",
+                    f"shots[{shot.index}].prompt",
+                    loc,
+                    _hint(e, ctx),
+                )
+            ]
+        ) from None
+    ref = shot.template or sb.template
+    try:
+        source = find_template(sb, ref)
+    except TemplateError as e:
+        field_path = ("shots", shot.index, "template") if shot.template else ("template",)
+        raise ValidationError(
+            [Problem(e.message, ".".join(str(p) for p in field_path), sb.location(field_path))]
+        ) from None
+    try:
+        text = _render(_compile(source.text, source.name), {**ctx, "prompt": prompt})
+    except (JinjaError, SecurityError, TypeError, ValueError, ArithmeticError) as e:
+        line = _error_line(e, source.name) or 1
+        lines = source.text.splitlines()
+        src = lines[line - 1] if 0 < line <= len(lines) else None
+        raise ValidationError(
+            [
+                Problem(
+                    f"template {source.name} fails for shot {shot.id!r}: {_describe(e)}",
+                    f"shots[{shot.index}]",
+                    Location(source.name, line, 1, src),
+                    _hint(e, ctx),
+                )
+            ]
+        ) from None
+    return " ".join(text.split())  # one line: providers get no stray newlines or spaces
+
+
+def _describe(e: BaseException) -> str:
+    if isinstance(e, SecurityError):
+        return f"not allowed in a template ({e})"
+    msg = getattr(e, "message", None) or str(e)
+    return msg
+
+
+def _hint(e: BaseException, ctx: dict[str, Any]) -> str | None:
+    m = re.match(r"'(\w+)' is undefined", str(e))
+    if m:
+        close = difflib.get_close_matches(m.group(1), list(ctx), n=1)
+        if close:
+            return f"did you mean {close[0]!r}?"
+        names = sorted(k for k in ctx if not k.startswith("_"))
+        return "names you can use: " + ", ".join(names) + " (add free variables under `vars:`)"
+    return None
+
+
+def check_all(sb: Storyboard) -> list[Problem]:
+    """Render every prompt and caption once: the template problems `validate` reports."""
+    problems: list[Problem] = []
+    for shot in sb.shots:
+        for render in (render_prompt, render_caption):
+            try:
+                render(sb, shot)
+            except ValidationError as e:
+                problems.extend(e.problems)
+    return problems

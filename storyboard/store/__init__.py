@@ -1,0 +1,1 @@
+"""What a render keeps beside the storyboard in `.storyboard/`: state, clips, the lock."""

@@ -1,0 +1,133 @@
+"""The CLI as a user drives it: asking before spending, budgets, locks, re-cuts, status,
+and refusing to overwrite what is not a film. Exit codes: 2 bad input, 3 locked, 1 cancelled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from storyboard.cli import cli
+from storyboard.cli import render as cli_render
+from storyboard.media.ffmpeg import probe
+from storyboard.store.lock import acquire
+from tests.servers import start_server
+
+BOARD = """storyboard: 1
+title: Two Shots
+shots:
+  - id: one
+    prompt: A red door in a white wall
+    caption: The door
+  - id: two
+    prompt: The door opens onto the sea
+    transition: {type: crossfade, duration: 0.5}
+"""
+
+
+@pytest.fixture
+def board(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")
+    monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "0.05")
+    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
+    path = tmp_path / "film" / "board.yaml"
+    path.parent.mkdir()
+    path.write_text(BOARD)
+    return path
+
+
+def invoke(*args: str, input: str | None = None) -> object:
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
+
+
+@pytest.fixture
+def kie(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> object:
+    from tests.clips import make_clip
+
+    clip = make_clip(tmp_path / "clip.mp4", seconds=8, size=(64, 36))
+    with start_server("kie", clip=clip, api_key="kie-cli-key-0123456789") as srv:
+        monkeypatch.setenv("KIE_API_KEY", srv.api_key)
+        monkeypatch.setenv("KIE_BASE_URL", srv.base_url)
+        yield srv
+
+
+def test_a_paid_render_without_a_terminal_needs_yes(board: Path, kie: object) -> None:
+    result = invoke("render", board, "-p", "kie")
+    assert result.exit_code == 2 and "pass --yes" in result.output
+    assert kie.accepted == [] and not (board.parent / ".storyboard" / "state.json").exists()
+
+
+def test_declining_sends_nothing_and_accepting_renders(
+    board: Path, kie: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_render, "_interactive", lambda: True)
+    result = invoke("render", board, "-p", "kie", input="n\n")
+    assert result.exit_code == 1 and "nothing was sent" in result.output and kie.accepted == []
+    result = invoke("render", board, "-p", "kie", "-q", input="y\n")
+    assert result.exit_code == 0, result.output
+    assert len(kie.accepted) == 2
+    assert abs(probe(board.parent / "renders" / "board.mp4").duration - 15.5) < 0.05
+
+
+def test_budget_refuses_a_dearer_plan_before_any_request(
+    board: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIVIDEOAPI_API_KEY", "sk-budget-key-0123456789")
+    monkeypatch.setenv("AIVIDEOAPI_BASE_URL", "http://127.0.0.1:9")  # nothing listens: no request is made
+    result = invoke("render", board, "-p", "aivideoapi", "--yes", "--budget", "79")
+    assert result.exit_code == 2 and "costs 80 credits, more than --budget 79" in result.output
+
+
+def test_budget_with_an_unpriced_provider_is_refused(board: Path, kie: object) -> None:
+    result = invoke("render", board, "-p", "kie", "--yes", "--budget", "1000")
+    assert result.exit_code == 2 and "give no price" in result.output and kie.accepted == []
+
+
+def test_a_locked_storyboard_is_refused_before_asking(board: Path, kie: object) -> None:
+    with acquire(board.parent / ".storyboard", "storyboard render"):
+        result = invoke("render", board, "-p", "kie", "--yes")
+    assert result.exit_code == 3 and "locked by pid" in result.output and kie.accepted == []
+
+
+def test_output_never_overwrites_what_is_not_a_film(board: Path) -> None:
+    before = board.read_text()
+    for target in (board, board.parent / "notes.mp4"):
+        if target != board:
+            target.write_text("my notes")
+        result = invoke("render", board, "-q", "-o", target)
+        assert result.exit_code == 2, result.output
+    assert board.read_text() == before and (board.parent / "notes.mp4").read_text() == "my notes"
+    assert invoke("render", board, "-q", "-o", board.parent / "film.mov").exit_code == 2
+    (board.parent / "folder.mp4").mkdir()
+    assert invoke("render", board, "-q", "-o", board.parent / "folder.mp4").exit_code == 2
+    result = invoke("render", board, "-q", "-o", board / "inside-a-file.mp4")
+    assert result.exit_code == 2 and "is a file, not a folder" in result.output
+
+
+def test_status_render_stitch_unlock(board: Path) -> None:
+    result = invoke("status", board)
+    assert result.exit_code == 0 and result.output.split().count("new") == 2
+    assert invoke("stitch", board).exit_code == 2  # nothing made yet
+    assert "was not locked" in invoke("unlock", board).output
+
+    result = invoke("render", board, "-q")
+    assert result.exit_code == 0, result.output
+    film = board.parent / "renders" / "board.mp4"
+    assert abs(probe(film).duration - 15.5) < 0.05
+    assert invoke("status", board).output.split().count("made") == 2
+
+    # a re-cut after changing trims and transitions generates nothing
+    board.write_text(BOARD.replace("caption: The door", "caption: The door\n    trim: [1, 7]"))
+    result = invoke("plan", board)
+    assert "Plan: 0 to generate, 0 to regenerate, 2 already made." in result.output
+    result = invoke("stitch", board, "-q", "-o", board.parent / "recut.mp4")
+    assert result.exit_code == 0, result.output
+    assert abs(probe(board.parent / "recut.mp4").duration - 13.5) < 0.05
+    assert "The door" in (board.parent / "recut.srt").read_text()
+
+
+def test_unknown_force_and_empty_provider_are_input_errors(board: Path) -> None:
+    assert invoke("render", board, "--force", "three").exit_code == 2
+    assert invoke("plan", board, "-p", "").exit_code == 2
+    assert invoke("plan", board, "-p", "kei").exit_code == 2

@@ -1,0 +1,51 @@
+"""Every example renders offline with the preview provider, as the README's first command
+does: the film lasts the sum of its trimmed shots less the crossfades (within a frame), has
+picture and sound all the way through, and its captions are written beside it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from storyboard import pipeline
+from storyboard.cli import cli
+from storyboard.media.ffmpeg import probe
+from tests.stitch.conftest import level, stream_lengths
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted(ROOT.glob("examples/*/*.yaml"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_example_renders_offline(example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")  # small clips; same timing
+    folder = tmp_path / example.parent.name
+    shutil.copytree(example.parent, folder, ignore=shutil.ignore_patterns(".storyboard", "renders"))
+    board = folder / example.name
+    result = CliRunner().invoke(cli, ["render", str(board), "--quiet"])
+    assert result.exit_code == 0, result.output
+    sb = pipeline.load(board)
+    film = sb.output
+    expected = sum(s.length for s in sb.shots) - sum(
+        s.transition.duration for s in sb.shots if s.transition.type == "crossfade"
+    )
+    lengths = stream_lengths(film)
+    assert abs(lengths["video"] - expected) <= 1 / 24 and abs(lengths["audio"] - expected) <= 1 / 24
+    info = probe(film)
+    assert info.video and info.video.codec == "h264" and info.video.pix_fmt == "yuv420p"
+    assert info.audio and info.audio.codec == "aac" and info.audio.sample_rate == 48000
+    # sound in the middle second of every shot (fades dip at the joins, nowhere else)
+    start = 0.0
+    for i, shot in enumerate(sb.shots):
+        if i and shot.transition.type == "crossfade":
+            start -= shot.transition.duration
+        middle = start + shot.length / 2
+        assert level(film, middle - 0.5, middle + 0.5) > -50, (shot.id, middle)
+        start += shot.length
+    if example.stem == "three-shot":  # preview clips are x264: only the crossfades are encoded
+        assert "encode-joins" in result.output
+    captions = [s for s in sb.shots if s.caption]
+    assert film.with_suffix(".srt").read_text().count("-->") == len(captions)

@@ -1,0 +1,25 @@
+"""Fixtures every test folder may use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.clips import make_clip, make_tone
+
+MUSIC_HZ = 3000  # far above the clips' tones, so a high-pass hears only the music
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("media")
+    return {
+        "red": make_clip(d / "red.mp4", color="red", tone=440, gop=12),
+        "blue": make_clip(d / "blue.mp4", color="blue", tone=660, gop=12),
+        "lime": make_clip(d / "lime.mp4", color="lime", tone=550, gop=12),
+        "mute": make_clip(d / "mute.mp4", color="yellow", audio=False, gop=12),
+        "portrait": make_clip(d / "portrait.mp4", size=(90, 160), fps=30, color="lime", audio=False),
+        "fast": make_clip(d / "fast.mp4", fps=30, color="blue", tone=660),
+        "music": make_tone(d / "music.wav", seconds=1.5, tone=MUSIC_HZ),
+    }

@@ -1,0 +1,125 @@
+"""Fingerprints: what decides a clip changes them, nothing else does (or a shot is paid twice)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from storyboard.plan.compiler import compile_plan
+from storyboard.providers import config
+from storyboard.spec import document as loader
+from storyboard.spec import model
+from tests.clips import make_image
+
+BOARD = """storyboard: 1
+title: Fingerprints
+template: cinematic
+vars: {place: a harbour}
+images:
+  dawn: {file: images/dawn.png, url: https://example.com/dawn.png}
+  quay: images/quay.png
+shots:
+  - id: a
+    prompt: Boats leaving {{ place }}
+    caption: Morning
+    transition: fade
+  - id: b
+    prompt: A gull on a post
+    frames: {first: dawn}
+    trim: [0, 7]
+  - id: c
+    continues: b
+    prompt: The gull flies off
+"""
+
+
+def fingerprints(folder: Path, provider: str, text: str) -> dict[str, str]:
+    path = folder / "board.yaml"
+    path.write_text(text)
+    sb = model.from_document(loader.load(path))
+    plan = compile_plan(sb, config.make_provider(provider, folder, environ={}))
+    return {s.id: s.fingerprint for s in plan.shots}
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    make_image(tmp_path / "images" / "dawn.png", color="orange")
+    make_image(tmp_path / "images" / "quay.png", color="gray")
+    return tmp_path
+
+
+NEUTRAL = [
+    ("caption", "caption: Morning", "caption: Evening"),
+    ("trim", "trim: [0, 7]", "trim: [1, 6]"),
+    ("transition", "transition: fade", "transition: {type: crossfade, duration: 1}"),
+    ("title", "title: Fingerprints", "title: Renamed"),
+    ("audio", "    prompt: A gull on a post\n", "    prompt: A gull on a post\n    audio: false\n"),
+    ("unused var", "vars: {place: a harbour}", "vars: {place: a harbour, mood: calm}"),
+]
+
+
+@pytest.mark.parametrize("provider", ["kie", "aivideoapi"])
+@pytest.mark.parametrize(("what", "old", "new"), NEUTRAL, ids=[n[0] for n in NEUTRAL])
+def test_edits_that_send_nothing_new_keep_every_fingerprint(
+    folder: Path, provider: str, what: str, old: str, new: str
+) -> None:
+    assert old in BOARD
+    assert fingerprints(folder, provider, BOARD) == fingerprints(folder, provider, BOARD.replace(old, new))
+
+
+CHANGING = [
+    ("prompt", "A gull on a post", "A gull on a rope", {"b", "c"}),
+    ("var", "place: a harbour", "place: a beach", {"a"}),
+    ("image url", "url: https://example.com/dawn.png", "url: https://example.com/dusk.png", {"b", "c"}),
+    (
+        "aspect",
+        "title: Fingerprints",
+        "title: Fingerprints\nsettings: {aspect_ratio: '9:16'}",
+        {"a", "b", "c"},
+    ),
+    ("seed", "title: Fingerprints", "title: Fingerprints\nsettings: {seed: 12345}", {"a", "b", "c"}),
+    (
+        "resolution",
+        "title: Fingerprints",
+        "title: Fingerprints\nsettings: {resolution: 1080p}",
+        {"a", "b", "c"},
+    ),
+    ("template", "template: cinematic", "template: documentary", {"a", "b", "c"}),
+    ("parent", "The gull flies off", "The gull flies away", {"c"}),
+]
+
+
+@pytest.mark.parametrize(("what", "old", "new", "changed"), CHANGING, ids=[c[0] for c in CHANGING])
+def test_edits_that_change_the_clip_change_exactly_those_fingerprints(
+    folder: Path, what: str, old: str, new: str, changed: set[str]
+) -> None:
+    before = fingerprints(folder, "kie", BOARD)
+    after = fingerprints(folder, "kie", BOARD.replace(old, new))
+    assert {k for k in before if before[k] != after[k]} == changed
+
+
+def test_local_file_behind_a_url_is_not_part_of_a_hosted_fingerprint(folder: Path) -> None:
+    before = fingerprints(folder, "kie", BOARD)
+    make_image(folder / "images" / "dawn.png", color="purple")  # the preview's copy changed
+    assert fingerprints(folder, "kie", BOARD) == before
+    assert fingerprints(folder, "preview", BOARD) != fingerprints(
+        folder, "preview", BOARD.replace("dawn.png", "quay.png")
+    )
+
+
+VEO = BOARD.replace("frames: {first: dawn}", "frames: {first: quay}")
+
+
+def test_uploaded_bytes_count_not_their_path(folder: Path) -> None:
+    before = fingerprints(folder, "veo3o1", VEO)
+    shutil.copy(folder / "images" / "quay.png", folder / "images" / "moved.png")
+    moved = VEO.replace("quay: images/quay.png", "quay: images/moved.png")
+    assert fingerprints(folder, "veo3o1", moved) == before  # same bytes, new name: nothing new
+    make_image(folder / "images" / "moved.png", color="white")
+    assert fingerprints(folder, "veo3o1", moved)["b"] != before["b"]  # new bytes: a new clip
+
+
+def test_the_same_shot_on_another_provider_is_another_clip(folder: Path) -> None:
+    assert fingerprints(folder, "kie", BOARD)["a"] != fingerprints(folder, "aivideoapi", BOARD)["a"]

@@ -1,0 +1,60 @@
+"""Provider settings come from the environment or a .env file; keys are required only to spend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storyboard.errors import ConfigError
+from storyboard.providers import config
+
+
+def test_dotenv_parsing(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "# keys\nexport KIE_API_KEY='kie-secret'\nKIE_BASE_URL=http://127.0.0.1:9 # local\n\nJUNK\n"
+    )
+    assert config.read_dotenv(tmp_path / ".env") == {
+        "KIE_API_KEY": "kie-secret",
+        "KIE_BASE_URL": "http://127.0.0.1:9",
+    }
+
+
+def test_environment_wins_over_dotenv(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("KIE_API_KEY=from-file\nKIE_BASE_URL=https://file.example\n")
+    assert config.settings("KIE", tmp_path, {"KIE_API_KEY": "from-env"}) == (None, "from-env")
+    assert config.settings("KIE", tmp_path, {}) == ("https://file.example", "from-file")
+
+
+def test_missing_key_names_the_variable_only_when_needed(tmp_path: Path) -> None:
+    provider = config.make_provider("preview", tmp_path, need_key=True, environ={})
+    assert provider.name == "preview"
+    with pytest.raises(ConfigError, match="set KIE_API_KEY"):
+        config.make_provider("kie", tmp_path, need_key=True, environ={})
+    assert config.make_provider("kie", tmp_path, environ={}).api_key is None
+
+
+def test_unknown_provider_lists_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown provider 'kei'") as e:
+        config.make_provider("kei", tmp_path, environ={})
+    assert "kie" in (e.value.hint or "")
+
+
+def test_dotenv_base_url_cannot_redirect_a_key_from_the_environment(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("KIE_BASE_URL=https://attacker.example\n")
+    assert config.settings("KIE", tmp_path, {"KIE_API_KEY": "mine"}) == (None, "mine")
+    # with its own key, the folder's .env may choose its own server
+    (tmp_path / ".env").write_text("KIE_BASE_URL=https://proxy.example\nKIE_API_KEY=theirs\n")
+    assert config.settings("KIE", tmp_path, {}) == ("https://proxy.example", "theirs")
+
+
+@pytest.mark.parametrize("url", ["http://api.kie.ai", "ftp://x", "api.kie.ai", "http://10.0.0.1:8080"])
+def test_keys_travel_only_over_https_or_to_loopback(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError, match="KIE_BASE_URL"):
+        config.settings("KIE", tmp_path, {"KIE_BASE_URL": url})
+    assert config.settings("KIE", tmp_path, {"KIE_BASE_URL": "http://127.0.0.1:8080"})[0]
+
+
+def test_empty_provider_name_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="empty"):
+        config.make_provider("", tmp_path, environ={})

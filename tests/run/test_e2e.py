@@ -1,0 +1,239 @@
+"""End to end, as a user runs it: `storyboard render` of the 21-shot example on each provider,
+against its loopback server, through a mix of faults and a SIGKILL; the film must hold the
+downloaded clips in storyboard order, and every shot must be paid for once."""
+
+from __future__ import annotations
+
+import colorsys
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storyboard.media.ffmpeg import probe, run
+from tests.clips import make_clip
+from tests.servers import start_server
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "long-21"
+KEY = "sk-e2e-known-key-0123456789abcdef"
+PROVIDERS = ("veo3o1", "nanophoto", "aivideoapi", "kie")
+
+
+def colour(i: int) -> tuple[int, int, int]:
+    r, g, b = colorsys.hsv_to_rgb(i / 21, 0.9, 0.9)
+    return round(r * 255), round(g * 255), round(b * 255)
+
+
+@pytest.fixture(scope="module")
+def shot_clips(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """21 distinct clips, one colour each, shaped like Veo's (8 s, H.264 + AAC), but tiny."""
+    folder = tmp_path_factory.mktemp("clips")
+    return [
+        make_clip(
+            folder / f"{i:02d}.mp4", seconds=8, size=(64, 36), color="0x{:02x}{:02x}{:02x}".format(*colour(i))
+        )
+        for i in range(21)
+    ]
+
+
+def shot_prompts() -> list[str]:
+    """The rendered prompt of each shot, in order, as plan sends them."""
+    from storyboard import pipeline
+
+    sb = pipeline.load(EXAMPLE / "long-21.yaml")
+    return [sp.compiled.prompt for sp in pipeline.make_plan(sb, "kie").shots]
+
+
+def prompt_of(task: Any) -> str:
+    body = task.body
+    return body.get("prompt") or body.get("input", {}).get("prompt", "")
+
+
+def serve_in_order(srv: Any, clips: list[Path]) -> None:
+    """Each task's download is the clip of the shot whose prompt it was asked for."""
+    prompts = shot_prompts()
+
+    def clip_for(task_id: str) -> Path:
+        return clips[prompts.index(prompt_of(srv.tasks[task_id]))]
+
+    srv.clip_for = clip_for
+
+
+def workdir(tmp_path: Path) -> Path:
+    folder = tmp_path / "long-21"
+    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns(".storyboard", "renders"))
+    return folder
+
+
+def env_for(srv: Any) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+    env.update(
+        {
+            f"{srv.name.upper()}_API_KEY": srv.api_key,
+            f"{srv.name.upper()}_BASE_URL": srv.base_url,
+            "STORYBOARD_RETRY_BASE": "0.01",
+            "STORYBOARD_POLL_INTERVAL": "0.05",
+        }
+    )
+    return env
+
+
+def render(folder: Path, srv: Any, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "storyboard",
+            "render",
+            str(folder / "long-21.yaml"),
+            "-p",
+            srv.name,
+            "--yes",
+            "--quiet",
+            "--concurrency",
+            "8",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        env=env_for(srv),
+        timeout=timeout,
+        cwd=folder,
+    )
+
+
+def pixel(film: Path, t: float) -> tuple[int, int, int]:
+    """The colour in the middle of the frame at time t."""
+    out = film.with_suffix(f".{t:.2f}.rgb")
+    run(
+        [
+            "-y",
+            "-ss",
+            f"{t:.3f}",
+            "-i",
+            str(film),
+            "-frames:v",
+            "1",
+            "-vf",
+            "crop=8:8,scale=1:1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            str(out),
+        ]
+    )
+    r, g, b = out.read_bytes()[:3]
+    return r, g, b
+
+
+def assert_film_in_order(folder: Path) -> None:
+    film = folder / "renders" / "harbour.mp4"
+    info = probe(film)
+    assert abs(info.duration - 168.0) < 0.05
+    assert info.video and info.video.codec == "h264" and info.video.pix_fmt == "yuv420p"
+    assert info.audio and info.audio.codec == "aac" and info.audio.sample_rate == 48000
+    for i in range(21):
+        got = pixel(film, i * 8 + 4.0)  # the middle of shot i: past every fade
+        want = colour(i)
+        assert max(abs(a - b) for a, b in zip(got, want, strict=True)) < 40, (i, got, want)
+    assert (folder / "renders" / "harbour.srt").read_text().count("-->") == 3  # three captions
+
+
+def completed_by_shot(srv: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for t in srv.tasks.values():
+        if t.state() == "completed":
+            counts[prompt_of(t)] = counts.get(prompt_of(t), 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_render_21_shots_through_faults(provider: str, tmp_path: Path, shot_clips: list[Path]) -> None:
+    folder = workdir(tmp_path)
+    with start_server(provider, api_key=KEY, job_seconds=0.2) as srv:
+        serve_in_order(srv, shot_clips)
+        srv.fault("429", on="submit", retry_after=0.05)
+        srv.fault("500", on="submit")
+        srv.fault("429", on="submit", retry_after=0.05)  # a lost answer is never resubmitted
+        srv.fault("drop", on="poll")
+        srv.fault("500", on="poll")
+        srv.fault("fail_job", reason="upstream hiccup")
+        srv.fault("truncate", on="download")
+        srv.fault("corrupt", on="download")
+        proc = render(folder, srv)
+        assert proc.returncode == 0, proc.stderr + proc.stdout
+        assert "Traceback" not in proc.stderr
+        # one failed job, resubmitted once; every other shot submitted exactly once
+        prompts = shot_prompts()
+        done = completed_by_shot(srv)
+        assert sorted(done) == sorted(prompts) and set(done.values()) == {1}
+        submitted = len(srv.accepted)
+        assert submitted == 22, submitted
+        if provider == "nanophoto":  # one request carries all 21 shots, one more the retry
+            generate_calls = [r for r in srv.requests if r.path.endswith("/generate") and r.status == 200]
+            assert len(generate_calls) == 2 and len(generate_calls[0].body["shots"]) == 21
+        assert_film_in_order(folder)
+        for path in [*folder.rglob("*")]:
+            if path.is_file() and path.suffix in (".json", ".srt", ".yaml", ".lock", ""):
+                assert KEY not in path.read_text(errors="replace")
+        assert KEY not in proc.stdout + proc.stderr
+
+        # a second render pays for nothing and re-cuts the same film
+        before = len(srv.accepted)
+        again = render(folder, srv)
+        assert again.returncode == 0, again.stderr
+        assert len(srv.accepted) == before
+
+
+@pytest.mark.parametrize("provider", ["kie", "nanophoto"])
+def test_sigkill_midway_then_resume_without_paying_twice(
+    provider: str, tmp_path: Path, shot_clips: list[Path]
+) -> None:
+    folder = workdir(tmp_path)
+    state = folder / ".storyboard" / "state.json"
+    with start_server(provider, api_key=KEY, job_seconds=30) as srv:
+        serve_in_order(srv, shot_clips)
+        env = env_for(srv)
+        cmd = [
+            sys.executable,
+            "-m",
+            "storyboard",
+            "render",
+            str(folder / "long-21.yaml"),
+            "-p",
+            provider,
+            "--yes",
+            "--quiet",
+            "--concurrency",
+            "8",
+        ]
+        child = subprocess.Popen(cmd, env=env, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # wait until every task id is on disk
+            try:
+                if len(json.loads(state.read_text())["tasks"]) == 21:
+                    break
+            except (FileNotFoundError, json.JSONDecodeError, KeyError):
+                pass
+            time.sleep(0.05)
+        else:
+            child.kill()
+            pytest.fail("the render never saved its 21 task ids")
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        assert len(srv.accepted) == 21
+
+        srv.finish()  # the service finishes the jobs while we were away
+        proc = render(folder, srv)
+        assert proc.returncode == 0, proc.stderr
+        assert len(srv.accepted) == 21  # resumed by polling: nothing submitted again
+        assert_film_in_order(folder)

@@ -1,0 +1,601 @@
+"""The executor against the loopback providers: one paid submission per shot, whatever fails."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from storyboard import providers
+from storyboard.errors import AuthError, ConfigError, CreditsError
+from storyboard.media.ffmpeg import probe
+from storyboard.plan.compiler import Plan, compile_plan
+from storyboard.plan.decide import shot_states
+from storyboard.run.executor import generate
+from storyboard.spec.checks import load_storyboard
+from storyboard.store.state import State
+from tests.clips import make_clip, make_image
+from tests.servers import FakeProvider, start_server
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the fake services hand back: an 8 s clip, tiny (160x90, 10 fps)."""
+    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=8.0, fps=10)
+
+
+@pytest.fixture(autouse=True)
+def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "0.05")
+    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
+
+
+# helpers (also used by test_resume, test_secrets, test_lock) ----------------------------------
+def write_board(root: Path, provider: str, shots: list[dict[str, Any]], **top: Any) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / "board.yaml"
+    doc = {"storyboard": 1, "provider": provider, **top, "shots": shots}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def make_plan(board: Path, srv: FakeProvider, api_key: str | None = None) -> Plan:
+    sb = load_storyboard(board)
+    cls = providers.get(srv.name)
+    return compile_plan(sb, cls(base_url=srv.base_url, api_key=api_key or srv.api_key))
+
+
+class Events:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, dict[str, Any]]] = []
+
+    def event(self, kind: str, shot_id: str, **info: Any) -> None:
+        self.seen.append((kind, shot_id, info))
+
+    def of(self, kind: str) -> list[str]:
+        return [s for k, s, _ in self.seen if k == kind]
+
+
+def prompts_accepted(srv: FakeProvider) -> list[str]:
+    return [a["body"].get("prompt") for a in srv.accepted]
+
+
+def downloads(srv: FakeProvider) -> int:
+    return sum(1 for r in srv.requests if r.path.startswith("/files/"))
+
+
+def three(provider: str = "kie") -> list[dict[str, Any]]:
+    return [
+        {"id": "a", "prompt": "a red door in the rain"},
+        {"id": "b", "prompt": "a blue door at dawn"},
+        {"id": "c", "prompt": "a green door at night"},
+    ]
+
+
+# the promise: pay once ------------------------------------------------------------------------
+def test_faults_cost_exactly_one_submission_per_shot(tmp_path: Path, clip: Path) -> None:
+    shots = [*three(), {"id": "d", "prompt": "the door opens", "continues": "b"}]
+    board = write_board(tmp_path / "film", "kie", shots)
+    with start_server("kie", clip=clip, job_seconds=0.1) as srv:
+        plan = make_plan(board, srv)
+        srv.fault("429", on="submit", retry_after=0)
+        srv.fault("500", on="submit", times=2)  # kie's own error body: it did not accept
+        srv.fault("503", on="poll")
+        srv.fault("drop", on="poll")
+        srv.fault("fail_job")  # the first task created ends failed: one resubmission
+        srv.fault("truncate")
+        srv.fault("corrupt")
+        events = Events()
+        result = generate(plan, reporter=events)
+
+        assert result.failed == {}
+        assert set(result.clips) == {"a", "b", "c", "d"}
+        prompts = prompts_accepted(srv)
+        assert len(prompts) == 5  # 4 shots + 1 resubmission of the failed job
+        assert sorted(set(prompts)) == sorted(s["prompt"] for s in shots)
+        assert len(events.of("retry")) == 1  # the failed job, resubmitted
+        assert srv.pending_faults == []  # every fault was met
+        assert downloads(srv) == 4 + 2  # the truncated and the corrupt download were fetched again
+        for path in result.clips.values():
+            info = probe(path)
+            assert info.video is not None and info.video.codec == "h264"
+            assert abs(info.duration - 8.0) < 0.1
+        # the continuation extended b's own task
+        extend = [r for r in srv.requests if r.path.endswith("/extend") and r.status == 200]
+        state = State.load(plan.storyboard.state_dir)
+        b_task = state.task(plan.shot("b").fingerprint)
+        assert b_task is not None and extend and extend[-1].body["taskId"] == b_task["task_id"]
+        assert {rec["status"] for rec in state.tasks.values()} == {"done"}
+        assert state.made == {s.id: s.fingerprint for s in plan.shots}
+
+        again = Events()
+        second = generate(plan, reporter=again)
+        assert len(srv.accepted) == 5  # nothing paid twice
+        assert sorted(again.of("cached")) == ["a", "b", "c", "d"]
+        assert second.clips == result.clips and second.submitted == []
+        assert not (plan.storyboard.state_dir / "lock").exists()
+
+
+def test_editing_one_prompt_submits_that_shot_alone(tmp_path: Path, clip: Path) -> None:
+    shots = three()
+    board = write_board(tmp_path / "film", "kie", shots)
+    with start_server("kie", clip=clip) as srv:
+        first = generate(make_plan(board, srv))
+        assert len(srv.accepted) == 3
+        shots[1]["prompt"] = "a blue door at dusk"
+        write_board(tmp_path / "film", "kie", shots)
+        plan = make_plan(board, srv)
+        assert [s.state for s in shot_states(plan)] == ["made", "changed", "made"]
+        result = generate(plan)
+        assert result.submitted == ["b"]
+        assert prompts_accepted(srv)[3:] == ["a blue door at dusk"]
+        assert result.clips["a"] == first.clips["a"] and result.clips["b"] != first.clips["b"]
+        state = State.load(plan.storyboard.state_dir)
+        assert state.last_made("b") == plan.shot("b").fingerprint
+        assert [s.state for s in shot_states(plan)] == ["made", "made", "made"]
+
+
+def test_force_regenerates_only_the_named_shot(tmp_path: Path, clip: Path) -> None:
+    board = write_board(tmp_path / "film", "kie", three())
+    with start_server("kie", clip=clip) as srv:
+        plan = make_plan(board, srv)
+        generate(plan)
+        events = Events()
+        result = generate(plan, force=["c"], reporter=events)
+        assert result.submitted == ["c"] and sorted(events.of("cached")) == ["a", "b"]
+        accepted = prompts_accepted(srv)
+        assert sorted(accepted[:3]) == sorted(s["prompt"] for s in three())
+        assert accepted[3:] == ["a green door at night"]
+        with pytest.raises(ConfigError, match="nope"):
+            generate(plan, force=["nope"])
+        assert len(srv.accepted) == 4
+
+
+def test_identical_shots_share_one_submission(tmp_path: Path, clip: Path) -> None:
+    shots = [{"id": "wide", "prompt": "the harbour"}, {"id": "again", "prompt": "the harbour"}]
+    board = write_board(tmp_path / "film", "kie", shots)
+    with start_server("kie", clip=clip) as srv:
+        result = generate(make_plan(board, srv))
+        assert len(srv.accepted) == 1
+        assert result.clips["wide"] == result.clips["again"]
+
+
+# batch, uploads, continuations ----------------------------------------------------------------
+def test_nanophoto_sends_one_request_for_all_shots(tmp_path: Path, clip: Path) -> None:
+    shots = three()
+    shots[2]["prompt"] = "a FORBIDDEN door"  # its job fails every time
+    board = write_board(tmp_path / "film", "nanophoto", shots)
+    with start_server("nanophoto", clip=clip) as srv:
+        events = Events()
+        result = generate(make_plan(board, srv), reporter=events, resubmits=1)
+        posts = [r for r in srv.requests if r.path == "/api/veo-3/generate"]
+        assert len(posts) == 2  # all three shots, then c alone once more
+        assert [s["id"] for s in posts[0].body["shots"]] == ["a", "b", "c"]
+        assert [s["id"] for s in posts[1].body["shots"]] == ["c"]
+        assert set(result.clips) == {"a", "b"}
+        assert "c" in result.failed and "generation failed" in result.failed["c"]
+        assert events.of("failed") == ["c"]
+        polls = [r for r in srv.requests if r.path == "/api/veo-3/check-status"]
+        assert all(len(r.body["taskIds"]) >= 1 for r in polls)
+        assert max(len(r.body["taskIds"]) for r in polls) >= 2  # polled together
+
+
+def test_veo3o1_uploads_an_image_once_and_continues_from_the_last_frame(tmp_path: Path, clip: Path) -> None:
+    root = tmp_path / "film"
+    make_image(root / "stills" / "harbour.png", color="teal")
+    shots = [
+        {"id": "a", "prompt": "the harbour wakes", "frames": {"first": "stills/harbour.png"}},
+        {"id": "b", "prompt": "the harbour sleeps", "frames": {"first": "stills/harbour.png"}},
+        {"id": "c", "prompt": "boats leave", "continues": "a"},
+    ]
+    board = write_board(root, "veo3o1", shots)
+    with start_server("veo3o1", clip=clip) as srv:
+        result = generate(make_plan(board, srv))
+        assert result.failed == {} and len(srv.accepted) == 3
+        uploads = [r for r in srv.requests if r.path == "/upload-video-image" and r.status == 200]
+        assert len(uploads) == 2  # the still once, a's last frame once
+        bodies = {a["body"]["prompt"]: a["body"] for a in srv.accepted}
+        assert bodies["the harbour wakes"]["imageUrl"] == bodies["the harbour sleeps"]["imageUrl"]
+        assert bodies["boats leave"]["imageUrl"].startswith(srv.base_url + "/uploads/")
+        assert bodies["boats leave"]["imageUrl"] != bodies["the harbour wakes"]["imageUrl"]
+
+        shots[1]["prompt"] = "the harbour dozes"
+        write_board(root, "veo3o1", shots)
+        generate(make_plan(board, srv))
+        uploads = [r for r in srv.requests if r.path == "/upload-video-image"]
+        assert len(uploads) == 2  # the upload's URL was kept in state
+        assert len(srv.accepted) == 4
+
+
+def test_a_shot_that_fails_twice_is_reported_while_others_finish(tmp_path: Path, clip: Path) -> None:
+    shots = three()
+    shots[0]["prompt"] = "a FORBIDDEN door"
+    board = write_board(tmp_path / "film", "veo3o1", shots)
+    with start_server("veo3o1", clip=clip) as srv:
+        plan = make_plan(board, srv)
+        result = generate(plan, resubmits=1)
+        assert set(result.clips) == {"b", "c"}
+        assert list(result.failed) == ["a"]
+        assert prompts_accepted(srv).count("a FORBIDDEN door") == 2
+        states = {s.shot_id: s for s in shot_states(plan)}
+        assert states["a"].state == "failed" and states["a"].reason
+        # a failed job is refunded: rendering again tries it again (and only it)
+        generate(plan, resubmits=0)
+        assert prompts_accepted(srv).count("a FORBIDDEN door") == 3 and len(srv.accepted) == 5
+
+
+# stopping -------------------------------------------------------------------------------------
+def test_too_few_credits_stops_submitting_but_saves_what_was_paid(tmp_path: Path, clip: Path) -> None:
+    board = write_board(tmp_path / "film", "kie", three())
+    with start_server("kie", clip=clip, credits=120, job_seconds=0.3) as srv:
+        plan = make_plan(board, srv)
+        with pytest.raises(CreditsError) as info:
+            generate(plan, concurrency=1)
+        assert len(srv.accepted) == 2
+        partial = info.value.result  # type: ignore[attr-defined]
+        assert set(partial.clips) == {"a", "b"} and "c" in partial.failed
+        state = State.load(plan.storyboard.state_dir)
+        assert sorted(r["status"] for r in state.tasks.values()) == ["done", "done"]
+        assert not (plan.storyboard.state_dir / "lock").exists()
+        srv.credits = 1000
+        result = generate(plan)
+        assert result.submitted == ["c"] and len(srv.accepted) == 3
+
+
+def test_a_refused_key_sends_nothing_more(tmp_path: Path, clip: Path) -> None:
+    board = write_board(tmp_path / "film", "kie", three())
+    with start_server("kie", clip=clip) as srv:
+        with pytest.raises(AuthError, match="KIE_API_KEY"):
+            generate(make_plan(board, srv, api_key="wrong-key-123456"), concurrency=1)
+        assert srv.accepted == []
+        submits = [r for r in srv.requests if r.path.endswith("/generate")]
+        assert len(submits) == 1  # the first refusal stopped the others
+
+
+def test_ctrl_c_keeps_the_task_ids_and_the_next_render_resumes(tmp_path: Path, clip: Path) -> None:
+    board = write_board(tmp_path / "film", "kie", three())
+
+    class Interrupting(Events):
+        def event(self, kind: str, shot_id: str, **info: Any) -> None:
+            super().event(kind, shot_id, **info)
+            if kind == "submitted" and len(self.of("submitted")) == 3:
+                raise KeyboardInterrupt
+
+    with start_server("kie", clip=clip, job_seconds=60) as srv:
+        plan = make_plan(board, srv)
+        with pytest.raises(KeyboardInterrupt):
+            generate(plan, reporter=Interrupting())
+        sd = plan.storyboard.state_dir
+        assert not (sd / "lock").exists()
+        state = State.load(sd)
+        assert len(state.pending("kie")) == 3 and len(srv.accepted) == 3
+        assert [s.state for s in shot_states(plan)] == ["submitted"] * 3
+
+        srv.finish()
+        events = Events()
+        result = generate(plan, reporter=events)
+        assert len(srv.accepted) == 3  # resumed, not paid again
+        assert sorted(events.of("resumed")) == ["a", "b", "c"] and result.submitted == []
+        assert set(result.clips) == {"a", "b", "c"}
+
+
+def test_a_clip_that_cannot_be_downloaded_stays_resumable(tmp_path: Path, clip: Path) -> None:
+    board = write_board(tmp_path / "film", "kie", three()[:1])
+    with start_server("kie", clip=clip) as srv:
+        plan = make_plan(board, srv)
+        srv.fault("corrupt", times=20)
+        result = generate(plan)
+        assert "download failed" in result.failed["a"] and "no new charge" in result.failed["a"]
+        assert [s.state for s in shot_states(plan)] == ["submitted"]
+        assert list((plan.storyboard.state_dir / "clips").glob("*")) == []  # nothing half-kept
+        srv.clear_faults()
+        result = generate(plan)
+        assert result.failed == {} and len(srv.accepted) == 1
+
+
+def test_shot_states_follow_the_shots(tmp_path: Path, clip: Path) -> None:
+    board = write_board(tmp_path / "film", "kie", three())
+    with start_server("kie", clip=clip) as srv:
+        plan = make_plan(board, srv)
+        assert [s.state for s in shot_states(plan)] == ["new"] * 3
+        assert not plan.storyboard.state_dir.exists()  # status writes nothing
+        generate(plan)
+        made = shot_states(plan)
+        assert [s.state for s in made] == ["made"] * 3
+        assert all(s.task_id and s.age_seconds is not None for s in made)
+        text = (plan.storyboard.state_dir / "state.json").read_text()
+        data = json.loads(text)
+        assert data["version"] == 1 and data["serial"] >= 6 and len(data["lineage"]) == 36
+
+
+# the offline preview --------------------------------------------------------------------------
+def test_preview_renders_locally_with_the_same_caching(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")  # 160x90 panels: fast
+    shots = [
+        {"id": "a", "prompt": "a red door"},
+        {"id": "b", "prompt": "the door opens", "continues": "a"},
+    ]
+    board = write_board(tmp_path / "film", "preview", shots)
+    plan = compile_plan(load_storyboard(board), providers.get("preview")())
+    events = Events()
+    result = generate(plan, reporter=events)
+    assert result.failed == {} and sorted(events.of("rendering")) == ["a", "b"]
+    for path in result.clips.values():
+        info = probe(path)
+        assert info.video is not None and abs(info.duration - 8.0) < 0.5
+    state = State.load(plan.storyboard.state_dir)
+    assert state.made == {s.id: s.fingerprint for s in plan.shots} and state.tasks == {}
+    assert [s.state for s in shot_states(plan)] == ["made", "made"]
+
+    shots[1]["prompt"] = "the door slams"
+    write_board(tmp_path / "film", "preview", shots)
+    plan = compile_plan(load_storyboard(board), providers.get("preview")())
+    again = Events()
+    generate(plan, reporter=again)
+    assert again.of("rendering") == ["b"] and again.of("cached") == ["a"]
+
+
+def test_a_task_of_an_edited_shot_is_still_saved_for_later(tmp_path: Path, clip: Path) -> None:
+    shots = three()[:2]
+    board = write_board(tmp_path / "film", "kie", shots)
+
+    class Interrupting(Events):
+        def event(self, kind: str, shot_id: str, **info: Any) -> None:
+            super().event(kind, shot_id, **info)
+            if len(self.of("submitted")) == 2:
+                raise KeyboardInterrupt
+
+    with start_server("kie", clip=clip, job_seconds=60) as srv:
+        old = make_plan(board, srv)
+        with pytest.raises(KeyboardInterrupt):
+            generate(old, reporter=Interrupting())
+        srv.finish()
+        srv.job_seconds = 0.0
+        shots[0]["prompt"] = "a red door in the snow"  # edited while its old task runs
+        write_board(tmp_path / "film", "kie", shots)
+        events = Events()
+        new = make_plan(board, srv)
+        result = generate(new, reporter=events)
+        assert events.of("orphan") == ["a"] and result.submitted == ["a"]
+        assert len(srv.accepted) == 3
+        state = State.load(new.storyboard.state_dir)
+        assert state.last_made("a") == new.shot("a").fingerprint  # the orphan does not displace
+        assert state.task(old.shot("a").fingerprint)["status"] == "done"  # type: ignore[index]
+
+        write_board(tmp_path / "film", "kie", three()[:2])  # back to the first prompt
+        back = generate(make_plan(board, srv))
+        assert back.submitted == [] and len(srv.accepted) == 3  # its clip was kept
+
+
+def test_a_task_the_service_does_not_know_does_not_stall_the_others(tmp_path: Path, clip: Path) -> None:
+    board = write_board(tmp_path / "film", "kie", three())
+
+    class Interrupting(Events):
+        def event(self, kind: str, shot_id: str, **info: Any) -> None:
+            super().event(kind, shot_id, **info)
+            if len(self.of("submitted")) == 3:
+                raise KeyboardInterrupt
+
+    with start_server("kie", clip=clip, job_seconds=60) as srv:
+        plan = make_plan(board, srv)
+        with pytest.raises(KeyboardInterrupt):
+            generate(plan, reporter=Interrupting())
+        srv.finish()
+        srv.job_seconds = 0.0
+        path = plan.storyboard.state_dir / "state.json"
+        data = json.loads(path.read_text())
+        data["tasks"][plan.shot("a").fingerprint]["task_id"] = "veo_task_lost"
+        path.write_text(json.dumps(data))
+
+        result = generate(plan)
+        assert set(result.clips) == {"b", "c"} and len(srv.accepted) == 3
+        assert "would not report on task veo_task_lost" in result.failed["a"]
+        assert [s.state for s in shot_states(plan)] == ["failed", "made", "made"]
+        again = generate(plan)
+        assert again.submitted == ["a"] and len(srv.accepted) == 4
+
+
+# a submission whose answer is lost ------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["accept_drop", "accept_500"])
+def test_a_lost_answer_is_recorded_uncertain_and_never_paid_twice(
+    tmp_path: Path, clip: Path, kind: str
+) -> None:
+    board = write_board(tmp_path / "film", "kie", three())
+    with start_server("kie", clip=clip) as srv:
+        plan = make_plan(board, srv)
+        srv.fault(kind, on="submit")  # the first submission (a's: one worker) is made and charged
+        events = Events()
+        result = generate(plan, reporter=events, concurrency=1)
+        assert len(srv.accepted) == 3 and prompts_accepted(srv).count(three()[0]["prompt"]) == 1
+        assert set(result.clips) == {"b", "c"} and list(result.failed) == ["a"]
+        reason = result.failed["a"]
+        assert "so kie may have started (and charged for) this shot; check its dashboard" in reason
+        assert f"`storyboard render {board} --force a` to submit it again" in reason
+        assert events.of("uncertain") == ["a"] and events.of("failed") == ["a"]
+        assert events.of("retry") == []
+        sd = plan.storyboard.state_dir
+        rec = State.load(sd).task(plan.shot("a").fingerprint)
+        assert rec is not None and rec["status"] == "uncertain" and rec["task_id"] is None
+        assert rec["shots"] == ["a"] and rec["provider"] == "kie" and rec["uncertain_at"] > 0
+        assert "body" not in json.dumps(rec) and srv.api_key not in (sd / "state.json").read_text()
+        st = {s.shot_id: s for s in shot_states(plan)}
+        assert st["a"].state == "uncertain" and st["a"].reason == reason
+
+        again = generate(plan, reporter=Events())  # refuses to pay again on its own
+        assert len(srv.accepted) == 3 and again.submitted == [] and again.failed == {"a": reason}
+
+        forced = generate(plan, force=["a"])  # the user checked the dashboard
+        assert forced.submitted == ["a"] and forced.failed == {} and len(srv.accepted) == 4
+        assert [s.state for s in shot_states(plan)] == ["made"] * 3
+
+
+def test_a_lost_answer_to_a_batch_makes_every_shot_of_it_uncertain(tmp_path: Path, clip: Path) -> None:
+    board = write_board(tmp_path / "film", "nanophoto", three())
+    with start_server("nanophoto", clip=clip) as srv:
+        plan = make_plan(board, srv)
+        srv.fault("accept_drop", on="submit")
+        result = generate(plan)
+        posts = [r for r in srv.requests if r.path == "/api/veo-3/generate"]
+        assert len(posts) == 1 and len(srv.accepted) == 3  # one request, never sent again
+        assert sorted(result.failed) == ["a", "b", "c"]
+        assert all("--force" in r and "connection dropped" in r for r in result.failed.values())
+        state = State.load(plan.storyboard.state_dir)
+        assert [state.task(s.fingerprint)["shots"] for s in plan.shots] == [["a", "b", "c"]] * 3  # type: ignore[index]
+
+
+def test_a_batch_reply_missing_one_task_id_records_the_others(tmp_path: Path, clip: Path) -> None:
+    from tests.providers.test_nanophoto import OddServer
+
+    board = write_board(tmp_path / "film", "nanophoto", three())
+    with OddServer(clip=clip, untracked=("b",)).start() as srv:
+        plan = make_plan(board, srv)
+        events = Events()
+        result = generate(plan, reporter=events)
+        assert len(srv.accepted) == 3 and set(result.clips) == {"a", "c"}
+        assert "gave no task id for this shot" in result.failed["b"]
+        assert "--force b" in result.failed["b"] and events.of("uncertain") == ["b"]
+        state = State.load(plan.storyboard.state_dir)
+        assert [state.task(s.fingerprint)["status"] for s in plan.shots] == ["done", "uncertain", "done"]  # type: ignore[index]
+
+
+# forcing a shot that others continue ----------------------------------------------------------
+def test_forcing_a_shot_forces_its_continuations_and_their_new_first_frame(
+    tmp_path: Path, clip: Path
+) -> None:
+    shots = [
+        {"id": "a", "prompt": "the harbour wakes"},
+        {"id": "b", "prompt": "boats leave", "continues": "a"},
+        {"id": "c", "prompt": "boats vanish", "continues": "b"},
+        {"id": "d", "prompt": "gulls"},
+    ]
+    board = write_board(tmp_path / "film", "veo3o1", shots)
+    blue = make_clip(tmp_path / "blue.mp4", seconds=8.0, fps=10, color="blue")  # clip is red
+    with start_server("veo3o1", clip=clip) as srv:
+        plan = make_plan(board, srv)
+        generate(plan)
+        frames = plan.storyboard.state_dir / "frames"
+        assert (frames / f"{plan.shot('a').fingerprint}.png").is_file()
+        first_b = next(a["body"]["imageUrl"] for a in srv.accepted if a["body"]["prompt"] == "boats leave")
+        srv.clip_for = lambda task_id: blue  # the new clips look different
+        events = Events()
+        result = generate(plan, force=["a"], reporter=events)
+        assert sorted(result.submitted) == ["a", "b", "c"] and events.of("cached") == ["d"]
+        assert events.of("forced") == ["b", "c"]
+        why = {s: i for k, s, i in events.seen if k == "forced"}
+        assert why["b"]["parent"] == "a" and why["c"]["parent"] == "b"
+        second_b = [a["body"]["imageUrl"] for a in srv.accepted if a["body"]["prompt"] == "boats leave"][-1]
+        assert second_b != first_b  # b starts from the last frame of a's new clip
+
+
+# never release the lock under a submission ----------------------------------------------------
+def test_an_error_waits_for_submissions_in_flight_before_releasing_the_lock(
+    tmp_path: Path, clip: Path
+) -> None:
+    board = write_board(tmp_path / "film", "kie", three()[:2])
+
+    class Breaking(Events):
+        def event(self, kind: str, shot_id: str, **info: Any) -> None:
+            super().event(kind, shot_id, **info)
+            if kind == "submitted":  # an exit that is not a Ctrl-C (reporter errors are ignored)
+                raise SystemExit("the display broke")
+
+    with start_server("kie", clip=clip, job_seconds=60) as srv:
+        plan = make_plan(board, srv)
+        srv.fault("slow", on="submit", seconds=1.0)  # one submission is still out when it breaks
+        with pytest.raises(SystemExit, match="display broke"):
+            generate(plan, reporter=Breaking(), concurrency=2)
+        assert len(srv.accepted) == 2
+        sd = plan.storyboard.state_dir
+        on_disk = {r["task_id"] for r in State.load(sd).tasks.values()}
+        assert on_disk == {a["task_id"] for a in srv.accepted}  # the slow one was recorded too
+        assert not (sd / "lock").exists()
+
+
+# a task that takes too long -------------------------------------------------------------------
+def test_a_task_past_the_deadline_is_left_for_the_next_render(
+    tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORYBOARD_TASK_TIMEOUT", "0.4")
+    board = write_board(tmp_path / "film", "kie", three()[:1])
+    with start_server("kie", clip=clip, job_seconds=60) as srv:
+        plan = make_plan(board, srv)
+        result = generate(plan)
+        assert result.failed["a"].startswith("still running at kie after 0 s: render again later")
+        assert result.failed["a"].endswith("(it stays saved)")
+        assert [s.state for s in shot_states(plan)] == ["submitted"]
+        srv.finish()
+        again = generate(plan)
+        assert again.resumed == ["a"] and again.failed == {} and len(srv.accepted) == 1
+
+
+def test_a_task_the_service_never_lists_ends_at_the_deadline(
+    tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.providers.test_nanophoto import OddServer
+
+    monkeypatch.setenv("STORYBOARD_TASK_TIMEOUT", "0.3")
+    board = write_board(tmp_path / "film", "nanophoto", three()[:2])
+    with OddServer(clip=clip, forgetful=True).start() as srv:
+        plan = make_plan(board, srv)
+        result = generate(plan)
+        assert sorted(result.failed) == ["a", "b"] and len(srv.accepted) == 2
+        assert all("still running at nanophoto" in r for r in result.failed.values())
+        assert [s.state for s in shot_states(plan)] == ["submitted"] * 2
+
+
+# made, by provider ----------------------------------------------------------------------------
+def test_a_preview_does_not_make_hosted_shots_look_changed(
+    tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")
+    board = write_board(tmp_path / "film", "preview", three()[:2])
+    preview = compile_plan(load_storyboard(board), providers.get("preview")())
+    generate(preview)
+    with start_server("kie", clip=clip) as srv:
+        kie = make_plan(board, srv)
+        assert [s.state for s in shot_states(kie)] == ["new", "new"]
+        state = State.load(kie.storyboard.state_dir)
+        assert state.last_made("a") == preview.shot("a").fingerprint  # any provider
+        assert state.last_made("a", "kie") is None
+        assert state.last_made("a", "preview") == preview.shot("a").fingerprint
+        generate(kie)
+        assert [s.state for s in shot_states(preview)] == ["made", "made"]
+        assert State.load(kie.storyboard.state_dir).last_made("a") == kie.shot("a").fingerprint
+
+
+# the environment ------------------------------------------------------------------------------
+def test_a_bad_environment_value_stops_before_anything_is_sent(
+    tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    board = write_board(tmp_path / "film", "kie", three()[:1])
+    with start_server("kie", clip=clip) as srv:
+        plan = make_plan(board, srv)
+        for name, value in [
+            ("STORYBOARD_POLL_INTERVAL", "fast"),
+            ("STORYBOARD_RETRY_BASE", "-1"),
+            ("STORYBOARD_TASK_TIMEOUT", "0"),
+        ]:
+            with monkeypatch.context() as m:
+                m.setenv(name, value)
+                with pytest.raises(ConfigError, match=rf"{name}='{value}' is not a number of seconds"):
+                    generate(plan)
+        assert srv.requests == [] and not plan.storyboard.state_dir.exists()
+
+
+def test_nanophoto_polls_no_faster_than_its_rate_limit_allows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from storyboard.providers.nanophoto import NanophotoProvider
+    from storyboard.run.executor import effective_poll_interval
+
+    monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "5")
+    hosted = NanophotoProvider(base_url="https://nanophoto.ai", api_key="k")
+    assert effective_poll_interval(hosted) == 36.0  # 100 requests an hour
+    assert effective_poll_interval(hosted, 120.0) == 120.0
+    assert effective_poll_interval(NanophotoProvider(base_url="http://127.0.0.1:9", api_key="k")) == 5.0
+    assert effective_poll_interval(providers.get("kie")(base_url="https://api.kie.ai")) == 5.0
+    monkeypatch.delenv("STORYBOARD_POLL_INTERVAL")
+    assert effective_poll_interval(hosted) is None  # the provider's own pace (80 s)

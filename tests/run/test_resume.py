@@ -1,0 +1,116 @@
+"""A render killed outright (SIGKILL) is resumed by the next one, which pays for nothing again."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storyboard.run.executor import generate
+from storyboard.store.lock import read_lock
+from tests.clips import make_clip
+from tests.run.test_executor import Events, make_plan, three, write_board
+from tests.servers import start_server
+
+REPO = Path(__file__).resolve().parents[2]
+
+# The render in a child process, exactly as the CLI would drive it.
+CHILD = """
+import sys
+from pathlib import Path
+from storyboard.plan.compiler import compile_plan
+from storyboard.run.executor import generate
+from storyboard import providers
+from storyboard.spec.checks import load_storyboard
+board, base_url, key = sys.argv[1:4]
+plan = compile_plan(load_storyboard(Path(board)), providers.get("kie")(base_url=base_url, api_key=key))
+generate(plan)
+"""
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=8.0, fps=10)
+
+
+@pytest.fixture(autouse=True)
+def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "0.05")
+    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
+
+
+def _child(board: Path, srv: Any) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(board), srv.base_url, srv.api_key],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _wait_for_tasks(state_file: Path, n: int, proc: subprocess.Popen[bytes]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[1].decode()
+        try:
+            data = json.loads(state_file.read_text())
+        except (FileNotFoundError, ValueError):
+            data = {}
+        if len(data.get("tasks", {})) == n:
+            return data
+        time.sleep(0.05)
+    raise AssertionError("the child render never recorded its tasks")
+
+
+def test_sigkill_after_submitting_then_resume_pays_nothing_again(tmp_path: Path, clip: Path) -> None:
+    board = write_board(tmp_path / "film", "kie", three())
+    with start_server("kie", clip=clip, job_seconds=120) as srv:
+        plan = make_plan(board, srv)
+        sd = plan.storyboard.state_dir
+        proc = _child(board, srv)
+        saved = _wait_for_tasks(sd / "state.json", 3, proc)
+        assert len(srv.accepted) == 3
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert proc.returncode == -signal.SIGKILL
+
+        # every task id the service handed out is on disk
+        on_disk = sorted(rec["task_id"] for rec in saved["tasks"].values())
+        assert on_disk == sorted(a["task_id"] for a in srv.accepted)
+
+        # the dead render's lock is still there; the next render takes it over and says so
+        owner = read_lock(sd)
+        assert owner is not None and owner.pid == proc.pid and owner.stale
+        srv.finish()
+        events = Events()
+        result = generate(plan, reporter=events)
+        assert [(s, i["pid"]) for k, s, i in events.seen if k == "lock"] == [("", proc.pid)]
+        assert len(srv.accepted) == 3  # no second submission
+        assert sorted(events.of("resumed")) == ["a", "b", "c"]
+        assert result.submitted == [] and set(result.clips) == {"a", "b", "c"}
+        assert read_lock(sd) is None
+
+
+def test_sigterm_stops_like_ctrl_c_and_frees_the_lock(tmp_path: Path, clip: Path) -> None:
+    board = write_board(tmp_path / "film", "kie", three())
+    with start_server("kie", clip=clip, job_seconds=120) as srv:
+        plan = make_plan(board, srv)
+        sd = plan.storyboard.state_dir
+        proc = _child(board, srv)
+        _wait_for_tasks(sd / "state.json", 3, proc)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+        assert proc.returncode != 0 and b"KeyboardInterrupt" in stderr
+        assert read_lock(sd) is None  # released on the way out
+        srv.finish()
+        result = generate(plan)
+        assert len(srv.accepted) == 3 and set(result.clips) == {"a", "b", "c"}

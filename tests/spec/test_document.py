@@ -1,0 +1,168 @@
+"""The YAML loader: marks for every key and value, and every failure as a located problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storyboard.errors import ValidationError
+from storyboard.spec.checks import load_storyboard
+from storyboard.spec.document import MAX_FILE_BYTES, Document, load, parse
+
+TEXT = """\
+storyboard: 1
+title: "Sea"
+shots:
+  - id: a
+    prompt: >-
+      a folded
+      prompt
+    trim: [0.5, 7.5]
+  - {id: b, prompt: y}
+"""
+
+
+def doc() -> Document:
+    return parse(TEXT, Path("board.yaml"))
+
+
+def test_values_and_marks() -> None:
+    d = doc()
+    assert d.data["shots"][0]["prompt"] == "a folded prompt"
+    assert d.value_marks[("title",)] == (2, 8)
+    assert d.key_marks[("shots", 0, "trim")] == (8, 5)
+    assert d.value_marks[("shots", 0, "trim", 1)] == (8, 17)
+    assert d.key_marks[("shots", 1, "prompt")] == (9, 13)
+    assert d.value_marks[("shots", 1)] == (9, 5)
+
+
+def test_location_of_a_key_a_value_and_a_missing_path() -> None:
+    d = doc()
+    loc = d.location(("shots", 0, "trim"), key=True)
+    assert (loc.line, loc.column, loc.source_line) == (8, 5, "    trim: [0.5, 7.5]")
+    assert (d.location(("shots", 0, "trim")).line, d.location(("shots", 0, "trim")).column) == (8, 11)
+    # a path that does not exist falls back to its nearest parent
+    missing = d.location(("shots", 1, "caption"))
+    assert (missing.line, missing.column) == (9, 5)
+    assert (d.location(("nothing",)).line, d.location(("nothing",)).column) == (1, 1)
+
+
+def test_problem_format_has_the_caret_under_the_column() -> None:
+    text = doc().problem(("shots", 0, "trim", 1), "too long", hint="keep less").format()
+    assert text.splitlines() == [
+        "board.yaml:8:17: error: shots[0].trim[1]: too long (keep less)",
+        "      trim: [0.5, 7.5]",
+        "                  ^",
+    ]
+
+
+def test_duplicate_keys_are_errors() -> None:
+    with pytest.raises(ValidationError) as e:
+        parse("a: 1\nb: 2\na: 3\n", Path("x.yaml"))
+    (p,) = e.value.problems
+    assert (p.location.line, p.location.column, p.path) == (3, 1, "a")
+    assert "first given on line 1" in p.message
+
+
+def test_merge_keys_fill_what_is_not_given() -> None:
+    d = parse("base: &b {x: 1, y: 2}\nshot:\n  <<: *b\n  y: 3\n", Path("x.yaml"))
+    assert d.data["shot"] == {"y": 3, "x": 1}
+
+
+def test_non_scalar_keys_are_errors() -> None:
+    with pytest.raises(ValidationError) as e:
+        parse("? [a, b]\n: 1\n", Path("x.yaml"))
+    assert "a key must be plain text" in e.value.problems[0].message
+
+
+def test_syntax_error_position() -> None:
+    with pytest.raises(ValidationError) as e:
+        parse("shots:\n  - id: a\n   prompt: x\n", Path("x.yaml"))
+    p = e.value.problems[0]
+    assert p.message.startswith("this is not valid YAML")
+    assert (p.location.line, p.location.column) == (3, 4)
+
+
+def test_alias_bomb_is_refused() -> None:
+    text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for i in range(1, 8):
+        text += f"a{i}: &a{i} [{', '.join(['*a' if i == 1 else f'*a{i - 1}'] * 10)}]\n"
+    with pytest.raises(ValidationError) as e:
+        parse(text, Path("bomb.yaml"))
+    assert "more than 100000 values" in e.value.problems[0].message
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    (tmp_path / "e.yaml").write_text("# only a comment\n")
+    with pytest.raises(ValidationError) as e:
+        load(tmp_path / "e.yaml")
+    assert "the file is empty" in e.value.problems[0].message
+
+
+def test_missing_file_and_folder(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError) as e:
+        load(tmp_path / "nope.yaml")
+    assert e.value.problems[0].message == "no such file"
+    with pytest.raises(ValidationError) as e:
+        load(tmp_path)
+    assert e.value.problems[0].message == "not a file"
+
+
+def test_too_big(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_bytes(b"a: 1\n" + b"#" * MAX_FILE_BYTES)
+    with pytest.raises(ValidationError) as e:
+        load(path)
+    assert "a storyboard is at most 1 MB" in e.value.problems[0].message
+
+
+def test_not_utf8_points_at_the_byte(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"title: caf" + b"\xe9\n")
+    with pytest.raises(ValidationError) as e:
+        load(path)
+    p = e.value.problems[0]
+    assert (p.location.line, p.location.column) == (1, 11)
+    assert "not UTF-8" in p.message and "0xe9" in p.message
+
+
+def test_nul_byte_is_binary(tmp_path: Path) -> None:
+    path = tmp_path / "bin.yaml"
+    path.write_bytes(b"a: 1\nb: \x00\n")
+    with pytest.raises(ValidationError) as e:
+        load(path)
+    p = e.value.problems[0]
+    assert (p.location.line, p.location.column) == (2, 4) and "binary" in p.message
+
+
+def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "bom.yaml"
+    path.write_bytes("\ufeffstoryboard: 1\n".encode())
+    assert load(path).data == {"storyboard": 1}
+
+
+def test_unsafe_tags_construct_nothing() -> None:
+    # a scalar with a Python tag is refused; on a list the tag is ignored (plain data, no call)
+    with pytest.raises(ValidationError) as e:
+        parse("a: !!python/name:os.system x\n", Path("x.yaml"))
+    assert "could not determine a constructor" in e.value.problems[0].message
+    assert parse("a: !!python/object/apply:os.system [echo hi]\n", Path("x.yaml")).data == {"a": ["echo hi"]}
+
+
+def test_bad_scalar_is_a_located_problem() -> None:
+    with pytest.raises(ValidationError) as e:
+        parse("a: 1\nwhen: !!int soon\n", Path("x.yaml"))
+    p = e.value.problems[0]
+    assert (p.location.line, p.path) == (2, "when") and "cannot read this value as int" in p.message
+
+
+@pytest.mark.parametrize("value", ["!!timestamp not-a-date", "!!bool maybe", "!!int"])
+def test_load_storyboard_reports_tagged_scalars(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(f"storyboard: 1\ntitle: {value}\n")
+    with pytest.raises(ValidationError) as e:
+        load_storyboard(path)
+    p = e.value.problems[0]
+    assert (p.location.line, p.location.column, p.path) == (2, 8, "title")
+    assert "remove the tag or quote the value" in p.message
