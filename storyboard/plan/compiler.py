@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from storyboard.errors import Problem, ValidationError
+from storyboard.hashing import file_sha256
 from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Provider
 from storyboard.spec.model import SETTING_NAMES, Storyboard
 from storyboard.spec.templating import render_caption, render_prompt
@@ -54,22 +55,6 @@ class Plan:
         wanted = set(shot_ids)
         chosen = [s.compiled for s in self.shots if s.id in wanted]
         return self.provider.requests(chosen) if chosen else []
-
-
-_hash_cache: dict[tuple[str, int, int], str] = {}
-
-
-def file_sha256(path: Path) -> str:
-    """The hash of a file's bytes, remembered by path, size and mtime within one process."""
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns)
-    if key not in _hash_cache:
-        h = hashlib.sha256()
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        _hash_cache[key] = h.hexdigest()
-    return _hash_cache[key]
 
 
 def _canonical(value: Any) -> bytes:

@@ -11,10 +11,8 @@ made: it is accepted rather than thrown away (it was paid for).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import random
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -24,8 +22,10 @@ import httpx
 
 from storyboard import env
 from storyboard.errors import DownloadError
+from storyboard.hashing import file_sha256
 from storyboard.media.verify import MAX_BYTES, VerifyError, verify_clip
 from storyboard.spec.model import CLIP_SECONDS
+from storyboard.store.atomic import commit, temp_path
 
 CHUNK = 1 << 16
 
@@ -72,14 +72,6 @@ def _stream(client: httpx.Client, url: str, tmp: Path, max_bytes: int, stop: thr
             raise DownloadError(f"got {got} of {length} bytes from {safe_url(url)}")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def fetch(
     url: str,
     dest: Path,
@@ -106,9 +98,7 @@ def fetch(
         client = httpx.Client(
             timeout=httpx.Timeout(60.0, connect=20.0), follow_redirects=True, max_redirects=5
         )
-    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(name)
+    tmp = temp_path(dest, ".part")
     hashes: dict[str, int] = {}
     last: DownloadError | None = None
     try:
@@ -122,7 +112,7 @@ def fetch(
             except VerifyError as e:
                 last = DownloadError(f"{safe_url(url)}: {e.message}")
                 if e.decode_only:
-                    digest = _sha256(tmp)
+                    digest = file_sha256(tmp, remember=False)
                     hashes[digest] = hashes.get(digest, 0) + 1
                     if hashes[digest] >= 2:  # the same bytes twice: that is the clip
                         last = None
@@ -146,8 +136,7 @@ def fetch(
             raise DownloadError(
                 f"could not download a whole clip after {max(1, attempts)} attempts: {last.message}"
             )
-        os.replace(tmp, dest)
-        return dest
+        return commit(tmp, dest)
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()

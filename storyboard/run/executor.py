@@ -24,7 +24,6 @@ Workers report back through one queue. Nothing here prints: progress goes to a R
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import queue
 import random
 import signal
@@ -49,6 +48,7 @@ from storyboard.errors import (
     StoryboardError,
     TransientError,
 )
+from storyboard.hashing import file_sha256
 from storyboard.plan.compiler import Plan, ShotPlan
 from storyboard.providers.base import HttpRequest, Need, Task, TaskStatus
 from storyboard.providers.http import ReplyLost
@@ -657,7 +657,7 @@ class _Run:
 
     def _upload(self, path: Path, shot_id: str) -> str:
         """Upload a local image once per provider and content: the URL is kept in state."""
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = file_sha256(path)
         key = f"{self.provider.name}:{digest}"
         with self._upload_mutex:
             lock = self._upload_locks.setdefault(key, threading.Lock())

@@ -7,20 +7,20 @@ the same folder, so a crash never leaves a half clip under a fingerprint's name.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
 from storyboard.spec.model import CLIP_SECONDS
+from storyboard.store.atomic import commit, temp_path
+from storyboard.store.layout import Layout
 
 _FP = re.compile(r"^[0-9a-f]{16,128}$")
 
 
 class Cache:
     def __init__(self, state_dir: Path) -> None:
-        self.dir = Path(state_dir) / "clips"
+        self.dir = Layout(Path(state_dir)).clips
 
     def path(self, fingerprint: str) -> Path:
         if not _FP.match(fingerprint):  # it names a file: never let it be a path
@@ -37,9 +37,7 @@ class Cache:
     def temp(self, fingerprint: str, suffix: str = ".part.mp4") -> Path:
         """A fresh temp file beside the cached clips (same filesystem, so put() renames)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{fingerprint[:16]}.", suffix=suffix, dir=self.dir)
-        os.close(fd)
-        return Path(name)
+        return temp_path(self.dir / fingerprint[:16], suffix)
 
     def put(
         self,
@@ -67,16 +65,7 @@ class Cache:
             shutil.copyfile(tmpfile, staged)
             tmpfile.unlink()
             tmpfile = staged
-        with open(tmpfile, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmpfile, dest)
-        with contextlib.suppress(OSError):
-            dfd = os.open(self.dir, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
-        return dest
+        return commit(tmpfile, dest)
 
     def clean_temps(self) -> None:
         """Remove temp files a killed render left behind."""

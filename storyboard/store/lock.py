@@ -28,8 +28,7 @@ from pathlib import Path
 from types import TracebackType
 
 from storyboard.errors import LockError
-
-LOCK_NAME = "lock"
+from storyboard.store.layout import Layout
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 def lock_path(state_dir: Path) -> Path:
-    return Path(state_dir) / LOCK_NAME
+    return Layout(Path(state_dir)).lock
 
 
 def read_lock(state_dir: Path) -> LockInfo | None:

@@ -19,10 +19,7 @@ this process holds the render lock. API keys and request bodies are never stored
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 import threading
 import time
 import uuid
@@ -32,39 +29,20 @@ from typing import Any
 
 from storyboard.errors import InputError, StateError
 from storyboard.providers.base import Task
+from storyboard.secrets import MARK as REDACTED
+from storyboard.store.atomic import write_atomic
+from storyboard.store.layout import Layout
 from storyboard.store.lock import Lock
 
-__all__ = ["REDACTED", "STATE_NAME", "State", "StateError", "write_atomic"]
+__all__ = ["REDACTED", "State", "StateError"]
 
-STATE_NAME = "state.json"
 VERSION = 1
-REDACTED = "[redacted]"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` so that a crash at any moment leaves the old or the new file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    dfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)  # the rename itself survives a power cut
-    finally:
-        os.close(dfd)
 
 
 class State:
     def __init__(self, state_dir: Path, data: dict[str, Any], lock: Lock | None = None) -> None:
         self.state_dir = Path(state_dir)
-        self.path = self.state_dir / STATE_NAME
+        self.path = Layout(self.state_dir).state
         self.data = data
         self.lock = lock
         self.secrets: list[str] = []  # strings never written (API keys), replaced if met
@@ -75,7 +53,7 @@ class State:
     def load(cls, state_dir: Path, lock: Lock | None = None) -> State:
         """The state of the storyboard whose state folder this is (empty if none yet).
         Pass the held lock to be allowed to write."""
-        path = Path(state_dir) / STATE_NAME
+        path = Layout(Path(state_dir)).state
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:

@@ -67,7 +67,7 @@ def test_an_interrupted_write_leaves_the_old_state(tmp_path: Path, monkeypatch: 
         def crash(src: str, dst: str) -> None:
             raise OSError("power cut")
 
-        monkeypatch.setattr("storyboard.store.state.os.replace", crash)
+        monkeypatch.setattr("storyboard.store.atomic.os.replace", crash)
         with pytest.raises(OSError, match="power cut"):
             state.record_many_submitted([_task(FP2, "s2")])
         assert (sd / "state.json").read_bytes() == before

@@ -1,0 +1,65 @@
+"""Files that are whole or absent: every write the tool makes goes through here.
+
+A file is written to a temp file in its own folder, flushed and fsynced, renamed over its
+name, and the folder is fsynced so the rename itself survives a power cut. A crash at any
+moment leaves the old file or the new one, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on a folder: the rename is as durable as they allow
+    finally:
+        os.close(fd)
+
+
+def temp_path(dest: Path, suffix: str = ".tmp") -> Path:
+    """A new empty file beside `dest` (same filesystem, so it can be renamed onto it)."""
+    dest = Path(dest)
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix, dir=dest.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def commit(tmp: Path, dest: Path) -> Path:
+    """Move a finished temp file onto `dest` durably: fsync it, rename, fsync the folder."""
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, dest)
+    fsync_dir(Path(dest).parent)
+    return Path(dest)
+
+
+@contextlib.contextmanager
+def replacing(dest: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """Yield a temp path beside `dest`; when the block ends normally it becomes `dest`
+    (durably), and on any exception it is removed and `dest` is untouched."""
+    tmp = temp_path(dest, suffix)
+    try:
+        yield tmp
+        commit(tmp, dest)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Replace `path` with `data` so that a crash at any moment leaves the old or the new file."""
+    path = Path(path)
+    with replacing(path) as tmp, open(tmp, "wb") as f:
+        f.write(data.encode("utf-8") if isinstance(data, str) else data)
