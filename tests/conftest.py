@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import browser  # noqa: F401 - a fixture for every test folder
 from tests.clips import make_clip, make_tone
 
 MUSIC_HZ = 3000  # far above the clips' tones, so a high-pass hears only the music
