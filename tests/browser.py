@@ -27,7 +27,11 @@ CHROMIUM_FLAGS = [
 
 
 def chromium_path() -> str | None:
-    for candidate in (os.environ.get("STORYBOARD_TEST_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+    for candidate in (
+        os.environ.get("STORYBOARD_TEST_CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+    ):
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
