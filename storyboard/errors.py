@@ -14,7 +14,9 @@ StoryboardError                  anything the tool reports instead of a tracebac
  │    ├── RejectedError          the service rejected a shot's prompt or images
  │    ├── RateLimitError         retryable after a wait (Retry-After honoured)
  │    ├── TransientError         5xx or a dropped connection: retryable
- │    └── GenerationFailed       the job ran and failed: resubmittable
+ │    ├── GenerationFailed       the job ran and failed: resubmittable
+ │    └── TaskNotFound           the service has no such task (its documented answer)
+ ├── JournalError      (exit 1)  the state could not be written: the render stopped paying
  ├── DownloadError     (exit 1)  a clip could not be fetched or failed verification
  └── StitchError       (exit 1)  ffmpeg could not make the cut
 """
@@ -175,6 +177,10 @@ class GenerationFailed(ProviderError):
     pass
 
 
+class TaskNotFound(ProviderError):
+    """The service says, in its own documented words, that it has no such task."""
+
+
 class DownloadError(StoryboardError):
     pass
 
@@ -185,3 +191,8 @@ class StitchError(StoryboardError):
 
 class StateError(StoryboardError):
     """A programming error: render state written without holding the storyboard's lock."""
+
+
+class JournalError(StoryboardError):
+    """The render's state could not be written (a full disk, a read-only folder): it stops
+    paying at once, and names every task id that came back unrecorded."""

@@ -18,6 +18,7 @@ from storyboard.spec.checks import load_storyboard
 from storyboard.spec.model import Storyboard
 
 if TYPE_CHECKING:  # the stitcher pulls in video code: only the commands that cut import it
+    from storyboard.plan.decide import Decisions
     from storyboard.stitch.spec import CutSpec, StitchResult
 
 
@@ -32,41 +33,12 @@ def make_plan(sb: Storyboard, provider: str | None = None, *, need_key: bool = F
     return compile_plan(sb, config.make_provider(name, sb.root, need_key=need_key))
 
 
-# What render does about a shot: "+" generate, "~" regenerate (changed since made, or forced),
-# "=" already made, ">" resume a task already paid for (free), "?" a submission whose reply was
-# lost: not sent again unless forced.
-SYMBOLS = {"made": "=", "changed": "~", "submitted": ">", "uncertain": "?"}
-PAID = ("+", "~")
+def decide(plan: Plan, force: Iterable[str] = ()) -> Decisions:
+    """What a render would do to each shot (plan.decide): plan, status, the spend prompt and
+    stitch read this, and render decides the same way under its lock."""
+    from storyboard.plan.decide import decide as decide_shots
 
-
-@dataclass(frozen=True)
-class PlannedShot:
-    """A shot in a plan, with what render would do about it."""
-
-    id: str
-    symbol: str
-    state: str  # as shot_states says: made, changed, new, submitted, failed, uncertain
-    kind: str
-    fingerprint: str
-    credits: float | None
-    usd: float | None
-
-
-def plan_view(plan: Plan, force: Iterable[str] = ()) -> list[PlannedShot]:
-    from storyboard.plan.decide import shot_states
-
-    forced = set(force)
-    out = []
-    for sp, st in zip(plan.shots, shot_states(plan), strict=True):
-        symbol = SYMBOLS.get(st.state, "+")
-        if sp.id in forced and symbol in ("=", "?"):
-            symbol = "~"
-        out.append(
-            PlannedShot(
-                sp.id, symbol, st.state, sp.compiled.shot.kind, sp.fingerprint, sp.cost.credits, sp.cost.usd
-            )
-        )
-    return out
+    return decide_shots(plan, force=force)
 
 
 def output_path(sb: Storyboard, override: Path | None) -> Path:
@@ -101,31 +73,38 @@ def _is_mp4(path: Path) -> bool:
     return len(head) == 0 or head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide")
 
 
-def clips_made(sb: Storyboard, plan: Plan) -> tuple[dict[str, Path], list[str], list[str]]:
-    """The clip of every shot that has one: (clips, shots using an older clip, shots with none).
+@dataclass(frozen=True)
+class ClipsMade:
+    clips: dict[str, Path]  # every shot that has a clip to cut with
+    stale: list[str]  # shots cut with an older clip of theirs (changed since)
+    missing: list[str]  # shots with no clip at all
 
-    A shot whose current fingerprint is not made yet falls back to the last clip made for it,
-    so `stitch` can re-cut after an edit without generating anything.
-    """
-    from storyboard.store.cache import Cache
+
+def clips_made(plan: Plan) -> ClipsMade:
+    """The clip of every shot that has one, as decided: a shot whose current request is not
+    made yet falls back to the last intact clip made for it, so `stitch` can re-cut after an
+    edit without generating anything."""
+    from storyboard.plan.decide import Action
+    from storyboard.plan.decide import decide as decide_shots
+    from storyboard.store.cache import Cache, Integrity
     from storyboard.store.state import State
 
-    cache = Cache(sb.state_dir)
-    state = State.load(sb.state_dir)
+    sd = plan.storyboard.state_dir
+    cache, state = Cache(sd), State.load(sd)
     clips: dict[str, Path] = {}
     stale: list[str] = []
     missing: list[str] = []
-    for sp in plan.shots:
-        if cache.has(sp.fingerprint):
-            clips[sp.id] = cache.path(sp.fingerprint)
+    for d in decide_shots(plan, state, cache, deep=True):
+        if d.action is Action.CACHED:
+            clips[d.shot_id] = cache.path(d.fingerprint)
             continue
-        last = state.last_made(sp.id, plan.provider.name)
-        if last and cache.has(last):
-            clips[sp.id] = cache.path(last)
-            stale.append(sp.id)
+        last = state.last_made(d.shot_id, plan.provider.name)
+        if last and cache.integrity(last, state.clip(last), deep=True) is Integrity.INTACT:
+            clips[d.shot_id] = cache.path(last)
+            stale.append(d.shot_id)
         else:
-            missing.append(sp.id)
-    return clips, stale, missing
+            missing.append(d.shot_id)
+    return ClipsMade(clips, stale, missing)
 
 
 def cut_spec(plan: Plan, clips: dict[str, Path], output: Path) -> CutSpec:
@@ -158,7 +137,7 @@ def cut_spec(plan: Plan, clips: dict[str, Path], output: Path) -> CutSpec:
         fallback_size=sb.settings.size,
         fps=24.0,
         music=music,
-        burn_captions=sb.captions.burn,
+        burn_captions=sb.captions.burn or plan.provider.local,  # an animatic always shows them
         caption_position=sb.captions.position,
         caption_size=sb.captions.size,
     )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from storyboard.errors import InputError
+from storyboard.resources import Traversable
 
 STORYBOARD_NAME = "storyboard.yaml"
 

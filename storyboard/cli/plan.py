@@ -1,4 +1,8 @@
-"""`plan`: every request a render would send and what it would cost. Nothing is sent."""
+"""`plan`: every request a render would send and what it would cost. Nothing is sent.
+
+What it shows is the decision render itself follows (plan.decide), forced shots and the shots
+continuing them included, so the price is the price.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,11 @@ from typing import Any
 import click
 
 from storyboard import pipeline
-from storyboard.cli.app import _provider_option, cli, say
-from storyboard.plan.compiler import totals
+from storyboard.cli.app import _provider_option, cli, say, warn
+from storyboard.plan.decide import Action, Decisions
 from storyboard.providers import get as type_of_provider
 
 
-# plan -----------------------------------------------------------------------------------------
 def _money(credits: float | None, usd: float | None, unknown: int = 0) -> str:
     if credits is None:
         return "unknown" if not unknown else f"unknown ({unknown} shot{'s' if unknown != 1 else ''} unpriced)"
@@ -24,26 +27,34 @@ def _money(credits: float | None, usd: float | None, unknown: int = 0) -> str:
     return text
 
 
-def _plan_data(plan: pipeline.Plan, force: tuple[str, ...] = ()) -> dict[str, Any]:
-    view = pipeline.plan_view(plan, force)
-    todo = [v.id for v in view if v.symbol in pipeline.PAID]
-    requests = plan.requests(todo)
+def _force_option(f: Any) -> Any:
+    return click.option(
+        "--force",
+        multiple=True,
+        metavar="SHOT",
+        help="Regenerate this shot even if made, and the shots continuing it (repeatable).",
+    )(f)
+
+
+def plan_data(decisions: Decisions) -> dict[str, Any]:
+    """The plan as data: what `plan --json` prints and what render asks the user to pay."""
+    plan = decisions.plan
+    paid = [d.shot_id for d in decisions.paid]
+    requests = plan.requests(paid)
     uploads = []
-    upload_url = getattr(plan.provider, "upload_url", None)
     for req in requests:
         for need in req.needs:
-            if need.kind == "upload" and callable(upload_url):
+            if need.kind == "upload":
                 uploads.append(
                     {
                         "method": "POST",
-                        "url": upload_url(),
+                        "url": plan.provider.upload_url(),
                         "multipart": {"file": need.source},
                         "shots": list(req.shots),
                         "fills": need.placeholder,
                     }
                 )
-    cost = totals(plan.shot(i) for i in todo)
-    actions = {"+": "generate", "~": "regenerate", "=": "made", ">": "resume", "?": "uncertain"}
+    cost = decisions.cost()
     return {
         "storyboard": str(plan.storyboard.path),
         "title": plan.storyboard.title,
@@ -52,14 +63,19 @@ def _plan_data(plan: pipeline.Plan, force: tuple[str, ...] = ()) -> dict[str, An
         "local": plan.provider.local,
         "shots": [
             {
-                "id": v.id,
-                "action": actions[v.symbol],
-                "symbol": v.symbol,
-                "type": v.kind,
-                "fingerprint": v.fingerprint,
-                "cost": {"credits": v.credits, "usd": v.usd},
+                "id": d.shot_id,
+                "action": d.action.value,
+                "symbol": d.action.symbol,
+                "why": d.why.value,
+                "reason": d.reason,
+                "type": d.shot.compiled.shot.kind,
+                "fingerprint": d.fingerprint,
+                "paid": d.paid,
+                "cost": {"credits": d.shot.cost.credits, "usd": d.shot.cost.usd},
+                **({"shares": d.shares} if d.shares else {}),
+                **({"task_id": d.record.task_id} if d.record and d.record.task_id else {}),
             }
-            for v in view
+            for d in decisions
         ],
         "requests": uploads + [r.to_json() for r in requests],
         "cost": {
@@ -68,56 +84,78 @@ def _plan_data(plan: pipeline.Plan, force: tuple[str, ...] = ()) -> dict[str, An
             "usd": cost.usd,
             "unknown_shots": cost.unknown,
         },
+        "warnings": [p.format() for p in getattr(plan, "warnings", ())],
     }
 
 
-def _print_plan(data: dict[str, Any]) -> None:
-    say(f"Plan for {data['title']!s} ({data['storyboard']}) on {data['provider']}:")
-    width = max((len(s["id"]) for s in data["shots"]), default=4)
-    for s in data["shots"]:
-        c = s["cost"]
-        if s["symbol"] not in pipeline.PAID:
-            cost = {">": "resume (paid already)", "?": "uncertain: not sent again without --force"}.get(
-                s["symbol"], ""
-            )
+_NOT_PAID = {
+    Action.RESUME: "resume (paid already)",
+    Action.CACHED: "",
+    Action.UNCERTAIN: "uncertain: adopt its task id, or --force it",
+    Action.BLOCKED: "waits",
+}
+_TOTALS = (
+    (Action.GENERATE, "to generate"),
+    (Action.REGENERATE, "to regenerate"),
+    (Action.CACHED, "already made"),
+    (Action.RESUME, "to resume"),
+    (Action.UNCERTAIN, "uncertain"),
+    (Action.BLOCKED, "waiting"),
+)
+
+
+def print_plan(decisions: Decisions) -> None:
+    plan = decisions.plan
+    data = plan_data(decisions)
+    for text in data["warnings"]:
+        warn(text)
+    say(f"Plan for {plan.storyboard.title!s} ({plan.storyboard.path}) on {plan.provider.name}:")
+    width = max((len(d.shot_id) for d in decisions), default=4)
+    local = plan.provider.local
+    for d in decisions:
+        if d.paid:
+            cost = "free" if local else _money(d.shot.cost.credits, d.shot.cost.usd)
+        elif d.shares:
+            cost = f"same clip as {d.shares}"
         else:
-            cost = "free" if data["local"] else _money(c["credits"], c["usd"])
-        say(f"  {s['symbol']} {s['id'].ljust(width)}  {data['provider']:<10} {s['type']:<9}  {cost}")
-    counts = {sym: sum(1 for s in data["shots"] if s["symbol"] == sym) for sym in "+~=>?"}
-    cost = data["cost"]
-    if data["local"]:
-        money = f"nothing ({data['provider']} renders on this machine)"
-    elif cost["shots"]:
-        money = _money(cost["credits"], cost["usd"], cost["unknown_shots"])
+            cost = _NOT_PAID[d.action]
+        note = ""
+        if d.action is Action.REGENERATE or d.action in (Action.UNCERTAIN, Action.BLOCKED):
+            note = f"  ({d.reason})"
+        kind = d.shot.compiled.shot.kind
+        say(f"  {d.action.symbol} {d.shot_id.ljust(width)}  {plan.provider.name:<10} {kind:<9}  {cost}{note}")
+    counts = decisions.counts()
+    parts = [f"{counts[a]} {words}" for a, words in _TOTALS[:3]]
+    parts += [f"{counts[a]} {words}" for a, words in _TOTALS[3:] if counts[a]]
+    total = data["cost"]
+    if local:
+        money = f"nothing ({plan.provider.name} renders on this machine)"
+    elif total["shots"]:
+        money = _money(total["credits"], total["usd"], total["unknown_shots"])
     else:
         money = "nothing"
-    extra = "".join(
-        f", {counts[sym]} {words}" for sym, words in ((">", "to resume"), ("?", "uncertain")) if counts[sym]
-    )
-    say(
-        f"Plan: {counts['+']} to generate, {counts['~']} to regenerate, {counts['=']} already made{extra}. "
-        f"Cost: {money}."
-    )
-    default = getattr(type_of_provider(data["provider"]), "default_base_url", None)
-    if not data["local"] and default and data["base_url"] != default.rstrip("/"):
-        say(f"Requests go to {data['base_url']} (not {default}).")
+    say(f"Plan: {', '.join(parts)}. Cost: {money}.")
+    default = type_of_provider(plan.provider.name).default_base_url
+    if not local and default and plan.provider.base_url != default.rstrip("/"):
+        say(f"Requests go to {plan.provider.base_url} (not {default}).")
 
 
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @_provider_option
+@_force_option
 @click.option(
     "--json",
     "as_json",
     is_flag=True,
     help="Print the plan as JSON: every request exactly, and the cost.",
 )
-def plan(file: Path, provider: str | None, as_json: bool) -> None:
+def plan(file: Path, provider: str | None, force: tuple[str, ...], as_json: bool) -> None:
     """Show every request a render would send and what it would cost. Sends nothing."""
     sb = pipeline.load(file)
     p = pipeline.make_plan(sb, provider)
-    data = _plan_data(p)
+    decisions = pipeline.decide(p, force)
     if as_json:
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps(plan_data(decisions), indent=2))
     else:
-        _print_plan(data)
+        print_plan(decisions)

@@ -1,4 +1,8 @@
-"""`render` and `stitch`: spend (after asking), generate, cut."""
+"""`render` and `stitch`: spend (after asking), generate, cut.
+
+render shows the plan (plan.decide: the decision it then follows exactly), asks before
+spending, generates, tells each shot's outcome with its way on, and cuts the film.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,10 @@ import click
 
 from storyboard import pipeline
 from storyboard.cli.app import _output_option, _provider_option, cli, say, warn
-from storyboard.cli.plan import _money, _plan_data, _print_plan
+from storyboard.cli.plan import _force_option, _money, print_plan
 from storyboard.errors import BudgetError, ConfigError, LockError, StoryboardError
+from storyboard.plan.decide import Decisions
+from storyboard.run import events as ev
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -22,31 +28,72 @@ if TYPE_CHECKING:
 
 # render ---------------------------------------------------------------------------------------
 class _Reporter:
-    """Shows the executor's events: a bar for the shots, a line for each thing worth saying."""
+    """Shows the executor's events: a bar for the shots (with the shots in flight and the
+    services' own estimate of the time left), a line for each thing worth saying."""
 
     def __init__(self, progress: Progress | None, total: int) -> None:
         self.progress = progress
         self.task = progress.add_task("generating", total=total) if progress else None
+        self.busy: dict[str, str] = {}  # shot -> what it is doing
+        self.eta: dict[str, float] = {}
 
-    def event(self, kind: str, shot_id: str, **info: Any) -> None:
-        if not self.progress:
-            return
-        detail = {
-            "submitted": lambda: f"submitted (task {info.get('task_id', '?')})",
-            "resumed": lambda: f"resumed task {info.get('task_id', '?')}",
-            "cached": lambda: "already made",
-            "retry": lambda: f"retrying: {info.get('reason', '')}",
-            "failed": lambda: f"FAILED: {info.get('reason', '')}",
-            "forced": lambda: f"regenerated too: {info.get('reason', '')}",
-            "lock": lambda: str(info.get("reason", "")),
-            "done": lambda: "done",
-        }.get(kind)
-        if detail:
+    def line(self, shot_id: str, text: str) -> None:
+        if self.progress is not None:
             who = f"  {shot_id}: " if shot_id else "  "
-            self.progress.console.print(f"{who}{detail()}", markup=False, highlight=False)
-        # an uncertain shot is also reported "failed", with the same reason: count it once
-        if kind in ("done", "cached", "failed") and self.task is not None:
+            self.progress.console.print(f"{who}{text}", markup=False, highlight=False)
+
+    def on(self, event: ev.Event) -> None:
+        if self.progress is None or self.task is None:
+            return
+        sid = event.shot_id
+        if isinstance(event, ev.Submitted):
+            self.line(sid, f"submitted (task {event.task_id})")
+            self.busy[sid] = "queued"
+        elif isinstance(event, ev.Resumed):
+            self.line(sid, f"resumed task {event.task_id} (paid already)")
+            self.busy[sid] = "running"
+        elif isinstance(event, ev.Rendering | ev.Sending):
+            self.busy[sid] = "rendering" if isinstance(event, ev.Rendering) else "sending"
+        elif isinstance(event, ev.Uploading):
+            self.line(sid, f"uploading {event.file}")
+        elif isinstance(event, ev.Progress):
+            pct = f" {event.percent:.0f}%" if event.percent is not None else ""
+            self.busy[sid] = f"{event.state}{pct}"
+            if event.eta_seconds is not None:
+                self.eta[sid] = time.monotonic() + event.eta_seconds
+        elif isinstance(event, ev.Downloading):
+            self.busy[sid] = "downloading"
+        elif isinstance(event, ev.Retry):
+            self.line(sid, f"{'submitting again' if event.resubmit else 'retrying'}: {event.reason}")
+        elif isinstance(event, ev.ContactLost):
+            self.line(sid, f"{event.reason} (asking again in {event.wait:.0f} s; the task is safe)")
+        elif isinstance(event, ev.Forced):
+            self.line(sid, f"regenerated too: {event.reason}")
+        elif isinstance(event, ev.LockTakenOver):
+            self.line("", event.reason)
+        elif isinstance(event, ev.Ended):
+            self.busy.pop(sid, None)
+            self.eta.pop(sid, None)
+            words = {
+                ev.Outcome.MADE: "done",
+                ev.Outcome.CACHED: "already made",
+            }.get(event.outcome, f"{event.outcome.value.upper()}: {event.reason or ''}")
+            self.line(sid, words)
             self.progress.advance(self.task)
+        self.progress.update(self.task, description=self.describe())
+
+    def describe(self) -> str:
+        if not self.busy:
+            return "generating"
+        shown = ", ".join(f"{s} {w}" for s, w in list(self.busy.items())[:4])
+        more = f" +{len(self.busy) - 4}" if len(self.busy) > 4 else ""
+        left = max((t - time.monotonic() for t in self.eta.values()), default=None)
+        eta = f", ~{_minutes(left)} left" if left is not None and left > 0 else ""
+        return f"generating [{shown}{more}{eta}]"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
 @contextmanager
@@ -55,12 +102,12 @@ def _progress(quiet: bool) -> Iterator[Progress | None]:
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TaskProgressColumn(),
+        MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=Console(stderr=True, highlight=False, soft_wrap=True),
         transient=False,
@@ -72,28 +119,29 @@ def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def _confirm_spend(data: dict[str, Any], yes: bool, budget: float | None, local: bool) -> None:
-    cost = data["cost"]
-    if budget is not None and cost["shots"]:
-        if cost["credits"] is None:
+def _confirm_spend(decisions: Decisions, yes: bool, budget: float | None) -> None:
+    cost = decisions.cost()
+    plan = decisions.plan
+    if budget is not None and cost.shots:
+        if cost.credits is None:
             raise BudgetError(
-                f"--budget {budget:g}: the {data['provider']} documents give no price, so the cost "
+                f"--budget {budget:g}: the {plan.provider.name} documents give no price, so the cost "
                 "cannot be checked against a budget",
                 hint="render without --budget after reading the plan, or use a provider with prices",
             )
-        if cost["credits"] > budget:
+        if cost.credits > budget:
             raise BudgetError(
-                f"the plan costs {cost['credits']:g} credits, more than --budget {budget:g}",
+                f"the plan costs {cost.credits:g} credits, more than --budget {budget:g}",
                 hint="raise the budget, or render fewer shots (storyboard plan shows each shot's cost)",
             )
-    if local or not cost["shots"] or yes:
+    if plan.provider.local or not cost.shots or yes:
         return
     if not _interactive():
         raise ConfigError(
             "this render would spend credits and there is no terminal to ask: pass --yes",
             hint="`storyboard plan` shows what it would send and cost",
         )
-    if not click.confirm(f"Spend {_money(cost['credits'], cost['usd'], cost['unknown_shots'])}?", err=True):
+    if not click.confirm(f"Spend {_money(cost.credits, cost.usd, cost.unknown)}?", err=True):
         raise StoryboardError("cancelled: nothing was sent")
 
 
@@ -106,15 +154,45 @@ def _refuse_if_locked(sb: Any) -> None:
         raise LockError(f"{sb.path.name} is being rendered: locked by {info.describe()}")
 
 
+def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
+    """Each shot without a clip, with the one way on that can help it."""
+    left = [r for r in result.shots.values() if not r.outcome.has_clip]
+    for r in left:
+        warn(f"error: shot {r.shot_id!r} {r.outcome.value}: {r.reason or ''}".rstrip(": "))
+    if result.unrecorded:
+        sb = plan.storyboard
+        option = f" -p {plan.provider.name}" if plan.provider.name != sb.provider else ""
+        warn(
+            f"The state could not be saved, so these task ids exist only here. {plan.provider.name} "
+            "took (and charged for) them: once there is room, attach each with:"
+        )
+        for shot_id, task_id in result.unrecorded.items():
+            warn(f"  storyboard adopt {sb.path}{option} {shot_id} {task_id}")
+    made = sum(1 for r in result.shots.values() if r.outcome.has_clip)
+    ways = []
+    kinds = {r.outcome for r in left}
+    if ev.Outcome.FAILED in kinds:
+        ways.append("render again to retry the failed shots (made ones are kept)")
+    if ev.Outcome.STALLED in kinds:
+        ways.append("render again later to collect the stalled shots (paid already: no new charge)")
+    if ev.Outcome.UNCERTAIN in kinds:
+        ways.append("for each uncertain shot, adopt its task id from the dashboard or --force it")
+    if ev.Outcome.BLOCKED in kinds:
+        ways.append("the waiting shots follow once the shots they continue are made")
+    warn(
+        f"{made} of {len(result.shots)} shots made; the film was not cut. "
+        + "; ".join(ways).capitalize()
+        + "."
+    )
+
+
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @_provider_option
 @_output_option
 @click.option("--yes", "-y", is_flag=True, help="Spend without asking (required with no terminal).")
 @click.option("--budget", type=float, metavar="CREDITS", help="Refuse a render whose plan costs more.")
-@click.option(
-    "--force", multiple=True, metavar="SHOT", help="Regenerate this shot even if made (repeatable)."
-)
+@_force_option
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 21),
@@ -127,14 +205,14 @@ def _refuse_if_locked(sb: Any) -> None:
     type=click.IntRange(0, 5),
     default=1,
     show_default=True,
-    help="Resubmissions of a failed generation.",
+    help="Resubmissions of a generation the service failed (refunded).",
 )
 @click.option(
     "--poll-interval",
     type=click.FloatRange(0.01),
     metavar="SECONDS",
-    help="Seconds between polls, with jitter (default: the provider's pace, 5-10 s; nanophoto "
-    "36 s or more, for its rate limit; or STORYBOARD_POLL_INTERVAL).",
+    help="Seconds between polls, with jitter (default: each provider's own pace, never faster "
+    "than its documented rate limit allows; or STORYBOARD_POLL_INTERVAL).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def render(
@@ -150,16 +228,15 @@ def render(
     quiet: bool,
 ) -> None:
     """Generate the shots that are not made yet, then cut the film."""
-    from storyboard.run.executor import check_force, generate
+    from storyboard.run.executor import generate
 
     sb = pipeline.load(file)
     p = pipeline.make_plan(sb, provider, need_key=True)
-    check_force(p, force)  # before asking for money
+    decisions = pipeline.decide(p, force)  # the decision shown is the decision followed
     _refuse_if_locked(sb)  # before asking for money that could not be spent
-    data = _plan_data(p, force)
     if not quiet:
-        _print_plan(data)
-    _confirm_spend(data, yes, budget, p.provider.local)
+        print_plan(decisions)
+    _confirm_spend(decisions, yes, budget)
     started = time.monotonic()
     with _progress(quiet) as bar:
         result = generate(
@@ -169,14 +246,13 @@ def render(
             poll_interval=poll_interval,
             resubmits=retries,
             reporter=_Reporter(bar, len(p.shots)),
+            agreed=decisions,
         )
-    if result.failed:
-        for shot_id, reason in result.failed.items():
-            warn(f"error: shot {shot_id!r} failed: {reason}")
-        warn(
-            f"{len(result.clips)} of {len(p.shots)} shots made; the film was not cut. "
-            "Run render again to retry the failed shots (made ones are kept)."
-        )
+    if not result.complete:
+        _tell_outcomes(p, result)
+        if result.fatal is not None:
+            warn(result.fatal.format())
+            sys.exit(result.fatal.exit_code)
         sys.exit(1)
     _cut(p, result.clips, output, quiet)
     if not quiet:
@@ -206,7 +282,8 @@ def stitch(file: Path, provider: str | None, output: Path | None, quiet: bool) -
     """Re-cut the film from clips already made (trims, transitions, captions, music); generates nothing."""
     sb = pipeline.load(file)
     p = pipeline.make_plan(sb, provider)
-    clips, stale, missing = pipeline.clips_made(sb, p)
+    made = pipeline.clips_made(p)
+    clips, stale, missing = made.clips, made.stale, made.missing
     if missing:
         raise ConfigError(
             f"no clip made yet for shot{'s' if len(missing) > 1 else ''} {', '.join(missing)}",

@@ -1,16 +1,23 @@
-"""`status` and `unlock`: the saved state of a storyboard."""
+"""`status`, `adopt` and `unlock`: the saved state of a storyboard.
+
+status reads the same decision as plan and render (plan.decide), so "uncertain" in status
+is the shot render will not send again, and "submitted" the one it will poll.
+"""
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
+from typing import Any
 
 import click
 
 from storyboard import pipeline
-from storyboard.cli.app import _provider_option, cli, say
+from storyboard.cli.app import _provider_option, cli, say, warn
+from storyboard.plan.decide import Decisions, Why
 
 
-# status / unlock ------------------------------------------------------------------------------
 def _age(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -21,23 +28,78 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h ago"
 
 
+def status_data(decisions: Decisions) -> dict[str, Any]:
+    plan = decisions.plan
+    now = time.time()
+    shots = []
+    for d in decisions:
+        rec = d.record
+        state = d.state
+        reason = None
+        if state in ("failed", "uncertain"):
+            reason = rec.reason if rec and rec.reason else d.reason
+        elif (state == "new" and d.why is not Why.NEW) or (state == "submitted" and d.why is Why.REFETCH):
+            reason = d.reason
+        shots.append(
+            {
+                "id": d.shot_id,
+                "state": state,
+                "action": d.action.value,
+                "symbol": d.action.symbol,
+                "task_id": rec.task_id if rec else None,
+                "provider": plan.provider.name,
+                "reason": reason,
+                "age_seconds": round(now - rec.at, 1) if rec and rec.at else None,
+                "attempts": rec.attempts if rec else 0,
+                "adopted": bool(rec and rec.adopted),
+                "fingerprint": d.fingerprint,
+            }
+        )
+    return {"storyboard": str(plan.storyboard.path), "provider": plan.provider.name, "shots": shots}
+
+
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @_provider_option
-def status(file: Path, provider: str | None) -> None:
-    """Each shot's state: made, submitted (task id and age), failed (reason), or not yet made."""
-    from storyboard.plan.decide import shot_states
-
+@click.option("--json", "as_json", is_flag=True, help="Print the state as JSON (for scripts and CI).")
+def status(file: Path, provider: str | None, as_json: bool) -> None:
+    """Each shot's state: new, submitted (task id, age), made, failed (reason), or uncertain
+    (its request's answer was lost: adopt or --force it)."""
     sb = pipeline.load(file)
     p = pipeline.make_plan(sb, provider)
-    width = max(len(s.id) for s in sb.shots)
-    for st in shot_states(p):
-        line = f"  {st.shot_id.ljust(width)}  {st.state:<9}"
-        if st.task_id:
-            line += f" task {st.task_id} {_age(st.age_seconds)}"
-        if st.reason:
-            line += f" reason: {st.reason}"
-        say(line)
+    data = status_data(pipeline.decide(p))
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    width = max(len(s["id"]) for s in data["shots"])
+    for s in data["shots"]:
+        line = f"  {s['id'].ljust(width)}  {s['state']:<9}"
+        if s["task_id"]:
+            line += f" task {s['task_id']} {_age(s['age_seconds'])}"
+        if s["reason"]:
+            line += f" reason: {s['reason']}"
+        say(line.rstrip())
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("shot")
+@click.argument("task_id")
+@_provider_option
+@click.option("--force", is_flag=True, help="Attach it even to a shot that is not uncertain.")
+def adopt(file: Path, shot: str, task_id: str, provider: str | None, force: bool) -> None:
+    """Attach TASK_ID, found on the provider's dashboard, to SHOT, whose request's answer was
+    lost: the next render downloads it instead of paying again. The task id is checked with
+    one status request first. For nanophoto, the task id of that shot."""
+    from storyboard.run.adopt import adopt as adopt_task
+
+    sb = pipeline.load(file)
+    p = pipeline.make_plan(sb, provider, need_key=True)
+    done = adopt_task(p, shot, task_id, force=force)
+    state = str(getattr(done.status.state, "value", done.status.state))
+    say(f"adopted task {done.task.task_id} for shot {shot!r} ({p.provider.name} says: {state})")
+    option = f" -p {p.provider.name}" if p.provider.name != sb.provider else ""
+    warn(f"next: storyboard render {file}{option} downloads it at no new charge")
 
 
 @cli.command()

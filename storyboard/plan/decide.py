@@ -1,54 +1,269 @@
-"""Where each shot stands, from the cache and the saved state: no network, nothing heavy.
+"""What a render does to each shot: the one decision that plan, status, the spend prompt,
+`--budget`, render and stitch all read. Nothing else decides.
 
-`plan` and `status` need this and nothing of the executor (whose HTTP stack is slow to load).
+    forced (or continuing a forced shot)     -> regenerate (forced | parent), or generate if never made
+    its clip is in the cache, intact         -> cached
+    the journal has its task                 -> resume (submitted: poll it; done: fetch the clip
+                                                again), or uncertain (sending / uncertain: the
+                                                service may have it; adopt or force)
+                                                failed -> generate again (the service refunded it)
+    an earlier clip of the shot exists       -> regenerate (edited)
+    otherwise                                -> generate (new)
+    a paid shot continuing one that cannot be made in this render -> blocked
+
+Only `generate` and `regenerate` spend. Two shots with the same fingerprint share one
+request and one clip: the second `shares` the first and costs nothing. No network, nothing
+heavy: plan and status import this, not the executor.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from enum import Enum
 
-from storyboard.plan.compiler import Plan
-from storyboard.store.cache import Cache
-from storyboard.store.state import State
+from storyboard.errors import ConfigError
+from storyboard.plan.compiler import Plan, ShotPlan, Totals, totals
+from storyboard.store.cache import Cache, Integrity
+from storyboard.store.state import State, Status, TaskRecord
+
+
+class Action(str, Enum):
+    GENERATE = "generate"  # never made: a paid request
+    REGENERATE = "regenerate"  # made before (or forced): a paid request again
+    RESUME = "resume"  # paid already: poll the recorded task, download its clip (free)
+    CACHED = "cached"  # its clip is made and intact
+    UNCERTAIN = "uncertain"  # a request whose answer was lost: adopt its task id, or force it
+    BLOCKED = "blocked"  # it continues a shot this render cannot make
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOLS[self]
+
+    @property
+    def paid(self) -> bool:
+        return self in (Action.GENERATE, Action.REGENERATE)
+
+
+SYMBOLS = {
+    Action.GENERATE: "+",
+    Action.REGENERATE: "~",
+    Action.RESUME: ">",
+    Action.CACHED: "=",
+    Action.UNCERTAIN: "?",
+    Action.BLOCKED: "!",
+}
+
+
+class Why(str, Enum):
+    NEW = "new"  # never generated
+    EDITED = "edited"  # its request changed since its clip was made
+    FORCED = "forced"  # --force names it
+    PARENT = "parent"  # it continues a shot that is regenerated: its first frame changes
+    RETRY = "retry"  # its last request failed (refunded) or was not taken
+    REFETCH = "refetch"  # paid for; its clip is missing or damaged: fetched again, free
+    POLL = "poll"  # submitted: the task is polled
+    LOST = "lost"  # the answer to its request was lost
+    WAITS = "waits"  # it continues a shot that cannot be made in this render
+    MADE = "made"
 
 
 @dataclass(frozen=True)
-class ShotState:
-    shot_id: str
-    state: str  # made | submitted | failed | uncertain | new | changed
-    task_id: str | None
-    age_seconds: float | None
-    reason: str | None
-    fingerprint: str
+class Decision:
+    shot: ShotPlan
+    action: Action
+    why: Why
+    record: TaskRecord | None = None  # the journal's latest request for this fingerprint
+    parent: str | None = None  # PARENT, WAITS: the shot it continues
+    shares: str | None = None  # an earlier shot with the same request: its clip serves both
+    integrity: Integrity | None = None  # the cached clip's check, when one is cached
+
+    @property
+    def shot_id(self) -> str:
+        return self.shot.id
+
+    @property
+    def fingerprint(self) -> str:
+        return self.shot.fingerprint
+
+    @property
+    def paid(self) -> bool:
+        """This shot is sent, and paid for, by the render."""
+        return self.action.paid and self.shares is None
+
+    @property
+    def state(self) -> str:
+        """Where the shot stands, as status says: new, submitted, made, failed, uncertain."""
+        if self.action is Action.CACHED:
+            return "made"
+        if self.action is Action.RESUME:
+            return "submitted"
+        if self.action is Action.UNCERTAIN:
+            return "uncertain"
+        if (
+            self.record is not None
+            and self.record.status is Status.FAILED
+            and self.why in (Why.RETRY, Why.WAITS)
+        ):
+            return "failed"
+        return "new"
+
+    @property
+    def reason(self) -> str:
+        """Why, in words, for plan and status."""
+        rec = self.record
+        if self.shares:
+            return f"same request as shot {self.shares!r}: one clip serves both"
+        return {
+            Why.NEW: "not made yet",
+            Why.EDITED: "changed since its clip was made",
+            Why.FORCED: "forced",
+            Why.PARENT: f"it continues shot {self.parent!r}, which is regenerated",
+            Why.RETRY: f"its last request failed: {rec.reason}" if rec and rec.reason else "retry",
+            Why.REFETCH: "paid for; its clip is fetched again (free)",
+            Why.POLL: f"submitted as task {rec.task_id}" if rec else "submitted",
+            Why.LOST: (rec.reason if rec and rec.reason else "its request's answer was lost"),
+            Why.WAITS: f"it continues shot {self.parent!r}, which cannot be made in this render",
+            Why.MADE: "made",
+        }[self.why]
 
 
-def shot_states(plan: Plan) -> list[ShotState]:
-    """Where each shot of the plan stands, from the cache and the saved state (no network)."""
+class Decisions:
+    """Every shot's decision, in storyboard order."""
+
+    def __init__(self, plan: Plan, items: list[Decision], forced: frozenset[str]) -> None:
+        self.plan = plan
+        self.items = tuple(items)
+        self.forced = forced  # the shots forced, followers included
+        self._by_id = {d.shot_id: d for d in items}
+
+    def __iter__(self) -> Iterator[Decision]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, shot_id: str) -> Decision:
+        return self._by_id[shot_id]
+
+    def of(self, *actions: Action) -> list[Decision]:
+        return [d for d in self.items if d.action in actions]
+
+    @property
+    def paid(self) -> list[Decision]:
+        return [d for d in self.items if d.paid]
+
+    def cost(self) -> Totals:
+        return totals(d.shot for d in self.paid)
+
+    def counts(self) -> dict[Action, int]:
+        return {a: sum(1 for d in self.items if d.action is a) for a in Action}
+
+
+def check_force(plan: Plan, force: Iterable[str]) -> frozenset[str]:
+    """The forced shot ids, or ConfigError when one names no shot of the storyboard."""
+    forced = frozenset(force)
+    known = [s.id for s in plan.shots]
+    unknown = sorted(forced - set(known))
+    if unknown:
+        raise ConfigError(
+            f"--force names no shot of this storyboard: {', '.join(unknown)}",
+            hint="shots: " + ", ".join(known),
+        )
+    return forced
+
+
+def followers(plan: Plan, forced: frozenset[str]) -> dict[str, str]:
+    """Every shot that continues a forced one, transitively: {shot: the shot it continues}.
+    Its first frame (or extended task) changes, so it must be made again too."""
+    out: dict[str, str] = {}
+    chosen = set(forced)
+    for sp in plan.shots:  # a shot continues only an earlier one: one pass is transitive
+        parent = sp.compiled.shot.continues
+        if parent in chosen and sp.id not in chosen:
+            chosen.add(sp.id)
+            out[sp.id] = parent
+    return out
+
+
+def decide(
+    plan: Plan,
+    state: State | None = None,
+    cache: Cache | None = None,
+    force: Iterable[str] = (),
+    *,
+    deep: bool = False,
+) -> Decisions:
+    """What a render of `plan` does to each shot, from the journal and the cache (see the
+    module docstring). `deep` checks cached clips by hash as well as by size (render and
+    stitch do; plan and status, which must be quick, check sizes)."""
     sd = plan.storyboard.state_dir
-    state = State.load(sd)
-    cache = Cache(sd)
-    now = time.time()
-    out = []
+    state = State.load(sd) if state is None else state
+    cache = Cache(sd) if cache is None else cache
+    named = check_force(plan, force)
+    follows = followers(plan, named)
+    forced = named | frozenset(follows)
+    local = plan.provider.local
+    provider = plan.provider.name
+    seen: dict[str, Decision] = {}  # fingerprint -> the first shot's decision
+    out: list[Decision] = []
     for sp in plan.shots:
-        fp = sp.fingerprint
-        rec = state.task(fp) or {}
-        task_id = rec.get("task_id")
-        if cache.has(fp):
-            age = now - cache.path(fp).stat().st_mtime
-            out.append(ShotState(sp.id, "made", task_id, age, None, fp))
-        elif rec.get("status") in ("submitted", "done"):
-            age = now - float(rec.get("submitted_at") or now)
-            why = "finished; clip not downloaded yet" if rec["status"] == "done" else None
-            out.append(ShotState(sp.id, "submitted", task_id, age, why, fp))
-        elif rec.get("status") == "failed":
-            age = now - float(rec.get("failed_at") or rec.get("submitted_at") or now)
-            out.append(ShotState(sp.id, "failed", task_id, age, rec.get("reason"), fp))
-        elif rec.get("status") == "uncertain":
-            age = now - float(rec.get("uncertain_at") or now)
-            out.append(ShotState(sp.id, "uncertain", None, age, rec.get("reason"), fp))
-        elif state.last_made(sp.id, plan.provider.name) not in (None, fp):
-            out.append(ShotState(sp.id, "changed", None, None, None, fp))
-        else:
-            out.append(ShotState(sp.id, "new", None, None, None, fp))
+        first = seen.get(sp.fingerprint)
+        if first is not None:
+            out.append(Decision(sp, first.action, first.why, first.record, first.parent, first.shot_id))
+            continue
+        rec = None if local else state.task(sp.fingerprint)
+        if rec is not None and rec.provider != provider:
+            rec = None
+        integrity = cache.integrity(sp.fingerprint, state.clip(sp.fingerprint), deep=deep)
+        d = _one(sp, rec, integrity, state.last_made(sp.id, provider), forced, follows, local)
+        seen[sp.fingerprint] = d
+        out.append(d)
+    return Decisions(plan, _blocked(plan, out), forced)
+
+
+def _one(
+    sp: ShotPlan,
+    rec: TaskRecord | None,
+    integrity: Integrity,
+    last: str | None,
+    forced: frozenset[str],
+    follows: dict[str, str],
+    local: bool,
+) -> Decision:
+    made_before = integrity is not Integrity.ABSENT or rec is not None or last is not None
+    if sp.id in forced:
+        why = Why.PARENT if sp.id in follows else Why.FORCED
+        action = Action.REGENERATE if made_before else Action.GENERATE
+        return Decision(sp, action, why, rec, follows.get(sp.id), integrity=integrity)
+    if integrity is Integrity.INTACT:
+        return Decision(sp, Action.CACHED, Why.MADE, rec, integrity=integrity)
+    if rec is not None:
+        if rec.status is Status.SUBMITTED:
+            return Decision(sp, Action.RESUME, Why.POLL, rec, integrity=integrity)
+        if rec.status is Status.DONE:  # paid and fetched once; the clip is gone or damaged
+            return Decision(sp, Action.RESUME, Why.REFETCH, rec, integrity=integrity)
+        if rec.status in (Status.SENDING, Status.UNCERTAIN):
+            return Decision(sp, Action.UNCERTAIN, Why.LOST, rec, integrity=integrity)
+        action = Action.REGENERATE if last is not None else Action.GENERATE
+        return Decision(sp, action, Why.RETRY, rec, integrity=integrity)
+    if integrity is Integrity.DAMAGED:  # a local renderer makes it again for free
+        action = Action.REGENERATE if local else Action.RESUME
+        return Decision(sp, action, Why.REFETCH, None, integrity=integrity)
+    if last is not None and last != sp.fingerprint:
+        return Decision(sp, Action.REGENERATE, Why.EDITED, integrity=integrity)
+    return Decision(sp, Action.GENERATE, Why.NEW, integrity=integrity)
+
+
+def _blocked(plan: Plan, decisions: list[Decision]) -> list[Decision]:
+    """A paid shot whose parent is uncertain or blocked waits: it is not sent this render."""
+    by_id: dict[str, Decision] = {}
+    out = []
+    for d in decisions:
+        parent = d.shot.compiled.shot.continues
+        up = by_id.get(parent) if parent else None
+        if d.action.paid and up is not None and up.action in (Action.UNCERTAIN, Action.BLOCKED):
+            d = Decision(d.shot, Action.BLOCKED, Why.WAITS, d.record, parent, d.shares, d.integrity)
+        by_id[d.shot_id] = d
+        out.append(d)
     return out

@@ -113,6 +113,8 @@ class Provider(ABC):
     can_upload: ClassVar[bool] = False  # local images can be sent (veo3o1)
     batch: ClassVar[bool] = False  # one request carries every shot (nanophoto)
     local: ClassVar[bool] = False  # renders on this machine (preview): `render`, no HTTP
+    poll_interval: ClassVar[float] = 10.0  # seconds between polls the documents ask for
+    min_poll_interval: ClassVar[float] = 0.0  # the shortest a documented rate limit allows
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None) -> None:
         self.base_url = (base_url or self.default_base_url).rstrip("/")
@@ -141,6 +143,10 @@ class Provider(ABC):
 
     def submit_url(self, shot: CompiledShot) -> str:
         raise NotImplementedError
+
+    def upload_url(self) -> str | None:
+        """Where `upload` sends a local image (plans list it); None: no uploads."""
+        return None
 
     # render time ---------------------------------------------------------------------------
     def upload(self, path: Path) -> str:

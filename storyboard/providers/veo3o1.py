@@ -132,6 +132,9 @@ class Veo3o1Provider(HostedProvider):
             raise protocol_error(self.http, f"no data in the {what} reply", response, shot)
         return data
 
+    def upload_url(self) -> str:
+        return f"{self.base_url}/upload-video-image"
+
     def upload(self, path: Path) -> str:
         name, content, mime = read_image(Path(path))
         response = self.http.request(

@@ -1,7 +1,9 @@
 """Generated clips, kept by fingerprint: `.storyboard/clips/<fingerprint>.mp4`.
 
 A clip enters the cache only whole and verified, by an atomic rename of a temp file made in
-the same folder, so a crash never leaves a half clip under a fingerprint's name.
+the same folder, so a crash never leaves a half clip under a fingerprint's name. What was
+accepted (size, SHA-256, where it came from) is recorded in the state, and checked before
+the clip is used again: a clip damaged since is fetched again, never trusted.
 """
 
 from __future__ import annotations
@@ -9,13 +11,25 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
+from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from storyboard.hashing import file_sha256
 from storyboard.spec.model import CLIP_SECONDS
 from storyboard.store.atomic import commit, temp_path
 from storyboard.store.layout import Layout
 
+if TYPE_CHECKING:
+    from storyboard.store.state import ClipRecord
+
 _FP = re.compile(r"^[0-9a-f]{16,128}$")
+
+
+class Integrity(str, Enum):
+    INTACT = "intact"  # there, and as accepted (or accepted before sizes were recorded)
+    DAMAGED = "damaged"  # there, but not the bytes that were accepted
+    ABSENT = "absent"
 
 
 class Cache:
@@ -33,6 +47,27 @@ class Cache:
             return p.is_file() and p.stat().st_size > 0
         except OSError:
             return False
+
+    def integrity(self, fingerprint: str, record: ClipRecord | None, *, deep: bool = False) -> Integrity:
+        """Is the cached clip the one accepted? Its size always; with `deep`, its hash too."""
+        p = self.path(fingerprint)
+        try:
+            st = p.stat()
+        except OSError:
+            return Integrity.ABSENT
+        if not p.is_file() or st.st_size == 0:
+            return Integrity.DAMAGED if p.exists() else Integrity.ABSENT
+        if record is None:
+            return Integrity.INTACT  # accepted before sizes were recorded
+        if st.st_size != record.size:
+            return Integrity.DAMAGED
+        if deep:
+            try:
+                if file_sha256(p, remember=False) != record.sha256:
+                    return Integrity.DAMAGED
+            except OSError:
+                return Integrity.DAMAGED
+        return Integrity.INTACT
 
     def temp(self, fingerprint: str, suffix: str = ".part.mp4") -> Path:
         """A fresh temp file beside the cached clips (same filesystem, so put() renames)."""
@@ -66,6 +101,13 @@ class Cache:
             tmpfile.unlink()
             tmpfile = staged
         return commit(tmpfile, dest)
+
+    def record_of(self, fingerprint: str, url: str | None = None) -> ClipRecord:
+        """What the cache holds under the fingerprint, to record as accepted."""
+        from storyboard.store.state import ClipRecord
+
+        p = self.path(fingerprint)
+        return ClipRecord(p.stat().st_size, file_sha256(p, remember=False), url)
 
     def clean_temps(self) -> None:
         """Remove temp files a killed render left behind."""

@@ -1,20 +1,27 @@
-"""What render has paid for, kept beside the storyboard in `.storyboard/state.json`.
+"""What render has paid for, kept beside the storyboard in `.storyboard/state.json`: a journal.
 
-    {"version": 1, "lineage": uuid, "serial": n,
-     "tasks": {fingerprint: {shot_id, provider, task_id, submitted_at, status, reason?,
-                             attempts, extra, done_at?, clip?, shots?, uncertain_at?}},
-     "made": {shot_id: fingerprint},                      (the last clip made, any provider)
+    {"version": 2, "lineage": uuid, "serial": n,
+     "tasks": {fingerprint: {shot_id, provider, status, task_id, intent_at, submitted_at,
+                             attempts, extra, shots, reason?, done_at?, failed_at?,
+                             uncertain_at?, adopted?, clip?}},
+     "clips": {fingerprint: {size, sha256, url?, accepted_at}},   (what the cache accepted)
+     "made": {shot_id: fingerprint},                             (the last clip made, any provider)
      "made_by": {provider: {shot_id: fingerprint}},
      "uploads": {"provider:sha256": {url, uploaded_at}}}
 
-A task's status is submitted, done, failed, or uncertain: the request went out and its
-answer was lost, so the service may have started (and charged for) it; such a shot is not
-submitted again unless forced (its task_id is null; `shots` names the request's shots).
+A paid request is journalled like a database's write-ahead log: its intent (status
+`sending`: shot, fingerprint, provider, time) is on disk before a byte is sent; the task id
+replaces it (`submitted`) the moment the answer comes; `done` once its clip is downloaded,
+verified and cached. A request the service provably did not take is `failed` with the reason
+(nothing was charged). A request whose answer was lost is `uncertain`, and so is an intent
+found after a crash: the service may have started (and charged for) it, so it is never sent
+again on its own; the user adopts the task id from the service's dashboard or forces a new
+submission. `failed` also records the service saying a job failed (refunded by every service).
 
-A task id is written the moment a submission is accepted, before anything else can fail, so
-a render that dies is resumed by polling instead of paying again. Every write replaces the
-whole file atomically (temp file, fsync, rename, fsync of the folder) and happens only while
-this process holds the render lock. API keys and request bodies are never stored.
+Every write replaces the whole file atomically (store.atomic) and happens only while this
+process holds the render lock; a write that fails raises, and the caller stops paying.
+The file is checked field by field on load (state.schema.json), so a damaged or hand-edited
+file is a located message, never a crash. API keys and request bodies are never stored.
 """
 
 from __future__ import annotations
@@ -23,20 +30,84 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from storyboard.errors import InputError, StateError
 from storyboard.providers.base import Task
+from storyboard.resources import schema_file
 from storyboard.secrets import MARK as REDACTED
+from storyboard.secrets import Redactor
 from storyboard.store.atomic import write_atomic
 from storyboard.store.layout import Layout
 from storyboard.store.lock import Lock
 
-__all__ = ["REDACTED", "State", "StateError"]
+__all__ = ["REDACTED", "ClipRecord", "Intent", "State", "StateError", "Status", "TaskRecord"]
 
-VERSION = 1
+VERSION = 2
+
+
+class Status(str, Enum):
+    SENDING = "sending"  # intent on disk, request going out, no answer yet
+    SUBMITTED = "submitted"  # the service took it: the task id is known
+    DONE = "done"  # its clip is downloaded, verified and cached
+    FAILED = "failed"  # the service said the job failed, or the request was provably not taken
+    UNCERTAIN = "uncertain"  # sent, and the answer lost: the service may have charged for it
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A paid request about to go out, for one shot of it."""
+
+    fingerprint: str
+    shot_id: str
+    provider: str
+    shots: tuple[str, ...]  # every shot of the request (nanophoto may batch)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """One fingerprint's latest paid request, as the journal has it."""
+
+    fingerprint: str
+    shot_id: str
+    provider: str
+    status: Status
+    task_id: str | None
+    at: float  # when it reached this status
+    submitted_at: float | None
+    reason: str | None
+    attempts: int
+    shots: tuple[str, ...]
+    extra: dict[str, Any]
+    adopted: bool
+
+    @property
+    def task(self) -> Task | None:
+        if self.task_id is None:
+            return None
+        return Task(
+            self.shot_id,
+            self.task_id,
+            self.provider,
+            self.fingerprint,
+            self.submitted_at or self.at,
+            dict(self.extra),
+        )
+
+
+@dataclass(frozen=True)
+class ClipRecord:
+    """What the cache accepted under a fingerprint: checked before the clip is used again."""
+
+    size: int
+    sha256: str
+    url: str | None  # where it was downloaded from: fetched again (free) if the file is damaged
 
 
 class State:
@@ -45,7 +116,7 @@ class State:
         self.path = Layout(self.state_dir).state
         self.data = data
         self.lock = lock
-        self.secrets: list[str] = []  # strings never written (API keys), replaced if met
+        self.redactor = Redactor()  # set by the executor: the keys never written
         self._mutex = threading.RLock()  # executor threads record concurrently
 
     # reading -------------------------------------------------------------------------------
@@ -59,142 +130,216 @@ class State:
         except FileNotFoundError:
             return cls(state_dir, _empty(), lock)
         except (OSError, UnicodeDecodeError) as e:
-            raise _corrupt(path, str(e)) from None
+            raise _damaged(path, str(e)) from None
         try:
             data = json.loads(text)
         except ValueError as e:
-            raise _corrupt(path, f"not valid JSON ({e})") from None
+            raise _damaged(path, f"not valid JSON ({e})") from None
         if not isinstance(data, dict) or not isinstance(data.get("version"), int):
-            raise _corrupt(path, "it is not a storyboard state file")
+            raise _damaged(path, "it is not a storyboard state file")
         if data["version"] > VERSION:
             raise InputError(
                 f"{path} was written by a newer storyboard (state version {data['version']})",
                 hint="upgrade storyboard to render this storyboard",
             )
-        fresh = "made_by" not in data
-        for key in ("tasks", "made", "made_by", "uploads"):
-            data.setdefault(key, {})
-            if not isinstance(data[key], dict):
-                raise _corrupt(path, f"its {key!r} is not a mapping")
-        for fp, rec in data["tasks"].items():
-            if not isinstance(rec, dict) or not {"shot_id", "task_id", "status"} <= rec.keys():
-                raise _corrupt(path, f"task {fp[:12]} is incomplete")
-        if fresh:  # written before clips were kept by provider: each task names its own
-            for shot_id, fp in data["made"].items():
-                provider = data["tasks"].get(fp, {}).get("provider")
-                if provider:
-                    data["made_by"].setdefault(provider, {})[shot_id] = fp
+        _upgrade(data)
+        _check(path, data)
         return cls(state_dir, data, lock)
 
-    @property
-    def tasks(self) -> dict[str, dict[str, Any]]:
-        return self.data["tasks"]
+    def records(self) -> Iterator[TaskRecord]:
+        for fp in list(self.data["tasks"]):
+            rec = self.task(fp)
+            if rec is not None:
+                yield rec
 
-    @property
-    def made(self) -> dict[str, str]:
-        return self.data["made"]
-
-    def task(self, fingerprint: str) -> dict[str, Any] | None:
-        return self.tasks.get(fingerprint)
+    def task(self, fingerprint: str) -> TaskRecord | None:
+        raw = self.data["tasks"].get(fingerprint)
+        if raw is None:
+            return None
+        status = Status(raw["status"])
+        at = {
+            Status.SENDING: raw.get("intent_at"),
+            Status.SUBMITTED: raw.get("submitted_at"),
+            Status.DONE: raw.get("done_at"),
+            Status.FAILED: raw.get("failed_at"),
+            Status.UNCERTAIN: raw.get("uncertain_at"),
+        }[status]
+        return TaskRecord(
+            fingerprint=fingerprint,
+            shot_id=raw["shot_id"],
+            provider=raw.get("provider", ""),
+            status=status,
+            task_id=raw.get("task_id"),
+            at=float(at or raw.get("submitted_at") or raw.get("intent_at") or 0.0),
+            submitted_at=raw.get("submitted_at"),
+            reason=raw.get("reason"),
+            attempts=int(raw.get("attempts", 0)),
+            shots=tuple(raw.get("shots") or (raw["shot_id"],)),
+            extra=dict(raw.get("extra") or {}),
+            adopted=bool(raw.get("adopted", False)),
+        )
 
     def pending(self, provider: str | None = None) -> list[Task]:
-        """Tasks submitted and not yet downloaded (those of `provider` only, if given)."""
+        """Tasks the service took whose clips are not downloaded yet (of `provider` only, if
+        given): a render polls them instead of paying again."""
         out = []
-        for fp, rec in self.tasks.items():
-            if rec["status"] != "submitted" or (provider and rec.get("provider") != provider):
-                continue
-            out.append(_task(fp, rec))
+        for rec in self.records():
+            ours = provider is None or rec.provider == provider
+            if rec.status is Status.SUBMITTED and rec.task is not None and ours:
+                out.append(rec.task)
         return out
-
-    def task_of(self, fingerprint: str) -> Task | None:
-        rec = self.task(fingerprint)
-        return _task(fingerprint, rec) if rec else None
 
     def last_made(self, shot_id: str, provider: str | None = None) -> str | None:
         """The fingerprint of the clip last made for the shot (by `provider`, if given)."""
         if provider is None:
-            return self.made.get(shot_id)
+            return self.data["made"].get(shot_id)
         return self.data["made_by"].get(provider, {}).get(shot_id)
+
+    @property
+    def made(self) -> dict[str, str]:
+        return dict(self.data["made"])
+
+    def clip(self, fingerprint: str) -> ClipRecord | None:
+        raw = self.data["clips"].get(fingerprint)
+        if raw is None:
+            return None
+        return ClipRecord(int(raw["size"]), str(raw["sha256"]), raw.get("url"))
 
     def upload_url(self, key: str) -> str | None:
         rec = self.data["uploads"].get(key)
         return rec.get("url") if isinstance(rec, dict) else None
 
-    # writing -------------------------------------------------------------------------------
-    def record_many_submitted(self, tasks: Iterable[Task]) -> None:
-        """Save accepted submissions at once, in one write (a batch is one request): their
-        task ids must be on disk before anything else can go wrong."""
-        with self._mutex:
-            for task in tasks:
-                old = self.tasks.get(task.fingerprint)
-                self.tasks[task.fingerprint] = {
-                    "shot_id": task.shot_id,
-                    "provider": task.provider,
-                    "task_id": task.task_id,
-                    "submitted_at": task.submitted_at,
-                    "status": "submitted",
-                    "attempts": (old or {}).get("attempts", 0) + 1,
-                    "extra": dict(task.extra),
-                }
-            self._save()
-
-    def record_uncertain(
-        self, shots: dict[str, str], provider: str, reasons: dict[str, str], request: Iterable[str]
-    ) -> None:
-        """Shots ({shot id: fingerprint}) of a request (its shot ids) that went out without a
-        readable answer: the service may have started and charged for them. `reasons` by shot
-        id. Nothing of the request itself (body, key) is kept."""
+    # the journal: every paid request's intent, then its outcome ---------------------------
+    def record_intent(self, intents: Iterable[Intent]) -> None:
+        """Before a paid request is sent: its shots are `sending`. Raises when the write fails
+        (then the request must not be sent)."""
         with self._mutex:
             now = time.time()
-            for shot_id, fp in shots.items():
-                old = self.tasks.get(fp) or {}
-                self.tasks[fp] = {
-                    "shot_id": shot_id,
-                    "provider": provider,
+            for it in intents:
+                old = self.data["tasks"].get(it.fingerprint) or {}
+                self.data["tasks"][it.fingerprint] = {
+                    "shot_id": it.shot_id,
+                    "provider": it.provider,
+                    "status": Status.SENDING.value,
                     "task_id": None,
-                    "submitted_at": now,
-                    "uncertain_at": now,
-                    "status": "uncertain",
-                    "reason": reasons[shot_id],
-                    "shots": list(request),
-                    "attempts": old.get("attempts", 0) + 1,
-                    "extra": {},
+                    "intent_at": now,
+                    "submitted_at": None,
+                    "attempts": int(old.get("attempts", 0)) + 1,
+                    "extra": dict(it.extra),
+                    "shots": list(it.shots),
                 }
             self._save()
 
-    def record_done(self, fingerprint: str, clip: Path, *, made: bool = True) -> None:
-        """The clip is downloaded, verified and cached: the shot is made (`made=False` for
-        the clip of an earlier version of a shot, which must not displace the current one)."""
+    def record_submitted(self, tasks: Iterable[Task], *, adopted: bool = False) -> None:
+        """The service took these (one write for a whole request): their task ids replace the
+        intents. Raises when the write fails: the caller must stop sending and tell the ids."""
         with self._mutex:
-            rec = self.tasks[fingerprint]
-            rec["status"] = "done"
-            rec["done_at"] = time.time()
-            rec.pop("reason", None)
-            rec["clip"] = _relative(clip, self.state_dir)
-            if made:
-                self._set_made(rec["shot_id"], fingerprint, rec.get("provider"))
+            for task in tasks:
+                rec = self.data["tasks"].get(task.fingerprint)
+                if rec is None or adopted:
+                    old = rec or {}
+                    rec = {
+                        "shot_id": task.shot_id,
+                        "provider": task.provider,
+                        "intent_at": old.get("intent_at"),
+                        "attempts": int(old.get("attempts", 0)) + (0 if adopted and old else 1),
+                        "shots": old.get("shots") or [task.shot_id],
+                    }
+                    self.data["tasks"][task.fingerprint] = rec
+                rec.update(
+                    status=Status.SUBMITTED.value,
+                    task_id=task.task_id,
+                    submitted_at=task.submitted_at,
+                    extra=dict(task.extra),
+                )
+                for stale in ("reason", "uncertain_at", "failed_at", "done_at", "clip"):
+                    rec.pop(stale, None)
+                if adopted:
+                    rec["adopted"] = True
             self._save()
+
+    def record_not_sent(self, fingerprints: Iterable[str], reason: str) -> None:
+        """The service provably did not take the request: nothing was charged."""
+        self._set(fingerprints, Status.FAILED, reason, "failed_at")
+
+    def record_uncertain(self, fingerprints: Iterable[str], reason: str) -> None:
+        """The request went out and its answer was lost: never sent again on its own."""
+        self._set(fingerprints, Status.UNCERTAIN, reason, "uncertain_at")
 
     def record_failed(self, fingerprint: str, reason: str) -> None:
+        """The service said the job failed (and refunded it): the task id is kept for the record."""
+        self._set([fingerprint], Status.FAILED, reason, "failed_at")
+
+    def settle_intents(self, reason: str) -> list[str]:
+        """At the start of a render (under the lock): intents left `sending` by a render that
+        died are uncertain from now on. Their fingerprints."""
         with self._mutex:
-            rec = self.tasks[fingerprint]
-            rec["status"] = "failed"
-            rec["reason"] = reason
-            rec["failed_at"] = time.time()
+            left = [fp for fp, r in self.data["tasks"].items() if r["status"] == Status.SENDING.value]
+            if left:
+                self._set(left, Status.UNCERTAIN, reason, "uncertain_at")
+            return left
+
+    def _set(self, fingerprints: Iterable[str], status: Status, reason: str, stamp: str) -> None:
+        with self._mutex:
+            now = time.time()
+            for fp in fingerprints:
+                rec = self.data["tasks"][fp]
+                rec["status"] = status.value
+                rec["reason"] = self.redactor.redact(reason)
+                rec[stamp] = now
             self._save()
 
-    def record_made(self, shot_id: str, fingerprint: str, provider: str | None = None) -> None:
+    # clips ---------------------------------------------------------------------------------
+    def record_done(
+        self, fingerprint: str, clip: ClipRecord, path: Path, *, current: bool | None = True
+    ) -> bool:
+        """The task's clip is downloaded, verified and cached. `current`: True, it is the
+        shot's clip now; None, only if the shot has no clip by this provider yet (the clip of
+        an earlier version of a shot must not displace the current one); decided here, under
+        the state's own lock. Whether it became the shot's clip."""
+        with self._mutex:
+            rec = self.data["tasks"][fingerprint]
+            rec["status"] = Status.DONE.value
+            rec["done_at"] = time.time()
+            rec.pop("reason", None)
+            rec["clip"] = _relative(path, self.state_dir)
+            self._put_clip(fingerprint, clip)
+            provider = rec.get("provider")
+            made = current is True or (current is None and self.last_made(rec["shot_id"], provider) is None)
+            if made:
+                self._set_made(rec["shot_id"], fingerprint, provider)
+            self._save()
+            return made
+
+    def record_made(
+        self, shot_id: str, fingerprint: str, provider: str | None = None, clip: ClipRecord | None = None
+    ) -> None:
         """The shot's clip is the cached one with this fingerprint (rendered locally, or
         found in the cache), made by `provider`."""
         with self._mutex:
-            known = self.made.get(shot_id) == fingerprint
-            if known and (provider is None or self.last_made(shot_id, provider) == fingerprint):
+            known = self.data["made"].get(shot_id) == fingerprint and (
+                provider is None or self.last_made(shot_id, provider) == fingerprint
+            )
+            if known and (clip is None or self.clip(fingerprint) == clip):
                 return
+            if clip is not None:
+                self._put_clip(fingerprint, clip)
             self._set_made(shot_id, fingerprint, provider)
             self._save()
 
+    def record_clip(self, fingerprint: str, clip: ClipRecord) -> None:
+        with self._mutex:
+            self._put_clip(fingerprint, clip)
+            self._save()
+
+    def _put_clip(self, fingerprint: str, clip: ClipRecord) -> None:
+        entry: dict[str, Any] = {"size": clip.size, "sha256": clip.sha256, "accepted_at": time.time()}
+        if clip.url:
+            entry["url"] = clip.url
+        self.data["clips"][fingerprint] = entry
+
     def _set_made(self, shot_id: str, fingerprint: str, provider: str | None) -> None:
-        self.made[shot_id] = fingerprint
+        self.data["made"][shot_id] = fingerprint
         if provider:
             self.data["made_by"].setdefault(provider, {})[shot_id] = fingerprint
 
@@ -209,10 +354,7 @@ class State:
         if not self.data.get("lineage"):
             self.data["lineage"] = str(uuid.uuid4())
         self.data["serial"] = int(self.data.get("serial", 0)) + 1
-        text = json.dumps(self.data, indent=1, sort_keys=True)
-        for secret in self.secrets:
-            if secret:
-                text = text.replace(secret, REDACTED)
+        text = self.redactor.redact(json.dumps(self.data, indent=1, sort_keys=True))
         self.state_dir.mkdir(parents=True, exist_ok=True)
         write_atomic(self.path, text + "\n")
 
@@ -223,21 +365,54 @@ def _empty() -> dict[str, Any]:
         "lineage": "",
         "serial": 0,
         "tasks": {},
+        "clips": {},
         "made": {},
         "made_by": {},
         "uploads": {},
     }
 
 
-def _task(fp: str, rec: dict[str, Any]) -> Task:
-    return Task(
-        shot_id=rec["shot_id"],
-        task_id=rec["task_id"],
-        provider=rec.get("provider", ""),
-        fingerprint=fp,
-        submitted_at=float(rec.get("submitted_at") or 0.0),
-        extra=dict(rec.get("extra") or {}),
-    )
+def _upgrade(data: dict[str, Any]) -> None:
+    """Bring an older file up to this version in memory (written back on the next save)."""
+    if data["version"] < 2:
+        fresh = "made_by" not in data
+        for key in ("tasks", "made", "made_by", "uploads"):
+            data.setdefault(key, {})
+        if fresh and isinstance(data["made"], dict) and isinstance(data["tasks"], dict):
+            # written before clips were kept by provider: each task names its own
+            for shot_id, fp in data["made"].items():
+                rec = data["tasks"].get(fp)
+                provider = rec.get("provider") if isinstance(rec, dict) else None
+                if provider:
+                    data["made_by"].setdefault(provider, {})[shot_id] = fp
+        data["version"] = 2
+    data.setdefault("clips", {})
+
+
+@cache
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(schema_file("state.schema.json").read_text("utf-8"))
+    return Draft202012Validator(schema)
+
+
+def _check(path: Path, data: dict[str, Any]) -> None:
+    """Every wrong field of the file, each named (the task, the field) with the fix."""
+    errors = sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    if not errors:
+        return
+    lines = []
+    for err in errors[:10]:
+        where = ""
+        for part in err.absolute_path:
+            text = str(part)
+            if len(text) == 64 and where.endswith("tasks"):
+                text = text[:12]  # a fingerprint: its first 12 characters name it
+            where += f"[{part}]" if isinstance(part, int) else (f".{text}" if where else text)
+        lines.append(f"{where or '(top)'}: {err.message}")
+    more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
+    raise _damaged(path, "; ".join(lines) + more)
 
 
 def _relative(path: Path, base: Path) -> str:
@@ -247,13 +422,13 @@ def _relative(path: Path, base: Path) -> str:
         return str(path)
 
 
-def _corrupt(path: Path, why: str) -> InputError:
+def _damaged(path: Path, why: str) -> InputError:
     return InputError(
         f"{path} is damaged: {why}",
         hint=(
-            "it records the tasks already paid for. Restore it from a backup if you have one; "
-            f"otherwise move it aside (mv {path} {path}.bad) and render again: clips already "
-            "in .storyboard/clips are reused, but shots in flight will be submitted (and paid) "
-            "again"
+            "it records the tasks already paid for. Restore it from a backup if you have one, or "
+            "correct the field named; otherwise move it aside (mv "
+            f"{path} {path}.bad) and render again: clips already in .storyboard/clips are reused, "
+            "but shots in flight will be submitted (and paid) again"
         ),
     )

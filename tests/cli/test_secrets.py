@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from storyboard.errors import AuthError, CreditsError
+from storyboard.run.events import Retry
 from storyboard.run.executor import generate
 from tests.clips import make_clip
-from tests.run.test_executor import Events, make_plan, three, write_board
+from tests.run.boards import Events, make_plan, three, write_board
 from tests.servers import start_server
 
 KEY = "sk-KNOWN-secret-4f9a2c7e1b"
@@ -58,17 +59,17 @@ def test_the_key_is_never_in_events_exceptions_or_files(
         result = generate(plan, reporter=events, concurrency=1, resubmits=1)
         assert len(srv.accepted) >= 4
         srv.credits = 0
-        with pytest.raises(CreditsError) as credits:
-            generate(plan, force=["a"], reporter=events)
-        with pytest.raises(AuthError) as auth:
-            generate(make_plan(board, srv, api_key=KEY + "-wrong"), force=["b"], reporter=events)
+        credits = generate(plan, force=["a"], reporter=events)
+        assert isinstance(credits.fatal, CreditsError)
+        auth = generate(make_plan(board, srv, api_key=KEY + "-wrong"), force=["b"], reporter=events)
+        assert isinstance(auth.fatal, AuthError)
 
     for path, data in _files(plan.storyboard.state_dir).items():
         assert KEY.encode() not in data, path
-    shown = _texts(events, result, credits.value, auth.value, credits.value.result)  # type: ignore[attr-defined]
+    shown = _texts(events, result, credits, auth, credits.fatal, auth.fatal)
     assert KEY not in shown + caplog.text
     # the echoing reasons did go through: they were blotted out, not avoided
-    echoed = [i["reason"] for k, _, i in events.seen if k == "retry" and "upstream" in i["reason"]]
+    echoed = [e.reason for e in events.all(Retry) if "upstream" in e.reason]
     assert len(echoed) == 2 and all("Bearer ***" in r or "[redacted]" in r for r in echoed)
 
 

@@ -16,7 +16,8 @@ import pytest
 from storyboard.run.executor import generate
 from storyboard.store.lock import read_lock
 from tests.clips import make_clip
-from tests.run.test_executor import Events, make_plan, three, write_board
+from storyboard.run.events import LockTakenOver, Resumed
+from tests.run.boards import Events, make_plan, three, write_board
 from tests.servers import start_server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,7 +66,8 @@ def _wait_for_tasks(state_file: Path, n: int, proc: subprocess.Popen[bytes]) -> 
             data = json.loads(state_file.read_text())
         except (FileNotFoundError, ValueError):
             data = {}
-        if len(data.get("tasks", {})) == n:
+        submitted = [r for r in data.get("tasks", {}).values() if r.get("status") == "submitted"]
+        if len(submitted) == n:
             return data
         time.sleep(0.05)
     raise AssertionError("the child render never recorded its tasks")
@@ -84,7 +86,7 @@ def test_sigkill_after_submitting_then_resume_pays_nothing_again(tmp_path: Path,
         assert proc.returncode == -signal.SIGKILL
 
         # every task id the service handed out is on disk
-        on_disk = sorted(rec["task_id"] for rec in saved["tasks"].values())
+        on_disk = sorted(rec["task_id"] for rec in saved["tasks"].values() if rec["task_id"])
         assert on_disk == sorted(a["task_id"] for a in srv.accepted)
 
         # the dead render's lock is still there; the next render takes it over and says so
@@ -93,9 +95,9 @@ def test_sigkill_after_submitting_then_resume_pays_nothing_again(tmp_path: Path,
         srv.finish()
         events = Events()
         result = generate(plan, reporter=events)
-        assert [(s, i["pid"]) for k, s, i in events.seen if k == "lock"] == [("", proc.pid)]
+        assert [(e.shot_id, e.pid) for e in events.all(LockTakenOver)] == [("", proc.pid)]
         assert len(srv.accepted) == 3  # no second submission
-        assert sorted(events.of("resumed")) == ["a", "b", "c"]
+        assert sorted(events.of(Resumed)) == ["a", "b", "c"]
         assert result.submitted == [] and set(result.clips) == {"a", "b", "c"}
         assert read_lock(sd) is None
 

@@ -65,7 +65,7 @@ def _invalid(message: str) -> Refusal:
 
 class AivideoapiServer(FakeProvider):
     name: ClassVar[str] = "aivideoapi"
-    default_api_key: ClassVar[str] = "sk-test-key-0123456789"
+    default_api_key: ClassVar[str] = "sk-Qm7Xr2Lp9Zt4Wv8Nb3Kd"
 
     def routes(self) -> list[Route]:
         return [

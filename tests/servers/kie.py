@@ -70,7 +70,7 @@ def _err(code: int, msg: str) -> Refusal:
 
 class KieServer(FakeProvider):
     name: ClassVar[str] = "kie"
-    default_api_key: ClassVar[str] = "kie-test-key-0123456789"
+    default_api_key: ClassVar[str] = "kie-Hs5Ty8Pq2Mx6Jc4Rw9Lb"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -63,7 +63,7 @@ def _err(status: int, code: str, message: str, **extra: Any) -> Refusal:
 
 class NanophotoServer(FakeProvider):
     name: ClassVar[str] = "nanophoto"
-    default_api_key: ClassVar[str] = "nanophoto-test-key-0123456789"
+    default_api_key: ClassVar[str] = "np-Vd3Fk7Xz1Qw5Nt8Ys2Ug"
 
     def routes(self) -> list[Route]:
         return [

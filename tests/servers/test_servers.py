@@ -887,7 +887,7 @@ def test_start_server_arguments(provider_clip: Path) -> None:
 @pytest.mark.parametrize("provider_server", ["kie"], indirect=True)
 def test_fixture_defaults(provider_server: FakeProvider, provider_clip: Path) -> None:
     assert provider_server.name == "kie" and provider_server.clip == provider_clip
-    assert provider_server.api_key == "kie-test-key-0123456789"
+    assert provider_server.api_key == "kie-Hs5Ty8Pq2Mx6Jc4Rw9Lb"
     info = httpx.get(f"{provider_server.base_url}/files/none.mp4")
     assert info.status_code == 404
 

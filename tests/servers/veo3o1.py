@@ -55,7 +55,7 @@ def _body(status: int, code: int, msg: str, data: Any = None) -> Reply:
 
 class Veo3o1Server(FakeProvider):
     name: ClassVar[str] = "veo3o1"
-    default_api_key: ClassVar[str] = "veo3o1-test-key-0123456789"
+    default_api_key: ClassVar[str] = "vo-Bn6Lr9Ce2Wm4Zh7Pt1Xq"
     price_per_video: ClassVar[int] = 2
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -110,7 +110,8 @@ def test_the_generate_of_a_dead_render_takes_the_lock_over_and_reports_it(
     from storyboard.plan.compiler import compile_plan
     from storyboard.run.executor import generate
     from storyboard.spec.checks import load_storyboard
-    from tests.run.test_executor import Events, write_board
+    from storyboard.run.events import LockTakenOver
+    from tests.run.boards import Events, write_board
 
     board = write_board(tmp_path / "film", "preview", [{"id": "a", "prompt": "a door"}])
     plan = compile_plan(load_storyboard(board), providers.get("preview")())
@@ -119,9 +120,9 @@ def test_the_generate_of_a_dead_render_takes_the_lock_over_and_reports_it(
     monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")  # 160x90 panels: fast
     result = generate(plan, reporter=events)
     assert result.failed == {} and set(result.clips) == {"a"}
-    ((_, shot, info),) = [e for e in events.seen if e[0] == "lock"]
-    assert shot == "" and info["pid"] == pid
-    assert info["reason"] == f"took over the lock of pid {pid}, which is gone"
+    (taken,) = events.all(LockTakenOver)
+    assert taken.shot_id == "" and taken.pid == pid
+    assert taken.reason == f"took over the lock of pid {pid}, which is gone"
     assert read_lock(plan.storyboard.state_dir) is None
 
 
@@ -183,7 +184,7 @@ def test_a_render_refuses_while_another_holds_the_lock(tmp_path: Path) -> None:
     from storyboard.plan.compiler import compile_plan
     from storyboard.run.executor import generate
     from storyboard.spec.checks import load_storyboard
-    from tests.run.test_executor import write_board
+    from tests.run.boards import write_board
 
     board = write_board(tmp_path / "film", "preview", [{"id": "a", "prompt": "a door"}])
     plan = compile_plan(load_storyboard(board), providers.get("preview")())

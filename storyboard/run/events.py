@@ -1,0 +1,159 @@
+"""What a render tells as it goes (events) and how each shot ended (outcomes): typed values.
+
+The executor reports events to a `Reporter` (the CLI draws them); nothing in run/ prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Protocol
+
+from storyboard.errors import StoryboardError
+
+
+@dataclass(frozen=True)
+class Event:
+    shot_id: str  # "" for an event about the whole render
+
+
+@dataclass(frozen=True)
+class Rendering(Event):
+    """A local provider renders the shot on this machine."""
+
+
+@dataclass(frozen=True)
+class Uploading(Event):
+    file: str
+
+
+@dataclass(frozen=True)
+class Sending(Event):
+    """The intent is on disk; the paid request goes out now."""
+
+
+@dataclass(frozen=True)
+class Submitted(Event):
+    task_id: str
+
+
+@dataclass(frozen=True)
+class Resumed(Event):
+    task_id: str
+    age_seconds: float
+
+
+@dataclass(frozen=True)
+class Orphan(Event):
+    """A task of an earlier version of the shot, still running: its clip is kept if it ends."""
+
+    task_id: str
+
+
+@dataclass(frozen=True)
+class Progress(Event):
+    state: str  # the provider's word: pending, running
+    percent: float | None = None
+    eta_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Downloading(Event):
+    url: str  # without its query (signed links carry tokens)
+
+
+@dataclass(frozen=True)
+class Retry(Event):
+    reason: str
+    resubmit: bool = False  # the job failed and is submitted again (the service refunded it)
+    wait: float | None = None
+
+
+@dataclass(frozen=True)
+class ContactLost(Event):
+    """A status request failed: retried with backoff; the task is not failed."""
+
+    reason: str
+    wait: float
+
+
+@dataclass(frozen=True)
+class Forced(Event):
+    reason: str
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class LockTakenOver(Event):
+    pid: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Interrupted(Event):
+    waiting: int  # submissions in flight, waited for so their task ids are saved
+
+
+@dataclass(frozen=True)
+class Ended(Event):
+    """A shot's last word in this render, once per shot (also in the result)."""
+
+    outcome: Outcome
+    reason: str | None = None
+    clip: Path | None = None
+
+
+class Outcome(str, Enum):
+    MADE = "made"  # generated (or fetched) in this render
+    CACHED = "cached"  # made before
+    FAILED = "failed"  # the service failed or refused it, or it was not sent: render again
+    UNCERTAIN = "uncertain"  # sent and the answer lost: adopt its task id or force it
+    STALLED = "stalled"  # paid and still out there (running, or no contact): render again later
+    BLOCKED = "blocked"  # it needs a shot that was not made in this render
+    UNRECORDED = "unrecorded"  # the service took it and its task id could not be saved: adopt it
+
+    @property
+    def has_clip(self) -> bool:
+        return self in (Outcome.MADE, Outcome.CACHED)
+
+
+class Reporter(Protocol):
+    def on(self, event: Event) -> None: ...
+
+
+@dataclass(frozen=True)
+class ShotResult:
+    shot_id: str
+    outcome: Outcome
+    reason: str | None = None
+    clip: Path | None = None
+    task_id: str | None = None
+
+
+@dataclass
+class GenerateResult:
+    shots: dict[str, ShotResult] = field(default_factory=dict)  # in storyboard order
+    submitted: list[str] = field(default_factory=list)  # each paid submission, by shot
+    unrecorded: dict[str, str] = field(default_factory=dict)  # shot -> task id not saved
+    fatal: StoryboardError | None = None  # what stopped the render early (a refused key...)
+
+    @property
+    def clips(self) -> dict[str, Path]:
+        return {s: r.clip for s, r in self.shots.items() if r.clip is not None and r.outcome.has_clip}
+
+    def of(self, *outcomes: Outcome) -> list[ShotResult]:
+        return [r for r in self.shots.values() if r.outcome in outcomes]
+
+    @property
+    def complete(self) -> bool:
+        return all(r.outcome.has_clip for r in self.shots.values())
+
+    @property
+    def cached(self) -> list[str]:
+        return [r.shot_id for r in self.of(Outcome.CACHED)]
+
+    @property
+    def failed(self) -> dict[str, str]:
+        """Every shot without a clip, with its reason."""
+        return {r.shot_id: r.reason or r.outcome.value for r in self.shots.values() if not r.outcome.has_clip}
