@@ -75,6 +75,7 @@ from storyboard.store.lock import LockInfo, acquire
 from storyboard.store.state import State
 
 RENDER_WORKERS = 2  # a local renderer is CPU-bound: two at once on a small machine
+NOT_TAKEN_RETRIES = 4  # a request refused for now (rate limit, outage) is sent again this often
 SETTLED_REASON = (
     "a render stopped (killed, or its machine lost power) while this request was being sent, "
     "so the service may have taken (and charged for) it"
@@ -444,6 +445,13 @@ class _Run:
             job.resubmits_left -= 1
             job.state = JobState.WAITING
             self.tell(Retry(job.leader, reason, resubmit=True))
+        elif isinstance(exc, (RateLimitError, TransientError)) and job.not_taken < NOT_TAKEN_RETRIES:
+            # provably not taken, so sending it again is safe: later, with a growing wait
+            job.not_taken += 1
+            job.state = JobState.WAITING
+            wait = exc.retry_after if exc.retry_after is not None else self.polling.after_failure(job.not_taken)
+            job.not_before = time.monotonic() + wait
+            self.tell(Retry(job.leader, f"{reason} (nothing was charged)", wait=wait))
         elif isinstance(exc, (RateLimitError, TransientError)):
             self.end(job, Outcome.FAILED, f"not submitted: {reason} (nothing was charged)")
         elif isinstance(exc, RejectedError):

@@ -51,6 +51,7 @@ class Job:
     watch_from: float = 0.0  # time.time() from which this render's task deadline runs
     last_contact: float = 0.0  # time.time() of the last status the service gave
     failures: int = 0  # status requests failed in a row
+    not_taken: int = 0  # submissions refused for now (rate limit, outage): nothing charged
     next_poll: float = 0.0  # monotonic
     outcome: Outcome | None = None
     reason: str | None = None

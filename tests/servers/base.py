@@ -262,6 +262,11 @@ class FakeProvider:
         self.accepted: list[dict[str, Any]] = []
         self.tasks: dict[str, Task] = {}
         self.errors: list[str] = []  # tracebacks of bugs in the fake itself: should stay empty
+        # on_accept(task) runs once a task is created and charged, before the reply is sent
+        # (tests kill the client or fill its disk at that moment)
+        self.on_accept: Callable[[Task], None] | None = None
+        self._outages: list[tuple[str, float, str]] = []  # (endpoint, until, kind)
+        self._chaos: Chaos | None = None
         self.base_url = ""
         self._credits = int(credits)
         self._faults: list[Fault] = []
@@ -305,8 +310,10 @@ class FakeProvider:
     def __enter__(self) -> FakeProvider:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, *exc: object) -> None:
         self.close()
+        if kind is None and self.errors:  # a bug in the fake must fail the test that met it
+            raise AssertionError(f"the fake {self.name} server failed itself:\n" + "\n".join(self.errors))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.base_url or '(stopped)'}>"
@@ -394,6 +401,8 @@ class FakeProvider:
                 result_url=f"{self.base_url}/files/{task_id}.mp4",
             )
             fault = self._take_fault(None, ("fail_job",))
+            if fault is None and self._chaos is not None and self._chaos.hit("fail_job"):
+                fault = Fault("fail_job", "any", 1, {"reason": "Video generation failed (chaos)"})
             if fault is not None:
                 task.fail_reason = str(fault.params.get("reason", "Video generation failed"))
                 task.fail_params = dict(fault.params)
@@ -402,7 +411,9 @@ class FakeProvider:
             self._credits -= cost
             self.tasks[task_id] = task
             self.accepted.append({"task_id": task_id, "shot_id": shot_id, "body": request})
-            return task
+        if self.on_accept is not None:
+            self.on_accept(task)
+        return task
 
     def finish(self, task_id: str | None = None) -> None:
         """Make one task (or every task) reach its end now, whatever job_seconds said."""
@@ -436,6 +447,33 @@ class FakeProvider:
             raise ValueError("times must be at least 1")
         with self.lock:
             self._faults.append(Fault(kind, on, int(times), dict(params)))
+
+    def outage(self, seconds: float, on: str = "poll", kind: str = "html404") -> None:
+        """For the next `seconds`, every request to `on` gets a proxy's answer instead of the
+        service's: `html404` (an HTML 404 page), `html400`, `bare502`, or `drop`."""
+        with self.lock:
+            self._outages.append((on, time.time() + seconds, kind))
+
+    def chaos(self, seed: int, **rates: float) -> Chaos:
+        """Faults at random, each with its rate: see `Chaos`."""
+        with self.lock:
+            self._chaos = Chaos(seed, rates)
+            return self._chaos
+
+    def clear_outages(self) -> None:
+        with self.lock:
+            self._outages.clear()
+
+    def paid_for(self) -> dict[str, int]:
+        """Tasks charged and not refunded, by prompt: the money a client spent on each shot."""
+        with self.lock:
+            self._settle()
+            out: dict[str, int] = {}
+            for task in self.tasks.values():
+                if not task.refunded:
+                    prompt = str(task.body.get("prompt") or task.body.get("input", {}).get("prompt", ""))
+                    out[prompt] = out.get(prompt, 0) + 1
+            return out
 
     def clear_faults(self) -> None:
         with self.lock:
@@ -505,10 +543,17 @@ class FakeProvider:
                 return Reply(405, {"error": "method not allowed"})
             return self.not_found(req.path)
         route, args = matched
+        outage = self._outage(route.endpoint)
+        if outage == "drop":
+            return None
+        if outage is not None:
+            return _proxy_page(outage)
         kinds = ("429", "500", "503", "drop", "slow", *_AFTER)
         if route.endpoint == "download":
             kinds += _DOWNLOAD_ONLY
         fault = self._take_fault(route.endpoint, kinds)
+        if fault is None and self._chaos is not None:
+            fault = self._chaos.fault(route.endpoint)
         if fault is not None:
             if fault.kind == "drop":
                 return None
@@ -529,6 +574,60 @@ class FakeProvider:
         if fault is not None and fault.kind == "accept_500":
             return Reply(500, b"500 Internal Server Error\n", content_type="text/plain; charset=utf-8")
         return reply
+
+    def _outage(self, endpoint: str) -> str | None:
+        now = time.time()
+        with self.lock:
+            self._outages = [o for o in self._outages if o[1] > now]
+            return next((kind for on, _, kind in self._outages if on in (endpoint, "any")), None)
+
+
+class Chaos:
+    """Random faults, reproducible by seed. Rates (0-1) by name:
+
+    submit_429, submit_500 (the service's own error body: not taken), submit_drop (before the
+    request is read: not taken), submit_accept_drop (taken and charged, the answer lost),
+    poll_503, poll_drop, fail_job (a created task ends failed, refunded), truncate, corrupt.
+    """
+
+    def __init__(self, seed: int, rates: dict[str, float]) -> None:
+        import random
+
+        self.random = random.Random(seed)
+        self.rates = dict(rates)
+        self.lock = threading.Lock()
+        self.counts: dict[str, int] = {}
+
+    def hit(self, name: str) -> bool:
+        rate = self.rates.get(name, 0.0)
+        with self.lock:
+            if rate and self.random.random() < rate:
+                self.counts[name] = self.counts.get(name, 0) + 1
+                return True
+        return False
+
+    def fault(self, endpoint: str) -> Fault | None:
+        table = {
+            "submit": (
+                ("submit_429", "429"),
+                ("submit_500", "500"),
+                ("submit_drop", "drop"),
+                ("submit_accept_drop", "accept_drop"),
+            ),
+            "poll": (("poll_503", "503"), ("poll_drop", "drop")),
+            "download": (("truncate", "truncate"), ("corrupt", "corrupt")),
+        }
+        for name, kind in table.get(endpoint, ()):
+            if self.hit(name):
+                return Fault(kind, endpoint, 1, {"retry_after": 0})
+        return None
+
+
+def _proxy_page(kind: str) -> Reply:
+    """What a proxy or load balancer in front of a service answers: not the service's JSON."""
+    status = {"html404": 404, "html400": 400, "bare502": 502}[kind]
+    page = f"<html><head><title>{status}</title></head><body><h1>{status}</h1>nginx</body></html>"
+    return Reply(status, page.encode(), content_type="text/html")
 
 
 def _garbage(n: int, avoid: bytes) -> bytes:

@@ -1,0 +1,484 @@
+"""The money rules, each by the requests a loopback service received and what it charged.
+
+- what `plan` lists is exactly what `render` sends (same bodies, same count), over a table of
+  edits, forces, continuations, failures, resumes and uncertain shots;
+- a status endpoint that answers a proxy's error pages for a while fails no job;
+- a full disk loses no task id without printing it, and adopting them pays for nothing again;
+- a render killed at any moment never leads to a shot paid twice;
+- under random faults of every kind, every shot ends made or named uncertain, none paid twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from storyboard.cli import cli
+from storyboard.plan.decide import decide
+from storyboard.store.state import State
+from tests.clips import make_clip
+from tests.run.boards import make_plan, write_board
+from tests.servers import FakeProvider, start_server
+
+ROOT = Path(__file__).resolve().parents[2]
+SUBMIT_PATHS = {
+    "aivideoapi": "/v1/videos/generations",
+    "kie": ("/api/v1/veo/generate", "/api/v1/veo/extend"),
+    "veo3o1": "/generate-video",
+    "nanophoto": "/api/veo-3/generate",
+}
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=8.0, size=(64, 36), fps=10)
+
+
+@pytest.fixture(autouse=True)
+def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "0.02")
+    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
+    monkeypatch.setenv("STORYBOARD_CONTACT_TIMEOUT", "30")
+
+
+def use(monkeypatch: pytest.MonkeyPatch, srv: FakeProvider) -> None:
+    var = srv.name.upper()
+    monkeypatch.setenv(f"{var}_API_KEY", srv.api_key)
+    monkeypatch.setenv(f"{var}_BASE_URL", srv.base_url)
+
+
+def invoke(*args: str) -> Any:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result
+
+
+def sent(srv: FakeProvider, since: int = 0) -> list[Any]:
+    """The paid requests the service received (answered or not), from request `since` on."""
+    paths = SUBMIT_PATHS[srv.name]
+    paths = (paths,) if isinstance(paths, str) else paths
+    return [r for r in srv.requests[since:] if r.method == "POST" and r.path in paths]
+
+
+def normal(body: Any, placeholders: dict[str, str], task_ids: set[str], uploads: str) -> Any:
+    """A body with what only render time knows (a parent's task id, an upload's URL) named
+    by kind, so the plan's body and the one sent compare as equals."""
+    if isinstance(body, dict):
+        return {k: normal(v, placeholders, task_ids, uploads) for k, v in sorted(body.items())}
+    if isinstance(body, list):
+        return [normal(v, placeholders, task_ids, uploads) for v in body]
+    if isinstance(body, str):
+        if body in placeholders:
+            return placeholders[body]
+        if body in task_ids:
+            return "<task_id>"
+        if body.startswith(uploads):
+            return "<upload>"
+    return body
+
+
+def compare(plan_json: dict[str, Any], srv: FakeProvider, since: int) -> None:
+    placeholders = {}
+    for req in plan_json["requests"]:
+        for need in req.get("needs", []):
+            placeholders[need["placeholder"]] = "<task_id>" if need["kind"] == "task_id" else "<upload>"
+    listed = [r for r in plan_json["requests"] if "body" in r]
+    with srv.lock:
+        ids = set(srv.tasks)
+    up = srv.base_url + "/uploads/"
+    want = Counter(json.dumps(normal(r["body"], placeholders, ids, up), sort_keys=True) for r in listed)
+    got = Counter(json.dumps(normal(r.body, placeholders, ids, up), sort_keys=True) for r in sent(srv, since))
+    assert got == want, f"plan listed {sorted(want)}\nrender sent {sorted(got)}"
+
+
+# what plan lists is what render sends ---------------------------------------------------------
+CHAIN = [
+    {"id": "a", "prompt": "the harbour wakes"},
+    {"id": "b", "prompt": "boats leave", "continues": "a"},
+    {"id": "c", "prompt": "boats vanish", "continues": "b"},
+    {"id": "d", "prompt": "gulls over the pier"},
+]
+EDITS = {"none": (), "a": ("a",), "c": ("c",), "d": ("d",)}
+FORCES = {"none": (), "a": ("a",), "b": ("b",), "d": ("d",)}
+PRIORS = ("made", "a-uncertain", "c-failed", "b-submitted", "d-sending", "fresh")
+
+
+@pytest.fixture(scope="module")
+def chain_server(clip: Path) -> Iterator[FakeProvider]:
+    with start_server("aivideoapi", clip=clip) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def chain_made(chain_server: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The chain rendered once; each case starts from a copy of it."""
+    folder = tmp_path_factory.mktemp("chain") / "film"
+    board = write_board(folder, "aivideoapi", CHAIN)
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv("STORYBOARD_POLL_INTERVAL", "0.02")
+        use(m, chain_server)
+        result = invoke("render", str(board), "--yes", "--quiet")
+        assert result.exit_code == 0, result.output
+    return folder
+
+
+def _inject(folder: Path, srv: FakeProvider, prior: str, edited: tuple[str, ...]) -> None:
+    """Make the journal say what `prior` names, for the shots' current fingerprints."""
+    board = folder / "board.yaml"
+    plan = make_plan(board, srv)
+    path = folder / ".storyboard" / "state.json"
+    data = json.loads(path.read_text())
+
+    def record(shot: str, status: str, task_id: str | None, **more: Any) -> None:
+        fp = plan.shot(shot).fingerprint
+        data["tasks"][fp] = {
+            "shot_id": shot,
+            "provider": "aivideoapi",
+            "status": status,
+            "task_id": task_id,
+            "intent_at": time.time(),
+            "submitted_at": time.time() if task_id else None,
+            "attempts": 1,
+            "extra": {},
+            "shots": [shot],
+            **more,
+        }
+        (folder / ".storyboard" / "clips" / f"{fp}.mp4").unlink(missing_ok=True)
+
+    if prior == "a-uncertain":
+        record("a", "uncertain", None, reason="the connection dropped", uncertain_at=time.time())
+    elif prior == "c-failed":
+        record("c", "failed", "old-task", reason="generation failed", failed_at=time.time())
+    elif prior == "d-sending":
+        record("d", "sending", None)
+    elif prior == "b-submitted":
+        body = {"model": "veo-3", "input": {"prompt": "boats leave, resumed"}}
+        task = srv.create_task(body, body, 0, info={"model": "veo-3", "resolution": "720p"})
+        srv.finish(task.task_id)
+        record("b", "submitted", task.task_id)
+    elif prior == "fresh":
+        shutil.rmtree(folder / ".storyboard")
+        return
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("prior", PRIORS)
+@pytest.mark.parametrize("force", list(FORCES))
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_the_plan_lists_exactly_what_the_render_sends(
+    edit: str,
+    force: str,
+    prior: str,
+    chain_server: FakeProvider,
+    chain_made: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    srv = chain_server
+    use(monkeypatch, srv)
+    folder = tmp_path / "film"
+    shutil.copytree(chain_made, folder)
+    shots = [dict(s) for s in CHAIN]
+    for s in shots:
+        if s["id"] in EDITS[edit]:
+            s["prompt"] += f", edited for {tmp_path.name}"  # a prompt never made before
+    board = write_board(folder, "aivideoapi", shots)
+    _inject(folder, srv, prior, EDITS[edit])
+    forced = [a for f in FORCES[force] for a in ("--force", f)]
+
+    planned = invoke("plan", str(board), "--json", *forced)
+    assert planned.exit_code == 0, planned.output
+    plan_json = json.loads(planned.stdout)
+    priced = plan_json["cost"]["credits"]
+    before = len(srv.requests)
+    accepted = len(srv.accepted)
+    rendered = invoke("render", str(board), "--yes", "--quiet", *forced)
+    assert rendered.exit_code in (0, 1), rendered.output
+    compare(plan_json, srv, before)
+    paid = len(srv.accepted) - accepted
+    assert paid == len([r for r in plan_json["requests"] if "body" in r])
+    assert priced == 40 * paid  # fast 720p: 40 credits a clip
+    # and what render did is what plan said it would do, shot by shot
+    after = {s: d.action.value for s, d in ((d.shot_id, d) for d in decide(make_plan(board, srv)))}
+    for shot in plan_json["shots"]:
+        if shot["action"] in ("generate", "regenerate", "resume", "cached"):
+            assert after[shot["id"]] == "cached", (shot, rendered.output)
+        elif shot["action"] == "uncertain":  # left as it was: adopt or force it
+            assert after[shot["id"]] == "uncertain", (shot, rendered.output)
+
+
+def test_force_over_a_chain_prices_all_three(
+    chain_server: FakeProvider, chain_made: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use(monkeypatch, chain_server)
+    folder = tmp_path / "film"
+    shutil.copytree(chain_made, folder)
+    board = folder / "board.yaml"
+    shown = invoke("plan", str(board), "--force", "a")
+    assert shown.exit_code == 0
+    lines = shown.stdout.splitlines()
+    assert [ln.split()[0] for ln in lines[1:5]] == ["~", "~", "~", "="]
+    assert "it continues shot 'a', which is regenerated" in lines[2]
+    assert "it continues shot 'b', which is regenerated" in lines[3]
+    assert "Plan: 0 to generate, 3 to regenerate, 1 already made. Cost: 120 credits ($0.60)." in lines
+    before = len(chain_server.accepted)
+    refused = invoke("render", str(board), "--yes", "--force", "a", "--budget", "100")
+    assert refused.exit_code == 2 and "costs 120 credits, more than --budget 100" in refused.output
+    assert len(chain_server.accepted) == before
+    done = invoke("render", str(board), "--yes", "--quiet", "--force", "a", "--budget", "120")
+    assert done.exit_code == 0, done.output
+    assert len(chain_server.accepted) == before + 3
+
+
+# status errors are not job failures -----------------------------------------------------------
+TWO = [{"id": "a", "prompt": "a red door"}, {"id": "b", "prompt": "a blue door"}]
+
+
+@pytest.mark.parametrize("kind", ["html404", "html400", "bare502", "drop"])
+@pytest.mark.parametrize("provider", ["veo3o1", "nanophoto", "aivideoapi", "kie"])
+def test_a_status_endpoint_answering_error_pages_fails_no_job(
+    provider: str, kind: str, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    board = write_board(tmp_path / "film", provider, TWO)
+    with start_server(provider, clip=clip, job_seconds=0.2) as srv:
+        use(monkeypatch, srv)
+        srv.outage(2.0, on="poll", kind=kind)  # a proxy's pages, at a poll every 20 ms
+        result = invoke("render", str(board), "--yes", "--quiet")
+        assert result.exit_code == 0, result.output
+        assert srv.paid_for() == {"a red door": 1, "a blue door": 1}
+        polls = [r for r in srv.requests if r.status in (400, 404, 502) or r.status is None]
+        assert len(polls) >= 3  # the outage was met, and ridden out
+        assert (tmp_path / "film" / "renders" / "board.mp4").is_file()
+
+
+def test_past_the_deadline_a_task_without_contact_is_stalled_never_failed(
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORYBOARD_CONTACT_TIMEOUT", "0.5")
+    board = write_board(tmp_path / "film", "kie", TWO)
+    with start_server("kie", clip=clip, job_seconds=0.1) as srv:
+        use(monkeypatch, srv)
+        srv.outage(60, on="poll", kind="html404")
+        first = invoke("render", str(board), "--yes", "--quiet")
+        assert first.exit_code == 1
+        assert "stalled: no answer from kie about it" in first.output
+        assert "render again later to collect the stalled shots (paid already: no new charge)" in first.output.lower()
+        assert "Run render again to retry" not in first.output
+        state = State.load(tmp_path / "film" / ".storyboard")
+        assert sorted(r.status.value for r in state.records()) == ["submitted", "submitted"]
+        srv.clear_outages()
+        again = invoke("render", str(board), "--yes", "--quiet")
+        assert again.exit_code == 0, again.output
+        assert srv.paid_for() == {"a red door": 1, "a blue door": 1}
+
+
+# a disk that fills while submitting -----------------------------------------------------------
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str) -> Iterator[Path]:
+    path.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.decode().strip() or 'not root'})")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def test_a_full_disk_loses_no_task_id_and_adopting_pays_nothing_again(
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shots = [{"id": f"s{i}", "prompt": f"shot number {i}"} for i in range(6)]
+    with tmpfs(tmp_path / "disk", "2m") as disk, start_server("kie", clip=clip, job_seconds=0.3) as srv:
+        use(monkeypatch, srv)
+        board = write_board(disk / "film", "kie", shots)
+        filler = disk / "filler"
+
+        def fill(task: Any) -> None:  # the disk fills as the third submission is taken
+            if len(srv.accepted) == 3 and not filler.exists():
+                with open(filler, "wb") as f, contextlib.suppress(OSError):
+                    while True:
+                        f.write(b"\0" * 65536)
+
+        srv.on_accept = fill
+        full = invoke("render", str(board), "--yes", "--quiet", "--concurrency", "2")
+        assert full.exit_code == 1, full.output
+        assert "Traceback" not in full.output
+        taken = [a["task_id"] for a in srv.accepted]
+        printed = [ln.split() for ln in full.output.splitlines() if ln.strip().startswith("storyboard adopt")]
+        state = State.load(disk / "film" / ".storyboard")
+        recorded = {r.task_id for r in state.records() if r.task_id}
+        lost = {a["task_id"] for a in srv.accepted} - recorded
+        assert lost, "the disk filled too late to test anything"
+        assert {p[-1] for p in printed} == lost  # every id not saved is printed, with its shot
+        assert len(srv.accepted) <= 4  # nothing more was sent once the state could not be written
+
+        filler.unlink()
+        for words in printed:
+            adopted = invoke(*words[1:])
+            assert adopted.exit_code == 0, adopted.output
+        srv.on_accept = None
+        srv.finish()
+        done = invoke("render", str(board), "--yes", "--quiet")
+        assert done.exit_code == 0, done.output
+        assert srv.paid_for() == {s["prompt"]: 1 for s in shots}, taken
+
+
+# killed at any moment -------------------------------------------------------------------------
+def long_board(folder: Path, provider: str, n: int = 21) -> Path:
+    shots = [{"id": f"shot-{i:02d}", "prompt": f"the harbour, take {i}"} for i in range(n)]
+    return write_board(folder, provider, shots, output="renders/film.mp4")
+
+
+def cli_env(srv: FakeProvider) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+    env.update(
+        {
+            f"{srv.name.upper()}_API_KEY": srv.api_key,
+            f"{srv.name.upper()}_BASE_URL": srv.base_url,
+            "STORYBOARD_RETRY_BASE": "0.01",
+            "STORYBOARD_POLL_INTERVAL": "0.05",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    return env
+
+
+def storyboard(srv: FakeProvider, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "storyboard", *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(srv),
+        timeout=timeout,
+    )
+
+
+def follow_the_message(srv: FakeProvider, board: Path, output: str) -> None:
+    """Do what the closing message says for each uncertain shot, as a user would: look the
+    shot up on the dashboard (the service's own list of tasks); adopt its task if there is
+    one, force it if there is none."""
+    on_dashboard = {}
+    with srv.lock:
+        for a in srv.accepted:
+            if not srv.tasks[a["task_id"]].refunded:
+                on_dashboard.setdefault(_shot_of(a["body"], a["shot_id"]), a["task_id"])
+    for line in output.splitlines():
+        if "uncertain:" not in line or "storyboard adopt" not in line:
+            continue
+        shot = line.split("'")[1]
+        if shot in on_dashboard:
+            done = storyboard(srv, "adopt", str(board), shot, on_dashboard[shot])
+        else:
+            done = storyboard(srv, "render", str(board), "--yes", "--quiet", "--force", shot)
+        assert done.returncode in (0, 1), done.stderr
+
+
+def _shot_of(body: dict[str, Any], shot_id: str | None) -> str:
+    """The shot a task was made for, as its dashboard shows it (the prompt; nanophoto: the id)."""
+    if shot_id:
+        return shot_id
+    prompt = body.get("prompt") or body.get("input", {}).get("prompt", "")
+    return f"shot-{int(prompt.rsplit(' ', 1)[1]):02d}"
+
+
+@pytest.mark.parametrize("kill_at", [1, 5, 10, 15])
+def test_a_render_killed_at_any_moment_pays_once_per_shot(kill_at: int, clip: Path, tmp_path: Path) -> None:
+    board = long_board(tmp_path / "film", "kie")
+    with start_server("kie", clip=clip, job_seconds=0.5) as srv:
+        child: list[subprocess.Popen[str]] = []
+
+        def kill(task: Any) -> None:  # SIGKILL the render the moment the Nth job is taken
+            if len(srv.accepted) == kill_at and child:
+                os.kill(child[0].pid, signal.SIGKILL)
+
+        srv.on_accept = kill
+        cmd = [
+            sys.executable,
+            "-m",
+            "storyboard",
+            "render",
+            str(board),
+            "--yes",
+            "--quiet",
+            "--concurrency",
+            "4",
+        ]
+        proc = subprocess.Popen(
+            cmd, env=cli_env(srv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        child.append(proc)
+        try:
+            proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+        srv.on_accept = None
+        for _ in range(3):  # render, then adopt or force what it names, until the film is made
+            again = storyboard(srv, "render", str(board), "--yes", "--quiet")
+            if again.returncode == 0:
+                break
+            assert "uncertain" in again.stderr, again.stderr
+            assert "Run render again to retry" not in again.stderr
+            follow_the_message(srv, board, again.stderr)
+        assert again.returncode == 0, again.stderr
+        assert srv.paid_for() == {f"the harbour, take {i}": 1 for i in range(21)}
+        assert len(srv.accepted) == 21
+        assert (tmp_path / "film" / "renders" / "film.mp4").is_file()
+
+
+# chaos ----------------------------------------------------------------------------------------
+CHAOS = {
+    "submit_429": 0.20,
+    "submit_500": 0.10,
+    "submit_drop": 0.05,
+    "submit_accept_drop": 0.05,
+    "poll_503": 0.10,
+    "poll_drop": 0.05,
+    "fail_job": 0.10,
+    "truncate": 0.10,
+}
+
+
+@pytest.mark.parametrize("provider", ["veo3o1", "nanophoto", "aivideoapi", "kie"])
+def test_under_random_faults_every_shot_is_made_or_named_uncertain(
+    provider: str, clip: Path, tmp_path: Path
+) -> None:
+    board = long_board(tmp_path / "film", provider)
+    with start_server(provider, clip=clip, job_seconds=0.2) as srv:
+        srv.chaos(seed=sum(map(ord, provider)), **CHAOS)
+        first = storyboard(
+            srv, "render", str(board), "--yes", "--quiet", "--retries", "3", "--concurrency", "8"
+        )
+        assert "Traceback" not in first.stderr
+        state = State.load(tmp_path / "film" / ".storyboard")
+        statuses = {r.shot_id: r.status for r in state.records()}
+        plan = make_plan(board, srv)
+        for d in decide(plan):
+            assert d.action.value in ("cached", "uncertain"), (d.shot_id, d.action, first.stderr)
+        assert all(v == 1 for v in srv.paid_for().values()), srv.paid_for()
+        srv.chaos(seed=1)  # the service calms down
+        for _ in range(3):
+            if first.returncode == 0:
+                break
+            follow_the_message(srv, board, first.stderr)
+            first = storyboard(srv, "render", str(board), "--yes", "--quiet")
+        assert first.returncode == 0, first.stderr
+        assert srv.paid_for() == {f"the harbour, take {i}": 1 for i in range(21)}, statuses
+        assert (tmp_path / "film" / "renders" / "film.mp4").is_file()
