@@ -449,7 +449,9 @@ class _Run:
             # provably not taken, so sending it again is safe: later, with a growing wait
             job.not_taken += 1
             job.state = JobState.WAITING
-            wait = exc.retry_after if exc.retry_after is not None else self.polling.after_failure(job.not_taken)
+            wait = (
+                exc.retry_after if exc.retry_after is not None else self.polling.after_failure(job.not_taken)
+            )
             job.not_before = time.monotonic() + wait
             self.tell(Retry(job.leader, f"{reason} (nothing was charged)", wait=wait))
         elif isinstance(exc, (RateLimitError, TransientError)):

@@ -274,7 +274,10 @@ def test_past_the_deadline_a_task_without_contact_is_stalled_never_failed(
         first = invoke("render", str(board), "--yes", "--quiet")
         assert first.exit_code == 1
         assert "stalled: no answer from kie about it" in first.output
-        assert "render again later to collect the stalled shots (paid already: no new charge)" in first.output.lower()
+        assert (
+            "render again later to collect the stalled shots (paid already: no new charge)"
+            in first.output.lower()
+        )
         assert "Run render again to retry" not in first.output
         state = State.load(tmp_path / "film" / ".storyboard")
         assert sorted(r.status.value for r in state.records()) == ["submitted", "submitted"]

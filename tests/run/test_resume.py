@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from storyboard.run.events import LockTakenOver, Resumed
 from storyboard.run.executor import generate
 from storyboard.store.lock import read_lock
 from tests.clips import make_clip
-from storyboard.run.events import LockTakenOver, Resumed
 from tests.run.boards import Events, make_plan, three, write_board
 from tests.servers import start_server
 

@@ -108,9 +108,9 @@ def test_the_generate_of_a_dead_render_takes_the_lock_over_and_reports_it(
 ) -> None:
     from storyboard import providers
     from storyboard.plan.compiler import compile_plan
+    from storyboard.run.events import LockTakenOver
     from storyboard.run.executor import generate
     from storyboard.spec.checks import load_storyboard
-    from storyboard.run.events import LockTakenOver
     from tests.run.boards import Events, write_board
 
     board = write_board(tmp_path / "film", "preview", [{"id": "a", "prompt": "a door"}])

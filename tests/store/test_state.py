@@ -185,7 +185,10 @@ GOOD_TASK = {"shot_id": "s1", "provider": "kie", "status": "submitted", "task_id
             f"tasks.{FP1[:12]}.extra: 'str' is not of type 'object'",
         ),
         (json.dumps({"version": 2, "made_by": {"kie": []}}), "made_by.kie: [] is not of type 'object'"),
-        (json.dumps({"version": 2, "made": {"s1": "../../etc/passwd"}}), "made.s1: '../../etc/passwd' does not match"),
+        (
+            json.dumps({"version": 2, "made": {"s1": "../../etc/passwd"}}),
+            "made.s1: '../../etc/passwd' does not match",
+        ),
         (
             json.dumps({"version": 2, "tasks": {FP1: {**GOOD_TASK, "status": "done", "task_id": None}}}),
             "None is not of type 'string'",
