@@ -110,7 +110,7 @@ def _message(info: LockInfo, state_dir: Path, storyboard: Path | None, *, alive:
     if alive:
         return (
             f"{state_dir} is locked by {info.describe()}, which is still running: wait for it to "
-            f"finish (if it hangs, stop it; `storyboard unlock --force {target}` removes its lock)"
+            f"finish (if it hangs, stop it with `kill {info.pid}`: it saves its tasks and unlocks)"
         )
     if info.host == "unknown":
         return (
@@ -272,15 +272,23 @@ def _flock_free(path: Path) -> bool:
 def clear_lock(state_dir: Path, force: bool = False) -> LockInfo | None:
     """Remove a stale lock; the owner it named, or None when there was no lock.
 
-    Refuses (LockError) while the owner is alive, or on another host, unless `force`.
+    Refuses (LockError) while the owner is alive, or on another host, unless `force`. Even
+    with `force`, a lock whose holder still holds it on this host (its flock is taken: the
+    render is running) is never removed: two renders would then write one state file.
     """
     state_dir = Path(state_dir)
     info = read_lock(state_dir)
     if info is None:
         return None
     path = lock_path(state_dir)
+    if info.on_this_host and not _flock_free(path):
+        raise LockError(
+            f"{state_dir} is locked by {info.describe()}, which is running now: its lock is not "
+            "removed, even with --force (two renders would write one state file)",
+            hint=f"wait for it to finish, or stop it (kill {info.pid}): it saves its tasks and unlocks",
+        )
     if not force:
-        alive = not info.stale and not (info.on_this_host and _flock_free(path))
+        alive = not info.stale and not info.on_this_host
         if alive:
             where = "" if info.on_this_host else " (another host: this one cannot tell if it runs)"
             raise LockError(

@@ -485,3 +485,95 @@ def test_under_random_faults_every_shot_is_made_or_named_uncertain(
         assert first.returncode == 0, first.stderr
         assert srv.paid_for() == {f"the harbour, take {i}": 1 for i in range(21)}, statuses
         assert (tmp_path / "film" / "renders" / "film.mp4").is_file()
+
+
+# no hang, whatever the machine does -----------------------------------------------------------
+def test_a_clips_folder_that_became_a_file_ends_the_render_with_a_message(clip: Path, tmp_path: Path) -> None:
+    board = write_board(tmp_path / "film", "kie", TWO)
+    clips = tmp_path / "film" / ".storyboard" / "clips"
+    with start_server("kie", clip=clip, job_seconds=0.2) as srv:
+
+        def break_folder(task: Any) -> None:
+            if len(srv.accepted) == 2:
+                shutil.rmtree(clips, ignore_errors=True)
+                clips.write_text("not a folder")
+
+        srv.on_accept = break_folder
+        proc = storyboard(srv, "render", str(board), "--yes", "--quiet", timeout=60)  # a hang fails here
+        assert proc.returncode == 1, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert "download failed" in proc.stderr and str(clips) in proc.stderr
+        assert "no new charge" in proc.stderr  # true: the tasks are saved, and paid for
+        clips.unlink()
+        srv.on_accept = None
+        again = storyboard(srv, "render", str(board), "--yes", "--quiet")
+        assert again.returncode == 0, again.stderr
+        assert srv.paid_for() == {"a red door": 1, "a blue door": 1}
+
+
+def test_a_disk_without_inodes_ends_the_render_with_a_message(clip: Path, tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "disk", "8m,nr_inodes=64") as disk, start_server("kie", clip=clip) as srv:
+        board = write_board(disk / "film", "kie", TWO)
+
+        def exhaust(task: Any) -> None:  # no inode left once the first job is taken
+            if len(srv.accepted) == 1:
+                for i in range(1000):
+                    try:
+                        (disk / f"inode-{i}").touch()
+                    except OSError:
+                        break
+
+        srv.on_accept = exhaust
+        proc = storyboard(srv, "render", str(board), "--yes", "--quiet", "--concurrency", "1", timeout=60)
+        assert proc.returncode == 1, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert "could not be written" in proc.stderr or "No space left" in proc.stderr
+        assert len(srv.accepted) == 1  # nothing more was sent
+        adopt = [ln.split() for ln in proc.stderr.splitlines() if ln.strip().startswith("storyboard adopt")]
+        for p in disk.glob("inode-*"):
+            p.unlink()
+        srv.on_accept = None
+        for words in adopt:
+            assert storyboard(srv, *words[1:]).returncode == 0
+        srv.finish()
+        again = storyboard(srv, "render", str(board), "--yes", "--quiet")
+        assert again.returncode == 0, again.stderr
+        assert srv.paid_for() == {"a red door": 1, "a blue door": 1}
+
+
+# a cache that does not trust what it finds ----------------------------------------------------
+@pytest.mark.parametrize("damage", ["half", "garbage", "same-size"])
+def test_a_damaged_cached_clip_is_fetched_again_for_free(
+    damage: str, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    board = write_board(tmp_path / "film", "aivideoapi", TWO)
+    with start_server("aivideoapi", clip=clip) as srv:
+        use(monkeypatch, srv)
+        assert invoke("render", str(board), "--yes", "--quiet").exit_code == 0
+        plan = make_plan(board, srv)
+        cached = tmp_path / "film" / ".storyboard" / "clips" / f"{plan.shot('a').fingerprint}.mp4"
+        good = cached.read_bytes()
+        bad = {
+            "half": good[: len(good) // 2],
+            "garbage": os.urandom(len(good) + 7),
+            "same-size": good[:-64] + os.urandom(64),  # only a hash can tell
+        }[damage]
+        cached.write_bytes(bad)
+        assert [d.action.value for d in decide(plan, deep=True)] == ["resume", "cached"]
+        shown = invoke("plan", str(board))
+        if damage != "same-size":  # plan checks sizes, quickly; render checks hashes too
+            assert (
+                "0 to generate, 0 to regenerate, 1 already made, 1 to resume. Cost: nothing." in shown.stdout
+            )
+        paid = len(srv.accepted)
+        again = invoke("render", str(board), "--yes", "--quiet")
+        assert again.exit_code == 0, again.output
+        assert len(srv.accepted) == paid  # fetched again from its link: no new charge
+        assert cached.read_bytes() == good
+
+        cached.write_bytes(bad)
+        srv.close()  # the link is dead now, and the service too
+        gone = invoke("render", str(board), "--yes", "--quiet")
+        assert gone.exit_code == 1
+        assert "its cached clip is damaged and could not be fetched again" in gone.output
+        assert f"`storyboard render {board} --force a` regenerates it (40 credits)" in gone.output
