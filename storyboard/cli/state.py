@@ -38,6 +38,14 @@ def status_data(decisions: Decisions) -> dict[str, Any]:
         reason = None
         if state in ("failed", "uncertain"):
             reason = rec.reason if rec and rec.reason else d.reason
+        if state == "uncertain":
+            sb = plan.storyboard
+            option = f" -p {plan.provider.name}" if plan.provider.name != sb.provider else ""
+            reason = (
+                f"{reason}; {plan.provider.name} may have it: `storyboard adopt {sb.path}{option} "
+                f"{d.shot_id} TASK_ID` with the task id from its dashboard, or `storyboard render "
+                f"{sb.path}{option} --force {d.shot_id}` to pay for a new one"
+            )
         elif (state == "new" and d.why is not Why.NEW) or (state == "submitted" and d.why is Why.REFETCH):
             reason = d.reason
         shots.append(
