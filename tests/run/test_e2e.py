@@ -260,20 +260,21 @@ def test_sigkill_midway_then_resume_without_paying_twice(
             "8",
         ]
         child = subprocess.Popen(cmd, env=env, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # wait until every task id is on disk
-            try:
-                tasks = json.loads(state.read_text())["tasks"].values()
-                if sum(1 for r in tasks if r["status"] == "submitted") == 21:
-                    break
-            except (FileNotFoundError, json.JSONDecodeError, KeyError):
-                pass
-            time.sleep(0.05)
-        else:
-            child.kill()
-            pytest.fail("the render never saved its 21 task ids")
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # wait until every task id is on disk
+                try:
+                    tasks = json.loads(state.read_text())["tasks"].values()
+                    if sum(1 for r in tasks if r["status"] == "submitted") == 21:
+                        break
+                except (FileNotFoundError, json.JSONDecodeError, KeyError):
+                    pass
+                time.sleep(0.05)
+            else:
+                pytest.fail("the render never saved its 21 task ids")
+        finally:  # however the test goes, the child does not outlive it
+            os.kill(child.pid, signal.SIGKILL)
+            child.communicate()
         assert len(srv.accepted) == 21
 
         srv.finish()  # the service finishes the jobs while we were away

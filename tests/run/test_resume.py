@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +48,28 @@ def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
 
 
-def _child(board: Path, srv: Any) -> subprocess.Popen[bytes]:
+@pytest.fixture
+def children() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Child renders, killed however the test ends: a failing test leaves no process behind."""
+    procs: list[subprocess.Popen[bytes]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def _child(board: Path, srv: Any, children: list[subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(board), srv.base_url, srv.api_key],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    children.append(proc)
+    return proc
 
 
 def _wait_for_tasks(state_file: Path, n: int, proc: subprocess.Popen[bytes]) -> dict[str, Any]:
@@ -73,12 +87,14 @@ def _wait_for_tasks(state_file: Path, n: int, proc: subprocess.Popen[bytes]) -> 
     raise AssertionError("the child render never recorded its tasks")
 
 
-def test_sigkill_after_submitting_then_resume_pays_nothing_again(tmp_path: Path, clip: Path) -> None:
+def test_sigkill_after_submitting_then_resume_pays_nothing_again(
+    tmp_path: Path, clip: Path, children: list[subprocess.Popen[bytes]]
+) -> None:
     board = write_board(tmp_path / "film", "kie", three())
     with start_server("kie", clip=clip, job_seconds=120) as srv:
         plan = make_plan(board, srv)
         sd = plan.storyboard.state_dir
-        proc = _child(board, srv)
+        proc = _child(board, srv, children)
         saved = _wait_for_tasks(sd / "state.json", 3, proc)
         assert len(srv.accepted) == 3
         proc.send_signal(signal.SIGKILL)
@@ -102,12 +118,14 @@ def test_sigkill_after_submitting_then_resume_pays_nothing_again(tmp_path: Path,
         assert read_lock(sd) is None
 
 
-def test_sigterm_stops_like_ctrl_c_and_frees_the_lock(tmp_path: Path, clip: Path) -> None:
+def test_sigterm_stops_like_ctrl_c_and_frees_the_lock(
+    tmp_path: Path, clip: Path, children: list[subprocess.Popen[bytes]]
+) -> None:
     board = write_board(tmp_path / "film", "kie", three())
     with start_server("kie", clip=clip, job_seconds=120) as srv:
         plan = make_plan(board, srv)
         sd = plan.storyboard.state_dir
-        proc = _child(board, srv)
+        proc = _child(board, srv, children)
         _wait_for_tasks(sd / "state.json", 3, proc)
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=30)
