@@ -41,7 +41,9 @@ def status(board: Path) -> dict[str, Any]:
     return json.loads(shown.stdout)
 
 
-def test_status_json_says_each_shot_s_state(clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_status_json_says_each_shot_s_state(
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shots = three()
     shots[2]["prompt"] = "a FORBIDDEN door"  # its job fails
     board = write_board(tmp_path / "film", "kie", shots)
