@@ -17,6 +17,7 @@ import click
 
 from storyboard import pipeline
 from storyboard.cli.app import _output_option, _provider_option, cli, say, warn
+from storyboard.cli.export import timeline_option, write_timeline
 from storyboard.cli.plan import _force_option, _money, print_plan
 from storyboard.errors import BudgetError, ConfigError, LockError, StoryboardError
 from storyboard.plan.decide import Decisions
@@ -215,6 +216,7 @@ def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
     "than its documented rate limit allows; or STORYBOARD_POLL_INTERVAL).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@timeline_option
 def render(
     file: Path,
     provider: str | None,
@@ -226,6 +228,7 @@ def render(
     retries: int,
     poll_interval: float | None,
     quiet: bool,
+    timeline: Path | None,
 ) -> None:
     """Generate the shots that are not made yet, then cut the film."""
     from storyboard.run.executor import generate
@@ -255,6 +258,7 @@ def render(
             sys.exit(result.fatal.exit_code)
         sys.exit(1)
     _cut(p, result.clips, output, quiet)
+    write_timeline(p, result.clips, output, timeline)
     if not quiet:
         warn(f"done in {time.monotonic() - started:.1f} s")
 
@@ -278,7 +282,8 @@ def _cut(plan: pipeline.Plan, clips: dict[str, Path], output: Path | None, quiet
 @_provider_option
 @_output_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def stitch(file: Path, provider: str | None, output: Path | None, quiet: bool) -> None:
+@timeline_option
+def stitch(file: Path, provider: str | None, output: Path | None, quiet: bool, timeline: Path | None) -> None:
     """Re-cut the film from clips already made (trims, transitions, captions, music); generates nothing."""
     sb = pipeline.load(file)
     p = pipeline.make_plan(sb, provider)
@@ -295,3 +300,4 @@ def stitch(file: Path, provider: str | None, output: Path | None, quiet: bool) -
             "using that clip (render to regenerate it)"
         )
     _cut(p, clips, output, quiet)
+    write_timeline(p, clips, output, timeline)
