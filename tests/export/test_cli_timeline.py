@@ -1,0 +1,85 @@
+"""`--timeline` on render and stitch: refused before anything is made when it cannot be
+written, and written whole."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from storyboard.cli import cli
+from tests.export.conftest import ROOT, Rendered
+
+
+@pytest.fixture
+def board(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")
+    folder = tmp_path / "three-shot"
+    shutil.copytree(
+        ROOT / "examples/three-shot", folder, ignore=shutil.ignore_patterns(".storyboard", "renders")
+    )
+    return folder / "three-shot.yaml"
+
+
+def _nothing_made(board: Path) -> bool:
+    clips = board.parent / ".storyboard" / "clips"
+    return not clips.exists() or not any(clips.iterdir())
+
+
+@pytest.mark.parametrize("name", ["cut.mov", "cut", "cut.fcpxml"])
+def test_an_unknown_extension_is_refused_before_rendering(board: Path, name: str) -> None:
+    r = CliRunner().invoke(cli, ["render", str(board), "-q", "--timeline", str(board.parent / name)])
+    assert r.exit_code == 2, r.output
+    assert "must end in .otio, .edl, .xml" in r.output
+    assert "Traceback" not in r.output
+    assert _nothing_made(board)
+
+
+def test_a_file_that_is_not_a_timeline_is_not_overwritten(board: Path) -> None:
+    notes = board.parent / "notes.xml"
+    notes.write_text("<notes>mine</notes>\n")
+    r = CliRunner().invoke(cli, ["render", str(board), "-q", "--timeline", str(notes)])
+    assert r.exit_code == 2, r.output
+    assert "is not a timeline (FCP 7 XML): refusing to overwrite it" in r.output
+    assert notes.read_text() == "<notes>mine</notes>\n"
+    assert _nothing_made(board)
+
+
+def test_a_folder_is_refused(board: Path) -> None:
+    (board.parent / "cut.otio").mkdir()
+    r = CliRunner().invoke(cli, ["stitch", str(board), "--timeline", str(board.parent / "cut.otio")])
+    assert r.exit_code == 2, r.output
+
+
+def test_a_missing_adapter_says_how_to_install_it(board: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "otio_fcp_adapter" else real(name, *a)
+    )
+    r = CliRunner().invoke(cli, ["render", str(board), "-q", "--timeline", str(board.parent / "cut.xml")])
+    assert r.exit_code == 2, r.output
+    assert "needs otio-fcp-adapter" in r.output and "pip install otio-fcp-adapter" in r.output
+    assert _nothing_made(board)
+
+
+def test_an_older_timeline_is_replaced(lighthouse: Rendered, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writing again over the fixture's timelines replaces them whole."""
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")  # as rendered: the same clips
+    for ext in (".otio", ".edl", ".xml"):
+        path = lighthouse.timelines[ext]
+        before = path.read_text()
+        r = CliRunner().invoke(cli, ["stitch", str(lighthouse.board), "-q", "--timeline", str(path)])
+        assert r.exit_code == 0, r.output
+        assert path.read_text() == before  # the same cut, the same timeline
+    leftovers = [p.name for p in lighthouse.timelines[".otio"].parent.iterdir() if p.name.startswith(".")]
+    assert not leftovers  # no temp files
+
+
+def test_stitch_without_clips_writes_no_timeline(board: Path) -> None:
+    target = board.parent / "cut.otio"
+    r = CliRunner().invoke(cli, ["stitch", str(board), "--timeline", str(target)])
+    assert r.exit_code == 2 and "no clip made yet" in r.output
+    assert not target.exists()
