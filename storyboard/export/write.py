@@ -9,6 +9,7 @@ the captions as subtitles beside it.
 from __future__ import annotations
 
 import enum
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,6 +54,15 @@ def format_of(path: Path) -> Format:
         f"the timeline {path} must end in {EXTENSIONS}",
         hint="e.g. --timeline renders/cut.otio (OpenTimelineIO), cut.edl (CMX 3600) or cut.xml (FCP 7 XML)",
     )
+
+
+def write_shared(path: Path, text: str) -> None:
+    """write_atomic, then the mode an ordinary file gets (its temp file is made 0600): a
+    timeline or a page is for other people and programs to open."""
+    write_atomic(path, text)
+    umask = os.umask(0)
+    os.umask(umask)
+    Path(path).chmod(0o666 & ~umask)
 
 
 def _require(fmt: Format) -> None:
@@ -147,12 +157,12 @@ def write_timeline(cut: Cut, path: Path) -> Written:
     fmt = format_of(path)
     text = render_timeline(cut, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, text)
+    write_shared(path, text)
     srt = None
     captions = timeline_srt(cut.timeline)  # the same subtitles the film has beside it
     if captions:
         srt = path.with_suffix(".srt")
-        write_atomic(srt, captions)
+        write_shared(srt, captions)
     placed = cut.timeline.placed
     return Written(
         path=path,
