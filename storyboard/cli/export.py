@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from storyboard import pipeline
-from storyboard.cli.app import say
+from storyboard.cli.app import _provider_option, cli, say
 
 
 # --timeline (on render and stitch) --------------------------------------------------------------
@@ -52,3 +52,33 @@ def write_timeline(
     say(f"timeline {written.path!s} ({written.format.label}: {written.clips} clips{joins})")
     if written.subtitles is not None:
         say(f"subtitles {written.subtitles!s}")
+
+
+# report ---------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@_provider_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="The film the page goes beside and plays (default: the storyboard's `output:`).",
+)
+def report(file: Path, provider: str | None, output: Path | None) -> None:
+    """Write a contact sheet beside the film: one HTML page with the film, and every shot's
+    first, middle and last frames, prompt as sent, type, provider, cost, task and state, and
+    clip. Generates nothing; sends nothing."""
+    from storyboard.export.write import write_shared
+    from storyboard.report.gather import gather
+    from storyboard.report.page import check_page, render_page
+
+    sb = pipeline.load(file)
+    plan = pipeline.make_plan(sb, provider)
+    film = pipeline.output_path(sb, output)
+    page = check_page(film.with_suffix(".report.html"))
+    sheet = gather(plan, film, page)
+    page.parent.mkdir(parents=True, exist_ok=True)
+    write_shared(page, render_page(sheet))
+    made = sum(1 for s in sheet.shots if s.selected is not None and s.selected.video is not None)
+    cut = "the film" if sheet.film else "no film yet (render cuts it)"
+    say(f"wrote {page} ({len(sheet.shots)} shots, {made} with clips, {cut})")

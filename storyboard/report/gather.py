@@ -1,0 +1,136 @@
+"""A storyboard's plan, state and clips as the contact sheet's model.
+
+Clips are those a `stitch` would cut (pipeline.clips_made: the shot's own, else the last
+made for it, marked stale); their stills are taken in a few threads (each is one short
+ffmpeg run).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import quote
+
+from storyboard import pipeline
+from storyboard.media.ffmpeg import inspect_all, probe
+from storyboard.plan.compiler import ShotPlan, totals
+from storyboard.report.model import Image, Report, Shot, Status, Still, Take, Video
+from storyboard.report.status import shot_status
+from storyboard.report.stills import data_uri, stills
+from storyboard.spec.model import Asset
+from storyboard.spec.model import Shot as ShotSpec
+
+THUMB = 160  # pixels wide: the images a shot is sent with
+
+
+def href(path: Path, page: Path) -> str:
+    """A link from the page to a file, relative so the folder can move as a whole."""
+    rel = os.path.relpath(Path(path).resolve(), Path(page).resolve().parent)
+    return quote(Path(rel).as_posix())
+
+
+def _transition(shot: ShotSpec) -> str:
+    t = shot.transition
+    return "cut" if t.type == "cut" else f"{t.type} {t.duration:g} s"
+
+
+def _images(shot: ShotSpec) -> tuple[Image, ...]:
+    """The images the shot is sent with, small and embedded where they are local files."""
+    out = []
+    if shot.kind != "reference" and shot.continues:
+        out.append(Image(role="first frame", label=f"the last frame of {shot.continues}"))
+    roles: list[tuple[str, Asset]] = (
+        [("reference", a) for a in shot.references]
+        if shot.kind == "reference"
+        else [(r, a) for r, a in (("first frame", shot.first), ("last frame", shot.last)) if a is not None]
+    )
+    for role, asset in roles:
+        uri = data_uri(asset.path, THUMB) if asset.path is not None and asset.path.is_file() else None
+        out.append(Image(role=role, label=asset.label, data_uri=uri, url=asset.url))
+    return tuple(out)
+
+
+def _video(clip: Path, page: Path, seconds: float, size: tuple[int, int]) -> Video:
+    return Video(href=href(clip, page), seconds=seconds, size=size)
+
+
+def takes(
+    sp: ShotPlan,
+    clip: Path | None,
+    stale: bool,
+    page: Path,
+    still_of: Callable[[Path], tuple[Video, tuple[Still, ...]]],
+) -> tuple[Take, ...]:
+    """The shot's takes, the one the cut uses selected. One today: the clip made for it."""
+    if clip is None:
+        return (Take(number=1, fingerprint=sp.fingerprint, selected=True),)
+    video, frames = still_of(clip)
+    return (Take(number=1, fingerprint=clip.stem, selected=True, video=video, stills=frames, stale=stale),)
+
+
+def gather(plan: pipeline.Plan, film: Path, page: Path) -> Report:
+    """The contact sheet of `plan` whose film is (or will be) `film`, for a page at `page`."""
+    sb = plan.storyboard
+    clips, stale, _missing = pipeline.clips_made(sb, plan)
+    status = shot_status(plan)
+    found = inspect_all(list(clips.values())) if clips else []
+    facts: dict[Path, tuple[float, float, tuple[int, int]]] = {}
+    for path, f in zip(clips.values(), found or [], strict=False):
+        v = f.info.video
+        if f.video is not None and v is not None:
+            facts[path] = (f.video.length, v.fps, (v.width, v.height))
+    with tempfile.TemporaryDirectory(prefix="storyboard-report-") as tmp:
+
+        def still_of(clip: Path) -> tuple[Video, tuple[Still, ...]]:
+            seconds, fps, size = facts.get(clip) or _probe(clip)
+            return _video(clip, page, seconds, size), stills(clip, seconds, fps, Path(tmp) / clip.stem[:16])
+
+        def shot(sp: ShotPlan) -> Shot:
+            s = sp.compiled.shot
+            return Shot(
+                index=s.index,
+                id=s.id,
+                kind=s.kind,
+                prompt=sp.compiled.prompt,
+                provider=plan.provider.name,
+                credits=sp.cost.credits,
+                usd=sp.cost.usd,
+                free=plan.provider.local,
+                status=status.get(s.id, Status(state="new", symbol="+")),
+                trim=s.trim,
+                transition=_transition(s),
+                caption=sp.compiled.caption,
+                images=_images(s),
+                takes=takes(sp, clips.get(s.id), s.id in stale, page, still_of),
+            )
+
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 2)) as pool:
+            shots = tuple(pool.map(shot, plan.shots))
+    todo = [plan.shot(s.id) for s in shots if s.status.symbol in pipeline.PAID]
+    cost = totals(todo)
+    film_video = None
+    if film.is_file():
+        info = probe(film)
+        size = (info.video.width, info.video.height) if info.video else (0, 0)
+        film_video = Video(href=href(film, page), seconds=info.duration, size=size)
+    return Report(
+        title=sb.title,
+        storyboard=str(sb.path),
+        provider=plan.provider.name,
+        free=plan.provider.local,
+        shots=shots,
+        film=film_video,
+        cost_credits=0.0 if plan.provider.local else cost.credits,
+        cost_usd=0.0 if plan.provider.local else cost.usd,
+        generated=dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
+    )
+
+
+def _probe(clip: Path) -> tuple[float, float, tuple[int, int]]:
+    info = probe(clip)
+    v = info.video
+    return info.duration, (v.fps if v else 24.0), ((v.width, v.height) if v else (0, 0))
