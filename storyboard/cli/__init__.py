@@ -6,7 +6,7 @@ plan, render (render, stitch), state (status, unlock).
 
 from __future__ import annotations
 
-from storyboard.cli import plan, render, spec, state  # noqa: F401 - they register the commands
+from storyboard.cli import export, plan, render, spec, state  # noqa: F401 - they register the commands
 from storyboard.cli.app import cli
 
 
