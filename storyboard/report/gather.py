@@ -17,9 +17,9 @@ from urllib.parse import quote
 
 from storyboard import pipeline
 from storyboard.media.ffmpeg import inspect_all, probe
-from storyboard.plan.compiler import ShotPlan, totals
-from storyboard.report.model import Image, Report, Shot, Status, Still, Take, Video
-from storyboard.report.status import shot_status
+from storyboard.plan.compiler import ShotPlan
+from storyboard.report.model import Image, Report, Shot, Still, Take, Video
+from storyboard.report.status import standing
 from storyboard.report.stills import data_uri, stills
 from storyboard.spec.model import Asset
 from storyboard.spec.model import Shot as ShotSpec
@@ -75,8 +75,9 @@ def takes(
 def gather(plan: pipeline.Plan, film: Path, page: Path) -> Report:
     """The contact sheet of `plan` whose film is (or will be) `film`, for a page at `page`."""
     sb = plan.storyboard
-    clips, stale, _missing = pipeline.clips_made(sb, plan)
-    status = shot_status(plan)
+    made = pipeline.clips_made(plan)
+    clips, stale = made.clips, made.stale
+    now = standing(plan)
     found = inspect_all(list(clips.values())) if clips else []
     facts: dict[Path, tuple[float, float, tuple[int, int]]] = {}
     for path, f in zip(clips.values(), found or [], strict=False):
@@ -100,7 +101,7 @@ def gather(plan: pipeline.Plan, film: Path, page: Path) -> Report:
                 credits=sp.cost.credits,
                 usd=sp.cost.usd,
                 free=plan.provider.local,
-                status=status.get(s.id, Status(state="new", symbol="+")),
+                status=now.shots[s.id],
                 trim=s.trim,
                 transition=_transition(s),
                 caption=sp.compiled.caption,
@@ -110,8 +111,7 @@ def gather(plan: pipeline.Plan, film: Path, page: Path) -> Report:
 
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 2)) as pool:
             shots = tuple(pool.map(shot, plan.shots))
-    todo = [plan.shot(s.id) for s in shots if s.status.symbol in pipeline.PAID]
-    cost = totals(todo)
+    cost = now.cost
     film_video = None
     if film.is_file():
         info = probe(film)

@@ -38,8 +38,9 @@ class Take:
 class Status:
     """Where a shot stands, in the plan's terms."""
 
-    state: str  # made | changed | new | submitted | failed | uncertain
-    symbol: str  # what a render would do: + generate, ~ regenerate, = made, > resume, ? uncertain
+    state: str  # as status says: made | new | submitted | failed | uncertain
+    action: str  # what a render would do: generate, regenerate, resume, cached, uncertain, blocked
+    symbol: str  # the plan's symbol for it: + ~ > = ? !
     task_id: str | None = None
     reason: str | None = None
 

@@ -183,11 +183,11 @@ def test_a_changed_shot_shows_its_older_clip(tmp_path: Path) -> None:
     assert "3 with clips" in out
     page = pipeline.load(board).output.with_suffix(".report.html")
     card = cards(page).cards[0]
-    assert card.fields["state"] == "changed" and len(card.videos) == 1
+    assert card.fields["state"] == "new: changed since its clip was made" and len(card.videos) == 1
     assert "an older clip: the shot changed since it was made" in page.read_text()
     assert "<script>alert(1)</script>" not in page.read_text()  # the user's text is escaped
     assert html.escape("<script>alert(1)</script> & more") in page.read_text()
-    assert re.search(r'class="state state-changed"[^>]*>~ changed<', page.read_text())
+    assert re.search(r'class="state state-regenerate"[^>]*>~ regenerate<', page.read_text())
 
 
 def test_before_any_render(tmp_path: Path) -> None:
