@@ -36,9 +36,9 @@ def stitcher_layout(board: Path) -> tuple[CutSpec, Timeline]:
     picture lengths, stitch.timeline.layout."""
     sb = pipeline.load(board)
     plan = pipeline.make_plan(sb)
-    clips, stale, missing = pipeline.clips_made(sb, plan)
-    assert not stale and not missing
-    spec = pipeline.cut_spec(plan, clips, sb.output)
+    made = pipeline.clips_made(plan)
+    assert not made.stale and not made.missing
+    spec = pipeline.cut_spec(plan, made.clips, sb.output)
     lengths = []
     for c in spec.clips:
         track = inspect_file(c.path).video
