@@ -4,12 +4,16 @@ can finish), and `report` (a contact sheet of every shot)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from storyboard import pipeline
 from storyboard.cli.app import _provider_option, cli, say
+
+if TYPE_CHECKING:
+    from storyboard.plan.compiler import Totals
+    from storyboard.report.diff import Diff
 
 
 # --timeline (on render and stitch) --------------------------------------------------------------
@@ -82,3 +86,146 @@ def report(file: Path, provider: str | None, output: Path | None) -> None:
     made = sum(1 for s in sheet.shots if s.selected is not None and s.selected.video is not None)
     cut = "the film" if sheet.film else "no film yet (render cuts it)"
     say(f"wrote {page} ({len(sheet.shots)} shots, {made} with clips, {cut})")
+
+
+# diff -----------------------------------------------------------------------------------------
+def _storyboard_here() -> Path:
+    """The storyboard in the current folder when FILE is not given: the only YAML file there
+    with a top-level `storyboard:`."""
+    found = []
+    for p in sorted([*Path.cwd().glob("*.yaml"), *Path.cwd().glob("*.yml")]):
+        try:
+            head = p.read_text(encoding="utf-8", errors="replace")[:65536]
+        except OSError:
+            continue
+        if any(line.startswith("storyboard:") for line in head.splitlines()):
+            found.append(p)
+    if len(found) != 1:
+        from storyboard.errors import ConfigError
+
+        where = f"found {', '.join(p.name for p in found)}" if found else "found none"
+        raise ConfigError(
+            f"name the storyboard to compare: {where} in {Path.cwd()}", hint="storyboard diff [REV] FILE"
+        )
+    return found[0]
+
+
+def _rev_and_file(args: tuple[str, ...]) -> tuple[str, Path]:
+    if len(args) > 2:
+        raise click.UsageError("at most a revision and a file: storyboard diff [REV] [FILE]")
+    if len(args) == 2:
+        return args[0], Path(args[1])
+    if len(args) == 1 and Path(args[0]).suffix.lower() in (".yaml", ".yml"):
+        return "HEAD", Path(args[0])
+    return (args[0] if args else "HEAD"), _storyboard_here()
+
+
+def _cost(t: Totals) -> dict[str, Any]:
+    return {"shots": t.shots, "credits": t.credits, "usd": t.usd, "unknown_shots": t.unknown}
+
+
+def diff_data(d: Diff, storyboard: Path) -> dict[str, Any]:
+    from storyboard.report.diff import Change
+
+    return {
+        "storyboard": str(storyboard),
+        "revision": {"rev": d.rev, "commit": d.commit, "path": d.path, "existed": d.old_provider is not None},
+        "provider": {"old": d.old_provider, "new": d.new_provider, "local": d.local},
+        "changed": d.changed,
+        "shots": [
+            {
+                "id": s.id,
+                "change": s.change.value,
+                "symbol": s.change.symbol,
+                "aspects": list(s.aspects),
+                "notes": list(s.notes),
+                "fingerprint": {"old": s.old_fingerprint, "new": s.new_fingerprint},
+                "cost": {"credits": s.credits, "usd": s.usd} if s.paid else None,
+                "render": {"action": s.render, "symbol": s.render_symbol} if s.render else None,
+            }
+            for s in d.shots
+        ],
+        "film": list(d.film),
+        "counts": {c.value: d.count(c) for c in Change},
+        "cost": _cost(d.cost),
+        "render": {"cost": _cost(d.render_cost)},
+    }
+
+
+def _print_diff(d: Diff, storyboard: Path) -> None:
+    from storyboard.cli.plan import _money
+    from storyboard.report.diff import Change
+
+    since = f"{d.rev} ({d.commit[:7]})" if d.commit else d.rev
+    provider = (
+        d.new_provider
+        if d.old_provider in (None, d.new_provider)
+        else f"{d.old_provider} -> {d.new_provider}"
+    )
+    say(f"Changes to {storyboard} since {since}, on {provider}:")
+    if d.old_provider is None:
+        say(f"  (not in {d.rev}: every shot is new)")
+    listed = [s for s in d.shots if s.change is not Change.SAME]
+    width = max((len(s.id) for s in listed), default=4)
+    for s in listed:
+        what = {
+            Change.ADDED: "added",
+            Change.REMOVED: "removed",
+            Change.CHANGED: ", ".join(s.aspects),
+            # only the cut changed, or what changed is not sent (then a note says so)
+            Change.CUT: ", ".join(s.aspects) if s.notes else "cut only: " + ", ".join(s.aspects),
+        }[s.change]
+        if s.paid:
+            cost = "free" if d.local else _money(s.credits, s.usd)
+            cost = f"regenerate, {cost}" if s.change is Change.CHANGED else f"generate, {cost}"
+        elif s.change is Change.CUT:
+            cost = "its clip serves"
+        else:
+            cost = ""
+        say(f"  {s.change.symbol} {s.id.ljust(width)}  {what}" + (f"  ({cost})" if cost else ""))
+        for note in s.notes:
+            say(f"    {' ' * width}  note: {note}")
+    if d.film:
+        say(f"  the film: {', '.join(d.film)}")
+    if not d.changed:
+        say("  nothing changed")
+    counts = {c: d.count(c) for c in Change}
+    parts = [
+        f"{counts[Change.ADDED]} to add",
+        f"{counts[Change.CHANGED]} to regenerate",
+        f"{counts[Change.CUT]} cut only",
+        f"{counts[Change.REMOVED]} removed",
+        f"{counts[Change.SAME]} unchanged",
+    ]
+    c = d.cost
+    money = "nothing" if not c.shots or d.local else _money(c.credits, c.usd, c.unknown)
+    say(f"Diff: {', '.join(parts)}. Cost of the change: {money}.")
+    r = d.render_cost
+    here = "nothing" if not r.shots or d.local else _money(r.credits, r.usd, r.unknown)
+    say(f"A render here now: {r.shots} shot{'s' if r.shots != 1 else ''} to generate, costing {here}.")
+
+
+@cli.command()
+@click.argument("args", nargs=-1, metavar="[REV] [FILE]")
+@_provider_option
+@click.option("--json", "as_json", is_flag=True, help="Print the changes and their cost as JSON (for CI).")
+def diff(args: tuple[str, ...], provider: str | None, as_json: bool) -> None:
+    """Compare the storyboard at a git revision (default HEAD) with the working copy: which
+    shots changed and how, which a render would regenerate, and what the change costs.
+    Reads the revision with git (no checkout); sends nothing."""
+    import json
+
+    from storyboard.report.diff import compare
+    from storyboard.report.revision import storyboard_at
+    from storyboard.report.status import standing
+
+    rev, file = _rev_and_file(args)
+    sb = pipeline.load(file)
+    new_plan = pipeline.make_plan(sb, provider)
+    with storyboard_at(file, rev) as then:
+        old_plan = pipeline.make_plan(then.storyboard, provider) if then.storyboard else None
+        result = compare(old_plan, new_plan, standing(new_plan), rev=rev, commit=then.commit, path=then.path)
+    if as_json:
+        click.echo(json.dumps(diff_data(result, file), indent=2))
+    else:
+        _print_diff(result, file)

@@ -1,0 +1,227 @@
+"""What changed in a storyboard between a revision and the working copy, and what it costs.
+
+Shots are matched by id. For each: how it changed (its prompt as sent, the images it is sent
+with, its settings, its type, what it continues, the provider; or only how the film is cut:
+trim, transition, caption, its sound, its place) and whether its request, hence its
+fingerprint, changed. A shot whose fingerprint changed or that is new must be generated to
+merge the change: that is the change's cost (the revision's shots taken as made). Beside it,
+what a render here would do now (plan.decide, from this folder's state), in the plan's
+symbols.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from storyboard.hashing import file_sha256
+from storyboard.plan.compiler import Plan, ShotPlan, Totals, totals
+from storyboard.report.status import Standing
+from storyboard.spec.model import Storyboard
+
+
+class Change(str, enum.Enum):
+    ADDED = "added"  # + a new shot: generated
+    CHANGED = "changed"  # ~ its request changed: generated again
+    CUT = "cut"  # = its clip serves as it is: only how the film uses it changed (or what the
+    #               provider is not sent: a setting it ignores, an image file behind the same URL)
+    SAME = "same"  # = nothing changed
+    REMOVED = "removed"  # - no longer in the film
+
+    @property
+    def symbol(self) -> str:
+        return {"added": "+", "changed": "~", "cut": "=", "same": "=", "removed": "-"}[self.value]
+
+
+# What can differ about a shot: what it is sent as (its request), and how the film uses it.
+REQUEST_ASPECTS = ("provider", "prompt", "images", "settings", "type", "continues")
+CUT_ASPECTS = ("trim", "transition", "caption", "sound", "order")
+
+
+@dataclass(frozen=True)
+class ShotDiff:
+    id: str
+    change: Change
+    aspects: tuple[str, ...] = ()  # of REQUEST_ASPECTS and CUT_ASPECTS, in that order
+    old_fingerprint: str | None = None
+    new_fingerprint: str | None = None
+    credits: float | None = None  # what generating it costs (added or changed)
+    usd: float | None = None
+    render: str | None = None  # what a render here would do now (plan.decide's action)
+    render_symbol: str | None = None
+    notes: tuple[str, ...] = ()  # e.g. an image file changed but the request did not
+
+    @property
+    def paid(self) -> bool:
+        return self.change in (Change.ADDED, Change.CHANGED)
+
+
+@dataclass(frozen=True)
+class Diff:
+    rev: str
+    commit: str
+    path: str  # the storyboard's path in the repository
+    old_provider: str | None  # None: the storyboard did not exist at the revision
+    new_provider: str
+    local: bool  # the working copy's provider renders on this machine (costs nothing)
+    shots: tuple[ShotDiff, ...]
+    film: tuple[str, ...] = ()  # what changed about the whole film (music, captions, title...)
+    cost: Totals = field(default_factory=lambda: totals([]))  # of the change
+    render_cost: Totals = field(default_factory=lambda: totals([]))  # of a render here, now
+
+    def count(self, change: Change) -> int:
+        return sum(1 for s in self.shots if s.change is change)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.film) or any(s.change is not Change.SAME for s in self.shots)
+
+
+def _images(sp: ShotPlan) -> list[tuple[str | None, str | None]]:
+    """What identifies each image the shot is sent with: its URL and its bytes."""
+    out = []
+    for a in sp.compiled.shot.images:
+        digest = file_sha256(a.path) if a.path is not None and a.path.is_file() else None
+        out.append((a.url, digest))
+    return out
+
+
+def _settings(sp: ShotPlan) -> tuple[object, ...]:
+    s = sp.compiled.shot.settings
+    return (s.aspect_ratio, s.resolution, s.model, s.seed)
+
+
+def _request_aspects(old: ShotPlan, new: ShotPlan, old_plan: Plan, new_plan: Plan) -> list[str]:
+    o, n = old.compiled.shot, new.compiled.shot
+    checks = {
+        "provider": old_plan.provider.name != new_plan.provider.name,
+        "prompt": old.compiled.prompt != new.compiled.prompt,
+        "images": _images(old) != _images(new),
+        "settings": _settings(old) != _settings(new),
+        "type": o.kind != n.kind,
+        "continues": o.continues != n.continues,
+    }
+    return [name for name in REQUEST_ASPECTS if checks[name]]
+
+
+def _cut_aspects(old: ShotPlan, new: ShotPlan) -> list[str]:
+    o, n = old.compiled.shot, new.compiled.shot
+    checks = {
+        "trim": o.trim != n.trim,
+        "transition": o.transition != n.transition,
+        "caption": old.compiled.caption != new.compiled.caption,
+        "sound": o.settings.audio != n.settings.audio,
+        "order": o.index != n.index,
+    }
+    return [name for name in CUT_ASPECTS if checks[name]]
+
+
+def _film(old: Storyboard, new: Storyboard) -> list[str]:
+    """What changed about the whole film, beyond its shots."""
+
+    def music(sb: Storyboard) -> tuple[object, ...] | None:
+        m = sb.music
+        if m is None:
+            return None
+        digest = file_sha256(m.file) if m.file.is_file() else None
+        return (digest, m.volume, m.duck, m.fade_out, m.loop, m.start)
+
+    out = []
+    if music(old) != music(new):
+        out.append("music")
+    if old.captions != new.captions:
+        out.append("captions")
+    if old.title != new.title:
+        out.append("title")
+    if old.output.relative_to(old.root) != new.output.relative_to(new.root):
+        out.append("output")
+    return out
+
+
+def compare(
+    old_plan: Plan | None,
+    new_plan: Plan,
+    now: Standing | None = None,
+    *,
+    rev: str = "HEAD",
+    commit: str = "",
+    path: str = "",
+) -> Diff:
+    """The change from `old_plan` (None: the storyboard is new) to `new_plan`; `now` is
+    what a render here would do (report.status.standing)."""
+    old_shots = {s.id: s for s in old_plan.shots} if old_plan else {}
+    new_ids = {s.id: s for s in new_plan.shots}
+    shots: list[ShotDiff] = []
+    paid: dict[str, ShotPlan] = {}  # by fingerprint: two shots of one request cost one
+    for sp in new_plan.shots:
+        status = now.shots.get(sp.id) if now else None
+        action, symbol = (status.action, status.symbol) if status else (None, None)
+        before = old_shots.get(sp.id)
+        if before is None or old_plan is None:
+            paid.setdefault(sp.fingerprint, sp)
+            shots.append(
+                ShotDiff(
+                    sp.id,
+                    Change.ADDED,
+                    (),
+                    None,
+                    sp.fingerprint,
+                    sp.cost.credits,
+                    sp.cost.usd,
+                    action,
+                    symbol,
+                )
+            )
+            continue
+        request = _request_aspects(before, sp, old_plan, new_plan)
+        cut = _cut_aspects(before, sp)
+        notes: list[str] = []
+        if before.fingerprint != sp.fingerprint:
+            change = Change.CHANGED
+            paid.setdefault(sp.fingerprint, sp)
+            parent = sp.compiled.shot.continues
+            if parent and "continues" not in request:
+                p_old, p_new = old_shots.get(parent), new_ids.get(parent)
+                if p_old and p_new and p_old.fingerprint != p_new.fingerprint:
+                    request.append("continues")
+                    notes.append(f"it continues {parent!r}, which changed: its first frame changes")
+            if not request:
+                request = ["request"]  # something else in what the provider is sent changed
+            credits, usd = sp.cost.credits, sp.cost.usd
+        else:
+            if request:
+                notes.append(
+                    f"{', '.join(request)} changed, but {new_plan.provider.name} is sent the same "
+                    "request: its clip serves as it is"
+                )
+            change = Change.CUT if request or cut else Change.SAME
+            credits = usd = None
+        shots.append(
+            ShotDiff(
+                sp.id,
+                change,
+                tuple(request + cut),
+                before.fingerprint,
+                sp.fingerprint,
+                credits,
+                usd,
+                action,
+                symbol,
+                tuple(notes),
+            )
+        )
+    for sid, before in old_shots.items():
+        if sid not in new_ids:
+            shots.append(ShotDiff(sid, Change.REMOVED, (), before.fingerprint, None))
+    return Diff(
+        rev=rev,
+        commit=commit,
+        path=path,
+        old_provider=old_plan.provider.name if old_plan else None,
+        new_provider=new_plan.provider.name,
+        local=new_plan.provider.local,
+        shots=tuple(shots),
+        film=tuple(_film(old_plan.storyboard, new_plan.storyboard)) if old_plan else (),
+        cost=totals(paid.values()),
+        render_cost=now.cost if now else totals([]),
+    )
