@@ -15,6 +15,7 @@ class Still:
     label: str  # "first", "middle", "last"
     seconds: float  # where in the clip
     data_uri: str  # the picture itself (JPEG), so the page needs no other file for it
+    thumb: str | None = None  # a small copy, for the strip of every shot (the middle frame's)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from storyboard.media.frames import first_frame, frame_at, last_frame
 from storyboard.report.model import Still
 
 WIDTH = 480  # pixels: sharp in a card, small in the page
+STRIP = 160  # pixels: the strip of every shot
 QUALITY = 82
 
 
@@ -42,4 +43,7 @@ def stills(clip: Path, seconds: float, fps: float, work: Path) -> tuple[Still, .
         ("middle", middle, frame_at(clip, middle, work / f"{stem}-middle.png")),
         ("last", max(seconds - 1 / fps, 0.0), last_frame(clip, work / f"{stem}-last.png")),
     )
-    return tuple(Still(label, t, data_uri(path)) for label, t, path in shots)
+    return tuple(
+        Still(label, t, data_uri(path), data_uri(path, STRIP) if label == "middle" else None)
+        for label, t, path in shots
+    )

@@ -31,6 +31,7 @@ def _preview_scale(monkeypatch: pytest.MonkeyPatch) -> None:
 @dataclass
 class Card:
     id: str
+    number: int  # 1-based, as the page numbers shots
     fields: dict[str, str] = field(default_factory=dict)  # <dt> text: <dd> text
     stills: list[str] = field(default_factory=list)
     videos: list[str] = field(default_factory=list)
@@ -53,7 +54,7 @@ class _Cards(HTMLParser):
         a = dict(attrs)
         alt = a.get("alt") or ""
         if tag == "article":
-            self._card = Card(id=a.get("data-shot") or "")
+            self._card = Card(id=a.get("data-shot") or "", number=int((a.get("id") or "shot-0")[5:]))
             self.cards.append(self._card)
         elif tag == "video" and self._card is None:
             self.film = a.get("src")

@@ -54,6 +54,11 @@ def test_every_image_and_video_loads(browser: Any, harbour: Sheet, artifacts: Pa
             assert error is None and ready >= 1 and width > 0, src
         assert film[2] == pytest.approx(168, abs=0.1)  # the whole film, playable at the top
         assert all(c[2] == pytest.approx(8, abs=0.1) for c in clips)
+        posters = page.evaluate(
+            "() => [...document.querySelectorAll('article.shot')].map(a => "
+            "[a.querySelector('video').poster, a.querySelectorAll('.stills img')[1].src])"
+        )
+        assert all(poster == middle and poster.startswith("data:image/jpeg") for poster, middle in posters)
         cards = page.evaluate("() => [...document.querySelectorAll('article.shot')].map(a => a.dataset.shot)")
         assert len(cards) == 21 and cards[0] == "dawn-sea" and cards[-1] == "last-light"
         assert not problems, problems
