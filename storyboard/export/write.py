@@ -9,7 +9,6 @@ the captions as subtitles beside it.
 from __future__ import annotations
 
 import enum
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,12 +56,8 @@ def format_of(path: Path) -> Format:
 
 
 def write_shared(path: Path, text: str) -> None:
-    """write_atomic, then the mode an ordinary file gets (its temp file is made 0600): a
-    timeline or a page is for other people and programs to open."""
-    write_atomic(path, text)
-    umask = os.umask(0)
-    os.umask(umask)
-    Path(path).chmod(0o666 & ~umask)
+    """A timeline or a page is for other people and programs to open: an ordinary file's mode."""
+    write_atomic(path, text, shared=True)
 
 
 def _require(fmt: Format) -> None:

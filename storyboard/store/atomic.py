@@ -36,8 +36,19 @@ def temp_path(dest: Path, suffix: str = ".tmp") -> Path:
     return Path(name)
 
 
-def commit(tmp: Path, dest: Path) -> Path:
-    """Move a finished temp file onto `dest` durably: fsync it, rename, fsync the folder."""
+def share(path: Path) -> None:
+    """Give a file the mode an ordinary new file gets (the umask's): mkstemp makes temp files
+    only their owner can read, which suits the state but not a film, a timeline or a page."""
+    umask = os.umask(0)
+    os.umask(umask)
+    Path(path).chmod(0o666 & ~umask)
+
+
+def commit(tmp: Path, dest: Path, *, shared: bool = False) -> Path:
+    """Move a finished temp file onto `dest` durably: fsync it, rename, fsync the folder.
+    `shared`: with an ordinary file's mode, for what users open and send on."""
+    if shared:
+        share(tmp)
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, dest)
@@ -46,13 +57,13 @@ def commit(tmp: Path, dest: Path) -> Path:
 
 
 @contextlib.contextmanager
-def replacing(dest: Path, suffix: str = ".tmp") -> Iterator[Path]:
+def replacing(dest: Path, suffix: str = ".tmp", *, shared: bool = False) -> Iterator[Path]:
     """Yield a temp path beside `dest`; when the block ends normally it becomes `dest`
     (durably), and on any exception it is removed and `dest` is untouched."""
     tmp = temp_path(dest, suffix)
     try:
         yield tmp
-        commit(tmp, dest)
+        commit(tmp, dest, shared=shared)
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
