@@ -69,8 +69,9 @@ def replacing(dest: Path, suffix: str = ".tmp", *, shared: bool = False) -> Iter
             tmp.unlink()
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Replace `path` with `data` so that a crash at any moment leaves the old or the new file."""
+def write_atomic(path: Path, data: str | bytes, *, shared: bool = False) -> None:
+    """Replace `path` with `data` so that a crash at any moment leaves the old or the new file.
+    `shared`: an ordinary file's mode (the umask's), not the temp file's owner-only one."""
     path = Path(path)
-    with replacing(path) as tmp, open(tmp, "wb") as f:
+    with replacing(path, shared=shared) as tmp, open(tmp, "wb") as f:
         f.write(data.encode("utf-8") if isinstance(data, str) else data)
