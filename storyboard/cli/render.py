@@ -75,12 +75,11 @@ class _Reporter:
         elif isinstance(event, ev.Ended):
             self.busy.pop(sid, None)
             self.eta.pop(sid, None)
-            words = {
-                ev.Outcome.MADE: "done",
-                ev.Outcome.CACHED: "already made",
-            }.get(event.outcome, f"{event.outcome.value.upper()}: {event.reason or ''}")
-            self.line(sid, words)
-            self.progress.advance(self.task)
+            if event.outcome.has_clip:  # the bar counts clips made; the rest are told once, at the end
+                self.line(sid, "done" if event.outcome is ev.Outcome.MADE else "already made")
+                self.progress.advance(self.task)
+            else:
+                self.line(sid, f"{event.outcome.value} (see below)")
         self.progress.update(self.task, description=self.describe())
 
     def describe(self) -> str:

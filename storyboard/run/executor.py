@@ -167,7 +167,11 @@ def _terminate_as_interrupt() -> Callable[[], None]:
         signal.signal(signal.SIGTERM, handler)
     except (ValueError, OSError):
         return lambda: None
-    return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    return restore
 
 
 class _Run:
@@ -445,7 +449,7 @@ class _Run:
             job.resubmits_left -= 1
             job.state = JobState.WAITING
             self.tell(Retry(job.leader, reason, resubmit=True))
-        elif isinstance(exc, (RateLimitError, TransientError)) and job.not_taken < NOT_TAKEN_RETRIES:
+        elif isinstance(exc, (RateLimitError, TransientError)) and self.refused_for_now(job, exc):
             # provably not taken, so sending it again is safe: later, with a growing wait
             job.not_taken += 1
             job.state = JobState.WAITING
@@ -460,6 +464,13 @@ class _Run:
             self.end(job, Outcome.FAILED, f"rejected: {reason}")
         else:
             self.end(job, Outcome.FAILED, f"not submitted: {reason}")
+
+    def refused_for_now(self, job: Job, exc: ProviderError) -> bool:
+        """Worth sending again later in this render: the service itself said not now (a rate
+        limit, its own 5xx) and the client's retries ran out. A host that cannot be reached at
+        all (no status) is not waited for here: the render ends saying so."""
+        said_so = isinstance(exc, RateLimitError) or exc.status is not None
+        return said_so and job.not_taken < NOT_TAKEN_RETRIES
 
     def unrecorded(self, result: w.Unrecorded) -> None:
         """The service took these and their task ids could not be saved: stop paying, and

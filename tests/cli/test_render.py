@@ -1,0 +1,41 @@
+"""`render` as a user meets it when the service is not there: told once, truthfully."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from storyboard.cli import cli
+from tests.run.boards import three, write_board
+
+
+def closed_port() -> int:
+    with socket.socket() as s:  # bound and closed again: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_dead_host_fails_each_shot_once_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
+    monkeypatch.setenv("KIE_API_KEY", "kie-Zp3Lm7Qx9Vr2Tw5Nb8Hc")
+    monkeypatch.setenv("KIE_BASE_URL", f"http://127.0.0.1:{closed_port()}")
+    board = write_board(tmp_path / "film", "kie", three())
+    result = CliRunner().invoke(cli, ["render", str(board), "--yes"])
+    assert result.exit_code == 1
+    out = result.output
+    for shot in ("a", "b", "c"):
+        said = [ln for ln in out.splitlines() if f"shot '{shot}' failed" in ln]
+        assert len(said) == 1, out  # each failure told once
+        assert "not submitted" in said[0] and "nothing was charged" in said[0]
+    assert "0 of 3 shots made" in out and "0/3" in out  # the bar counts clips made, not shots ended
+    assert "Render again to retry the failed shots" in out
+    status = CliRunner().invoke(cli, ["status", str(board), "--json"])
+    rows = json.loads(status.stdout)["shots"]
+    assert [r["state"] for r in rows] == ["failed"] * 3
+    assert all("connection failed" in r["reason"] for r in rows)
