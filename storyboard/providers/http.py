@@ -36,9 +36,11 @@ import httpx
 from storyboard import env, errors
 from storyboard.errors import (
     AuthError,
+    BareServerError,
     Problem,
     ProviderError,
     RateLimitError,
+    ReplyLost,
     TransientError,
 )
 from storyboard.providers import capabilities
@@ -54,17 +56,7 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 Check = Callable[[httpx.Response], "ProviderError | None"]
 
-
-class BareServerError(TransientError):
-    """A 5xx without the service's own error body (a proxy or load balancer answered): the
-    service behind it may or may not have acted on the request."""
-
-
-class ReplyLost(ProviderError):
-    """A submission went out and its answer was lost: the service may have started (and
-    charged for) the job. Never retried; the executor records the shots as uncertain."""
-
-    cause = ""  # what happened, in a few words, for the user's message
+__all__ = ["BareServerError", "HostedProvider", "Http", "ReplyLost"]
 
 
 def retry_base() -> float:
@@ -236,13 +228,12 @@ class Http:
 
     def reply_lost(self, cause: str, detail: str, status: int | None = None) -> ReplyLost:
         who = self.provider or "the service"
-        err = ReplyLost(
+        return ReplyLost(
             self.redact(f"{cause} ({detail}), so {who} may have started (and charged for) it"),
             provider=self.provider,
             status=status,
+            cause=self.redact(cause),
         )
-        err.cause = self.redact(cause)
-        return err
 
     def _pause(self, seconds: float, paid: bool) -> bool:
         """Wait before a retry; False when a submission's render is stopping (send no more)."""

@@ -21,17 +21,13 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from storyboard import env
-from storyboard.errors import DownloadError
+from storyboard.errors import Cancelled, DownloadError, VerifyError
 from storyboard.hashing import file_sha256
-from storyboard.media.verify import MAX_BYTES, VerifyError, verify_clip
+from storyboard.media.verify import MAX_BYTES, verify_clip
 from storyboard.spec.model import CLIP_SECONDS
 from storyboard.store.atomic import commit, temp_path
 
 CHUNK = 1 << 16
-
-
-class Cancelled(Exception):
-    """The download was stopped from outside (Ctrl-C); nothing was kept."""
 
 
 def safe_url(url: str) -> str:
@@ -47,14 +43,12 @@ def safe_url(url: str) -> str:
 def _stream(client: httpx.Client, url: str, tmp: Path, max_bytes: int, stop: threading.Event | None) -> None:
     with client.stream("GET", url) as response:
         if response.status_code >= 400:
-            err = DownloadError(f"HTTP {response.status_code} for {safe_url(url)}")
-            err.status = response.status_code  # type: ignore[attr-defined]
-            raise err
+            status = response.status_code
+            raise DownloadError(f"HTTP {status} for {safe_url(url)}", status=status)
         length = response.headers.get("Content-Length")
         if length and length.isdigit() and int(length) > max_bytes:
-            err = DownloadError(f"{safe_url(url)} is {int(length)} bytes, over the {max_bytes} limit")
-            err.fatal = True  # type: ignore[attr-defined]
-            raise err
+            too_big = f"{safe_url(url)} is {int(length)} bytes, over the {max_bytes} limit"
+            raise DownloadError(too_big, fatal=True)
         got = 0
         with open(tmp, "wb") as f:
             for chunk in response.iter_bytes(CHUNK):
@@ -62,9 +56,8 @@ def _stream(client: httpx.Client, url: str, tmp: Path, max_bytes: int, stop: thr
                     raise Cancelled()
                 got += len(chunk)
                 if got > max_bytes:
-                    err = DownloadError(f"{safe_url(url)} sent more than the {max_bytes} byte limit")
-                    err.fatal = True  # type: ignore[attr-defined]
-                    raise err
+                    too_big = f"{safe_url(url)} sent more than the {max_bytes} byte limit"
+                    raise DownloadError(too_big, fatal=True)
                 f.write(chunk)
             f.flush()
             os.fsync(f.fileno())
@@ -122,9 +115,9 @@ def fetch(
                 last = DownloadError(f"{safe_url(url)}: {type(e).__name__}: {e}".replace(url, safe_url(url)))
                 continue
             except DownloadError as e:
-                if getattr(e, "fatal", False):
+                if e.fatal:
                     raise
-                status = getattr(e, "status", None)
+                status = e.status
                 if status is not None and 400 <= status < 500 and status not in (408, 425, 429):
                     raise  # the link is gone or refused: asking again will not help
                 last = e
