@@ -13,6 +13,7 @@ Errors are the HTTP status with `{error: {code, message, type}}`. We never send 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import httpx
@@ -25,9 +26,10 @@ from storyboard.errors import (
     RejectedError,
     TransientError,
 )
-from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Need, Task, TaskStatus
+from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Need, Task, TaskState, TaskStatus
 from storyboard.providers.http import (
     HostedProvider,
+    as_dict,
     json_body,
     key_variable,
     parse_retry_after,
@@ -47,7 +49,12 @@ PRICES: dict[str, dict[str, tuple[int, float]]] = {
     "quality": {"720p": (300, 1.50), "1080p": (310, 1.55), "4k": (380, 1.90)},
     "lite": {"720p": (20, 0.10), "1080p": (30, 0.15), "4k": (100, 0.50)},
 }
-STATES = {"pending": "pending", "processing": "running", "completed": "done", "failed": "failed"}
+STATES = {
+    "pending": TaskState.PENDING,
+    "processing": TaskState.RUNNING,
+    "completed": TaskState.DONE,
+    "failed": TaskState.FAILED,
+}
 
 
 def task_placeholder(parent: str) -> str:
@@ -188,7 +195,7 @@ class AivideoapiProvider(HostedProvider):
         out: dict[str, TaskStatus] = {}
         for task in tasks:
             response = self.http.request(
-                "GET", f"/v1/tasks/{task.task_id}", check=lambda r, t=task: self._error(r, t.shot_id)
+                "GET", f"/v1/tasks/{task.task_id}", check=functools.partial(self._error, shot=task.shot_id)
             )
             body = json_body(response)
             if not isinstance(body, dict):
@@ -197,19 +204,19 @@ class AivideoapiProvider(HostedProvider):
         return out
 
     def _status(self, body: dict[str, Any]) -> TaskStatus:
-        state = STATES.get(str(body.get("status") or ""), "pending")
+        state = STATES.get(str(body.get("status") or ""), TaskState.PENDING)
         progress = body.get("progress")
         progress = float(progress) if isinstance(progress, (int, float)) else None
-        if state == "done":
-            output = body.get("output") if isinstance(body.get("output"), dict) else {}
+        if state is TaskState.DONE:
+            output = as_dict(body.get("output"))
             urls = output.get("urls") or []
             if not urls or not isinstance(urls[0], str):
-                return TaskStatus("failed", reason="completed without output.urls")
-            return TaskStatus("done", url=urls[0], progress=progress)
-        if state == "failed":
-            err = body.get("error") if isinstance(body.get("error"), dict) else {}
+                return TaskStatus(TaskState.FAILED, reason="completed without output.urls")
+            return TaskStatus(TaskState.DONE, url=urls[0], progress=progress)
+        if state is TaskState.FAILED:
+            err = as_dict(body.get("error"))
             words = ": ".join(str(x) for x in (err.get("code"), err.get("message")) if x)
             return TaskStatus(
-                "failed", reason=self.http.redact(words or "generation failed (no reason given)")
+                TaskState.FAILED, reason=self.http.redact(words or "generation failed (no reason given)")
             )
         return TaskStatus(state, progress=progress)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -97,9 +98,18 @@ class Task:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class TaskState(str, Enum):
+    """Where a task stands, as the service says (each plugin maps its own words to these)."""
+
+    PENDING = "pending"  # accepted, not started
+    RUNNING = "running"  # being generated
+    DONE = "done"  # the clip is ready at `url`
+    FAILED = "failed"  # the service says the job failed (`reason`); failed jobs are refunded
+
+
 @dataclass(frozen=True)
 class TaskStatus:
-    state: str  # pending | running | done | failed
+    state: TaskState
     url: str | None = None  # the clip, when done
     reason: str | None = None  # the provider's words, when failed
     progress: float | None = None  # 0-100 where the provider says

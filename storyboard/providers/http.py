@@ -90,6 +90,11 @@ def json_body(response: httpx.Response) -> Any:
         return None
 
 
+def as_dict(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one (replies are read defensively)."""
+    return value if isinstance(value, dict) else {}
+
+
 def key_variable(env: str) -> str:
     return f"{env}_API_KEY"
 

@@ -28,10 +28,11 @@ from storyboard.errors import (
     RejectedError,
     TransientError,
 )
-from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Need, Task, TaskStatus
+from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Need, Task, TaskState, TaskStatus
 from storyboard.providers.http import (
     HostedProvider,
     Http,
+    as_dict,
     json_body,
     parse_retry_after,
     protocol_error,
@@ -64,7 +65,7 @@ def body_error(http: Http, response: httpx.Response, shot: str | None = None) ->
     if code == 401:
         return http.auth_error(words)
     if code == 402:
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        data = as_dict(body.get("data"))
         detail = "not enough credits"
         # 004 gives no numbers with 402; use them if a reply ever carries them
         need = next((data[k] for k in ("required", "requiredCredits") if data.get(k) is not None), None)
@@ -121,7 +122,7 @@ class KiePolling:
     def status(self, task: Task, resolution: str) -> TaskStatus:
         if task.task_id not in self._ready:
             first = self._record(task)
-            if first.state != "done" or resolution != "1080p":
+            if first.state is not TaskState.DONE or resolution != "1080p":
                 return first
             assert first.url is not None
             self._ready[task.task_id] = first.url
@@ -140,23 +141,23 @@ class KiePolling:
             raise protocol_error(self.http, "no data in the record-info reply", response, task.shot_id)
         flag = data.get("successFlag")
         if flag == self.SUCCESS:
-            result = data.get("response") if isinstance(data.get("response"), dict) else {}
+            result = as_dict(data.get("response"))
             urls = result.get("resultUrls") or []
             if not urls or not isinstance(urls[0], str):
-                return TaskStatus("failed", reason="succeeded without response.resultUrls")
-            return TaskStatus("done", url=urls[0])
+                return TaskStatus(TaskState.FAILED, reason="succeeded without response.resultUrls")
+            return TaskStatus(TaskState.DONE, url=urls[0])
         if flag in (self.FAILED, self.GENERATION_FAILED):
             words = ": ".join(str(x) for x in (data.get("errorCode"), data.get("errorMessage")) if x)
             return TaskStatus(
-                "failed", reason=self.http.redact(words or "generation failed (no reason given)")
+                TaskState.FAILED, reason=self.http.redact(words or "generation failed (no reason given)")
             )
-        return TaskStatus("running" if flag == self.GENERATING else "pending")
+        return TaskStatus(TaskState.RUNNING if flag == self.GENERATING else TaskState.PENDING)
 
     def _hd(self, task: Task) -> TaskStatus:
         now = time.monotonic()
         last = self._hd_tried.get(task.task_id)
         if last is not None and now - last < self.hd_retry_seconds:
-            return TaskStatus("running", progress=None)
+            return TaskStatus(TaskState.RUNNING, progress=None)
         self._hd_tried[task.task_id] = now
 
         def check(r: httpx.Response) -> ProviderError | None:
@@ -170,12 +171,12 @@ class KiePolling:
         )
         body = json_body(response)
         if isinstance(body, dict) and body.get("code") == self.HD_NOT_READY:
-            return TaskStatus("running")
+            return TaskStatus(TaskState.RUNNING)
         data = body.get("data") if isinstance(body, dict) else None
         url = data.get("resultUrl") if isinstance(data, dict) else None
         if not isinstance(url, str) or not url:
             raise protocol_error(self.http, "no data.resultUrl in the 1080p reply", response, task.shot_id)
-        return TaskStatus("done", url=url)
+        return TaskStatus(TaskState.DONE, url=url)
 
 
 class KieProvider(HostedProvider):

@@ -12,6 +12,7 @@ status with `{error, errorCode, ...}` (INSUFFICIENT_CREDITS carries requiredCred
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import httpx
@@ -27,7 +28,7 @@ from storyboard.errors import (
     UnsupportedError,
 )
 from storyboard.providers import capabilities
-from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Need, Task, TaskStatus
+from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Need, Task, TaskState, TaskStatus
 from storyboard.providers.http import (
     HostedProvider,
     json_body,
@@ -42,7 +43,12 @@ GENERATION_TYPE = {
     "reference": "REFERENCE_2_VIDEO",
 }
 CREDITS = {"720p": 10, "1080p": 14, "4k": 30}  # a shot, by the request's resolution
-STATES = {"processing": "running", "completed": "done", "failed": "failed", "pending": "pending"}
+STATES = {
+    "processing": TaskState.RUNNING,
+    "completed": TaskState.DONE,
+    "failed": TaskState.FAILED,
+    "pending": TaskState.PENDING,
+}
 # errorCodes that mean the request's shots were refused as sent
 REFUSED = {"SHOTS_REQUIRED", "PROMPT_REQUIRED", "INVALID_IMAGE_COUNT", "IMAGE_URLS_REQUIRED"}
 
@@ -185,7 +191,10 @@ class NanophotoProvider(HostedProvider):
                 "resolution": resolution,
             }
             response = self.http.request(
-                "POST", "/api/veo-3/check-status", json=body, check=lambda r, s=label: self._error(r, s)
+                "POST",
+                "/api/veo-3/check-status",
+                json=body,
+                check=functools.partial(self._error, shots=label),
             )
             reply = json_body(response)
             items = reply.get("shots") if isinstance(reply, dict) else None
@@ -194,17 +203,17 @@ class NanophotoProvider(HostedProvider):
             by_task = {str(i.get("taskId")): i for i in items if isinstance(i, dict)}
             for task in group:
                 item = by_task.get(task.task_id)
-                out[task.task_id] = self._status(item) if item else TaskStatus("pending")
+                out[task.task_id] = self._status(item) if item else TaskStatus(TaskState.PENDING)
         return out
 
     def _status(self, item: dict[str, Any]) -> TaskStatus:
-        state = STATES.get(str(item.get("status") or ""), "pending")
-        if state == "done":
+        state = STATES.get(str(item.get("status") or ""), TaskState.PENDING)
+        if state is TaskState.DONE:
             url = item.get("videoUrl")
             if not isinstance(url, str) or not url:
-                return TaskStatus("failed", reason="completed without a videoUrl")
-            return TaskStatus("done", url=url)
-        if state == "failed":
+                return TaskStatus(TaskState.FAILED, reason="completed without a videoUrl")
+            return TaskStatus(TaskState.DONE, url=url)
+        if state is TaskState.FAILED:
             words = str(item.get("error") or "generation failed (no reason given)")
-            return TaskStatus("failed", reason=self.http.redact(words))
+            return TaskStatus(TaskState.FAILED, reason=self.http.redact(words))
         return TaskStatus(state)

@@ -12,6 +12,7 @@ status beside them is not documented, so the body decides and the status only fi
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,10 @@ from storyboard.errors import (
     RejectedError,
     TransientError,
 )
-from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Need, Task, TaskStatus
+from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Need, Task, TaskState, TaskStatus
 from storyboard.providers.http import (
     HostedProvider,
+    as_dict,
     json_body,
     parse_retry_after,
     protocol_error,
@@ -35,7 +37,12 @@ from storyboard.providers.http import (
 )
 
 ASPECT = {"16:9": "16:9", "9:16": "9:16", "auto": "auto"}
-STATES = {"pending": "pending", "processing": "running", "completed": "done", "failed": "failed"}
+STATES = {
+    "pending": TaskState.PENDING,
+    "processing": TaskState.RUNNING,
+    "completed": TaskState.DONE,
+    "failed": TaskState.FAILED,
+}
 
 
 def upload_placeholder(ref: str) -> str:
@@ -94,7 +101,7 @@ class Veo3o1Provider(HostedProvider):
             return None
         assert isinstance(body, dict)
         msg = str(body.get("msg") or "")
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        data = as_dict(body.get("data"))
         words = self.http.redact(f"{code}: {msg}" if msg else str(code))
         if code == 1002:
             return self.http.auth_error(words)
@@ -164,26 +171,26 @@ class Veo3o1Provider(HostedProvider):
             response = self.http.request(
                 "GET",
                 f"/video-status/{task.task_id}",
-                check=lambda r, t=task: self._error(r, t.shot_id),
+                check=functools.partial(self._error, shot=task.shot_id),
             )
             out[task.task_id] = self._status(self._data(response, task.shot_id, "status"))
         return out
 
     def _status(self, data: dict[str, Any]) -> TaskStatus:
         raw = str(data.get("status") or "pending")
-        state = STATES.get(raw, "pending")
+        state = STATES.get(raw, TaskState.PENDING)
         progress = data.get("progress")
         progress = float(progress) if isinstance(progress, (int, float)) else None
-        if state == "done":
+        if state is TaskState.DONE:
             url = data.get("videoUrl")
             if not isinstance(url, str) or not url:
-                return TaskStatus("failed", reason="completed without a videoUrl", progress=progress)
-            return TaskStatus("done", url=url, progress=progress)
-        if state == "failed":
+                return TaskStatus(TaskState.FAILED, reason="completed without a videoUrl", progress=progress)
+            return TaskStatus(TaskState.DONE, url=url, progress=progress)
+        if state is TaskState.FAILED:
             # the document says "see the error message" without naming its field
             words = next(
                 (str(data[k]) for k in ("error", "errorMessage", "message", "msg") if data.get(k)),
                 "generation failed (no reason given)",
             )
-            return TaskStatus("failed", reason=self.http.redact(words), progress=progress)
+            return TaskStatus(TaskState.FAILED, reason=self.http.redact(words), progress=progress)
         return TaskStatus(state, progress=progress)
