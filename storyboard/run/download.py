@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import threading
 import time
 from pathlib import Path
@@ -20,10 +19,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from storyboard import env
 from storyboard.errors import Cancelled, DownloadError, VerifyError
 from storyboard.hashing import file_sha256
 from storyboard.media.verify import MAX_BYTES, verify_clip
+from storyboard.retry import Backoff
 from storyboard.spec.model import CLIP_SECONDS
 from storyboard.store.atomic import commit, temp_path
 
@@ -91,14 +90,14 @@ def fetch(
         client = httpx.Client(
             timeout=httpx.Timeout(60.0, connect=20.0), follow_redirects=True, max_redirects=5
         )
+    backoff = Backoff.from_env(cap=30.0)
     tmp = temp_path(dest, ".part")
     hashes: dict[str, int] = {}
     last: DownloadError | None = None
     try:
         for attempt in range(max(1, attempts)):
             if attempt:
-                delay = min(30.0, env.retry_base() * 2 ** (attempt - 1))
-                _sleep(random.uniform(delay / 2, delay) if delay else 0.0, stop)
+                _sleep(backoff.delay(attempt - 1), stop)
             try:
                 _stream(client, url, tmp, max_bytes, stop)
                 verify_clip(tmp, expected_seconds=expected_seconds, max_bytes=max_bytes)

@@ -348,7 +348,7 @@ def test_a_stopping_render_ends_a_submissions_backoff(scripted: Any) -> None:
 
 
 def test_every_hosted_plugins_submit_runs_as_a_submission(scripted: Any) -> None:
-    from storyboard.providers.http import HostedProvider
+    from storyboard.providers.hosted import HostedProvider
 
     class Demo(HostedProvider):
         name = "demo"
