@@ -149,6 +149,7 @@ class TaskStatus:
     url: str | None = None  # the clip, when done
     reason: str | None = None  # the provider's words, when failed
     progress: float | None = None  # 0-100 where the provider says
+    eta_seconds: float | None = None  # how long the service expects it still to take, if it says
 
 
 class Provider(ABC):

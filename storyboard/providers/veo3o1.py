@@ -113,9 +113,6 @@ class Veo3o1Provider(HostedProvider):
             raise protocol_error(self.http, f"no data in the {what} reply", reply, shot)
         return data
 
-    def upload_url(self) -> str:
-        return f"{self.base_url}/upload-video-image"
-
     def upload(self, path: Path) -> str:
         name, content, mime = read_image(Path(path))
         reply = self.http.request("POST", "/upload-video-image", files={"file": (name, content, mime)})
@@ -145,6 +142,8 @@ class Veo3o1Provider(HostedProvider):
         state = STATES.get(str(data.get("status") or "pending"), TaskState.PENDING)
         progress = data.get("progress")
         progress = float(progress) if isinstance(progress, (int, float)) else None
+        eta = data.get("estimatedTime")  # seconds, the document says
+        eta = float(eta) if isinstance(eta, (int, float)) and not isinstance(eta, bool) else None
         if state is TaskState.DONE:
             url = data.get("videoUrl")
             if not isinstance(url, str) or not url:
@@ -157,4 +156,4 @@ class Veo3o1Provider(HostedProvider):
                 "generation failed (no reason given)",
             )
             return TaskStatus(TaskState.FAILED, reason=words, progress=progress)
-        return TaskStatus(state, progress=progress)
+        return TaskStatus(state, progress=progress, eta_seconds=eta)
