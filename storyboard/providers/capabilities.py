@@ -43,15 +43,17 @@ FORMAT_NAMES = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WebP"}
 
 @dataclass(frozen=True)
 class Capabilities:
-    aspect_ratios: tuple[str, ...]
-    resolutions: tuple[str, ...]
-    models: tuple[str, ...]
-    seed: bool
-    types: tuple[str, ...]  # text | frames | reference
-    frame_images: int  # images a frames shot may carry: 1 = the first frame only
-    reference_images: int  # 0: no reference shots
-    local_images: bool  # takes an upload, so a local file can be sent
-    continues: str | None  # "last_frame" (first frame = parent's last) | "extend" | None
+    """What a provider can do; the defaults are the least: 16:9 720p text-only shots."""
+
+    aspect_ratios: tuple[str, ...] = ("16:9",)
+    resolutions: tuple[str, ...] = ("720p",)
+    models: tuple[str, ...] = ("fast",)
+    seed: bool = False
+    types: tuple[str, ...] = ("text",)  # text | frames | reference
+    frame_images: int = 0  # images a frames shot may carry: 1 = the first frame only
+    reference_images: int = 0  # 0: no reference shots
+    local_images: bool = False  # takes an upload, so a local file can be sent
+    continues: str | None = None  # "last_frame" (first frame = parent's last) | "extend" | None
     no_field: tuple[str, ...] = ()  # settings the service has no field for
     reference_models: tuple[str, ...] | None = None  # reference shots only with these
     reference_aspects: tuple[str, ...] | None = None
