@@ -14,10 +14,11 @@ from storyboard.errors import (
     CreditsError,
     RejectedError,
     Severity,
+    TaskNotFound,
     TransientError,
     UnsupportedError,
 )
-from storyboard.providers.base import Cost, HttpRequest, TaskStatus
+from storyboard.providers.base import Cost, HttpRequest, TaskState, TaskStatus
 from storyboard.providers.http import ReplyLost
 from storyboard.providers.nanophoto import NanophotoProvider
 from tests.providers.conftest import (
@@ -327,3 +328,44 @@ def test_retries_run_out(server: Any) -> None:
     with pytest.raises(TransientError) as info:
         p.submit(p.requests(three())[0])
     assert "INTERNAL_ERROR" in str(info.value)
+
+
+# -- a request a shot (the default), polled together ------------------------------------------
+def test_one_check_status_covers_many_one_shot_requests(server: Any) -> None:
+    srv = server("nanophoto")
+    p = client_for(NanophotoProvider)(srv)  # batch 1: the default
+    shots = [compiled(f"s{i}", index=i) for i in range(21)]
+    reqs = p.requests(shots)
+    assert len(reqs) == 21
+    tasks = []
+    for req, shot in zip(reqs, shots, strict=True):
+        ((sid, tid),) = p.submit(req).items()
+        tasks.append(task(sid, tid, "nanophoto", **p.task_extra(shot)))
+    before = len(srv.requests)
+    statuses = p.poll(tasks)
+    polls = [r for r in srv.requests[before:] if r.path == "/api/veo-3/check-status"]
+    assert len(polls) == 1 and len(polls[0].body["taskIds"]) == 21
+    assert {s.state for s in statuses.values()} == {TaskState.DONE}
+    # 100 requests an hour: 21 submissions and an hour of polls at the fastest pace allowed fit
+    hosted = NanophotoProvider(base_url="https://nanophoto.ai", api_key="k")
+    pace = hosted.pace(requested=1.0)
+    assert pace.floor == NanophotoProvider.min_poll_interval
+    assert 21 + 3600 / min(pace.wait() for _ in range(200)) <= 100
+    assert 21 + 3600 / min(hosted.pace().wait() for _ in range(200)) <= 100
+
+
+def test_an_unknown_task_in_a_shared_poll_is_named_and_the_others_kept(server: Any) -> None:
+    srv = server("nanophoto")
+    p = client_for(NanophotoProvider)(srv)
+    tasks = []
+    for i in range(6):
+        ((sid, tid),) = p.submit(p.requests([compiled(f"s{i}", index=i)])[0]).items()
+        tasks.append(task(sid, tid, "nanophoto"))
+    ghost = task("s9", "task_0000000000000000", "nanophoto")
+    before = len(srv.requests)
+    with pytest.raises(TaskNotFound) as info:
+        p.poll([*tasks[:3], ghost, *tasks[3:]])
+    assert info.value.task_ids == (ghost.task_id,) and "TASK_NOT_FOUND" in str(info.value)
+    assert set(info.value.found) == {t.task_id for t in tasks}  # the others still reported
+    assert all(s.state is TaskState.DONE for s in info.value.found.values())
+    assert len(srv.requests) - before <= 1 + 2 * 3  # halving: a few requests, only then
