@@ -51,12 +51,12 @@ from storyboard import env
 from storyboard.errors import Problem, ProviderError
 from storyboard.providers.capabilities import Capabilities
 from storyboard.providers.options import ProviderOptions
-from storyboard.retry import Pace
 from storyboard.secrets import Redactor
 from storyboard.spec.model import Asset, Shot
 
 if TYPE_CHECKING:
     from storyboard.providers.http import Http
+    from storyboard.retry import Pace
 
 
 @dataclass(frozen=True)
@@ -255,6 +255,8 @@ class Provider(ABC):
         """How often to poll: `requested` (else STORYBOARD_POLL_INTERVAL), else this provider's
         own pace; never below `min_poll_interval`, except against a service on this machine
         (a test's fake, which has no rate limit)."""
+        from storyboard.retry import Pace  # render time only
+
         chosen = env.poll_interval() if requested is None else requested
         floor = 0.0 if env.is_loopback(self.base_url) else self.min_poll_interval
         return Pace(every=self.poll_interval, floor=floor, requested=chosen)

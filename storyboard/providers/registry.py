@@ -15,7 +15,6 @@ distributions on sys.path are not scanned. Nothing is imported until a provider 
 
 from __future__ import annotations
 
-import configparser
 import functools
 import inspect
 import os
@@ -71,6 +70,8 @@ def entries() -> dict[str, tuple[Entry, ...]]:
                 continue
             if GROUP not in text:
                 continue
+            import configparser  # only when a distribution registers providers
+
             parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
             parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep names' case
             try:

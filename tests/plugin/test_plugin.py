@@ -6,7 +6,6 @@ options counted; and the README's example plugin keeps the contract."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import yaml
 
 from storyboard import providers
 from storyboard.providers import registry
+from tests.cli_run import FAST, storyboard
 from tests.clips import make_clip
 
 loopvid = pytest.importorskip("loopvid.server", reason="install the plugin: pip install -e tests/plugin")
@@ -63,23 +63,7 @@ def board(folder: Path, shots: list[dict[str, Any]] | None = None, **top: Any) -
 
 
 def cli(folder: Path, srv: Any, *args: str, key: str = KEY) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
-    env.update(
-        {
-            "LOOPVID_API_KEY": key,
-            "LOOPVID_BASE_URL": srv.base_url,
-            "STORYBOARD_POLL_INTERVAL": "0.05",
-            "STORYBOARD_RETRY_BASE": "0.01",
-        }
-    )
-    proc = subprocess.run(
-        [sys.executable, "-m", "storyboard", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=folder,
-        timeout=120,
-    )
+    proc = storyboard(folder, "LOOPVID", srv.base_url, key, *args, **FAST)
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     assert key not in proc.stderr + proc.stdout
     return proc
