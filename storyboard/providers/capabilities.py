@@ -167,7 +167,7 @@ def issues(name: str, c: Capabilities, shot: Shot) -> list[Issue]:
                     "seed",
                     "seed",
                     f"seed ignored: {name} takes no seed; the clip will not be reproducible",
-                    "remove seed (from the shot and from settings) to silence this",
+                    "remove seed to silence this",
                     warning=True,
                 )
             )
@@ -348,7 +348,7 @@ def problems(provider: Provider, compiled: CompiledShot) -> list[Problem]:
         path = f"shots[{shot.index}].{i.path}"
         if i.warning:
             can = who_can(i.key, shot, besides=provider.name)
-            hint = f"{i.hint}, or use a provider that takes it: {_words(can)}" if can else i.hint
+            hint = f"{i.hint}; providers that take one: {_words(can)}" if can else i.hint
             out.append(Problem(i.reason, path, compiled.location, hint, Severity.WARNING))
             continue
         message = _message(shot, i.reason, who_can(i.key, shot, besides=provider.name))
