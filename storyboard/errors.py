@@ -1,29 +1,40 @@
 """One error hierarchy for the whole tool; the CLI turns these into messages and exit codes.
 
-StoryboardError                  anything the tool reports instead of a traceback
- ├── InputError        (exit 2)  the user's files or options are wrong; nothing was sent
- │    ├── ValidationError        every problem found in a storyboard, each with a location
- │    ├── TemplateError          a prompt template failed to render
- │    ├── UnsupportedError       a provider cannot do what a shot asks
- │    ├── ConfigError            a missing key, an unknown provider, a bad option
- │    └── BudgetError            the plan costs more than --budget allows
- ├── LockError         (exit 3)  another render holds the storyboard's lock
- ├── ProviderError     (exit 1)  a service refused or failed
- │    ├── AuthError              bad or missing key: names the variable to set
- │    ├── CreditsError           not enough credits: how many needed, how many there are
- │    ├── RejectedError          the service rejected a shot's prompt or images
- │    ├── RateLimitError         retryable after a wait (Retry-After honoured)
- │    ├── TransientError         5xx or a dropped connection: retryable
- │    ├── GenerationFailed       the job ran and failed: resubmittable
- │    └── TaskNotFound           the service has no such task (its documented answer)
- ├── JournalError      (exit 1)  the state could not be written: the render stopped paying
- ├── DownloadError     (exit 1)  a clip could not be fetched or failed verification
- └── StitchError       (exit 1)  ffmpeg could not make the cut
+StoryboardError                   anything the tool reports instead of a traceback
+ ├── InputError         (exit 2)  the user's files or options are wrong; nothing was sent
+ │    ├── ValidationError         every problem found in a storyboard, each with a location
+ │    │    └── UnsupportedError   a provider cannot do what some shots ask
+ │    ├── TemplateError           a prompt template failed to render
+ │    ├── ConfigError             a missing key, an unknown provider, a bad option
+ │    └── BudgetError             the plan costs more than --budget allows
+ ├── LockError          (exit 3)  another render holds the storyboard's lock
+ ├── ProviderError      (exit 1)  a service refused or failed
+ │    ├── AuthError               bad or missing key: names the variable to set
+ │    ├── CreditsError            not enough credits: how many needed, how many there are
+ │    ├── RejectedError           the service rejected a shot's prompt or images
+ │    ├── RateLimitError          retryable after a wait (Retry-After honoured)
+ │    ├── TransientError          the service's own 5xx, or a connection that failed: retryable
+ │    │    └── BareServerError    a 5xx without the service's own body (a proxy answered)
+ │    ├── GenerationFailed        the job ran and failed: resubmittable
+ │    ├── TaskNotFound            a poll's documented "no such task" answer, for these task ids
+ │    └── ReplyLost               a submission went out and its answer was lost: uncertain
+ ├── JournalError       (exit 1)  the state could not be written: the render stopped paying
+ ├── DownloadError      (exit 1)  a clip could not be fetched or failed verification
+ │    └── VerifyError             the file is not a whole, readable clip
+ ├── StitchError        (exit 1)  ffmpeg could not make the cut
+ ├── StateError         (exit 1)  render state written without holding the lock (a bug of ours)
+ └── Cancelled        (exit 130)  work stopped from outside (Ctrl-C); nothing was kept
+
+Every piece of context is a constructor argument: nothing adds attributes to an exception
+after it is made.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,11 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+class Severity(str, Enum):
+    ERROR = "error"  # the input cannot be used: exit 2, nothing sent
+    WARNING = "warning"  # it can, but not quite as written (a seed a provider ignores)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with the user's input: where, which field, what and how to fix it."""
@@ -47,11 +63,12 @@ class Problem:
     path: str = ""  # e.g. "shots[2].trim"
     location: Location | None = None
     hint: str | None = None
+    severity: Severity = Severity.ERROR
 
     def format(self) -> str:
         where = f"{self.location}: " if self.location else ""
         field_ = f"{self.path}: " if self.path else ""
-        text = f"{where}error: {field_}{self.message}"
+        text = f"{where}{self.severity.value}: {field_}{self.message}"
         if self.hint:
             text += f" ({self.hint})"
         loc = self.location
@@ -107,12 +124,12 @@ class ValidationError(InputError):
         return self.format()
 
 
-class TemplateError(InputError):
-    pass
-
-
 class UnsupportedError(ValidationError):
     """A provider cannot do what some shots ask; a ValidationError so all are listed."""
+
+
+class TemplateError(InputError):
+    pass
 
 
 class ConfigError(InputError):
@@ -128,7 +145,10 @@ class LockError(StoryboardError):
 
 
 class ProviderError(StoryboardError):
-    """A service said no. `retryable` errors are retried by the executor with backoff."""
+    """A service said no. `retryable` errors are retried by the client with backoff.
+
+    `reason` is the message without its "provider: shot 'x': " prefix; `status` the HTTP status
+    or the service's own code where it has one."""
 
     retryable = False
 
@@ -173,16 +193,72 @@ class TransientError(ProviderError):
     retryable = True
 
 
+class BareServerError(TransientError):
+    """A 5xx without the service's own error body (a proxy or load balancer answered): the
+    service behind it may or may not have acted on the request."""
+
+
 class GenerationFailed(ProviderError):
     pass
 
 
 class TaskNotFound(ProviderError):
-    """The service says, in its own documented words, that it has no such task."""
+    """A poll's answer, in the service's own documented words, that it knows no such task
+    (never a bare 404 page: that says nothing about the task). `task_ids` are the tasks it
+    does not know; `found` the statuses it gave for the other tasks of the same poll."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        task_ids: tuple[str, ...] = (),
+        found: Mapping[str, Any] | None = None,
+        **context: Any,
+    ) -> None:
+        super().__init__(message, **context)
+        self.task_ids = tuple(task_ids)
+        self.found: dict[str, Any] = dict(found or {})
+
+
+class ReplyLost(ProviderError):
+    """A submission went out and its answer was lost: the service may have started (and
+    charged for) the job. Never retried; the executor records the shots as uncertain.
+    `cause` says what happened in a few words, for the user's message."""
+
+    def __init__(self, message: str, *, cause: str = "", **context: Any) -> None:
+        super().__init__(message, **context)
+        self.cause = cause
+
+
+class JournalError(StoryboardError):
+    """The render's state could not be written (a full disk, a read-only folder): it stops
+    paying at once, and names every task id that came back unrecorded."""
 
 
 class DownloadError(StoryboardError):
-    pass
+    """A clip could not be fetched. `status`: the HTTP status that refused it; `fatal`: asking
+    again cannot help (the file is over the size limit)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        fatal: bool = False,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.fatal = fatal
+
+
+class VerifyError(DownloadError):
+    """The file is not a whole, readable clip. `decode_only`: its structure and probe were
+    fine and only decoding complained (the same bytes twice are what the service made)."""
+
+    def __init__(self, message: str, *, decode_only: bool = False, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.decode_only = decode_only
 
 
 class StitchError(StoryboardError):
@@ -193,6 +269,10 @@ class StateError(StoryboardError):
     """A programming error: render state written without holding the storyboard's lock."""
 
 
-class JournalError(StoryboardError):
-    """The render's state could not be written (a full disk, a read-only folder): it stops
-    paying at once, and names every task id that came back unrecorded."""
+class Cancelled(StoryboardError):
+    """Work stopped from outside (Ctrl-C, a render stopping); nothing half-done was kept."""
+
+    exit_code = 130
+
+    def __init__(self, message: str = "cancelled", **context: Any) -> None:
+        super().__init__(message, **context)

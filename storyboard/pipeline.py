@@ -30,7 +30,8 @@ def load(path: Path) -> Storyboard:
 def make_plan(sb: Storyboard, provider: str | None = None, *, need_key: bool = False) -> Plan:
     """Render prompts and build each shot's exact request for the provider; no network."""
     name = sb.provider if provider is None else provider
-    return compile_plan(sb, config.make_provider(name, sb.root, need_key=need_key))
+    options = sb.provider_options.get(name)
+    return compile_plan(sb, config.make_provider(name, sb.root, need_key=need_key, options=options))
 
 
 def decide(plan: Plan, force: Iterable[str] = ()) -> Decisions:

@@ -3,12 +3,15 @@
 Every text that comes from a service (an error body, a status reply, an exception's words)
 passes `Redactor.redact` before it is cut, shortened, quoted, logged or stored. It removes the
 whole key and any run of `PIECE` or more of its characters, so a reply cut in the middle of
-an echoed key cannot leak most of it either.
+an echoed key cannot leak most of it either. `redact_tree` does the same to every string of
+a parsed JSON reply, keys included.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from typing import Any
 
 MARK = "[redacted]"
 PIECE = 8  # a run of this many of a key's characters is redacted wherever it appears
@@ -18,38 +21,53 @@ SHORTEST = 4  # keys shorter than this are not secrets worth the name (and would
 class Redactor:
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         self.secrets = sorted({s for s in secrets if s and len(s) >= SHORTEST}, key=len, reverse=True)
-        self._pieces = {
-            s[i : i + PIECE] for s in self.secrets if len(s) >= PIECE for i in range(len(s) - PIECE + 1)
-        }
+        pieces = sorted(
+            {s[i : i + PIECE] for s in self.secrets if len(s) >= PIECE for i in range(len(s) - PIECE + 1)}
+        )
+        # a lookahead finds every position where a piece starts, overlapping ones included
+        self._pieces = re.compile("(?=(" + "|".join(map(re.escape, pieces)) + "))") if pieces else None
 
     def __bool__(self) -> bool:
         return bool(self.secrets)
+
+    def __repr__(self) -> str:  # never the secrets
+        return f"Redactor({len(self.secrets)} secret{'s' if len(self.secrets) != 1 else ''})"
 
     def redact(self, text: str) -> str:
         if not self.secrets or not text:
             return text
         for secret in self.secrets:
             text = text.replace(secret, MARK)
-        if not self._pieces or len(text) < PIECE:
+        if self._pieces is None or len(text) < PIECE:
             return text
-        hidden = [False] * len(text)
-        for i in range(len(text) - PIECE + 1):
-            if text[i : i + PIECE] in self._pieces:
-                for j in range(i, i + PIECE):
-                    hidden[j] = True
-        if not any(hidden):
+        spans: list[list[int]] = []  # merged [start, end) runs made of pieces
+        for m in self._pieces.finditer(text):
+            start = m.start()
+            if spans and start <= spans[-1][1]:
+                spans[-1][1] = max(spans[-1][1], start + PIECE)
+            else:
+                spans.append([start, start + PIECE])
+        if not spans:
             return text
         out: list[str] = []
-        i = 0
-        while i < len(text):
-            if hidden[i]:
-                while i < len(text) and hidden[i]:
-                    i += 1
-                out.append(MARK)
-            else:
-                out.append(text[i])
-                i += 1
+        at = 0
+        for start, end in spans:
+            out += [text[at:start], MARK]
+            at = end
+        out.append(text[at:])
         return "".join(out)
+
+    def redact_tree(self, value: Any) -> Any:
+        """A parsed JSON value with every string in it (keys too) redacted."""
+        if not self.secrets:
+            return value
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {self.redact_tree(k): self.redact_tree(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.redact_tree(v) for v in value]
+        return value
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:

@@ -77,5 +77,5 @@ def _provider_option(f: Any) -> Any:
         "--provider",
         "-p",
         metavar="NAME",
-        help="Override the storyboard's provider: preview, veo3o1, nanophoto, aivideoapi, kie.",
+        help="Override the storyboard's provider: any installed provider (a wrong name lists them).",
     )(f)

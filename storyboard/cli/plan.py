@@ -84,7 +84,7 @@ def plan_data(decisions: Decisions) -> dict[str, Any]:
             "usd": cost.usd,
             "unknown_shots": cost.unknown,
         },
-        "warnings": [p.format() for p in getattr(plan, "warnings", ())],
+        "warnings": [p.format() for p in plan.warnings],
     }
 
 

@@ -98,13 +98,13 @@ def status(file: Path, provider: str | None, as_json: bool) -> None:
 def adopt(file: Path, shot: str, task_id: str, provider: str | None, force: bool) -> None:
     """Attach TASK_ID, found on the provider's dashboard, to SHOT, whose request's answer was
     lost: the next render downloads it instead of paying again. The task id is checked with
-    one status request first. For nanophoto, the task id of that shot."""
+    one status request first. Where one request carried many shots, give that shot's own task id."""
     from storyboard.run.adopt import adopt as adopt_task
 
     sb = pipeline.load(file)
     p = pipeline.make_plan(sb, provider, need_key=True)
     done = adopt_task(p, shot, task_id, force=force)
-    state = str(getattr(done.status.state, "value", done.status.state))
+    state = done.status.state.value
     say(f"adopted task {done.task.task_id} for shot {shot!r} ({p.provider.name} says: {state})")
     option = f" -p {p.provider.name}" if p.provider.name != sb.provider else ""
     warn(f"next: storyboard render {file}{option} downloads it at no new charge")

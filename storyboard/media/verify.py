@@ -12,19 +12,15 @@ import struct
 import subprocess
 from pathlib import Path
 
-from storyboard.errors import DownloadError, StitchError
+from storyboard.errors import StitchError, VerifyError
 from storyboard.media.ffmpeg import MediaInfo, ffmpeg_exe, probe
 from storyboard.spec.model import CLIP_SECONDS
+
+__all__ = ["MAX_BYTES", "VerifyError", "check_boxes", "verify_clip"]
 
 MAX_BYTES = 500 * 1024 * 1024  # a 4k 8 s clip is ~50-100 MB
 MIN_BYTES = 1024
 TOLERANCE = 1.5  # seconds a clip may differ from the expected length
-
-
-class VerifyError(DownloadError):
-    """The file is not a whole, readable clip."""
-
-    decode_only = False  # structure and probe were fine; only decoding complained
 
 
 def check_boxes(path: Path) -> None:
@@ -108,7 +104,5 @@ def verify_clip(
         complaints = _decode_errors(path)
         if complaints:
             lines = [ln for ln in complaints.splitlines() if "Last message repeated" not in ln]
-            err = VerifyError("it does not decode: " + (lines or ["?"])[0].strip()[:200])
-            err.decode_only = True
-            raise err
+            raise VerifyError("it does not decode: " + (lines or ["?"])[0].strip()[:200], decode_only=True)
     return info

@@ -2,9 +2,14 @@
 requests, price them, and fingerprint every shot.
 
 A shot's fingerprint is a hash of everything that decides what the provider makes: the
-provider, the shot's exact request body, its settings, the bytes of its local images, and
-(for a shot that continues another) the fingerprint of that shot. It is the key of the clip
-cache and of the state render keeps: same fingerprint, same clip, never paid twice.
+provider, the shot's exact request body, its settings, the bytes of its local images, the
+provider options that change what is made, and (for a shot that continues another) the
+fingerprint of that shot. It is the key of the clip cache and of the state render keeps:
+same fingerprint, same clip, never paid twice.
+
+What a provider cannot do for a shot stops the plan (ValidationError, every problem at
+once); what it will only not do as asked (a seed it cannot take) is a warning in
+`Plan.warnings`, located like the errors, for the CLI to show.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from storyboard.errors import Problem, ValidationError
+from storyboard.errors import Problem, Severity, ValidationError
 from storyboard.hashing import file_sha256
 from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Provider
 from storyboard.spec.model import SETTING_NAMES, Storyboard
@@ -42,6 +47,7 @@ class Plan:
     storyboard: Storyboard
     provider: Provider
     shots: tuple[ShotPlan, ...]
+    warnings: tuple[Problem, ...] = ()  # what the provider will not do as asked, located
 
     def shot(self, shot_id: str) -> ShotPlan:
         for s in self.shots:
@@ -74,20 +80,23 @@ def fingerprint(provider: Provider, compiled: CompiledShot, parent: str | None) 
             inputs.append(need.kind)
     if provider.local:  # a local renderer reads the files themselves
         inputs += [file_sha256(a.path) for a in compiled.images if a.path and a.path.is_file()]
-    extra = getattr(provider, "task_extra", None)
-    material = {
+    material: dict[str, Any] = {
         "v": FINGERPRINT_VERSION,
         "provider": provider.name,
         "body": json.loads(text),
         "inputs": inputs,
-        "extra": extra(compiled) if extra else {},  # what the service is told beside the body
+        "extra": provider.task_extra(compiled),  # what the service is told beside the body
         "continues": parent,
     }
+    options = provider.options.fingerprinted()
+    if options:  # only providers with options that change the clip: others keep their keys
+        material["options"] = options
     return hashlib.sha256(_canonical(material)).hexdigest()
 
 
 def compile_plan(sb: Storyboard, provider: Provider) -> Plan:
-    """Render, check, build and price every shot; raise ValidationError with every problem."""
+    """Render, check, build and price every shot; raise ValidationError with every problem.
+    The plan's `warnings` are what the provider will not do as asked."""
     problems: list[Problem] = []
     compiled: list[CompiledShot] = []
     for shot in sb.shots:
@@ -100,9 +109,10 @@ def compile_plan(sb: Storyboard, provider: Provider) -> Plan:
         cs = CompiledShot(shot, prompt, sb.location(("shots", shot.index)), caption)
         problems.extend(provider.check(cs))
         compiled.append(cs)
-    check_batch = getattr(provider, "check_batch", None)
-    if check_batch is not None and not problems:
-        problems.extend(check_batch(compiled))
+    warnings = [p for p in problems if p.severity is Severity.WARNING]
+    problems = [p for p in problems if p.severity is not Severity.WARNING]
+    if not problems:
+        problems.extend(provider.check_batch(compiled))
     if problems:
         raise ValidationError([_relocate(sb, p) for p in problems])
     fingerprints: dict[str, str] = {}
@@ -112,12 +122,21 @@ def compile_plan(sb: Storyboard, provider: Provider) -> Plan:
         fp = fingerprint(provider, cs, parent)
         fingerprints[cs.id] = fp
         plans.append(ShotPlan(cs, fp, provider.cost(cs)))
-    return Plan(sb, provider, tuple(plans))
+    return Plan(sb, provider, tuple(plans), _once(_relocate(sb, w, inherited=True) for w in warnings))
 
 
-def _relocate(sb: Storyboard, problem: Problem) -> Problem:
+def _once(problems: Iterable[Problem]) -> tuple[Problem, ...]:
+    """Each warning once: a seed ignored on every shot is one warning where settings set it."""
+    seen: dict[tuple[Any, str], Problem] = {}
+    for p in problems:
+        seen.setdefault((p.location or p.path, p.message), p)
+    return tuple(seen.values())
+
+
+def _relocate(sb: Storyboard, problem: Problem, *, inherited: bool = False) -> Problem:
     """Point a provider's problem at the field itself where the file has it: the shot's own
-    key, else the setting it inherits from `settings:`, else the shot."""
+    key, else the setting it inherits from `settings:` (with `inherited`, named as that
+    setting: one warning for every shot that inherits it), else the shot."""
     doc = sb.doc
     if doc is None or not problem.path.startswith("shots["):
         return problem
@@ -128,7 +147,10 @@ def _relocate(sb: Storyboard, problem: Problem) -> Problem:
     if path in doc.key_marks:
         return replace(problem, location=doc.location(path, key=True))
     if len(path) == 3 and path[2] in SETTING_NAMES and ("settings", path[2]) in doc.key_marks:
-        return replace(problem, location=doc.location(("settings", path[2]), key=True))
+        where = doc.location(("settings", path[2]), key=True)
+        if inherited:
+            return replace(problem, location=where, path=f"settings.{path[2]}")
+        return replace(problem, location=where)
     return problem
 
 

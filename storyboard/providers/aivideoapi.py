@@ -7,33 +7,30 @@
     GET  /v1/tasks/{taskId}      {status: pending|processing|completed|failed,
                                   output: {urls: [...]}, error: {code, message}}
 
-Errors are the HTTP status with `{error: {code, message, type}}`. We never send callback_url
-(we poll) and leave enable_translation at its default.
+Errors are the HTTP status with `{error: {code, message, type}}`; task_not_found (404) is
+the documented "no such task". We never send callback_url (we poll) and leave
+enable_translation at its default.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
-from storyboard.errors import (
-    AuthError,
-    CreditsError,
-    ProviderError,
-    RateLimitError,
-    RejectedError,
-    TransientError,
+from storyboard.errors import ProviderError
+from storyboard.providers.base import (
+    CompiledShot,
+    Cost,
+    HttpRequest,
+    Need,
+    NeedKind,
+    Task,
+    TaskState,
+    TaskStatus,
 )
-from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Need, Task, TaskStatus
-from storyboard.providers.http import (
-    HostedProvider,
-    json_body,
-    key_variable,
-    parse_retry_after,
-    protocol_error,
-    shots_label,
-)
+from storyboard.providers.capabilities import Capabilities
+from storyboard.providers.hosted import HostedProvider
+from storyboard.providers.http import protocol_error, shots_label
+from storyboard.providers.replies import ErrorKind, Reply, Rule, ServiceError, as_dict
 
 ASPECT = {"16:9": "16:9", "9:16": "9:16", "auto": "Auto"}
 GENERATION_TYPE = {
@@ -47,23 +44,66 @@ PRICES: dict[str, dict[str, tuple[int, float]]] = {
     "quality": {"720p": (300, 1.50), "1080p": (310, 1.55), "4k": (380, 1.90)},
     "lite": {"720p": (20, 0.10), "1080p": (30, 0.15), "4k": (100, 0.50)},
 }
-STATES = {"pending": "pending", "processing": "running", "completed": "done", "failed": "failed"}
+STATES = {
+    "pending": TaskState.PENDING,
+    "processing": TaskState.RUNNING,
+    "completed": TaskState.DONE,
+    "failed": TaskState.FAILED,
+}
 
 
 def task_placeholder(parent: str) -> str:
     return f"<task:{parent}>"
 
 
+ERRORS = {
+    "invalid_request": Rule(ErrorKind.REJECTED),
+    "invalid_api_key": Rule(ErrorKind.AUTH),
+    "insufficient_credits": Rule(
+        ErrorKind.CREDITS, hint="see the balance with GET /v1/credits or Dashboard > Billing"
+    ),
+    "ip_not_allowed": Rule(
+        ErrorKind.AUTH,
+        "the key may not be used from this machine's IP address",
+        hint="allow this IP for the key, or set {var} to another key",
+    ),
+    "model_not_found": Rule(ErrorKind.REJECTED, "the model is unknown or retired"),
+    "task_not_found": Rule(ErrorKind.NOT_FOUND, "no such task"),
+    "rate_limit_exceeded": Rule(ErrorKind.RATE_LIMIT),
+    "spend_limit_exceeded": Rule(
+        ErrorKind.CREDITS,
+        "the key's spend limit (hourly, daily or total) is reached",
+        hint="raise the key's limit in the dashboard, or wait",
+    ),
+    "internal_error": Rule(ErrorKind.UNAVAILABLE),
+    # may also mean the prompt was refused upstream: the service's words say which
+    "upstream_error": Rule(ErrorKind.UNAVAILABLE),
+}
+
+
 class AivideoapiProvider(HostedProvider):
     name = "aivideoapi"
     env = "AIVIDEOAPI"
     default_base_url = "https://api.aivideoapi.ai"
+    submit_path = "/v1/videos/generations"
     poll_interval = 10.0
+    capabilities = Capabilities(
+        aspect_ratios=("16:9", "9:16", "auto"),
+        resolutions=("720p", "1080p", "4k"),
+        models=("fast", "quality", "lite"),
+        seed=True,
+        types=("text", "frames", "reference"),
+        frame_images=2,
+        reference_images=3,
+        local_images=False,
+        continues="extend",
+        reference_models=("fast",),
+        reference_aspects=("16:9", "9:16"),
+        extend_seed=True,  # the input object (seeds among its fields) serves both models
+    )
+    errors = ERRORS
 
     # plan time -----------------------------------------------------------------------------
-    def submit_url(self, shot: CompiledShot) -> str:
-        return f"{self.base_url}/v1/videos/generations"
-
     def shot_body(self, shot: CompiledShot) -> tuple[dict[str, Any], tuple[Need, ...]]:
         self.require(shot)
         s = shot.shot
@@ -77,7 +117,9 @@ class AivideoapiProvider(HostedProvider):
             }
             if s.settings.seed is not None:
                 ext["seeds"] = s.settings.seed
-            return {"model": "veo-3-extend", "input": ext}, (Need("task_id", s.continues, placeholder),)
+            return {"model": "veo-3-extend", "input": ext}, (
+                Need(NeedKind.TASK_ID, s.continues, placeholder),
+            )
         settings = s.settings
         inp: dict[str, Any] = {
             "prompt": shot.prompt,
@@ -100,116 +142,56 @@ class AivideoapiProvider(HostedProvider):
         return Cost(credits, usd)
 
     # render time ---------------------------------------------------------------------------
-    def _error(
-        self, response: httpx.Response, shot: str | None = None, body_sent: Any = None
-    ) -> ProviderError | None:
-        if response.is_success:
+    def read_error(self, reply: Reply, sent: Any = None) -> ServiceError | None:
+        if reply.is_success:
             return None
-        body = json_body(response)
-        err = body.get("error") if isinstance(body, dict) else None
+        err = reply.body.get("error")
         if not isinstance(err, dict):
-            return self.http.status_error(response, shot)
+            return None  # not the service's body: the HTTP status decides
         code = str(err.get("code") or "")
-        words = self.http.redact(f"{code}: {err.get('message') or ''}".rstrip(": "))
-        status = response.status_code
-        if code == "invalid_api_key" or status == 401:
-            return self.http.auth_error(words)
-        if code == "ip_not_allowed" or status == 403:
-            var = key_variable(self.env)
-            return AuthError(
-                f"the key may not be used from this machine's IP address ({words})",
-                provider=self.name,
-                hint=f"allow this IP for the key, or set {var} to another key",
-                status=status,
-            )
-        if code == "insufficient_credits" or status == 402:
-            return CreditsError(
-                f"not enough credits{self._needed(body_sent)} ({words})",
-                provider=self.name,
-                shot=shot,
-                hint="see the balance with GET /v1/credits or Dashboard > Billing",
-                status=status,
-            )
-        if code == "spend_limit_exceeded":
-            return CreditsError(
-                f"the key's spend limit (hourly, daily or total) is reached ({words})",
-                provider=self.name,
-                shot=shot,
-                hint="raise the key's limit in the dashboard, or wait",
-                status=status,
-            )
-        if status == 429:
-            return RateLimitError(
-                f"rate limited ({words})",
-                provider=self.name,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                status=status,
-            )
-        if status >= 500:
-            # upstream_error (503) may also mean the prompt was refused upstream: the words say
-            return TransientError(f"server error ({words})", provider=self.name, status=status)
-        if code == "invalid_request" or status == 400:
-            return RejectedError(
-                f"the request was refused ({words})", provider=self.name, shot=shot, status=status
-            )
-        return ProviderError(words, provider=self.name, shot=shot, status=status)
+        needed = self._needed(sent) if code == "insufficient_credits" or reply.status_code == 402 else None
+        return ServiceError(code or reply.status_code, str(err.get("message") or ""), needed)
 
     @staticmethod
-    def _needed(body: Any) -> str:
-        """ ": 40 needed" from the request's mode and resolution, where the table has them."""
-        inp = body.get("input") if isinstance(body, dict) else None
-        if not isinstance(inp, dict):
-            return ""
+    def _needed(body: Any) -> int | None:
+        """What the request's mode and resolution cost, where the table has them."""
+        inp = as_dict(as_dict(body).get("input"))
         price = PRICES.get(str(inp.get("mode") or "fast"), {}).get(str(inp.get("resolution") or "720p"))
-        return f": {price[0]} needed" if price else ""
+        return price[0] if price else None
 
     def submit(self, request: HttpRequest) -> dict[str, str]:
         shot = shots_label(request.shots)
-        response = self.http.request(
-            request.method,
-            request.url,
-            json=request.body,
-            check=lambda r: self._error(r, shot, request.body),
+        reply = self.http.request(
+            request.method, request.url, json=request.body, check=self.checker(shot, request.body)
         )
-        body = json_body(response)
-        data = body.get("data") if isinstance(body, dict) else None
-        task_id = data.get("taskId") if isinstance(data, dict) else None
-        if isinstance(body, dict) and body.get("code") not in (None, 200):
-            raise ProviderError(
-                self.http.redact(f"error {body.get('code')}: {body.get('msg')}"),
-                provider=self.name,
-                shot=shot,
-            )
+        body = reply.body
+        if body.get("code") not in (None, 200):
+            raise ProviderError(f"error {body.get('code')}: {body.get('msg')}", provider=self.name, shot=shot)
+        task_id = as_dict(body.get("data")).get("taskId")
         if not isinstance(task_id, str) or not task_id:
-            raise protocol_error(self.http, "no data.taskId in the reply", response, shot)
+            raise protocol_error(self.http, "no data.taskId in the reply", reply, shot)
         return {request.shots[0]: task_id}
 
     def poll(self, tasks: list[Task]) -> dict[str, TaskStatus]:
-        out: dict[str, TaskStatus] = {}
-        for task in tasks:
-            response = self.http.request(
-                "GET", f"/v1/tasks/{task.task_id}", check=lambda r, t=task: self._error(r, t.shot_id)
-            )
-            body = json_body(response)
-            if not isinstance(body, dict):
-                raise protocol_error(self.http, "the task reply is not JSON", response, task.shot_id)
-            out[task.task_id] = self._status(body)
-        return out
+        def one(task: Task) -> TaskStatus:
+            reply = self.http.request("GET", f"/v1/tasks/{task.task_id}", check=self.checker(task.shot_id))
+            if not isinstance(reply.data, dict):
+                raise protocol_error(self.http, "the task reply is not JSON", reply, task.shot_id)
+            return self._status(reply.data)
+
+        return self.poll_each(tasks, one)
 
     def _status(self, body: dict[str, Any]) -> TaskStatus:
-        state = STATES.get(str(body.get("status") or ""), "pending")
+        state = STATES.get(str(body.get("status") or ""), TaskState.PENDING)
         progress = body.get("progress")
         progress = float(progress) if isinstance(progress, (int, float)) else None
-        if state == "done":
-            output = body.get("output") if isinstance(body.get("output"), dict) else {}
-            urls = output.get("urls") or []
+        if state is TaskState.DONE:
+            urls = as_dict(body.get("output")).get("urls") or []
             if not urls or not isinstance(urls[0], str):
-                return TaskStatus("failed", reason="completed without output.urls")
-            return TaskStatus("done", url=urls[0], progress=progress)
-        if state == "failed":
-            err = body.get("error") if isinstance(body.get("error"), dict) else {}
+                return TaskStatus(TaskState.FAILED, reason="completed without output.urls")
+            return TaskStatus(TaskState.DONE, url=urls[0], progress=progress)
+        if state is TaskState.FAILED:
+            err = as_dict(body.get("error"))
             words = ": ".join(str(x) for x in (err.get("code"), err.get("message")) if x)
-            return TaskStatus(
-                "failed", reason=self.http.redact(words or "generation failed (no reason given)")
-            )
+            return TaskStatus(TaskState.FAILED, reason=words or "generation failed (no reason given)")
         return TaskStatus(state, progress=progress)

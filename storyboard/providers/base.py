@@ -1,13 +1,37 @@
-"""The one small interface every provider implements, and the values that cross it.
+"""The contract every provider implements, declared in one place, and the values crossing it.
 
-A provider is a plugin: one module in this package (or an entry point in the
-`storyboard.providers` group) holding a `Provider` subclass. It answers two kinds of
-questions:
+A provider is a plugin: a `Provider` subclass registered under a name in the
+`storyboard.providers` entry-point group (the built-ins register there too, in storyboard's
+own pyproject). Everything the tool asks of a provider is declared here, with its default; a
+plugin sets the class attributes that differ and implements one method per stage:
 
-- at plan time, with no network: can you do these shots (`check`), what exactly would you
-  send (`shot_body`, `requests`), and what will it cost (`cost`);
-- at render time: `upload` a local image, `submit` a request, `poll` tasks; clips are
-  fetched by the executor's verified download.
+    stage       hook                                   default
+    who         name, env, default_base_url, needs_key   (name required; env "" reads no key)
+    what        capabilities (providers.capabilities)  None: `check` allows every shot
+                Options (providers.options)            no options
+    plan        shot_body(shot) -> (body, needs)       REQUIRED
+                check(shot), check_batch(shots)        the capability rules; no batch rules
+                requests(shots), submit_url(shot)      one POST a shot to base_url+submit_path
+                cost(shot), task_extra(shot)           price unknown; nothing extra
+                upload_url()                           None: takes no uploads
+    generate    submit(request) -> {shot: task id}     REQUIRED for a hosted provider
+                poll(tasks) -> {task id: TaskStatus}   REQUIRED for a hosted provider
+                upload(path) -> URL                    refuses
+                render(shot, dest, first_frame)        REQUIRED for a `local` provider
+    pace        poll_interval, min_poll_interval, pace(requested)
+    plumbing    http (None), redactor, close()
+
+At plan time nothing touches the network. At render time, what each hook raises is part of
+the contract (storyboard.errors):
+
+- `submit`: ReplyLost when the request went out and its answer was lost (the shots are
+  uncertain: never sent again on our own); AuthError or CreditsError (stop submitting);
+  RateLimitError or TransientError once the client's own retries ran out (the service did not
+  take it: safe to send later); RejectedError, GenerationFailed, ProviderError otherwise.
+- `poll`: TaskNotFound (the service's documented "no such task", with `task_ids` and the
+  statuses it gave for the others in `found`); AuthError; any other ProviderError means only
+  that the status could not be read this time: it says nothing about the job.
+- Clips are fetched by the executor's verified download, never with the key.
 
 Requests may hold placeholders that only exist at render time (an uploaded image's URL, the
 last frame of a shot this one continues, a parent task id). Each is a `Need`; the executor
@@ -17,12 +41,22 @@ fulfils the needs, substitutes the placeholder strings, then submits.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from storyboard.errors import Problem
+from storyboard import env
+from storyboard.errors import Problem, ProviderError
+from storyboard.providers.capabilities import Capabilities
+from storyboard.providers.options import ProviderOptions
+from storyboard.secrets import Redactor
 from storyboard.spec.model import Asset, Shot
+
+if TYPE_CHECKING:
+    from storyboard.providers.http import Http
+    from storyboard.retry import Pace
 
 
 @dataclass(frozen=True)
@@ -43,16 +77,17 @@ class CompiledShot:
         return self.shot.images
 
 
+class NeedKind(str, Enum):
+    UPLOAD = "upload"  # `source` is a local file to upload (the placeholder becomes its URL)
+    LAST_FRAME = "last_frame"  # `source` is a shot id: its clip's last frame, uploaded
+    TASK_ID = "task_id"  # `source` is a shot id whose provider task id fills the placeholder
+
+
 @dataclass(frozen=True)
 class Need:
-    """Something a request needs before it can be sent; `placeholder` stands for it in the body.
+    """Something a request needs before it can be sent; `placeholder` stands for it in the body."""
 
-    kind "upload": `source` is a local file to upload (the placeholder becomes its URL);
-    kind "last_frame": `source` is a shot id whose clip's last frame is extracted and uploaded;
-    kind "task_id": `source` is a shot id whose provider task id fills the placeholder.
-    """
-
-    kind: str
+    kind: NeedKind
     source: str
     placeholder: str
 
@@ -75,7 +110,9 @@ class HttpRequest:
         if self.multipart is not None:
             out["multipart"] = self.multipart
         if self.needs:
-            out["needs"] = [n.__dict__ for n in self.needs]
+            out["needs"] = [
+                {"kind": n.kind.value, "source": n.source, "placeholder": n.placeholder} for n in self.needs
+            ]
         return out
 
 
@@ -97,73 +134,132 @@ class Task:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class TaskState(str, Enum):
+    """Where a task stands, as the service says (each plugin maps its own words to these)."""
+
+    PENDING = "pending"  # accepted, not started
+    RUNNING = "running"  # being generated
+    DONE = "done"  # the clip is ready at `url`
+    FAILED = "failed"  # the service says the job failed (`reason`); failed jobs are refunded
+
+
 @dataclass(frozen=True)
 class TaskStatus:
-    state: str  # pending | running | done | failed
+    state: TaskState
     url: str | None = None  # the clip, when done
     reason: str | None = None  # the provider's words, when failed
     progress: float | None = None  # 0-100 where the provider says
+    eta_seconds: float | None = None  # how long the service expects it still to take, if it says
 
 
 class Provider(ABC):
-    name: ClassVar[str]
-    env: ClassVar[str]  # NAME in NAME_API_KEY and NAME_BASE_URL
-    default_base_url: ClassVar[str]
+    # who it is -------------------------------------------------------------------------------
+    name: ClassVar[str]  # the name it is registered (and chosen) by
+    env: ClassVar[str] = ""  # NAME in NAME_API_KEY and NAME_BASE_URL; "" reads neither
+    default_base_url: ClassVar[str] = ""
     needs_key: ClassVar[bool] = True
-    can_upload: ClassVar[bool] = False  # local images can be sent (veo3o1)
-    batch: ClassVar[bool] = False  # one request carries every shot (nanophoto)
     local: ClassVar[bool] = False  # renders on this machine (preview): `render`, no HTTP
-    poll_interval: ClassVar[float] = 10.0  # seconds between polls the documents ask for
-    min_poll_interval: ClassVar[float] = 0.0  # the shortest a documented rate limit allows
+    # what it can do ---------------------------------------------------------------------------
+    capabilities: ClassVar[Capabilities | None] = None  # None: every shot is allowed
+    Options: ClassVar[type[ProviderOptions]] = ProviderOptions  # `providers: {name: {...}}`
+    submit_path: ClassVar[str] = ""  # the generation endpoint, below the base URL
+    # how often to ask about tasks -------------------------------------------------------------
+    poll_interval: ClassVar[float] = 10.0  # a wait between polls is between half of it and all
+    min_poll_interval: ClassVar[float] = 0.0  # never shorter (a documented rate limit); 0: none
 
-    def __init__(self, base_url: str | None = None, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        options: Mapping[str, Any] | ProviderOptions | None = None,
+    ) -> None:
         self.base_url = (base_url or self.default_base_url).rstrip("/")
         self.api_key = api_key
+        self.options = self.Options.parse(options, self.name)
+        # every text a service sends passes this before anything else sees it
+        self.redactor = Redactor([api_key])
 
-    # plan time: no network -------------------------------------------------------------
-    @abstractmethod
+    def __repr__(self) -> str:  # never the key
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    @property
+    def key_variable(self) -> str:
+        return f"{self.env}_API_KEY" if self.env else ""
+
+    @property
+    def http(self) -> Http | None:
+        """The HTTP client (hosted providers), or None. The executor sets `http.cancel`."""
+        return None
+
+    # plan time: no network ----------------------------------------------------------------------
     def check(self, shot: CompiledShot) -> list[Problem]:
-        """What this provider cannot do for the shot, each naming the field and who can."""
+        """What this provider cannot do for the shot, each naming the field and who can
+        (warnings, with Severity.WARNING, do not stop the plan)."""
+        from storyboard.providers import capabilities
+
+        return capabilities.problems(self, shot)
+
+    def check_batch(self, shots: list[CompiledShot]) -> list[Problem]:
+        """Rules about shots sent together; run once every shot passed `check`."""
+        return []
 
     @abstractmethod
     def shot_body(self, shot: CompiledShot) -> tuple[dict[str, Any], tuple[Need, ...]]:
         """The part of a request that is this shot's, and what it needs at render time."""
 
-    @abstractmethod
-    def cost(self, shot: CompiledShot) -> Cost:
-        """What generating the shot costs, in the provider's credits and in USD if known."""
+    def submit_url(self, shot: CompiledShot) -> str:
+        if not self.submit_path:
+            raise NotImplementedError(f"{self.name} declares no submit_path and no submit_url")
+        return f"{self.base_url}/{self.submit_path.lstrip('/')}"
 
     def requests(self, shots: list[CompiledShot]) -> list[HttpRequest]:
-        """The HTTP requests that generate these shots: one each unless `batch`."""
+        """The HTTP requests that generate these shots: one each unless overridden."""
         out = []
         for s in shots:
             body, needs = self.shot_body(s)
             out.append(HttpRequest("POST", self.submit_url(s), (s.id,), body, needs=needs))
         return out
 
-    def submit_url(self, shot: CompiledShot) -> str:
-        raise NotImplementedError
+    def cost(self, shot: CompiledShot) -> Cost:
+        """What generating the shot costs, in the provider's credits and in USD if known."""
+        return Cost(None, None)
+
+    def task_extra(self, shot: CompiledShot) -> dict[str, Any]:
+        """What `poll` needs to know about a shot beyond its task id (kept in Task.extra, and
+        part of the fingerprint: it is what the service is told beside the body)."""
+        return {}
 
     def upload_url(self) -> str | None:
-        """Where `upload` sends a local image (plans list it); None: no uploads."""
+        """Where `upload` sends a local image (plan --json lists these requests); None: no uploads."""
         return None
 
     # render time ---------------------------------------------------------------------------
     def upload(self, path: Path) -> str:
         """Upload a local image; return the URL to put in requests."""
-        raise NotImplementedError(f"{self.name} takes no uploads")
+        raise ProviderError("takes no uploads", provider=self.name)
 
-    @abstractmethod
     def submit(self, request: HttpRequest) -> dict[str, str]:
         """Send a generation request; return {shot id: task id}."""
+        raise NotImplementedError(f"{self.name} submits nothing (it renders locally)")
 
-    @abstractmethod
     def poll(self, tasks: list[Task]) -> dict[str, TaskStatus]:
         """The status of each task, by task id (batched where the service allows)."""
+        raise NotImplementedError(f"{self.name} has no tasks to poll (it renders locally)")
 
     def render(self, shot: CompiledShot, dest: Path, first_frame: Path | None = None) -> None:
         """Local providers only: make the shot's clip at `dest` (`first_frame` for continues)."""
         raise NotImplementedError(f"{self.name} is not a local provider")
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def pace(self, requested: float | None = None) -> Pace:
+        """How often to poll: `requested` (else STORYBOARD_POLL_INTERVAL), else this provider's
+        own pace; never below `min_poll_interval`, except against a service on this machine
+        (a test's fake, which has no rate limit)."""
+        from storyboard.retry import Pace  # render time only
+
+        chosen = env.poll_interval() if requested is None else requested
+        floor = 0.0 if env.is_loopback(self.base_url) else self.min_poll_interval
+        return Pace(every=self.poll_interval, floor=floor, requested=chosen)
+
+    def close(self) -> None:  # noqa: B027 - an optional hook
         """Release connections."""

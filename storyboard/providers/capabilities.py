@@ -1,135 +1,88 @@
-"""What each hosted provider can do, read from its document, and what a shot asks beyond it.
+"""The rules a provider's capabilities impose on a shot: one engine for every provider.
 
-In our names (the plugins map them to each service's words):
+Each provider declares what it can do as a `Capabilities` value in its own module (its
+`capabilities` class attribute); `issues` is the one place those are compared with what a
+shot asks, in our names (each plugin maps them to its service's words):
 
-    provider    aspect          resolution       model              seed types     images   local continues
-    veo3o1      16:9 9:16 auto  720p (no field)  fast (no field)    no   text frm  first    yes   last frame
-    nanophoto   16:9 9:16       720p 1080p* 4k*  fast (no field)    no   text frm ref 1-2/1-3  no    no
-    aivideoapi  16:9 9:16 auto  720p 1080p 4k    fast quality lite  yes  text frm ref 1-2/1-3  no    extend
-    kie         16:9 9:16 auto  720p 1080p**     fast quality       yes  text frm ref 1-2/1-3  no    extend
+    aspect_ratios, resolutions, models   what may be asked for; `no_field`: settings the
+                                         service has no field for (only our default works)
+    seed                                 takes a seed; if not, a seed is ignored with a warning
+    types                                text | frames | reference
+    frame_images, reference_images       images a frames shot (1: the first frame only) and
+                                         a reference shot may carry (0: no reference shots)
+    local_images                         takes an upload, so a local file can be sent
+    continues                            "last_frame" (first frame = the parent's last) |
+                                         "extend" (the service extends its own clip) | None
+    reference_models/_aspects            reference shots only with these
+    resolution_aspects                   (resolution, aspects it is made at)
+    single_shot_resolutions              only in a request that carries one shot
+    extend_seed                          the extension request carries a seed
+    upload_formats, upload_max_bytes     what an upload takes
 
-    images: frames (first, last) / references; "last frame": the parent's last frame, uploaded
-    *  nanophoto: 1080p and 4k only in a request with one shot (it sends every shot in one)
-    ** kie: 1080p only at 16:9; no 4k
-    reference shots: aivideoapi only with model fast and 16:9 or 9:16; kie only fast and 16:9
-    extend (continues) takes a prompt (and kie a seed) only: no last frame
-
-"auto" aspect ratio is the services' own "Auto"/"auto". Settings a service has no field for
-accept only our default, never silently dropped: a seed on a service without seeds is an
-error. `issues` is the one place these rules live; "providers that can" is found by asking
-the same rules of every other provider.
+Settings a service has no field for accept only our default, never silently dropped; the one
+exception is the seed: one storyboard must plan on every provider that can make its shots,
+so a seed a provider cannot take is a warning (the clip will not be reproducible).
+"Providers that can" is found by asking the same rules of every installed provider.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from storyboard.errors import Problem
-from storyboard.providers.base import CompiledShot
+from storyboard.errors import Problem, Severity
 from storyboard.spec.model import Asset, Shot
 
-REAL_PROVIDERS = ("veo3o1", "nanophoto", "aivideoapi", "kie")
-UPLOAD_FORMATS = (".jpg", ".jpeg", ".png", ".webp")  # veo3o1: JPEG/PNG/WebP
-UPLOAD_MAX_BYTES = 50 * 1024 * 1024  # veo3o1: at most 50 MB
+if TYPE_CHECKING:
+    from storyboard.providers.base import CompiledShot, Provider
+
+IMAGE_FORMATS = (".jpg", ".jpeg", ".png", ".webp")
+FORMAT_NAMES = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WebP"}
 
 
 @dataclass(frozen=True)
 class Capabilities:
-    name: str
-    aspect_ratios: tuple[str, ...]
-    resolutions: tuple[str, ...]
-    models: tuple[str, ...]
-    seed: bool
-    types: tuple[str, ...]  # text | frames | reference
-    frame_images: int  # images a frames shot may carry: 1 = the first frame only
-    reference_images: int  # 0: no reference shots
-    local_images: bool  # takes an upload, so a local file can be sent
-    continues: str | None  # "last_frame" (first frame = parent's last) | "extend" | None
+    """What a provider can do; the defaults are the least: 16:9 720p text-only shots."""
+
+    aspect_ratios: tuple[str, ...] = ("16:9",)
+    resolutions: tuple[str, ...] = ("720p",)
+    models: tuple[str, ...] = ("fast",)
+    seed: bool = False
+    types: tuple[str, ...] = ("text",)  # text | frames | reference
+    frame_images: int = 0  # images a frames shot may carry: 1 = the first frame only
+    reference_images: int = 0  # 0: no reference shots
+    local_images: bool = False  # takes an upload, so a local file can be sent
+    continues: str | None = None  # "last_frame" (first frame = parent's last) | "extend" | None
     no_field: tuple[str, ...] = ()  # settings the service has no field for
     reference_models: tuple[str, ...] | None = None  # reference shots only with these
     reference_aspects: tuple[str, ...] | None = None
     resolution_aspects: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (res, aspects allowed)
     single_shot_resolutions: tuple[str, ...] = ()  # only in a request of one shot
     extend_seed: bool = False  # the extension request carries a seed
-
-
-TABLE: dict[str, Capabilities] = {
-    "veo3o1": Capabilities(
-        name="veo3o1",
-        aspect_ratios=("16:9", "9:16", "auto"),
-        resolutions=("720p",),
-        models=("fast",),
-        seed=False,
-        types=("text", "frames"),
-        frame_images=1,
-        reference_images=0,
-        local_images=True,
-        continues="last_frame",
-        no_field=("resolution", "model", "seed"),
-    ),
-    "nanophoto": Capabilities(
-        name="nanophoto",
-        aspect_ratios=("16:9", "9:16"),
-        resolutions=("720p", "1080p", "4k"),
-        models=("fast",),
-        seed=False,
-        types=("text", "frames", "reference"),
-        frame_images=2,
-        reference_images=3,
-        local_images=False,
-        continues=None,
-        no_field=("model", "seed"),
-        single_shot_resolutions=("1080p", "4k"),
-    ),
-    "aivideoapi": Capabilities(
-        name="aivideoapi",
-        aspect_ratios=("16:9", "9:16", "auto"),
-        resolutions=("720p", "1080p", "4k"),
-        models=("fast", "quality", "lite"),
-        seed=True,
-        types=("text", "frames", "reference"),
-        frame_images=2,
-        reference_images=3,
-        local_images=False,
-        continues="extend",
-        reference_models=("fast",),
-        reference_aspects=("16:9", "9:16"),
-        extend_seed=True,  # the input object (seeds among its fields) serves both models
-    ),
-    "kie": Capabilities(
-        name="kie",
-        aspect_ratios=("16:9", "9:16", "auto"),
-        resolutions=("720p", "1080p"),
-        models=("fast", "quality"),
-        seed=True,
-        types=("text", "frames", "reference"),
-        frame_images=2,
-        reference_images=3,
-        local_images=False,
-        continues="extend",
-        reference_models=("fast",),
-        reference_aspects=("16:9",),
-        resolution_aspects=(("1080p", ("16:9",)),),
-        extend_seed=True,  # POST /api/v1/veo/extend {taskId, prompt, seeds?}
-    ),
-}
+    upload_formats: tuple[str, ...] = IMAGE_FORMATS
+    upload_max_bytes: int = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Issue:
-    """One thing a provider cannot do for a shot. `key` groups the same ask across providers."""
+    """One thing a provider cannot do for a shot. `key` groups the same ask across providers:
+    aspect_ratio | resolution | model | seed | type | images | last_frame | continues |
+    local_image. A `warning` does not stop the plan."""
 
-    key: (
-        str  # aspect_ratio | resolution | model | seed | type | images | last_frame | continues | local_image
-    )
+    key: str
     path: str  # below the shot: "resolution", "frames.last", "references[1]"
     reason: str
     hint: str | None = None
+    warning: bool = False
 
 
-def _words(values: tuple[str, ...]) -> str:
+def _words(values: tuple[str, ...] | list[str]) -> str:
     return ", ".join(values)
+
+
+def _or(values: list[str]) -> str:
+    return values[0] if len(values) < 2 else f"{', '.join(values[:-1])} or {values[-1]}"
 
 
 def image_slots(shot: Shot) -> list[tuple[str, Asset]]:
@@ -161,9 +114,11 @@ def url_hint(asset: Asset, slot: str, shot: Shot) -> str:
     return f"give it a public URL as well: shots[{shot.index}].{slot}: {{file: {ref}, url: https://...}}"
 
 
-def issues(name: str, shot: Shot) -> list[Issue]:
-    """Everything provider `name` cannot do for `shot`, field by field."""
-    c = TABLE[name]
+KIND_WORDS = {"text": "text-only shots", "frames": "shots from frames", "reference": "reference shots"}
+
+
+def issues(name: str, c: Capabilities, shot: Shot) -> list[Issue]:
+    """Everything provider `name`, able to do `c`, cannot do for `shot`, field by field."""
     s = shot.settings
     out: list[Issue] = []
     keys: set[str] = set()
@@ -201,18 +156,19 @@ def issues(name: str, shot: Shot) -> list[Issue]:
             )
     if s.model not in c.models:
         if "model" in c.no_field:
-            reason = f"{name} has no model setting: only the default 'fast'"
+            reason = f"{name} has no model setting: only the default {c.models[0]!r}"
         else:
             reason = f"{name} has no model {s.model!r} ({_words(c.models)} only)"
-        add(Issue("model", "model", reason, "set model: fast"))
+        add(Issue("model", "model", reason, f"set model: {c.models[0]}"))
     if s.seed is not None:
         if not c.seed:
             add(
                 Issue(
                     "seed",
                     "seed",
-                    f"{name} takes no seed, and dropping it would give a different clip",
-                    "remove seed (from the shot and from settings)",
+                    f"seed ignored: {name} takes no seed; the clip will not be reproducible",
+                    "remove seed to silence this",
+                    warning=True,
                 )
             )
         elif shot.continues and c.continues == "extend" and not c.extend_seed:
@@ -220,8 +176,10 @@ def issues(name: str, shot: Shot) -> list[Issue]:
                 Issue(
                     "seed",
                     "seed",
-                    f"{name} continues a shot by extending its clip, and the extension takes no seed",
-                    "remove seed from this shot",
+                    f"seed ignored: {name} continues a shot by extending its clip, and the extension "
+                    "takes no seed; the clip will not be reproducible",
+                    "remove seed from this shot to silence this",
+                    warning=True,
                 )
             )
 
@@ -232,8 +190,10 @@ def issues(name: str, shot: Shot) -> list[Issue]:
                 Issue(
                     "type",
                     "references",
-                    f"{name} takes no reference images (one image only, as the first frame)",
-                    "use frames: {first: ...} instead",
+                    f"{name} takes no reference images (one image only, as the first frame)"
+                    if c.frame_images
+                    else f"{name} takes no reference images",
+                    "use frames: {first: ...} instead" if c.frame_images else None,
                 )
             )
         elif n > c.reference_images:
@@ -263,6 +223,15 @@ def issues(name: str, shot: Shot) -> list[Issue]:
                     f"set aspect_ratio: {c.reference_aspects[0]}",
                 )
             )
+    if shot.kind not in c.types and shot.kind != "reference" and not shot.continues:
+        add(
+            Issue(
+                "type",
+                "frames" if shot.kind == "frames" else "prompt",
+                f"{name} makes no {KIND_WORDS.get(shot.kind, shot.kind)} "
+                f"(only {_words([KIND_WORDS.get(t, t) for t in c.types])})",
+            )
+        )
 
     if shot.continues:
         if c.continues is None:
@@ -310,21 +279,25 @@ def issues(name: str, shot: Shot) -> list[Issue]:
         path = asset.path
         if path is None:
             continue
-        if path.suffix.lower() not in UPLOAD_FORMATS:
+        if path.suffix.lower() not in c.upload_formats:
+            formats = _or(
+                list(dict.fromkeys(FORMAT_NAMES.get(f, f.lstrip(".").upper()) for f in c.upload_formats))
+            )
             add(
                 Issue(
                     "local_image",
                     slot,
-                    f"image {asset.ref!r} cannot be uploaded to {name}: JPEG, PNG or WebP only",
+                    f"image {asset.ref!r} cannot be uploaded to {name}: {formats} only",
                     "convert it to .png or .jpg",
                 )
             )
-        elif _size(path) > UPLOAD_MAX_BYTES:
+        elif _size(path) > c.upload_max_bytes:
             add(
                 Issue(
                     "local_image",
                     slot,
-                    f"image {asset.ref!r} is {_size(path) / 2**20:.0f} MB; {name} takes at most 50 MB",
+                    f"image {asset.ref!r} is {_size(path) / 2**20:.0f} MB; {name} takes at most "
+                    f"{c.upload_max_bytes / 2**20:.0f} MB",
                     "make it smaller",
                 )
             )
@@ -343,55 +316,72 @@ STRUCTURAL = frozenset({"type", "continues", "last_frame"})
 
 
 def who_can(key: str, shot: Shot, besides: str = "") -> list[str]:
-    """The providers (other than `besides`) with no issue of this kind for the shot, and
-    able to make a shot of its kind (frames, references, continuing)."""
-    return [
-        p
-        for p in REAL_PROVIDERS
-        if p != besides and not any(i.key == key or i.key in STRUCTURAL for i in issues(p, shot))
-    ]
+    """The installed providers (other than `besides`) with no issue of this kind for the shot,
+    and able to make a shot of its kind (frames, references, continuing)."""
+    from storyboard.providers import registry
+
+    out = []
+    for cls in registry.classes():
+        c = cls.capabilities
+        if c is None or cls.name == besides:
+            continue
+        found = issues(cls.name, c, shot)
+        if not any(i.key == key or (i.key in STRUCTURAL and not i.warning) for i in found):
+            out.append(cls.name)
+    return out
 
 
 def _message(shot: Shot, reason: str, can: list[str]) -> str:
-    who = f"providers that can: {_words(tuple(can))}" if can else "no provider can"
+    who = f"providers that can: {_words(can)}" if can else "no provider can"
     return f"shot {shot.id!r}: {reason}; {who}"
 
 
-def problems(name: str, compiled: CompiledShot) -> list[Problem]:
-    """`issues` as Problems: where, which field, why, who can, how to fix."""
+def problems(provider: Provider, compiled: CompiledShot) -> list[Problem]:
+    """`issues` as Problems: where, which field, why, who can, how to fix. Warnings say who
+    takes what was ignored in their hint."""
     shot = compiled.shot
-    return [
-        Problem(
-            _message(shot, i.reason, who_can(i.key, shot, besides=name)),
-            path=f"shots[{shot.index}].{i.path}",
-            location=compiled.location,
-            hint=i.hint,
-        )
-        for i in issues(name, shot)
-    ]
-
-
-def batch_problems(name: str, shots: list[CompiledShot]) -> list[Problem]:
-    """Rules about the shots of one request together (nanophoto sends them all at once)."""
-    c = TABLE[name]
-    if len(shots) < 2 or not c.single_shot_resolutions:
+    c = provider.capabilities
+    if c is None:
         return []
     out = []
-    for compiled in shots:
-        shot = compiled.shot
-        res = shot.settings.resolution
-        if res not in c.single_shot_resolutions:
+    for i in issues(provider.name, c, shot):
+        path = f"shots[{shot.index}].{i.path}"
+        if i.warning:
+            can = who_can(i.key, shot, besides=provider.name)
+            hint = f"{i.hint}; providers that take one: {_words(can)}" if can else i.hint
+            out.append(Problem(i.reason, path, compiled.location, hint, Severity.WARNING))
             continue
-        reason = (
-            f"{name} makes {res} clips only in a request with a single shot, and it sends all "
-            f"{len(shots)} shots of this storyboard in one request"
-        )
-        out.append(
-            Problem(
-                _message(shot, reason, who_can("resolution", shot, besides=name)),
-                path=f"shots[{shot.index}].resolution",
-                location=compiled.location,
-                hint="set resolution: 720p for every shot, or use another provider",
+        message = _message(shot, i.reason, who_can(i.key, shot, besides=provider.name))
+        out.append(Problem(message, path, compiled.location, i.hint))
+    return out
+
+
+def batch_problems(provider: Provider, requests: list[list[CompiledShot]], hint: str) -> list[Problem]:
+    """Rules about the shots of one request together: a resolution made only in a request of
+    one shot, in a request of several (`requests`: the shots of each request, as the
+    provider groups them; `hint`: how to send fewer a request)."""
+    c = provider.capabilities
+    if c is None or not c.single_shot_resolutions:
+        return []
+    out = []
+    for group in requests:
+        if len(group) < 2:
+            continue
+        for compiled in group:
+            shot = compiled.shot
+            res = shot.settings.resolution
+            if res not in c.single_shot_resolutions:
+                continue
+            reason = (
+                f"{provider.name} makes {res} clips only in a request with a single shot, and it "
+                f"sends this one in a request of {len(group)} shots"
             )
-        )
+            out.append(
+                Problem(
+                    _message(shot, reason, who_can("resolution", shot, besides=provider.name)),
+                    path=f"shots[{shot.index}].resolution",
+                    location=compiled.location,
+                    hint=f"set resolution: 720p for every shot, or {hint}",
+                )
+            )
     return out

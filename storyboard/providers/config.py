@@ -1,7 +1,8 @@
 """Provider settings from the environment, or a .env file beside the storyboard.
 
-`<NAME>_API_KEY` and `<NAME>_BASE_URL` for NAME in VEO3O1, NANOPHOTO, AIVIDEOAPI, KIE. The
-environment wins over .env. Keys are handed to the provider and never shown anywhere.
+`<NAME>_API_KEY` and `<NAME>_BASE_URL`, NAME being each provider's own `env` (its module
+says which). The environment wins over .env. Keys are handed to the provider and never shown
+anywhere.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from storyboard import providers
+from storyboard import env, providers
 from storyboard.errors import ConfigError
 from storyboard.providers.base import Provider
 
@@ -64,11 +66,14 @@ def settings(
 
 def check_base_url(var: str, url: str) -> None:
     """Keys travel only over https, or over http to this machine (tests, local proxies)."""
-    parts = urlsplit(url)
-    loopback = parts.hostname in ("localhost", "::1") or (parts.hostname or "").startswith("127.")
-    if parts.scheme == "https" and parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        parts, host = None, None
+    if parts is not None and parts.scheme == "https" and host:
         return
-    if parts.scheme == "http" and loopback:
+    if parts is not None and parts.scheme == "http" and env.is_loopback(url):
         return
     raise ConfigError(
         f"{var}={url!r} is not an https URL: the API key would travel in clear text",
@@ -77,16 +82,22 @@ def check_base_url(var: str, url: str) -> None:
 
 
 def make_provider(
-    name: str, root: Path, *, need_key: bool = False, environ: Mapping[str, str] | None = None
+    name: str,
+    root: Path,
+    *,
+    need_key: bool = False,
+    environ: Mapping[str, str] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> Provider:
-    """An instance of the named provider, configured; with need_key, a missing key is an error."""
+    """An instance of the named provider, configured (`options`: the storyboard's
+    `providers: {name: {...}}`); with need_key, a missing key is an error."""
     if not name:
         raise ConfigError("the provider name is empty", hint="choose one of: " + ", ".join(providers.names()))
     cls = providers.get(name)
-    base_url, api_key = settings(cls.env, root, environ)
+    base_url, api_key = settings(cls.env, root, environ) if cls.env else (None, None)
     if need_key and cls.needs_key and not api_key:
         raise ConfigError(
             f"{name} needs an API key: set {cls.env}_API_KEY in the environment or in {root / '.env'}",
             hint="`storyboard plan` works without a key; the offline `preview` provider needs none",
         )
-    return cls(base_url=base_url, api_key=api_key)
+    return cls(base_url=base_url, api_key=api_key, options=options)

@@ -1,70 +1,67 @@
 """HTTP shared by the hosted providers: bearer auth, retries with backoff, no key in any text.
 
 `Http.request` sends one request and, on a rate limit (429, Retry-After honoured), a server
-error (5xx) or a dropped connection, tries again with exponential backoff and full jitter;
-after the last attempt it raises `RateLimitError` or `TransientError`. What counts as an
-error is decided by a `check` callable (response -> ProviderError | None), because two of the
-services report errors in the body's `code` with an undocumented HTTP status.
+error (5xx) or a connection that failed, tries again (storyboard.retry's backoff, through
+tenacity); after the last attempt it raises `RateLimitError` or `TransientError`. What counts
+as an error is decided by a `check` callable (Reply -> ProviderError | None), because the
+services report errors in their bodies in four different ways (providers.replies). Every
+answer comes back as a redacted `Reply`: no text of a service reaches us unredacted.
 
 A submission (a generation or an extension: money) is retried only when the service provably
 did not accept it: a rate limit, a connection that never opened (nothing was sent), or a
 server error in the service's own documented error body (it answered that it failed, and
 failed jobs are refunded). When the request went out and its answer is lost (the connection
-dropped, a read timed out, a bare 5xx from a proxy) the service may have started and charged
-for the job: that raises `ReplyLost`, never a second submission. `HostedProvider` runs every
-plugin's `submit` under this policy, so no plugin can forget it.
+dropped, no answer came before the timeout, a bare 5xx from a proxy) the service may have
+started and charged for the job: that raises `ReplyLost`, never a second submission.
+`HostedProvider` (providers.hosted) runs every plugin's `submit` as a submission and its
+`poll` as a poll, so no plugin can forget which is which.
 
-`HostedProvider` is the base of the four hosted plugins: it creates its `Http` lazily (plan
-time never opens a connection) and answers `check` from `capabilities`.
+httpx and tenacity are imported on first use: a plan never loads them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.utils
-import functools
-import json as jsonlib
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from storyboard import env, errors
-from storyboard.errors import (
-    AuthError,
-    Problem,
-    ProviderError,
-    RateLimitError,
-    TransientError,
+from storyboard import env
+from storyboard.errors import AuthError, BareServerError, ProviderError, ReplyLost, TransientError
+from storyboard.providers.replies import (
+    Context,
+    Reply,
+    Stage,
+    as_dict,
+    parse_retry_after,
+    status_error,
 )
-from storyboard.providers import capabilities
-from storyboard.providers.base import CompiledShot, HttpRequest, Provider
+from storyboard.retry import MAX_DELAY, Backoff
+from storyboard.secrets import Redactor
 
-DEFAULT_TIMEOUT = 60.0
-MAX_DELAY = 60.0  # no single wait is longer, whatever Retry-After says
-SNIPPET = 300  # characters of an unexpected reply quoted in a message
+if TYPE_CHECKING:
+    import httpx
+
+DEFAULT_TIMEOUT = 60.0  # seconds without a byte of the answer before a request is given up
 SUBMIT_RETRIES = 3  # at most this many retries of a submission the service did not accept
 
-# Failures that happen before a byte of the request is sent: safe to send again.
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+Check = Callable[[Reply], "ProviderError | None"]
 
-Check = Callable[[httpx.Response], "ProviderError | None"]
-
-
-class BareServerError(TransientError):
-    """A 5xx without the service's own error body (a proxy or load balancer answered): the
-    service behind it may or may not have acted on the request."""
-
-
-class ReplyLost(ProviderError):
-    """A submission went out and its answer was lost: the service may have started (and
-    charged for) the job. Never retried; the executor records the shots as uncertain."""
-
-    cause = ""  # what happened, in a few words, for the user's message
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "SUBMIT_RETRIES",
+    "Http",
+    "ReplyLost",
+    "as_dict",
+    "key_variable",
+    "parse_retry_after",
+    "protocol_error",
+    "read_image",
+    "retry_base",
+    "shots_label",
+]
 
 
 def retry_base() -> float:
@@ -72,34 +69,12 @@ def retry_base() -> float:
     return env.retry_base()
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds: a number, or an HTTP date (seconds from now)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - time.time())
+def key_variable(env_name: str) -> str:
+    return f"{env_name}_API_KEY"
 
 
-def json_body(response: httpx.Response) -> Any:
-    """The reply as JSON, or None when it is not JSON (a proxy's HTML page, a cut reply)."""
-    try:
-        return jsonlib.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def key_variable(env: str) -> str:
-    return f"{env}_API_KEY"
+class _Stopped(Exception):  # control flow inside `request`: a stopping render ends a backoff
+    pass
 
 
 class Http:
@@ -117,49 +92,79 @@ class Http:
         provider: str = "",
         env: str = "",
         max_delay: float = MAX_DELAY,
+        redactor: Redactor | None = None,
+        check: Check | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._key = api_key or ""
         self.timeout = timeout
         self.retries = max(0, retries)
-        self.backoff = retry_base() if backoff is None else backoff
+        self.policy = Backoff.from_env(backoff, max_delay)
         self.sleep = sleep
         self.provider = provider
         self.env = env
-        self.max_delay = max_delay
+        self.redactor = redactor if redactor is not None else Redactor([self._key])
+        self._check = check
         # set by the executor: a render that stops (Ctrl-C, no credits) ends a submission's
         # backoff at once instead of sending it again
         self.cancel: threading.Event | None = None
         self._client: httpx.Client | None = None
-        self._local = threading.local()  # which thread is submitting: polls run beside it
+        self._local = threading.local()  # what this thread is doing: polls run beside submissions
 
     def __repr__(self) -> str:  # never the key
         return f"Http({self.base_url!r}, provider={self.provider!r})"
 
+    @property
+    def backoff(self) -> float:
+        return self.policy.base
+
+    @property
+    def key_variable(self) -> str:
+        return key_variable(self.env) if self.env else "the API key variable"
+
+    # what a request is for ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def stage(self, stage: Stage) -> Iterator[None]:
+        before = getattr(self._local, "stage", Stage.CALL)
+        self._local.stage = stage
+        try:
+            yield
+        finally:
+            self._local.stage = before
+
+    def submission(self) -> contextlib.AbstractContextManager[None]:
+        """Requests made in this block, on this thread, start paid jobs (see the module
+        docstring): retried only when the service provably did not accept them."""
+        return self.stage(Stage.SUBMIT)
+
+    @property
+    def current_stage(self) -> Stage:
+        return getattr(self._local, "stage", Stage.CALL)
+
+    @property
+    def submitting(self) -> bool:
+        return self.current_stage is Stage.SUBMIT
+
+    def context(self, shot: str | None = None) -> Context:
+        return Context(self.provider, self.key_variable, self.current_stage, shot)
+
     # text hygiene ----------------------------------------------------------------------------
     def redact(self, text: str) -> str:
-        """`text` with the key blotted out: services sometimes echo what they were sent."""
-        if self._key and len(self._key) >= 4:
-            text = text.replace(self._key, "***")
-        return text
+        return self.redactor.redact(text)
 
-    def snippet(self, response: httpx.Response) -> str:
-        text = response.content[:SNIPPET].decode("utf-8", "replace").strip()
-        return self.redact(text) or "(empty reply)"
+    def status_error(self, reply: Reply, shot: str | None = None) -> ProviderError | None:
+        """The error an HTTP status means when the body says nothing more specific."""
+        return status_error(reply, self.context(shot))
 
-    def auth_error(self, words: str) -> AuthError:
-        var = key_variable(self.env) if self.env else "the API key variable"
-        return AuthError(
-            self.redact(f"the API key was refused ({words}): set {var} to a valid key"),
-            provider=self.provider,
-            hint=f"check the key in {var}",
-            status=401,
-        )
+    def check(self, reply: Reply) -> ProviderError | None:
+        return self._check(reply) if self._check is not None else self.status_error(reply)
 
     # requests --------------------------------------------------------------------------------
     @property
     def client(self) -> httpx.Client:
         if self._client is None:
+            import httpx
+
             self._client = httpx.Client(
                 timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 20.0)),
                 headers={"Authorization": f"Bearer {self._key}"},
@@ -172,21 +177,6 @@ class Http:
             return path_or_url
         return f"{self.base_url}/{path_or_url.lstrip('/')}"
 
-    @contextlib.contextmanager
-    def submission(self) -> Iterator[None]:
-        """Requests made in this block, on this thread, start paid jobs (see the module
-        docstring): retried only when the service provably did not accept them."""
-        before = getattr(self._local, "submitting", False)
-        self._local.submitting = True
-        try:
-            yield
-        finally:
-            self._local.submitting = before
-
-    @property
-    def submitting(self) -> bool:
-        return bool(getattr(self._local, "submitting", False))
-
     def request(
         self,
         method: str,
@@ -197,92 +187,95 @@ class Http:
         params: dict[str, Any] | None = None,
         retry: bool = True,
         check: Check | None = None,
-    ) -> httpx.Response:
-        """Send, retrying 429/5xx/dropped connections; raise the mapped error otherwise.
+    ) -> Reply:
+        """Send, retrying 429/5xx/failed connections; raise the mapped error otherwise.
         Inside `submission()`, only what the service provably did not accept is retried."""
+        import tenacity
+
         if not self._key:
-            var = key_variable(self.env) if self.env else "the API key variable"
+            var = self.key_variable
             raise AuthError(f"no API key: set {var}", provider=self.provider, hint=f"export {var}=...")
-        check = check or self.status_error
         paid = self.submitting
         retries = min(self.retries, SUBMIT_RETRIES) if paid else self.retries
-        attempts = retries + 1 if retry else 1
-        url = self.url(path_or_url)
-        last: ProviderError | None = None
-        for attempt in range(attempts):
-            if attempt and not self._pause(self._delay(attempt - 1, last), paid):
-                break
-            try:
-                response = self.client.request(method, url, json=json, files=files, params=params)
-            except httpx.TransportError as exc:
-                # httpx's own text names the URL at most; redact anyway
-                words = self.redact(f"{type(exc).__name__}: {exc}")
-                if paid and not isinstance(exc, NOT_SENT):
-                    cause = "the connection dropped after the request was sent"
+        last: list[BaseException] = []
+
+        def remember(state: tenacity.RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome is not None else None
+            if error is not None:
+                last[:] = [error]
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(retries + 1 if retry else 1),
+            wait=self.policy,
+            retry=tenacity.retry_if_exception(lambda e: isinstance(e, ProviderError) and e.retryable),
+            before_sleep=remember,
+            sleep=self._pause if paid else self.sleep,
+            reraise=True,
+        )
+        send = check or self.check
+        try:
+            return retrying(self._once, method, self.url(path_or_url), json, files, params, send, paid)
+        except _Stopped:
+            raise last[0] from None
+
+    def _once(
+        self,
+        method: str,
+        url: str,
+        json: Any,
+        files: dict[str, Any] | None,
+        params: dict[str, Any] | None,
+        check: Check,
+        paid: bool,
+    ) -> Reply:
+        import httpx
+
+        try:
+            response = self.client.request(method, url, json=json, files=files, params=params)
+        except httpx.TransportError as exc:
+            not_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+            words = self.redact(f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, httpx.TimeoutException) and not not_sent:
+                cause = f"no answer came within {self.timeout:g} s of sending the request (timed out)"
+                if paid:
                     raise self.reply_lost(cause, words) from None
-                last = TransientError(f"connection failed ({words})", provider=self.provider)
-                continue
-            error = check(response)
-            if error is None:
-                return response
-            if paid and isinstance(error, BareServerError):
-                cause = f"the request was sent and only a bare HTTP {error.status} came back"
-                raise self.reply_lost(cause, error.reason, status=error.status)
-            if not error.retryable:
-                raise error
-            last = error
-        assert last is not None
-        raise last
+                raise TransientError(f"the request timed out: {cause}", provider=self.provider) from None
+            if paid and not not_sent:
+                raise self.reply_lost("the connection dropped after the request was sent", words) from None
+            raise TransientError(f"connection failed ({words})", provider=self.provider) from None
+        reply = Reply.read(response, self.redactor)
+        error = check(reply)
+        if error is None:
+            return reply
+        if paid and isinstance(error, BareServerError):
+            cause = f"the request was sent and only a bare HTTP {error.status} came back"
+            raise self.reply_lost(cause, error.reason, status=error.status)
+        raise error
 
     def reply_lost(self, cause: str, detail: str, status: int | None = None) -> ReplyLost:
         who = self.provider or "the service"
-        err = ReplyLost(
+        return ReplyLost(
             self.redact(f"{cause} ({detail}), so {who} may have started (and charged for) it"),
             provider=self.provider,
             status=status,
+            cause=self.redact(cause),
         )
-        err.cause = self.redact(cause)
-        return err
 
-    def _pause(self, seconds: float, paid: bool) -> bool:
-        """Wait before a retry; False when a submission's render is stopping (send no more)."""
-        cancel = self.cancel if paid else None
+    def _pause(self, seconds: float) -> None:
+        """Wait before retrying a submission; a stopping render sends no more (_Stopped)."""
+        cancel = self.cancel
         if cancel is None:
             self.sleep(seconds)
-            return True
+            return
         if cancel.is_set():
-            return False
+            raise _Stopped
         if self.sleep is time.sleep:
-            return not cancel.wait(seconds)
+            if cancel.wait(seconds):
+                raise _Stopped
+            return
         self.sleep(seconds)  # a test's recorded sleep
-        return not cancel.is_set()
-
-    def _delay(self, attempt: int, error: ProviderError | None) -> float:
-        if error is not None and error.retry_after is not None:
-            return min(error.retry_after, self.max_delay)
-        ceiling = min(self.max_delay, self.backoff * (2**attempt))
-        return random.uniform(0, ceiling)  # full jitter
-
-    def status_error(self, response: httpx.Response, shot: str | None = None) -> ProviderError | None:
-        """The error an HTTP status means when the body says nothing more specific."""
-        status = response.status_code
-        if response.is_success:
-            return None
-        words = f"HTTP {status}: {self.snippet(response)}"
-        if status in (401, 403):
-            return self.auth_error(words)
-        if status == 429:
-            return RateLimitError(
-                self.redact(f"rate limited ({words})"),
-                provider=self.provider,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                status=status,
-            )
-        if status >= 500:  # the service's own error bodies are mapped by each plugin's check
-            return BareServerError(
-                self.redact(f"server error ({words})"), provider=self.provider, status=status
-            )
-        return ProviderError(self.redact(words), provider=self.provider, shot=shot, status=status)
+        if cancel.is_set():
+            raise _Stopped
 
     def close(self) -> None:
         if self._client is not None:
@@ -290,14 +283,14 @@ class Http:
             self._client = None
 
 
-def protocol_error(http: Http, what: str, response: httpx.Response, shot: str | None = None) -> ProviderError:
+def protocol_error(http: Http, what: str, reply: Reply, shot: str | None = None) -> ProviderError:
     """A reply that does not look like the document says: name what was missing. To a
     submission the service said yes in a way we cannot read: it may be running (ReplyLost)."""
-    words = f"unexpected reply: {what} (HTTP {response.status_code}: {http.snippet(response)})"
-    if http.submitting and response.is_success:
+    words = f"unexpected reply: {what} (HTTP {reply.status_code}: {reply.snippet()})"
+    if http.submitting and reply.is_success:
         cause = "the request was accepted but its reply could not be read"
-        return http.reply_lost(cause, words, status=response.status_code)
-    return ProviderError(http.redact(words), provider=http.provider, shot=shot, status=response.status_code)
+        return http.reply_lost(cause, words, status=reply.status_code)
+    return ProviderError(words, provider=http.provider, shot=shot, status=reply.status_code)
 
 
 def shots_label(shots: tuple[str, ...] | list[str]) -> str | None:
@@ -305,79 +298,6 @@ def shots_label(shots: tuple[str, ...] | list[str]) -> str | None:
     if not shots:
         return None
     return shots[0] if len(shots) == 1 else ", ".join(shots)
-
-
-class HostedProvider(Provider):
-    """A service reached over HTTP with a key; `Http` is made on first use."""
-
-    poll_interval: ClassVar[float] = 10.0  # seconds between polls the documents ask for
-    # the shortest wait between polls a documented rate limit allows (0: no limit known)
-    min_poll_interval: ClassVar[float] = 0.0
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        submit = cls.__dict__.get("submit")
-        if submit is not None and not getattr(submit, "_paid", False):
-            cls.submit = _as_submission(submit)  # type: ignore[method-assign]
-
-    def __init__(
-        self,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        retries: int = 5,
-        backoff: float | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(base_url, api_key)
-        self._http_options: dict[str, Any] = {
-            "timeout": timeout,
-            "retries": retries,
-            "backoff": backoff,
-            "sleep": sleep,
-        }
-        self._http: Http | None = None
-
-    def __repr__(self) -> str:  # never the key
-        return f"{type(self).__name__}(base_url={self.base_url!r})"
-
-    @property
-    def http(self) -> Http:
-        if self._http is None:
-            self._http = Http(
-                self.base_url, self.api_key, provider=self.name, env=self.env, **self._http_options
-            )
-        return self._http
-
-    def check(self, shot: CompiledShot) -> list[Problem]:
-        return capabilities.problems(self.name, shot)
-
-    def require(self, shot: CompiledShot) -> None:
-        """Refuse to build a request for a shot this provider cannot make."""
-        problems = self.check(shot)
-        if problems:
-            raise errors.UnsupportedError(problems)
-
-    def task_extra(self, shot: CompiledShot) -> dict[str, Any]:
-        """What `poll` needs to know about a shot beyond its task id (kept in Task.extra)."""
-        return {}
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-
-
-def _as_submission(submit: Callable[[Any, HttpRequest], dict[str, str]]) -> Any:
-    """`submit` run under the submission policy of `Http.submission`."""
-
-    @functools.wraps(submit)
-    def paid(self: HostedProvider, request: HttpRequest) -> dict[str, str]:
-        with self.http.submission():
-            return submit(self, request)
-
-    paid._paid = True  # type: ignore[attr-defined]
-    return paid
 
 
 def read_image(path: Path) -> tuple[str, bytes, str]:

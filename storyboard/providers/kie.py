@@ -6,7 +6,8 @@
 
 Errors travel in the body's `code` (400, 401, 402, 404, 422 content checks, 429, 455
 maintenance, 500, 501 generation failed, 505 feature disabled); the HTTP status beside them
-is not documented, so the body decides. Never `enableFallback` (deprecated), never
+is not documented, so the body decides (404 from record-info: the task is unknown). No price
+table is published (004 points at kie.ai/billing). Never `enableFallback` (deprecated), never
 `callBackUrl` (we poll). 1080p comes from a second call once the 720p clip is done.
 
 How to poll is NOT in 004: it is inferred from the vendor's public pages (kie-polling.md)
@@ -18,25 +19,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
-
-from storyboard.errors import (
-    CreditsError,
-    GenerationFailed,
-    ProviderError,
-    RateLimitError,
-    RejectedError,
-    TransientError,
-)
-from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Need, Task, TaskStatus
-from storyboard.providers.http import (
-    HostedProvider,
-    Http,
-    json_body,
-    parse_retry_after,
-    protocol_error,
-    shots_label,
-)
+from storyboard.errors import ProviderError
+from storyboard.providers.base import CompiledShot, HttpRequest, Need, NeedKind, Task, TaskState, TaskStatus
+from storyboard.providers.capabilities import Capabilities
+from storyboard.providers.hosted import HostedProvider
+from storyboard.providers.http import protocol_error, shots_label
+from storyboard.providers.replies import ErrorKind, Reply, Rule, ServiceError, as_dict
 
 MODEL = {"fast": "veo3_fast", "quality": "veo3"}
 ASPECT = {"16:9": "16:9", "9:16": "9:16", "auto": "Auto"}
@@ -51,50 +39,31 @@ def task_placeholder(parent: str) -> str:
     return f"<task:{parent}>"
 
 
-def body_error(http: Http, response: httpx.Response, shot: str | None = None) -> ProviderError | None:
-    """The error a kie reply means: its body `code` first, the HTTP status where there is none."""
-    body = json_body(response)
-    code = body.get("code") if isinstance(body, dict) else None
-    if not isinstance(code, int):
-        return http.status_error(response, shot)
-    if code == 200:
-        return None if response.is_success else http.status_error(response, shot)
-    assert isinstance(body, dict)
-    words = http.redact(f"{code}: {body.get('msg') or ''}".rstrip(": "))
-    if code == 401:
-        return http.auth_error(words)
-    if code == 402:
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
-        detail = "not enough credits"
-        # 004 gives no numbers with 402; use them if a reply ever carries them
-        need = next((data[k] for k in ("required", "requiredCredits") if data.get(k) is not None), None)
-        have = next((data[k] for k in ("current", "credits", "balance") if data.get(k) is not None), None)
-        if need is not None:
-            detail += f": {need} needed"
-        if have is not None:
-            detail += f", {have} available"
-        return CreditsError(
-            f"{detail} ({words})", provider="kie", shot=shot, status=402, hint="top up at kie.ai/billing"
-        )
-    if code == 429:
-        return RateLimitError(
-            f"rate limited ({words})",
-            provider="kie",
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            status=429,
-        )
-    if code == 505:
-        return ProviderError(f"the feature is disabled ({words})", provider="kie", shot=shot, status=code)
-    if code == 455 or (code >= 500 and code != 501):
-        # 455 is maintenance: worth waiting for, like a server error
-        return TransientError(f"service unavailable ({words})", provider="kie", status=code)
-    if code == 422:
-        return RejectedError(f"rejected by content checks ({words})", provider="kie", shot=shot, status=code)
-    if code == 501:
-        return GenerationFailed(f"generation failed ({words})", provider="kie", shot=shot, status=code)
-    if code == 400:
-        return RejectedError(f"the request was refused ({words})", provider="kie", shot=shot, status=code)
-    return ProviderError(f"error {words}", provider="kie", shot=shot, status=code)
+def read_error(reply: Reply, sent: Any = None) -> ServiceError | None:
+    """kie's error in a reply: its body `code` (HTTP's numbers) decides, 200 is success; a
+    body without one is not kie's, so the HTTP status decides."""
+    code = reply.body.get("code")
+    if not isinstance(code, int) or code == 200:
+        return None
+    data = as_dict(reply.body.get("data"))
+    # 004 gives no numbers with 402; use them if a reply ever carries them
+    need = next((data[k] for k in ("required", "requiredCredits") if data.get(k) is not None), None)
+    have = next((data[k] for k in ("current", "credits", "balance") if data.get(k) is not None), None)
+    return ServiceError(code, str(reply.body.get("msg") or ""), need, have)
+
+
+ERRORS = {
+    400: Rule(ErrorKind.REJECTED),
+    401: Rule(ErrorKind.AUTH),
+    402: Rule(ErrorKind.CREDITS, hint="top up at kie.ai/billing"),
+    404: Rule(ErrorKind.NOT_FOUND, "no such task"),  # record-info of a task it does not know
+    422: Rule(ErrorKind.REJECTED, "rejected by content checks"),
+    429: Rule(ErrorKind.RATE_LIMIT),
+    455: Rule(ErrorKind.UNAVAILABLE, "service unavailable (maintenance)"),  # worth waiting for
+    500: Rule(ErrorKind.UNAVAILABLE, "service unavailable"),
+    501: Rule(ErrorKind.FAILED),
+    505: Rule(ErrorKind.OTHER, "the feature is disabled"),
+}
 
 
 class KiePolling:
@@ -112,8 +81,9 @@ class KiePolling:
     HD_NOT_READY = 400  # body code while the 1080p clip is being made
     HD_RETRY_SECONDS = 20.0  # the vendor suggests a try every 20-30 s
 
-    def __init__(self, http: Http, hd_retry_seconds: float = HD_RETRY_SECONDS) -> None:
-        self.http = http
+    def __init__(self, provider: KieProvider, hd_retry_seconds: float = HD_RETRY_SECONDS) -> None:
+        self.provider = provider
+        self.http = provider.http
         self.hd_retry_seconds = hd_retry_seconds
         self._ready: dict[str, str] = {}  # task id -> 720p URL, once record-info said success
         self._hd_tried: dict[str, float] = {}  # task id -> when get-1080p-video was last asked
@@ -121,61 +91,55 @@ class KiePolling:
     def status(self, task: Task, resolution: str) -> TaskStatus:
         if task.task_id not in self._ready:
             first = self._record(task)
-            if first.state != "done" or resolution != "1080p":
+            if first.state is not TaskState.DONE or resolution != "1080p":
                 return first
             assert first.url is not None
             self._ready[task.task_id] = first.url
         return self._hd(task)
 
     def _record(self, task: Task) -> TaskStatus:
-        response = self.http.request(
+        reply = self.http.request(
             "GET",
             self.RECORD_INFO,
             params={"taskId": task.task_id},
-            check=lambda r: body_error(self.http, r, task.shot_id),
+            check=self.provider.checker(task.shot_id),
         )
-        body = json_body(response)
-        data = body.get("data") if isinstance(body, dict) else None
+        data = reply.body.get("data")
         if not isinstance(data, dict):
-            raise protocol_error(self.http, "no data in the record-info reply", response, task.shot_id)
+            raise protocol_error(self.http, "no data in the record-info reply", reply, task.shot_id)
         flag = data.get("successFlag")
         if flag == self.SUCCESS:
-            result = data.get("response") if isinstance(data.get("response"), dict) else {}
+            result = as_dict(data.get("response"))
             urls = result.get("resultUrls") or []
             if not urls or not isinstance(urls[0], str):
-                return TaskStatus("failed", reason="succeeded without response.resultUrls")
-            return TaskStatus("done", url=urls[0])
+                return TaskStatus(TaskState.FAILED, reason="succeeded without response.resultUrls")
+            return TaskStatus(TaskState.DONE, url=urls[0])
         if flag in (self.FAILED, self.GENERATION_FAILED):
             words = ": ".join(str(x) for x in (data.get("errorCode"), data.get("errorMessage")) if x)
-            return TaskStatus(
-                "failed", reason=self.http.redact(words or "generation failed (no reason given)")
-            )
-        return TaskStatus("running" if flag == self.GENERATING else "pending")
+            return TaskStatus(TaskState.FAILED, reason=words or "generation failed (no reason given)")
+        return TaskStatus(TaskState.RUNNING if flag == self.GENERATING else TaskState.PENDING)
 
     def _hd(self, task: Task) -> TaskStatus:
         now = time.monotonic()
         last = self._hd_tried.get(task.task_id)
         if last is not None and now - last < self.hd_retry_seconds:
-            return TaskStatus("running", progress=None)
+            return TaskStatus(TaskState.RUNNING, progress=None)
         self._hd_tried[task.task_id] = now
 
-        def check(r: httpx.Response) -> ProviderError | None:
-            body = json_body(r)
-            if isinstance(body, dict) and body.get("code") == self.HD_NOT_READY:
+        def check(r: Reply) -> ProviderError | None:
+            if r.body.get("code") == self.HD_NOT_READY:
                 return None  # not an error: the 1080p clip is still being made
-            return body_error(self.http, r, task.shot_id)
+            return self.provider.error_of(r, task.shot_id)
 
-        response = self.http.request(
+        reply = self.http.request(
             "GET", self.HD_VIDEO, params={"taskId": task.task_id, "index": 0}, check=check
         )
-        body = json_body(response)
-        if isinstance(body, dict) and body.get("code") == self.HD_NOT_READY:
-            return TaskStatus("running")
-        data = body.get("data") if isinstance(body, dict) else None
-        url = data.get("resultUrl") if isinstance(data, dict) else None
+        if reply.body.get("code") == self.HD_NOT_READY:
+            return TaskStatus(TaskState.RUNNING)
+        url = as_dict(reply.body.get("data")).get("resultUrl")
         if not isinstance(url, str) or not url:
-            raise protocol_error(self.http, "no data.resultUrl in the 1080p reply", response, task.shot_id)
-        return TaskStatus("done", url=url)
+            raise protocol_error(self.http, "no data.resultUrl in the 1080p reply", reply, task.shot_id)
+        return TaskStatus(TaskState.DONE, url=url)
 
 
 class KieProvider(HostedProvider):
@@ -183,6 +147,22 @@ class KieProvider(HostedProvider):
     env = "KIE"
     default_base_url = "https://api.kie.ai"
     poll_interval = 10.0
+    capabilities = Capabilities(
+        aspect_ratios=("16:9", "9:16", "auto"),
+        resolutions=("720p", "1080p"),
+        models=("fast", "quality"),
+        seed=True,
+        types=("text", "frames", "reference"),
+        frame_images=2,
+        reference_images=3,
+        local_images=False,
+        continues="extend",
+        reference_models=("fast",),
+        reference_aspects=("16:9",),
+        resolution_aspects=(("1080p", ("16:9",)),),
+        extend_seed=True,  # POST /api/v1/veo/extend {taskId, prompt, seeds?}
+    )
+    errors = ERRORS
 
     def __init__(
         self, *args: Any, hd_retry_seconds: float = KiePolling.HD_RETRY_SECONDS, **kwargs: Any
@@ -205,7 +185,7 @@ class KieProvider(HostedProvider):
             body: dict[str, Any] = {"taskId": placeholder, "prompt": shot.prompt}
             if settings.seed is not None:
                 body["seeds"] = settings.seed
-            return body, (Need("task_id", s.continues, placeholder),)
+            return body, (Need(NeedKind.TASK_ID, s.continues, placeholder),)
         body = {
             "prompt": shot.prompt,
             "model": MODEL[settings.model],
@@ -219,33 +199,28 @@ class KieProvider(HostedProvider):
             body["seeds"] = settings.seed
         return body, ()
 
-    def cost(self, shot: CompiledShot) -> Cost:
-        return Cost(None, None)  # 004 gives no price table (it points at kie.ai/billing)
-
     def task_extra(self, shot: CompiledShot) -> dict[str, Any]:
         return {"resolution": shot.shot.settings.resolution}
 
     # render time ---------------------------------------------------------------------------
     def submit(self, request: HttpRequest) -> dict[str, str]:
         shot = shots_label(request.shots)
-        response = self.http.request(
-            request.method,
-            request.url,
-            json=request.body,
-            check=lambda r: body_error(self.http, r, shot),
-        )
-        body = json_body(response)
-        data = body.get("data") if isinstance(body, dict) else None
-        task_id = data.get("taskId") if isinstance(data, dict) else None
+        reply = self.http.request(request.method, request.url, json=request.body, check=self.checker(shot))
+        task_id = as_dict(reply.body.get("data")).get("taskId")
         if not isinstance(task_id, str) or not task_id:
-            raise protocol_error(self.http, "no data.taskId in the reply", response, shot)
+            raise protocol_error(self.http, "no data.taskId in the reply", reply, shot)
         return {request.shots[0]: task_id}
 
     @property
     def polling(self) -> KiePolling:
         if self._polling is None:
-            self._polling = KiePolling(self.http, self.hd_retry_seconds)
+            self._polling = KiePolling(self, self.hd_retry_seconds)
         return self._polling
 
+    def read_error(self, reply: Reply, sent: Any = None) -> ServiceError | None:
+        return read_error(reply, sent)
+
     def poll(self, tasks: list[Task]) -> dict[str, TaskStatus]:
-        return {t.task_id: self.polling.status(t, str(t.extra.get("resolution") or "720p")) for t in tasks}
+        return self.poll_each(
+            tasks, lambda t: self.polling.status(t, str(t.extra.get("resolution") or "720p"))
+        )

@@ -8,6 +8,8 @@
 Errors travel in the body's `code` (0 ok, 1000 invalid parameters, 1001 insufficient credits
 with data.required/current, 1002 auth failed, 1003 rate limited, 5000 server error); the HTTP
 status beside them is not documented, so the body decides and the status only fills in.
+The documents name no "no such task" answer, so a poll never raises TaskNotFound.
+No price table is published.
 """
 
 from __future__ import annotations
@@ -15,27 +17,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from storyboard.errors import (
-    CreditsError,
-    ProviderError,
-    RateLimitError,
-    RejectedError,
-    TransientError,
-)
-from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Need, Task, TaskStatus
-from storyboard.providers.http import (
-    HostedProvider,
-    json_body,
-    parse_retry_after,
-    protocol_error,
-    read_image,
-    shots_label,
-)
+from storyboard.providers.base import CompiledShot, HttpRequest, Need, NeedKind, Task, TaskState, TaskStatus
+from storyboard.providers.capabilities import Capabilities
+from storyboard.providers.hosted import HostedProvider
+from storyboard.providers.http import protocol_error, read_image, shots_label
+from storyboard.providers.replies import ErrorKind, Reply, Rule, ServiceError, as_dict
 
 ASPECT = {"16:9": "16:9", "9:16": "9:16", "auto": "auto"}
-STATES = {"pending": "pending", "processing": "running", "completed": "done", "failed": "failed"}
+STATES = {
+    "pending": TaskState.PENDING,
+    "processing": TaskState.RUNNING,
+    "completed": TaskState.DONE,
+    "failed": TaskState.FAILED,
+}
 
 
 def upload_placeholder(ref: str) -> str:
@@ -46,17 +40,38 @@ def last_frame_placeholder(parent: str) -> str:
     return f"<last-frame:{parent}>"
 
 
+ERRORS = {
+    1000: Rule(ErrorKind.REJECTED, "the request was refused as invalid"),
+    1001: Rule(ErrorKind.CREDITS, hint="top up the veo3o1 account"),
+    1002: Rule(ErrorKind.AUTH),
+    1003: Rule(ErrorKind.RATE_LIMIT),
+    5000: Rule(ErrorKind.UNAVAILABLE),
+}
+
+
 class Veo3o1Provider(HostedProvider):
     name = "veo3o1"
     env = "VEO3O1"
     default_base_url = "https://veo3o1.com/api"
-    can_upload = True
+    submit_path = "/generate-video"
     poll_interval = 7.5  # the document: every 5-10 s
+    capabilities = Capabilities(
+        aspect_ratios=("16:9", "9:16", "auto"),
+        resolutions=("720p",),
+        models=("fast",),
+        seed=False,
+        types=("text", "frames"),
+        frame_images=1,
+        reference_images=0,
+        local_images=True,
+        continues="last_frame",
+        no_field=("resolution", "model", "seed"),
+        upload_formats=(".jpg", ".jpeg", ".png", ".webp"),
+        upload_max_bytes=50 * 1024 * 1024,
+    )
+    errors = ERRORS
 
     # plan time -----------------------------------------------------------------------------
-    def submit_url(self, shot: CompiledShot) -> str:
-        return f"{self.base_url}/generate-video"
-
     def shot_body(self, shot: CompiledShot) -> tuple[dict[str, Any], tuple[Need, ...]]:
         self.require(shot)
         s = shot.shot
@@ -69,11 +84,11 @@ class Veo3o1Provider(HostedProvider):
         image: str | None = None
         if s.continues:
             image = last_frame_placeholder(s.continues)
-            needs = (Need("last_frame", s.continues, image),)
+            needs = (Need(NeedKind.LAST_FRAME, s.continues, image),)
         elif s.first is not None:
             if s.first.is_local:
                 image = upload_placeholder(s.first.ref)
-                needs = (Need("upload", str(s.first.path), image),)
+                needs = (Need(NeedKind.UPLOAD, str(s.first.path), image),)
             else:
                 image = s.first.url
         if image is not None:
@@ -81,109 +96,64 @@ class Veo3o1Provider(HostedProvider):
             body["imageUrl"] = image
         return body, needs
 
-    def cost(self, shot: CompiledShot) -> Cost:
-        return Cost(None, None)  # the documents give no price table
-
-    # render time ---------------------------------------------------------------------------
-    def _error(self, response: httpx.Response, shot: str | None = None) -> ProviderError | None:
-        body = json_body(response)
-        code = body.get("code") if isinstance(body, dict) else None
-        if not isinstance(code, int) or (code == 0 and not response.is_success):
-            return self.http.status_error(response, shot)
-        if code == 0:
-            return None
-        assert isinstance(body, dict)
-        msg = str(body.get("msg") or "")
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
-        words = self.http.redact(f"{code}: {msg}" if msg else str(code))
-        if code == 1002:
-            return self.http.auth_error(words)
-        if code == 1001:
-            need, have = data.get("required"), data.get("current")
-            detail = "not enough credits"
-            if need is not None:
-                detail += f": {need} needed"
-                if have is not None:
-                    detail += f", {have} available"
-            return CreditsError(
-                f"{detail} ({words})",
-                provider=self.name,
-                shot=shot,
-                hint="top up the veo3o1 account",
-            )
-        if code == 1003:
-            return RateLimitError(
-                f"rate limited ({words})",
-                provider=self.name,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            )
-        if code == 5000:
-            return TransientError(f"server error ({words})", provider=self.name)
-        if code == 1000:
-            return RejectedError(
-                f"the request was refused as invalid ({words})", provider=self.name, shot=shot
-            )
-        return ProviderError(f"error {words}", provider=self.name, shot=shot)
-
-    def _data(self, response: httpx.Response, shot: str | None, what: str) -> dict[str, Any]:
-        body = json_body(response)
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, dict):
-            raise protocol_error(self.http, f"no data in the {what} reply", response, shot)
-        return data
-
     def upload_url(self) -> str:
         return f"{self.base_url}/upload-video-image"
 
+    # render time ---------------------------------------------------------------------------
+    def read_error(self, reply: Reply, sent: Any = None) -> ServiceError | None:
+        code = reply.body.get("code")
+        if not isinstance(code, int) or code == 0:
+            return None  # a success, or not the service's body: the HTTP status decides
+        data = as_dict(reply.body.get("data"))
+        return ServiceError(code, str(reply.body.get("msg") or ""), data.get("required"), data.get("current"))
+
+    def _data(self, reply: Reply, shot: str | None, what: str) -> dict[str, Any]:
+        data = reply.body.get("data")
+        if not isinstance(data, dict):
+            raise protocol_error(self.http, f"no data in the {what} reply", reply, shot)
+        return data
+
     def upload(self, path: Path) -> str:
         name, content, mime = read_image(Path(path))
-        response = self.http.request(
-            "POST",
-            "/upload-video-image",
-            files={"file": (name, content, mime)},
-            check=lambda r: self._error(r),
-        )
-        url = self._data(response, None, "upload").get("imageUrl")
+        reply = self.http.request("POST", "/upload-video-image", files={"file": (name, content, mime)})
+        url = self._data(reply, None, "upload").get("imageUrl")
         if not isinstance(url, str) or not url:
-            raise protocol_error(self.http, "no data.imageUrl in the upload reply", response)
+            raise protocol_error(self.http, "no data.imageUrl in the upload reply", reply)
         return url
 
     def submit(self, request: HttpRequest) -> dict[str, str]:
         shot = shots_label(request.shots)
-        response = self.http.request(
-            request.method, request.url, json=request.body, check=lambda r: self._error(r, shot)
-        )
-        uuid = self._data(response, shot, "generate").get("uuid")
+        reply = self.http.request(request.method, request.url, json=request.body, check=self.checker(shot))
+        uuid = self._data(reply, shot, "generate").get("uuid")
         if not isinstance(uuid, str) or not uuid:
-            raise protocol_error(self.http, "no data.uuid in the generate reply", response, shot)
+            raise protocol_error(self.http, "no data.uuid in the generate reply", reply, shot)
         return {request.shots[0]: uuid}
 
     def poll(self, tasks: list[Task]) -> dict[str, TaskStatus]:
-        out: dict[str, TaskStatus] = {}
-        for task in tasks:
-            response = self.http.request(
-                "GET",
-                f"/video-status/{task.task_id}",
-                check=lambda r, t=task: self._error(r, t.shot_id),
+        def one(task: Task) -> TaskStatus:
+            reply = self.http.request(
+                "GET", f"/video-status/{task.task_id}", check=self.checker(task.shot_id)
             )
-            out[task.task_id] = self._status(self._data(response, task.shot_id, "status"))
-        return out
+            return self._status(self._data(reply, task.shot_id, "status"))
+
+        return self.poll_each(tasks, one)
 
     def _status(self, data: dict[str, Any]) -> TaskStatus:
-        raw = str(data.get("status") or "pending")
-        state = STATES.get(raw, "pending")
+        state = STATES.get(str(data.get("status") or "pending"), TaskState.PENDING)
         progress = data.get("progress")
         progress = float(progress) if isinstance(progress, (int, float)) else None
-        if state == "done":
+        eta = data.get("estimatedTime")  # seconds, the document says
+        eta = float(eta) if isinstance(eta, (int, float)) and not isinstance(eta, bool) else None
+        if state is TaskState.DONE:
             url = data.get("videoUrl")
             if not isinstance(url, str) or not url:
-                return TaskStatus("failed", reason="completed without a videoUrl", progress=progress)
-            return TaskStatus("done", url=url, progress=progress)
-        if state == "failed":
+                return TaskStatus(TaskState.FAILED, reason="completed without a videoUrl", progress=progress)
+            return TaskStatus(TaskState.DONE, url=url, progress=progress)
+        if state is TaskState.FAILED:
             # the document says "see the error message" without naming its field
             words = next(
                 (str(data[k]) for k in ("error", "errorMessage", "message", "msg") if data.get(k)),
                 "generation failed (no reason given)",
             )
-            return TaskStatus("failed", reason=self.http.redact(words), progress=progress)
-        return TaskStatus(state, progress=progress)
+            return TaskStatus(TaskState.FAILED, reason=words, progress=progress)
+        return TaskStatus(state, progress=progress, eta_seconds=eta)

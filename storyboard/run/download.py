@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import threading
 import time
 from pathlib import Path
@@ -20,18 +19,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from storyboard import env
-from storyboard.errors import DownloadError
+from storyboard.errors import Cancelled, DownloadError, VerifyError
 from storyboard.hashing import file_sha256
-from storyboard.media.verify import MAX_BYTES, VerifyError, verify_clip
+from storyboard.media.verify import MAX_BYTES, verify_clip
+from storyboard.retry import Backoff
 from storyboard.spec.model import CLIP_SECONDS
 from storyboard.store.atomic import commit, temp_path
 
 CHUNK = 1 << 16
-
-
-class Cancelled(Exception):
-    """The download was stopped from outside (Ctrl-C); nothing was kept."""
 
 
 def safe_url(url: str) -> str:
@@ -47,14 +42,12 @@ def safe_url(url: str) -> str:
 def _stream(client: httpx.Client, url: str, tmp: Path, max_bytes: int, stop: threading.Event | None) -> None:
     with client.stream("GET", url) as response:
         if response.status_code >= 400:
-            err = DownloadError(f"HTTP {response.status_code} for {safe_url(url)}")
-            err.status = response.status_code  # type: ignore[attr-defined]
-            raise err
+            status = response.status_code
+            raise DownloadError(f"HTTP {status} for {safe_url(url)}", status=status)
         length = response.headers.get("Content-Length")
         if length and length.isdigit() and int(length) > max_bytes:
-            err = DownloadError(f"{safe_url(url)} is {int(length)} bytes, over the {max_bytes} limit")
-            err.fatal = True  # type: ignore[attr-defined]
-            raise err
+            too_big = f"{safe_url(url)} is {int(length)} bytes, over the {max_bytes} limit"
+            raise DownloadError(too_big, fatal=True)
         got = 0
         with open(tmp, "wb") as f:
             for chunk in response.iter_bytes(CHUNK):
@@ -62,9 +55,8 @@ def _stream(client: httpx.Client, url: str, tmp: Path, max_bytes: int, stop: thr
                     raise Cancelled()
                 got += len(chunk)
                 if got > max_bytes:
-                    err = DownloadError(f"{safe_url(url)} sent more than the {max_bytes} byte limit")
-                    err.fatal = True  # type: ignore[attr-defined]
-                    raise err
+                    too_big = f"{safe_url(url)} sent more than the {max_bytes} byte limit"
+                    raise DownloadError(too_big, fatal=True)
                 f.write(chunk)
             f.flush()
             os.fsync(f.fileno())
@@ -98,14 +90,14 @@ def fetch(
         client = httpx.Client(
             timeout=httpx.Timeout(60.0, connect=20.0), follow_redirects=True, max_redirects=5
         )
+    backoff = Backoff.from_env(cap=30.0)
     tmp = temp_path(dest, ".part")
     hashes: dict[str, int] = {}
     last: DownloadError | None = None
     try:
         for attempt in range(max(1, attempts)):
             if attempt:
-                delay = min(30.0, env.retry_base() * 2 ** (attempt - 1))
-                _sleep(random.uniform(delay / 2, delay) if delay else 0.0, stop)
+                _sleep(backoff.delay(attempt - 1), stop)
             try:
                 _stream(client, url, tmp, max_bytes, stop)
                 verify_clip(tmp, expected_seconds=expected_seconds, max_bytes=max_bytes)
@@ -122,9 +114,9 @@ def fetch(
                 last = DownloadError(f"{safe_url(url)}: {type(e).__name__}: {e}".replace(url, safe_url(url)))
                 continue
             except DownloadError as e:
-                if getattr(e, "fatal", False):
+                if e.fatal:
                     raise
-                status = getattr(e, "status", None)
+                status = e.status
                 if status is not None and 400 <= status < 500 and status not in (408, 425, 429):
                     raise  # the link is gone or refused: asking again will not help
                 last = e

@@ -634,7 +634,7 @@ class _Run:
                 )
 
     def on_status(self, job: Job, status: TaskStatus) -> None:
-        state = str(getattr(status.state, "value", status.state))
+        state = status.state.value
         if state == "done" and status.url:
             self.download(job, status.url)
         elif state == "failed":
@@ -643,7 +643,7 @@ class _Run:
             seen = (state, status.progress)
             if seen != job.last_progress and not job.orphan:
                 job.last_progress = seen
-                eta = getattr(status, "eta_seconds", None)
+                eta = status.eta_seconds
                 for sid in job.shot_ids:
                     self.tell(Progress(sid, state, status.progress, eta))
         # done without a link: said nothing usable; the contact deadline judges it

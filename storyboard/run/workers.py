@@ -27,16 +27,17 @@ import httpx
 
 from storyboard.errors import (
     AuthError,
+    Cancelled,
     CreditsError,
     GenerationFailed,
     ProviderError,
+    ReplyLost,
     StoryboardError,
 )
 from storyboard.hashing import file_sha256
 from storyboard.plan.compiler import Plan
 from storyboard.providers.base import HttpRequest, Need, Task
-from storyboard.providers.http import ReplyLost
-from storyboard.run.download import Cancelled, fetch
+from storyboard.run.download import fetch
 from storyboard.run.events import Event, Sending, Uploading
 from storyboard.run.jobs import Job
 from storyboard.secrets import Redactor

@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from storyboard.errors import Problem, ValidationError
+from storyboard.providers import registry
 from storyboard.resources import builtin_templates
 from storyboard.spec import model, schema
 from storyboard.spec.document import Document, PathKey, load
@@ -168,6 +169,7 @@ class _Checker:
                     self.image(("characters", name, "images", i), pic, names=False)
         if isinstance(self.data.get("template"), str):
             self.template(("template",), self.data["template"])
+        self.provider()
         self.music()
         self.output()
         shots = self.data.get("shots")
@@ -314,6 +316,18 @@ class _Checker:
             f"{', '.join(self.templates)}, or a path to a .j2 file beside the storyboard",
             hint=did_you_mean(value, self.templates),
         )
+
+    def provider(self) -> None:
+        """`provider:` names an installed provider; `providers:` holds options they declare
+        (the registry and each provider judge: plugins are checked like the built-ins)."""
+        name = self.data.get("provider")
+        if isinstance(name, str) and name:
+            problem = registry.name_problem(name)
+            if problem is not None:
+                self.add(("provider",), problem[0], hint=problem[1])
+        for key, raw in _dict(self.data.get("providers")).items():
+            for p in registry.option_problems(str(key), raw):
+                self.add(("providers", key, *p.path), p.message, key=p.key, hint=p.hint)
 
     def music(self) -> None:
         music = self.data.get("music")

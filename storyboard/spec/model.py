@@ -16,7 +16,6 @@ from storyboard.spec.document import Document
 CLIP_SECONDS = 8.0  # every provider generates 8 s shots
 MAX_SHOTS = 21
 MAX_SECONDS = CLIP_SECONDS * MAX_SHOTS
-PROVIDERS = ("preview", "veo3o1", "nanophoto", "aivideoapi", "kie")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 DEFAULT_TRANSITION_SECONDS = 0.5
 
@@ -127,6 +126,8 @@ class Storyboard:
     output: Path
     music: Music | None = None
     captions: Captions = field(default_factory=Captions)
+    # `providers:` as written, by provider name: each provider parses its own options
+    provider_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     doc: Document | None = field(default=None, compare=False, repr=False)
 
     def location(self, path: tuple[str | int, ...], *, key: bool = False) -> Location | None:
@@ -274,5 +275,6 @@ def from_document(doc: Document) -> Storyboard:
         output=root / output,
         music=music,
         captions=Captions(**(data.get("captions") or {})),
+        provider_options={str(k): dict(v or {}) for k, v in (data.get("providers") or {}).items()},
         doc=doc,
     )

@@ -66,7 +66,7 @@ class Intent:
     fingerprint: str
     shot_id: str
     provider: str
-    shots: tuple[str, ...]  # every shot of the request (nanophoto may batch)
+    shots: tuple[str, ...]  # every shot of the request (a provider may send several in one)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

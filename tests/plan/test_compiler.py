@@ -123,3 +123,69 @@ def test_uploaded_bytes_count_not_their_path(folder: Path) -> None:
 
 def test_the_same_shot_on_another_provider_is_another_clip(folder: Path) -> None:
     assert fingerprints(folder, "kie", BOARD)["a"] != fingerprints(folder, "aivideoapi", BOARD)["a"]
+
+
+def test_an_option_that_only_changes_how_shots_are_sent_keeps_the_fingerprints(folder: Path) -> None:
+    text = BOARD.replace("  quay: images/quay.png\n", "").replace(
+        "  - id: c\n    continues: b\n    prompt: The gull flies off\n", ""
+    )
+    alone = fingerprints(folder, "nanophoto", text)
+    batched = fingerprints(folder, "nanophoto", "providers: {nanophoto: {batch: 21}}\n" + text)
+    assert alone == batched
+
+
+def test_fingerprints_are_the_same_as_before_provider_options(folder: Path) -> None:
+    """A provider with no options that change the clip keeps every fingerprint it had: the
+    clips already made and paid for stay found."""
+    import hashlib
+    import json
+
+    from storyboard.plan.compiler import FINGERPRINT_VERSION
+
+    got = fingerprints(folder, "kie", BOARD)
+    path = folder / "board.yaml"
+    plan = compile_plan(
+        model.from_document(loader.load(path)), config.make_provider("kie", folder, environ={})
+    )
+    body = plan.provider.shot_body(plan.shot("a").compiled)[0]
+    material = {
+        "v": FINGERPRINT_VERSION,
+        "provider": "kie",
+        "body": body,
+        "inputs": [],
+        "extra": {"resolution": "720p"},
+        "continues": None,
+    }
+    canonical = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert got["a"] == hashlib.sha256(canonical).hexdigest()
+
+
+def test_a_seed_a_provider_cannot_take_is_one_warning_where_it_is_set(folder: Path) -> None:
+    import json
+
+    from storyboard.errors import Severity
+
+    text = BOARD.replace("vars: {place: a harbour}", "settings: {seed: 12345}\nvars: {place: a harbour}")
+    text = text.replace("  - id: c\n    continues: b\n    prompt: The gull flies off\n", "")
+    path = folder / "board.yaml"
+    path.write_text(text)
+    sb = model.from_document(loader.load(path))
+    plan = compile_plan(sb, config.make_provider("nanophoto", folder, environ={}))
+    (warning,) = plan.warnings  # both shots inherit it: one warning, at settings.seed
+    assert warning.severity is Severity.WARNING and warning.path == "settings.seed"
+    assert warning.location is not None and (warning.location.line, warning.location.column) == (4, 12)
+    assert warning.message == "seed ignored: nanophoto takes no seed; the clip will not be reproducible"
+    assert "board.yaml:4:12: warning: settings.seed: seed ignored" in warning.format()
+    assert "aivideoapi, kie" in (warning.hint or "")
+    assert all("seed" not in json.dumps(r.body) for r in plan.requests(["a", "b"]))  # not sent
+    assert compile_plan(sb, config.make_provider("kie", folder, environ={})).warnings == ()
+    # on a shot of its own, the warning points at that shot's seed
+    own = text.replace("settings: {seed: 12345}\n", "").replace(
+        "    prompt: A gull on a post\n", "    prompt: A gull on a post\n    seed: 54321\n"
+    )
+    path.write_text(own)
+    plan = compile_plan(
+        model.from_document(loader.load(path)), config.make_provider("veo3o1", folder, environ={})
+    )
+    (warning,) = plan.warnings
+    assert warning.path == "shots[1].seed" and "veo3o1 takes no seed" in warning.message

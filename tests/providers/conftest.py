@@ -192,18 +192,24 @@ def assert_grid(
     absent: tuple[str, ...] = (),
     whole_request: bool = False,
 ) -> int:
-    """Run every shot of `grid()` through `p.check`: it must agree with the provider's document
-    (`doc_allows`); a refused shot has no body, an allowed one's body (placeholders filled, or
-    with `whole_request` the one request made for it alone, which needs nothing) validates
-    against `schema` (a name, or one per shape) and carries none of the `absent` keys. Returns
-    how many shots were allowed."""
-    from storyboard.errors import UnsupportedError
+    """Run every shot of `grid()` through `p.check`: its errors must agree with the provider's
+    document (`doc_allows`), and a seed it has no field for is a warning; a refused shot has
+    no body, an allowed one's body (placeholders filled, or with `whole_request` the one
+    request made for it alone, which needs nothing) validates against `schema` (a name, or
+    one per shape) and carries none of the `absent` keys. Returns how many shots were
+    allowed."""
+    from storyboard.errors import Severity, UnsupportedError
 
     n_ok = 0
     for shape, settings in grid():
         shot = shaped(shape, **settings)
-        problems = p.check(shot)
+        found = p.check(shot)
+        problems = [x for x in found if x.severity is Severity.ERROR]
         assert (not problems) == doc_allows(shape, settings), (shape, settings, problems)
+        # a seed the service has no field for is ignored, with a warning (never an error)
+        ignored = settings["seed"] is not None and not p.capabilities.seed
+        warned = [x.path.rsplit(".", 1)[-1] for x in found if x.severity is Severity.WARNING]
+        assert warned == (["seed"] if ignored else []), (shape, settings, found)
         if problems:
             with pytest.raises(UnsupportedError):
                 p.shot_body(shot)

@@ -348,7 +348,7 @@ def test_a_stopping_render_ends_a_submissions_backoff(scripted: Any) -> None:
 
 
 def test_every_hosted_plugins_submit_runs_as_a_submission(scripted: Any) -> None:
-    from storyboard.providers.http import HostedProvider
+    from storyboard.providers.hosted import HostedProvider
 
     class Demo(HostedProvider):
         name = "demo"
@@ -374,3 +374,58 @@ def test_every_hosted_plugins_submit_runs_as_a_submission(scripted: Any) -> None
         p.submit(None)
     assert p.poll([]) == {"ok": 1}  # the poll's dropped connection was retried
     assert len(srv.seen) == 3
+
+
+# -- a service that takes the request and never answers -----------------------------------------
+@pytest.fixture
+def silent() -> Iterator[tuple[str, list[socket.socket]]]:
+    """A server that accepts connections, reads what comes, and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    taken: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            taken.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}", taken
+    stop.set()
+    thread.join()
+    for conn in taken:
+        conn.close()
+    listener.close()
+
+
+def test_no_answer_to_a_submission_says_it_timed_out_and_after_how_long(silent: Any, sleeps: Sleeps) -> None:
+    url, taken = silent
+    client = Http(url, KEY, provider="demo", sleep=sleeps, timeout=0.3)
+    with client.submission(), pytest.raises(ReplyLost) as info:
+        client.request("POST", "/generate", json={})
+    assert "timed out" in info.value.cause and "within 0.3 s" in info.value.cause
+    assert "dropped" not in str(info.value)
+    assert len(taken) == 1 and sleeps.calls == []  # sent once: it may have been taken
+
+
+def test_no_answer_to_a_poll_is_a_retried_time_out(silent: Any, sleeps: Sleeps) -> None:
+    url, taken = silent
+    client = Http(url, KEY, provider="demo", sleep=sleeps, timeout=0.3, retries=1)
+    with pytest.raises(TransientError) as info:
+        client.request("GET", "/status")
+    assert "timed out" in str(info.value) and "within 0.3 s" in str(info.value)
+    assert len(taken) == 2 and len(sleeps.calls) == 1
+
+
+def test_replies_reach_the_caller_redacted(scripted: Any, sleeps: Sleeps) -> None:
+    srv = scripted((200, {"X-Echo": KEY}, f'{{"id": "t1", "note": "{KEY[3:20]}"}}'.encode()))
+    reply = http(srv, sleeps).request("GET", "/x")
+    assert reply.json() == {"id": "t1", "note": "[redacted]"}
+    assert KEY not in reply.text and reply.headers["x-echo"] == "[redacted]"

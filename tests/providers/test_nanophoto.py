@@ -1,4 +1,6 @@
-"""nanophoto: one request for every shot, checks, costs, and the client on loopback."""
+"""nanophoto: a request a shot by default (or `batch` shots a request), checks, costs, and
+the client on loopback. Most render-time tests here send several shots in one request
+(`batch: 21`), the protocol's harder case; the default is tested on its own."""
 
 from __future__ import annotations
 
@@ -11,10 +13,12 @@ import pytest
 from storyboard.errors import (
     CreditsError,
     RejectedError,
+    Severity,
+    TaskNotFound,
     TransientError,
     UnsupportedError,
 )
-from storyboard.providers.base import Cost, HttpRequest, TaskStatus
+from storyboard.providers.base import Cost, HttpRequest, TaskState, TaskStatus
 from storyboard.providers.http import ReplyLost
 from storyboard.providers.nanophoto import NanophotoProvider
 from tests.providers.conftest import (
@@ -34,17 +38,38 @@ from tests.servers.nanophoto import NanophotoServer
 
 
 def doc_allows(shape: str, s: dict[str, Any]) -> bool:
-    """From document 002: 16:9 or 9:16, no model or seed fields, URLs only, no continuing."""
-    return s["aspect_ratio"] != "auto" and s["model"] == "fast" and s["seed"] is None and shape != "continues"
+    """From document 002: 16:9 or 9:16, no model field (a seed is ignored, with a warning),
+    URLs only, no continuing."""
+    return s["aspect_ratio"] != "auto" and s["model"] == "fast" and shape != "continues"
 
 
 def test_check_agrees_with_the_document_and_bodies_validate() -> None:
     n_ok = assert_grid(NanophotoProvider(), doc_allows, "nanophoto.generate", whole_request=True)
-    assert n_ok == 5 * 2 * 3  # shapes x aspects x resolutions
+    assert n_ok == 5 * 2 * 3 * 2  # shapes x aspects x resolutions x with and without a seed
+
+
+BATCHED = {"batch": 21}
+
+
+def test_one_request_a_shot_by_default_sent_apart() -> None:
+    p = NanophotoProvider()
+    shots = [compiled("a", index=0), compiled("b", index=1, resolution="1080p"), compiled("c", index=2)]
+    reqs = p.requests(shots)
+    assert [r.shots for r in reqs] == [("a",), ("b",), ("c",)]
+    assert [r.body["resolution"] for r in reqs] == ["720p", "1080p", "720p"]  # 1080p: alone
+    assert p.check_batch(shots) == []
+    for r in reqs:
+        assert schema_errors("nanophoto.generate", r.body) == []
+
+
+def test_batch_groups_shots_in_storyboard_order() -> None:
+    p = NanophotoProvider(options={"batch": 2})
+    shots = [compiled(s, index=i) for i, s in enumerate("abcde")]
+    assert [r.shots for r in p.requests(shots)] == [("a", "b"), ("c", "d"), ("e",)]
 
 
 def test_one_request_for_all_shots() -> None:
-    p = NanophotoProvider()
+    p = NanophotoProvider(options=BATCHED)
     shots = [
         compiled("a", index=0, prompt="dawn"),
         compiled("b", index=1, first=url_asset("x"), last=url_asset("y"), aspect_ratio="9:16"),
@@ -78,7 +103,7 @@ def test_one_request_for_all_shots() -> None:
 
 
 def test_1080p_and_4k_only_for_one_shot() -> None:
-    p = NanophotoProvider()
+    p = NanophotoProvider(options=BATCHED)
     one = [compiled("solo", resolution="4k")]
     assert p.check_batch(one) == []
     assert p.requests(one)[0].body["resolution"] == "4k"
@@ -86,8 +111,9 @@ def test_1080p_and_4k_only_for_one_shot() -> None:
     (problem,) = p.check_batch(many)
     assert problem.path == "shots[1].resolution"
     assert problem.message.startswith("shot 'b': nanophoto makes 1080p clips only in a request")
-    assert "all 2 shots" in problem.message
+    assert "in a request of 2 shots" in problem.message
     assert "providers that can: aivideoapi, kie" in problem.message
+    assert "batch: 1" in (problem.hint or "")
     with pytest.raises(UnsupportedError):
         p.requests(many)
 
@@ -97,16 +123,18 @@ def test_problem_messages(png: Path) -> None:
     (auto,) = p.check(compiled("w", aspect_ratio="auto"))
     assert auto.path == "shots[0].aspect_ratio"
     assert "nanophoto has no aspect ratio 'auto'" in auto.message
-    assert "providers that can: veo3o1, aivideoapi, kie" in auto.message
+    assert "providers that can: aivideoapi, kie, veo3o1" in auto.message
     (cont,) = p.check(compiled("b", index=1, continues="a"))
     assert cont.path == "shots[1].continues" and "cannot continue" in cont.message
-    assert "providers that can: veo3o1, aivideoapi, kie" in cont.message
+    assert "providers that can: aivideoapi, kie, veo3o1" in cont.message
     (local,) = p.check(compiled("c", index=3, first=local_asset(png, "images.still")))
     assert local.path == "shots[3].frames.first"
     assert "local file" in local.message and "providers that can: veo3o1" in local.message
     assert local.hint is not None and "images: {still: {file: still.png, url: https://...}}" in local.hint
-    (seed,) = p.check(compiled(seed=12345))
-    assert "takes no seed" in seed.message and "providers that can: aivideoapi, kie" in seed.message
+    (seed,) = p.check(compiled(seed=12345))  # a warning: the shot is made, not reproducibly
+    assert seed.severity is Severity.WARNING and seed.path == "shots[0].seed"
+    assert seed.message == "seed ignored: nanophoto takes no seed; the clip will not be reproducible"
+    assert "aivideoapi, kie" in (seed.hint or "")
 
 
 def test_costs() -> None:
@@ -121,7 +149,7 @@ def test_costs() -> None:
 # -- render time -------------------------------------------------------------------------------
 
 
-client = client_for(NanophotoProvider)
+client = client_for(NanophotoProvider, options=BATCHED)
 
 
 def three() -> list[Any]:
@@ -300,3 +328,44 @@ def test_retries_run_out(server: Any) -> None:
     with pytest.raises(TransientError) as info:
         p.submit(p.requests(three())[0])
     assert "INTERNAL_ERROR" in str(info.value)
+
+
+# -- a request a shot (the default), polled together ------------------------------------------
+def test_one_check_status_covers_many_one_shot_requests(server: Any) -> None:
+    srv = server("nanophoto")
+    p = client_for(NanophotoProvider)(srv)  # batch 1: the default
+    shots = [compiled(f"s{i}", index=i) for i in range(21)]
+    reqs = p.requests(shots)
+    assert len(reqs) == 21
+    tasks = []
+    for req, shot in zip(reqs, shots, strict=True):
+        ((sid, tid),) = p.submit(req).items()
+        tasks.append(task(sid, tid, "nanophoto", **p.task_extra(shot)))
+    before = len(srv.requests)
+    statuses = p.poll(tasks)
+    polls = [r for r in srv.requests[before:] if r.path == "/api/veo-3/check-status"]
+    assert len(polls) == 1 and len(polls[0].body["taskIds"]) == 21
+    assert {s.state for s in statuses.values()} == {TaskState.DONE}
+    # 100 requests an hour: 21 submissions and an hour of polls at the fastest pace allowed fit
+    hosted = NanophotoProvider(base_url="https://nanophoto.ai", api_key="k")
+    pace = hosted.pace(requested=1.0)
+    assert pace.floor == NanophotoProvider.min_poll_interval
+    assert 21 + 3600 / min(pace.wait() for _ in range(200)) <= 100
+    assert 21 + 3600 / min(hosted.pace().wait() for _ in range(200)) <= 100
+
+
+def test_an_unknown_task_in_a_shared_poll_is_named_and_the_others_kept(server: Any) -> None:
+    srv = server("nanophoto")
+    p = client_for(NanophotoProvider)(srv)
+    tasks = []
+    for i in range(6):
+        ((sid, tid),) = p.submit(p.requests([compiled(f"s{i}", index=i)])[0]).items()
+        tasks.append(task(sid, tid, "nanophoto"))
+    ghost = task("s9", "task_0000000000000000", "nanophoto")
+    before = len(srv.requests)
+    with pytest.raises(TaskNotFound) as info:
+        p.poll([*tasks[:3], ghost, *tasks[3:]])
+    assert info.value.task_ids == (ghost.task_id,) and "TASK_NOT_FOUND" in str(info.value)
+    assert set(info.value.found) == {t.task_id for t in tasks}  # the others still reported
+    assert all(s.state is TaskState.DONE for s in info.value.found.values())
+    assert len(srv.requests) - before <= 1 + 2 * 3  # halving: a few requests, only then

@@ -55,7 +55,7 @@ def near(rgb: tuple, want: tuple[int, int, int], tol: int = 40) -> bool:
 
 def test_class_attributes_and_plan_answers() -> None:
     p = PreviewProvider()
-    assert (p.name, p.env, p.base_url) == ("preview", "PREVIEW", "local:")
+    assert (p.name, p.env, p.base_url) == ("preview", "", "local:")  # it reads no variable
     assert p.needs_key is False and p.local is True
     shot = compiled()
     assert p.check(shot) == []

@@ -13,6 +13,7 @@ from storyboard.errors import (
     Location,
     RateLimitError,
     RejectedError,
+    Severity,
     TransientError,
 )
 from storyboard.providers.base import Cost, Need
@@ -35,17 +36,14 @@ from tests.providers.conftest import (
 
 
 def doc_allows(shape: str, s: dict[str, Any]) -> bool:
-    """Read from documents 000/001: no model, resolution or seed fields; one image."""
-    return (
-        s["resolution"] == "720p"
-        and s["model"] == "fast"
-        and s["seed"] is None
-        and shape in ("text", "first", "continues")
-    )
+    """Read from documents 000/001: no model or resolution fields (a seed is ignored, with a
+    warning); one image."""
+    return s["resolution"] == "720p" and s["model"] == "fast" and shape in ("text", "first", "continues")
 
 
 def test_check_agrees_with_the_document_and_bodies_validate() -> None:
-    assert assert_grid(Veo3o1Provider(), doc_allows, "veo3o1.generate") == 9  # 3 shapes x 3 aspect ratios
+    # 3 shapes x 3 aspect ratios x with and without a seed
+    assert assert_grid(Veo3o1Provider(), doc_allows, "veo3o1.generate") == 9 * 2
 
 
 def test_bodies() -> None:
@@ -98,15 +96,18 @@ def test_problem_messages() -> None:
     res = by_path["shots[2].resolution"]
     assert res.location == loc
     assert res.message.startswith("shot 'wide': veo3o1 has no resolution setting")
-    assert "providers that can: nanophoto, aivideoapi, kie" in res.message
-    assert "providers that can: aivideoapi, kie" in by_path["shots[2].seed"].message
+    # the installed providers are named in name order
+    assert "providers that can: aivideoapi, kie, nanophoto" in res.message
+    seed = by_path["shots[2].seed"]  # ignored, with a warning that says who takes one
+    assert seed.severity is Severity.WARNING and seed.message.startswith("seed ignored: veo3o1 takes no seed")
+    assert "aivideoapi, kie" in (seed.hint or "")
     assert "providers that can: aivideoapi, kie" in by_path["shots[2].model"].message
     assert "no last frame" in by_path["shots[2].frames.last"].message
     assert "board.yaml:12:5: error: shots[2].resolution: shot 'wide'" in res.format()
     refs = p.check(compiled("r", references=(url_asset("a"),)))
     assert [pr.path for pr in refs] == ["shots[0].references"]
     assert "takes no reference images" in refs[0].message
-    assert "providers that can: nanophoto, aivideoapi, kie" in refs[0].message
+    assert "providers that can: aivideoapi, kie, nanophoto" in refs[0].message
 
 
 def test_upload_format_and_size_checked_at_plan_time(tmp_path: Path) -> None:

@@ -26,7 +26,8 @@ def write_board(root: Path, provider: str, shots: list[dict[str, Any]], **top: A
 def make_plan(board: Path, srv: FakeProvider, api_key: str | None = None) -> Plan:
     sb = load_storyboard(board)
     cls = providers.get(srv.name)
-    return compile_plan(sb, cls(base_url=srv.base_url, api_key=api_key or srv.api_key))
+    options = sb.provider_options.get(srv.name)  # `providers: {name: {...}}` of the board
+    return compile_plan(sb, cls(base_url=srv.base_url, api_key=api_key or srv.api_key, options=options))
 
 
 def preview_plan(board: Path) -> Plan:

@@ -14,7 +14,9 @@ tests look at lives on the instance and is guarded by `lock`:
   fault: the earliest queued one that applies to it. `fail_job` is consumed by the next
   created task instead, whatever the endpoint. `drop` closes the connection before doing
   anything; `accept_drop` and `accept_500` do the request (create and charge the task), then
-  close the connection without a reply, or answer a bare HTTP 500 (a proxy's page).
+  close the connection without a reply, or answer a bare HTTP 500 (a proxy's page); `echo` is a
+  careless proxy's page (HTTP `status`, 400) echoing the request's headers, the key among them,
+  after `offset` characters.
 
 Clips are served at `/files/<task_id>.mp4` without auth (they stand for CDN links).
 """
@@ -52,6 +54,7 @@ FAULT_KINDS = (
     "truncate",
     "corrupt",
     "slow",
+    "echo",
 )
 _AFTER = ("accept_drop", "accept_500")  # faults that strike once the request is done
 FAULT_PLACES = ("submit", "poll", "download", "upload", "any")
@@ -507,6 +510,15 @@ class FakeProvider:
             return self.server_error()
         return self.unavailable()
 
+    @staticmethod
+    def echo(req: Incoming, fault: Fault) -> Reply:
+        """A careless proxy's error page: `offset` characters, then the request's headers as
+        sent (the Authorization header with the key in it)."""
+        shown = "".join(f"{k}: {v}\r\n" for k, v in req.headers.items())
+        text = "x" * int(fault.params.get("offset", 0)) + shown
+        status = int(fault.params.get("status", 400))
+        return Reply(status, text.encode(), content_type="text/plain; charset=utf-8")
+
     # -- helpers for routes ----------------------------------------------------------------
     def authorized(self, req: Incoming) -> bool:
         return req.headers.get("authorization", "") == f"Bearer {self.api_key}"
@@ -548,7 +560,7 @@ class FakeProvider:
             return None
         if outage is not None:
             return _proxy_page(outage)
-        kinds = ("429", "500", "503", "drop", "slow", *_AFTER)
+        kinds = ("429", "500", "503", "drop", "slow", "echo", *_AFTER)
         if route.endpoint == "download":
             kinds += _DOWNLOAD_ONLY
         fault = self._take_fault(route.endpoint, kinds)
@@ -557,6 +569,8 @@ class FakeProvider:
         if fault is not None:
             if fault.kind == "drop":
                 return None
+            if fault.kind == "echo":
+                return self.echo(req, fault)
             if fault.kind == "slow":
                 self._closing.wait(float(fault.params.get("seconds", 1.0)))
             elif fault.kind in _DOWNLOAD_ONLY:

@@ -21,6 +21,9 @@ Choices where the document is silent:
 - check-status: unknown task, a taskId that belongs to another shotId, or a resolution other
   than the one the task was generated at -> 404 TASK_NOT_FOUND (the server needs the right
   resolution to find a task). Missing/empty taskIds -> 400 TASK_IDS_REQUIRED.
+- The shots of one request are generated one after another, as the document says
+  ("multi-shot videos take longer because of sequential generation"): with `job_seconds` J,
+  the i-th shot (from 0) of a request is done J * (i + 1) after it was accepted.
 - Per-shot status is "processing" until the shot is done (the document never shows
   "pending"). The overall status is "processing" while any shot is unfinished; once all are
   finished it is "failed" if any failed, else "completed". Completed shots carry videoUrl and
@@ -115,7 +118,7 @@ class NanophotoServer(FakeProvider):
             ok, _current = self.balance_for(cost)
             if not ok:
                 raise _err(402, "INSUFFICIENT_CREDITS", "Insufficient credits", requiredCredits=cost)
-            for shot in shots:
+            for i, shot in enumerate(shots):
                 fail = None
                 if FORBIDDEN.search(shot["prompt"]):
                     fail = "Video generation failed: the prompt was rejected by the content filter"
@@ -127,6 +130,9 @@ class NanophotoServer(FakeProvider):
                     fail_reason=fail,
                     info={"resolution": resolution},
                 )
+                # one request's shots are generated one after another: the i-th is done
+                # after i + 1 jobs' time
+                task.ready_at = task.created_at + self.job_seconds * (i + 1)
                 out.append({"shotId": shot["id"], "taskId": task.task_id, "status": "processing"})
         return Reply(200, {"status": "processing", "shots": out, "creditsUsed": cost})
 

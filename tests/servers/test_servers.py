@@ -502,6 +502,20 @@ def test_nanophoto_batch(provider_server: FakeProvider, provider_clip: Path) -> 
 
 
 @pytest.mark.parametrize("provider_server", ["nanophoto"], indirect=True)
+def test_nanophoto_makes_one_requests_shots_one_after_another(provider_server: FakeProvider) -> None:
+    """Document 002: multi-shot videos take longer because the shots are made in sequence;
+    shots sent in separate requests are made side by side."""
+    srv = provider_server
+    srv.job_seconds = 60
+    with client(srv) as c:
+        assert c.post(SUBMIT["nanophoto"], json={"shots": [_shot(i) for i in (1, 2, 3)]}).status_code == 200
+        assert c.post(SUBMIT["nanophoto"], json={"shots": [_shot(4)]}).status_code == 200
+    with srv.lock:
+        spans = {t.shot_id: round(t.ready_at - t.created_at, 6) for t in srv.tasks.values()}
+    assert spans == {"shot-1": 60, "shot-2": 120, "shot-3": 180, "shot-4": 60}
+
+
+@pytest.mark.parametrize("provider_server", ["nanophoto"], indirect=True)
 def test_nanophoto_check_status_errors(provider_server: FakeProvider) -> None:
     srv = provider_server
     with client(srv) as c:

@@ -12,15 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from storyboard.errors import Problem
-from storyboard.providers.base import (
-    CompiledShot,
-    Cost,
-    HttpRequest,
-    Need,
-    Provider,
-    Task,
-    TaskStatus,
-)
+from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Need, Provider
 from storyboard.spec.model import CLIP_SECONDS, Asset
 
 FPS = 24
@@ -40,9 +32,8 @@ def _label(asset: Asset) -> str:
 
 class PreviewProvider(Provider):
     name = "preview"
-    env = "PREVIEW"
     default_base_url = "local:"
-    needs_key = False
+    needs_key = False  # and reads no variable: `env` is left empty
     local = True
 
     # plan time ---------------------------------------------------------------------------------
@@ -88,12 +79,6 @@ class PreviewProvider(Provider):
         return out
 
     # render time -------------------------------------------------------------------------------
-    def submit(self, request: HttpRequest) -> dict[str, str]:
-        raise NotImplementedError("preview renders locally: the executor calls render()")
-
-    def poll(self, tasks: list[Task]) -> dict[str, TaskStatus]:
-        raise NotImplementedError("preview renders locally: the executor calls render()")
-
     def render(self, shot: CompiledShot, dest: Path, first_frame: Path | None = None) -> None:
         """Draw the shot's animatic clip at `dest`; `first_frame` (the previous clip's last
         frame, for a `continues` shot) replaces the shot's own first frame."""
