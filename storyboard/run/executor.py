@@ -45,7 +45,7 @@ from storyboard.errors import (
 )
 from storyboard.plan.compiler import Plan
 from storyboard.plan.decide import Action, Decisions, Why, decide
-from storyboard.providers.base import TaskStatus
+from storyboard.providers.base import TaskState, TaskStatus
 from storyboard.run import workers as w
 from storyboard.run.download import safe_url
 from storyboard.run.events import (
@@ -199,6 +199,8 @@ class _Run:
         self.crew = w.Workers(plan, state, self.cache, self.redactor)
         self.crew.by_shot = self.table.by_shot
         self.crew.emit = tell
+        if self.provider.http is not None:
+            self.provider.http.cancel = self.crew.stop  # a stopping render sends no submission again
         self.results: queue.Queue[Future[w.Result]] = queue.Queue()
         self.in_flight = 0  # work handed to pools and not yet answered
         self.fatal: StoryboardError | None = None
@@ -537,6 +539,14 @@ class _Run:
         except AuthError as e:
             self.auth_lost(due, e)
             return
+        except TaskNotFound as e:  # its own word on some tasks; the others' statuses came with it
+            unknown = set(e.task_ids)
+            for job in due:
+                if job.task is not None and job.task.task_id in unknown:
+                    self.not_found(job, e)
+            self.heard([j for j in due if j.state is JobState.POLLING], e.found)
+            self.reschedule(due)
+            return
         except Exception as e:  # a status request failed: it says nothing about the jobs
             if len(due) > 1:
                 self.poll_each(due)  # one task the service will not answer for must not stall the rest
@@ -634,18 +644,18 @@ class _Run:
                 )
 
     def on_status(self, job: Job, status: TaskStatus) -> None:
-        state = status.state.value
-        if state == "done" and status.url:
+        state = status.state
+        if state is TaskState.DONE and status.url:
             self.download(job, status.url)
-        elif state == "failed":
+        elif state is TaskState.FAILED:
             self.generation_failed(job, status.reason or "the service gave no reason")
-        elif state != "done":
-            seen = (state, status.progress)
+        elif state is not TaskState.DONE:
+            seen = (state.value, status.progress)
             if seen != job.last_progress and not job.orphan:
                 job.last_progress = seen
                 eta = status.eta_seconds
                 for sid in job.shot_ids:
-                    self.tell(Progress(sid, state, status.progress, eta))
+                    self.tell(Progress(sid, state.value, status.progress, eta))
         # done without a link: said nothing usable; the contact deadline judges it
 
     def generation_failed(self, job: Job, reason: str) -> None:

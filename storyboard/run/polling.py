@@ -15,32 +15,19 @@ Only the service saying the job failed fails it.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 from storyboard import env
 from storyboard.providers.base import Provider
+from storyboard.retry import Pace
 
 CONTACT_TIMEOUT = "STORYBOARD_CONTACT_TIMEOUT"
 DEFAULT_CONTACT_TIMEOUT = 15 * 60.0
-MAX_WAIT = 60.0  # no wait between status requests is longer
-
-
-def effective_poll_interval(provider: Provider, requested: float | None = None) -> float | None:
-    """Seconds between polls: `requested`, else STORYBOARD_POLL_INTERVAL, else None (the
-    provider's own pace); never below what a documented rate limit allows, except against a
-    service on this machine (tests)."""
-    interval = env.poll_interval() if requested is None else requested
-    floor = float(provider.min_poll_interval or 0.0)
-    if interval is not None and floor and not env.is_loopback(str(provider.base_url)):
-        interval = max(interval, floor)  # polling faster would be refused, and cost a request
-    return interval
 
 
 @dataclass(frozen=True)
 class Polling:
-    interval_override: float | None  # None: the provider's pace
-    pace: float  # the provider's own seconds between polls
+    pace: Pace  # the provider's own (storyboard.retry): its rate limit is its floor
     contact_timeout: float
     task_timeout: float
 
@@ -50,23 +37,18 @@ class Polling:
         env.retry_base()  # checked now: the providers read it once they send
         contact = env.seconds(CONTACT_TIMEOUT)
         return cls(
-            effective_poll_interval(provider, poll_interval),
-            float(provider.poll_interval or 10.0),
+            provider.pace(poll_interval),
             DEFAULT_CONTACT_TIMEOUT if contact is None else contact,
             env.task_timeout(),
         )
 
     def interval(self) -> float:
-        """The wait before the next poll, jittered so runs do not align."""
-        if self.interval_override is not None:
-            return self.interval_override * random.uniform(1.0, 1.2)
-        return random.uniform(self.pace / 2, self.pace)  # 5-10 s at a 10 s pace
+        """The wait before the next poll, jittered so renders do not poll in step."""
+        return self.pace.wait()
 
     def after_failure(self, failures: int) -> float:
         """The wait after `failures` status requests in a row failed: doubling, jittered."""
-        base = self.interval_override if self.interval_override is not None else self.pace / 2
-        ceiling = min(MAX_WAIT, base * 2 ** min(failures, 16))
-        return random.uniform(ceiling / 2, ceiling)
+        return self.pace.after_failures(failures)
 
     def out_of_contact(self, since_contact: float) -> bool:
         return since_contact >= self.contact_timeout
