@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import re
 import socket
 import threading
@@ -260,6 +261,10 @@ class FakeProvider:
         self.clip_for: Callable[[str], Path] | None = None
         self.api_key: str = api_key or self.default_api_key
         self.job_seconds = float(job_seconds)
+        # jobs end over a spread of time: each lasts job_seconds * (1 - job_spread * u), u uniform
+        # in [0, 1) from a seeded generator (benchmarks: not every job ends in the same second)
+        self.job_spread = 0.0
+        self._job_random = random.Random(7)
         self.lock = threading.RLock()
         self.requests: list[RequestRecord] = []
         self.accepted: list[dict[str, Any]] = []
@@ -394,7 +399,7 @@ class FakeProvider:
             task = Task(
                 task_id=task_id,
                 created_at=now,
-                ready_at=now + max(0.0, self.job_seconds),
+                ready_at=now + self.job_length(),
                 body=body,
                 request=request,
                 cost=cost,
@@ -417,6 +422,12 @@ class FakeProvider:
         if self.on_accept is not None:
             self.on_accept(task)
         return task
+
+    def job_length(self) -> float:
+        """How long the next job takes (see job_spread)."""
+        with self.lock:
+            u = self._job_random.random() if self.job_spread else 0.0
+        return max(0.0, self.job_seconds * (1.0 - self.job_spread * u))
 
     def finish(self, task_id: str | None = None) -> None:
         """Make one task (or every task) reach its end now, whatever job_seconds said."""

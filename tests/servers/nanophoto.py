@@ -118,7 +118,8 @@ class NanophotoServer(FakeProvider):
             ok, _current = self.balance_for(cost)
             if not ok:
                 raise _err(402, "INSUFFICIENT_CREDITS", "Insufficient credits", requiredCredits=cost)
-            for i, shot in enumerate(shots):
+            queued = 0.0  # the jobs before this one in the request
+            for shot in shots:
                 fail = None
                 if FORBIDDEN.search(shot["prompt"]):
                     fail = "Video generation failed: the prompt was rejected by the content filter"
@@ -130,9 +131,10 @@ class NanophotoServer(FakeProvider):
                     fail_reason=fail,
                     info={"resolution": resolution},
                 )
-                # one request's shots are generated one after another: the i-th is done
-                # after i + 1 jobs' time
-                task.ready_at = task.created_at + self.job_seconds * (i + 1)
+                # one request's shots are generated one after another: each starts when the
+                # one before it is done
+                queued += task.ready_at - task.created_at
+                task.ready_at = task.created_at + queued
                 out.append({"shotId": shot["id"], "taskId": task.task_id, "status": "processing"})
         return Reply(200, {"status": "processing", "shots": out, "creditsUsed": cost})
 
