@@ -10,7 +10,6 @@ import click
 from storyboard import pipeline
 from storyboard.cli.app import cli, say, warn
 from storyboard.errors import ValidationError
-from storyboard.spec.templating import check_all
 
 
 # validate -------------------------------------------------------------------------------------
@@ -22,9 +21,6 @@ def validate(files: tuple[Path, ...]) -> None:
     for path in files:
         try:
             sb = pipeline.load(path)
-            template_problems = check_all(sb)
-            if template_problems:
-                raise ValidationError(template_problems)
         except ValidationError as e:
             bad += 1
             warn(e.format())

@@ -11,16 +11,18 @@ No moviepy, numpy or Pillow here: validation runs on every command and must stay
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from storyboard.errors import Problem, ValidationError
 from storyboard.resources import builtin_templates
-from storyboard.spec import model, schema
+from storyboard.spec import filekind, model, schema
 from storyboard.spec.document import Document, PathKey, load
 from storyboard.spec.model import CLIP_SECONDS, MAX_SECONDS, MAX_SHOTS, Storyboard
 from storyboard.spec.schema import did_you_mean
+from storyboard.spec.templating import check_all
 
 MAX_IMAGE_BYTES = 50 * 1024 * 1024  # the providers' upload limit
 MAX_REFERENCES = 3
@@ -28,8 +30,44 @@ MAX_REFERENCES = 3
 
 def validate_document(doc: Document) -> list[Problem]:
     """Every problem in `doc` (schema first, then the rest), sorted by position."""
-    problems = schema.check(doc)
-    problems += _Checker(doc).run()
+    return _sorted(schema.check(doc) + _Checker(doc).run())
+
+
+def load_storyboard(path: Path) -> Storyboard:
+    """Read, validate and build a storyboard, its prompts and captions rendered once:
+    ValidationError lists every problem of the file, the templates' among them."""
+    doc = load(Path(path))
+    problems = validate_document(doc)
+    if problems:
+        raise ValidationError(_sorted(problems + _template_problems(doc, problems)))
+    sb = model.from_document(doc)
+    problems = check_all(sb)
+    if problems:
+        raise ValidationError(_sorted(problems))
+    return sb
+
+
+# Where a problem leaves a name the templates use, an undefined name is its echo, not news.
+_CONTEXT = re.compile(r"^(vars|characters|images|title)\b|^shots\[\d+\]\.id$")
+_ECHO = re.compile(r"is undefined|has no attribute")
+
+
+def _template_problems(doc: Document, problems: list[Problem]) -> list[Problem]:
+    """The template problems of a file that has others, from a sketch of what is well-formed
+    (see model.sketch): all the problems of a file in one pass."""
+    # an image that is missing or not an image still names a text the templates may show
+    dropped = [p.path for p in problems if p.path and not p.path.startswith(("images.", "characters."))]
+    found = model.sketch(doc, dropped)
+    if found is None:
+        return []
+    sb, checked = found
+    out = [p for p in check_all(sb, checked) if not p.path.endswith("template")]
+    if any(_CONTEXT.match(p) for p in dropped):
+        out = [p for p in out if not _ECHO.search(p.message)]
+    return out
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
     unique: dict[tuple[str, str, int, int], Problem] = {}
     for p in problems:
         line, col = (p.location.line, p.location.column) if p.location else (0, 0)
@@ -38,15 +76,6 @@ def validate_document(doc: Document) -> list[Problem]:
         unique.values(),
         key=lambda p: (p.location.line, p.location.column) if p.location else (0, 0),
     )
-
-
-def load_storyboard(path: Path) -> Storyboard:
-    """Read, validate and build a storyboard; ValidationError lists every problem."""
-    doc = load(Path(path))
-    problems = validate_document(doc)
-    if problems:
-        raise ValidationError(problems)
-    return model.from_document(doc)
 
 
 # content sniffing -----------------------------------------------------------------------------
@@ -263,8 +292,9 @@ class _Checker:
         try:
             if not resolved.exists():
                 return "no such file (paths are relative to the storyboard's folder)"
-            if not resolved.is_file():
-                return "this is a folder, not a file"
+            special = filekind.not_a_file(resolved)
+            if special:
+                return special
             size = resolved.stat().st_size
             with resolved.open("rb") as f:
                 head = f.read(16)
@@ -349,8 +379,11 @@ class _Checker:
                 f"{_short(out)!r} lies outside the storyboard's folder: write the film "
                 "inside it, e.g. renders/film.mp4",
             )
-        elif (self.root / out).is_dir():
-            self.add(("output",), f"{_short(out)!r} is a folder: name a file, e.g. renders/film.mp4")
+        elif filekind.kind(self.root / out):
+            self.add(
+                ("output",),
+                f"{_short(out)!r} is {filekind.kind(self.root / out)}: name a file, e.g. renders/film.mp4",
+            )
 
     # shots ----------------------------------------------------------------------------------
     def shots(self, shots: list[Any]) -> None:

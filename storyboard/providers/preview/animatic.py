@@ -321,7 +321,7 @@ def _label(shot_id: str, kind: str, h: int) -> Any:
     text = f"{shot_id} · {kind}"
     pad = max(2, round(h * 0.01))
     _, top, right, bottom = font.getbbox(text)
-    box = (right + 2 * pad, bottom - min(0, top) + 2 * pad)
+    box = (round(right) + 2 * pad, round(bottom - min(0, top)) + 2 * pad)
     img = Image.new("RGBA", box, (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)
     draw.rounded_rectangle((0, 0, box[0] - 1, box[1] - 1), radius=pad, fill=(0, 0, 0, 150))
