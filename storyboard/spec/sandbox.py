@@ -165,7 +165,8 @@ def _str_of(value: Any, what: str) -> str:
 
 def _refuse_over(estimate: float, what: str) -> None:
     if estimate > MAX_VALUE:
-        raise LimitError(f"{what} would make about {estimate:.0f} characters; at most {MAX_VALUE}")
+        amount = f"about {estimate:.0f}" if estimate < 1e12 else "over a million million"
+        raise LimitError(f"{what} would make {amount} characters; at most {MAX_VALUE}")
 
 
 def _int(value: Any, name: str) -> int:
