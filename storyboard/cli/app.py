@@ -1,69 +1,425 @@
-"""The command group: how our errors become messages and exit codes, and the options that
-several commands share. Every command module registers itself on `cli`.
+"""The command group: how our errors become messages and exit codes, the options every command
+shares (-q, -v, --json), help with examples, shell completion, and signals.
 
-Exit codes: 0 done; 1 a service or ffmpeg failed, or some shots failed; 2 bad input (nothing
-was sent); 3 the storyboard is locked by another render; 130 interrupted.
+What a command prints goes through say/note/detail/warn, so -q and -v mean the same everywhere:
+-q keeps errors and warnings only, -v adds details (and a traceback for a bug of ours). With
+--json, stdout carries one JSON document and errors are JSON objects there too (same exit
+codes): commands print their data with emit_json, and every error is turned into JSON here.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import IntEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
+from click.shell_completion import CompletionItem, get_completion_class
 
 from storyboard import __version__
-from storyboard.errors import StoryboardError
+from storyboard.errors import Problem, StoryboardError, ValidationError
+
+PROG = "storyboard"
+COMPLETE_VAR = "_STORYBOARD_COMPLETE"
+
+EXIT_CODES: dict[int, str] = {
+    0: "done (or nothing to do)",
+    1: "a service, the network or ffmpeg failed, or some shots failed (those made are kept)",
+    2: "bad input: the storyboard, an option, a key; nothing was sent",
+    3: "the storyboard is locked by another render",
+    70: "a bug in storyboard (please report it; -v shows the traceback)",
+    130: "interrupted (Ctrl-C): nothing half-written; run the same command to resume",
+    143: "terminated (SIGTERM): as Ctrl-C",
+}
+
+# Examples shown under each command's --help, by command name (the commands live in their
+# own modules; their help is assembled here, in one voice).
+EXAMPLES: dict[str, list[tuple[str, str]]] = {
+    "validate": [
+        ("storyboard validate film/storyboard.yaml", "check one storyboard"),
+        ("storyboard validate examples/*/*.yaml", "check many; exit 2 if any has a problem"),
+        ("storyboard validate --json film/storyboard.yaml | jq .errors", "problems as JSON"),
+        ("storyboard validate -v film/storyboard.yaml", "also print each shot's final prompt"),
+    ],
+    "init": [
+        ("storyboard init my-film", "a new storyboard in my-film/, with images and music"),
+        ("storyboard render my-film/storyboard.yaml", "then render it offline"),
+    ],
+    "plan": [
+        ("storyboard plan film/storyboard.yaml", "on the storyboard's own provider"),
+        ("storyboard plan film/storyboard.yaml -p kie", "what kie would be sent, and the cost"),
+        ("storyboard plan film/storyboard.yaml --json", "every request exactly, as JSON"),
+    ],
+    "render": [
+        ("storyboard render film/storyboard.yaml", "offline preview (the default provider)"),
+        ("KIE_API_KEY=... storyboard render film/storyboard.yaml -p kie", "on kie, asking first"),
+        ("storyboard render film/storyboard.yaml -p kie --yes --budget 500", "no question; capped"),
+        ("storyboard render film/storyboard.yaml --force opening", "make one shot again"),
+    ],
+    "stitch": [
+        ("storyboard stitch film/storyboard.yaml", "re-cut after editing trims or captions"),
+        ("storyboard stitch film/storyboard.yaml -o renders/cut-2.mp4", "to another file"),
+    ],
+    "status": [("storyboard status film/storyboard.yaml", "each shot: made, submitted, failed")],
+    "unlock": [("storyboard unlock film/storyboard.yaml", "after a render died on another machine")],
+    "completion": [
+        ('eval "$(storyboard completion bash)"', "in ~/.bashrc"),
+        ('eval "$(storyboard completion zsh)"', "in ~/.zshrc"),
+        ("storyboard completion fish > ~/.config/fish/completions/storyboard.fish", "fish"),
+    ],
+}
+
+OTHER_VARIABLES = [
+    ("STORYBOARD_PREVIEW_SCALE", "draw preview clips smaller, e.g. 0.25 (0-1)"),
+    ("STORYBOARD_POLL_INTERVAL", "seconds between polls of a service"),
+    ("STORYBOARD_TASK_TIMEOUT", "seconds a render waits for one task (default 1800)"),
+    ("STORYBOARD_DEBUG", "1: show tracebacks of internal errors (as -v)"),
+]
+
+
+# verbosity and output -------------------------------------------------------------------
+class Verbosity(IntEnum):
+    QUIET = -1
+    NORMAL = 0
+    VERBOSE = 1
+
+
+_VERBOSITY = "storyboard.verbosity"
+_JSON = "storyboard.json"
+
+
+def _meta() -> dict[str, Any]:
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta if ctx is not None else {}
+
+
+def verbosity() -> Verbosity:
+    return Verbosity(_meta().get(_VERBOSITY, Verbosity.NORMAL))
+
+
+def quiet() -> bool:
+    return verbosity() is Verbosity.QUIET
+
+
+def verbose() -> bool:
+    return verbosity() is Verbosity.VERBOSE
+
+
+def json_mode() -> bool:
+    return bool(_meta().get(_JSON))
 
 
 def say(text: str) -> None:
-    """Results, on stdout. Plain text: rich is loaded only for progress bars."""
-    click.echo(text)
+    """The command's result, on stdout; not under -q, nor with --json (JSON is the result)."""
+    if not quiet() and not json_mode():
+        click.echo(text)
+
+
+def note(text: str) -> None:
+    """What is going on (progress, timings, next steps), on stderr; not under -q."""
+    if not quiet():
+        click.echo(text, err=True)
+
+
+def detail(text: str) -> None:
+    """More than most want to read, on stderr: only with -v."""
+    if verbose():
+        click.echo(text, err=True)
 
 
 def warn(text: str) -> None:
-    """Messages and errors, on stderr."""
+    """Warnings and errors, on stderr, always (with --json too: stdout stays JSON)."""
     click.echo(text, err=True)
+
+
+def emit_json(data: Any) -> None:
+    """The one JSON document of a --json run, on stdout."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+# errors as JSON ---------------------------------------------------------------------------
+def problem_json(p: Problem) -> dict[str, Any]:
+    """One error as JSON: where (file, 1-based line and column, or null for a whole file),
+    which field, what is wrong and how to fix it."""
+    loc = p.location
+    return {
+        "file": loc.file if loc else None,
+        "line": loc.line if loc and loc.line > 0 else None,
+        "column": loc.column if loc and loc.line > 0 else None,
+        "path": p.path,
+        "message": p.message,
+        "hint": p.hint,
+    }
+
+
+def error_json(e: BaseException, file: str | None = None) -> list[dict[str, Any]]:
+    """Any error as a list of JSON error objects (a ValidationError has one per problem)."""
+    if isinstance(e, ValidationError):
+        return [problem_json(p) for p in e.problems]
+    hint = getattr(e, "hint", None)
+    message = getattr(e, "message", None) or str(e)
+    return [{"file": file, "line": None, "column": None, "path": "", "message": message, "hint": hint}]
+
+
+def _fail(code: int, errors: list[dict[str, Any]], text: str) -> NoReturn:
+    """End the command with `code`: the errors as JSON on stdout in --json mode, else text."""
+    if json_mode():
+        emit_json({"ok": False, "exit_code": code, "errors": errors})
+    else:
+        warn(text)
+    raise click.exceptions.Exit(code)
+
+
+# signals ----------------------------------------------------------------------------------
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C, so every stage's cleanup runs the same
+    way (temp files removed, state saved, lock released); the CLI exits 143 instead of 130."""
+
+
+_terminated = threading.Event()  # set once SIGTERM came, even if the exception was replaced
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    if _terminated.is_set():
+        return  # a second SIGTERM during cleanup: let the cleanup finish
+    _terminated.set()
+    raise Terminated()
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Install the handler for one run of the CLI (only the main thread can), then put back."""
+    _terminated.clear()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):  # pragma: no cover - embedded interpreters
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _interrupted_code(e: BaseException) -> int:
+    return 143 if isinstance(e, Terminated) or _terminated.is_set() else 130
+
+
+# the group --------------------------------------------------------------------------------
+class _Command(click.Command):
+    """Every command's help ends with its examples and the exit codes."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        examples = EXAMPLES.get(self.name or "")
+        if examples:
+            with formatter.section("Examples"):
+                _write_examples(formatter, examples)
+        with formatter.section("Exit codes"):
+            formatter.write_text(", ".join(f"{code} {_short_code(code)}" for code in EXIT_CODES))
+
+
+def _write_examples(formatter: click.HelpFormatter, examples: list[tuple[str, str]]) -> None:
+    """`# why` over each command, lines as they are: a command to copy is never re-wrapped."""
+    pad = " " * formatter.current_indent
+    for i, (command, why) in enumerate(examples):
+        formatter.write(f"{pad}# {why}\n{pad}{command}\n" + ("\n" if i < len(examples) - 1 else ""))
+
+
+def _short_code(code: int) -> str:
+    return {0: "done", 1: "failed", 2: "bad input", 3: "locked", 70: "bug", 130: "Ctrl-C", 143: "SIGTERM"}[
+        code
+    ]
 
 
 class _Group(click.Group):
     """Turn our errors into messages and exit codes; users never see a traceback."""
 
+    command_class = _Command
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with _sigterm_as_interrupt():
+            return super().main(*args, **kwargs)
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        # --json anywhere before `--` asks for JSON errors, even for a parse error that comes
+        # before the option itself is read
+        wanted = "--json" in (args[: args.index("--")] if "--" in args else args)
+        ctx = super().make_context(info_name, args, parent, **extra)
+        ctx.meta[_JSON] = wanted
+        return ctx
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except StoryboardError as e:
-            warn(e.format())
-            ctx.exit(e.exit_code)
-        except KeyboardInterrupt:
-            warn("interrupted: submitted tasks are saved; run the same command to resume")
-            ctx.exit(130)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            _fail(e.exit_code, error_json(e), e.format())
+        except KeyboardInterrupt as e:
+            code = _interrupted_code(e)
+            what = "terminated (SIGTERM)" if code == 143 else "interrupted"
+            text = f"{what}: nothing is left half-written; run the same command to resume"
+            _fail(code, error_json(RuntimeError(text)), text)
+        except click.ClickException as e:
+            if not json_mode():
+                raise
+            _fail(e.exit_code, error_json(RuntimeError(e.format_message())), e.format_message())
+        except (click.exceptions.Exit, click.Abort):
             raise
         except OSError as e:  # a full disk, a read-only folder: the machine's word, plainly
             where = f" ({e.filename})" if e.filename else ""
-            warn(f"error: {e.strerror or e}{where}")
-            ctx.exit(1)
-        except Exception as e:  # a bug of ours: say so briefly; STORYBOARD_DEBUG shows it all
+            text = f"error: {e.strerror or e}{where}"
+            _fail(1, error_json(RuntimeError(text[len("error: ") :]), e.filename), text)
+        except Exception as e:  # a bug of ours: say so briefly; -v or STORYBOARD_DEBUG shows it all
             if os.environ.get("STORYBOARD_DEBUG"):
                 raise
-            warn(f"internal error: {type(e).__name__}: {e!s}")
-            warn("please report it with the command you ran (STORYBOARD_DEBUG=1 shows the traceback)")
-            ctx.exit(70)
+            text = f"internal error: {type(e).__name__}: {e!s}"
+            if verbose():
+                warn("".join(traceback.format_exception(e)).rstrip())
+            _fail(
+                70,
+                error_json(RuntimeError(text)),
+                f"{text}\nplease report it with the command you ran (-v shows the traceback)",
+            )
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Exit codes"):
+            formatter.write_dl([(str(code), words) for code, words in EXIT_CODES.items()])
+        with formatter.section("Environment"):
+            formatter.write_dl(_variables())
+        with formatter.section("Shell completion"):
+            formatter.write_text('eval "$(storyboard completion bash)"  (or zsh, fish)')
+
+
+def _variables() -> list[tuple[str, str]]:
+    """Each provider's key variable, asked of the provider registry, then ours."""
+    from storyboard import providers
+
+    rows = []
+    for name in providers.names():
+        try:
+            cls = providers.get(name)
+        except StoryboardError:  # a broken plugin must not break --help
+            continue
+        if cls.needs_key:
+            rows.append((f"{cls.env}_API_KEY", f"the {name} API key"))
+    rows.append(("<NAME>_BASE_URL", "send a provider's requests elsewhere (https, or http to this machine)"))
+    rows.append((".env", "NAME=value lines in a .env file beside the storyboard (the environment wins)"))
+    return rows + OTHER_VARIABLES
+
+
+# shared options ---------------------------------------------------------------------------
+def _set_verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value:
+        return
+    level = Verbosity.QUIET if param.name == "quiet" else Verbosity.VERBOSE
+    current = ctx.meta.get(_VERBOSITY, Verbosity.NORMAL)
+    if current not in (Verbosity.NORMAL, level):
+        raise click.UsageError("-q and -v ask for opposite things: give one of them", ctx)
+    ctx.meta[_VERBOSITY] = level
+
+
+def verbosity_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """-q/--quiet and -v/--verbose, read anywhere with quiet(), verbose() (or say/note/detail)."""
+    f = click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_verbosity,
+        help="Say more: details, and a traceback if storyboard itself fails.",
+    )(f)
+    return click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_verbosity,
+        help="Errors and warnings only: no progress, no summary.",
+    )(f)
+
+
+def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--json, passed to the command as `as_json`: print one JSON document on stdout (with
+    emit_json); errors then come as {"ok": false, "exit_code", "errors": [...]} there too."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        if value:
+            ctx.meta[_JSON] = True
+        return value
+
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        is_eager=True,
+        callback=remember,
+        help="Print JSON on stdout; errors too, as objects with file, line, column, path, message, hint.",
+    )(f)
+
+
+def complete_providers(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    from storyboard import providers
+
+    return [CompletionItem(n) for n in providers.names() if n.startswith(incomplete)]
+
+
+def complete_shots(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """The shot ids of the storyboard named by the command's FILE argument."""
+    from storyboard.spec.document import load
+
+    file = ctx.params.get("file")
+    try:
+        shots = load(Path(file)).data.get("shots") if file else None
+    except Exception:  # completion must never fail loudly
+        return []
+    ids = [s["id"] for s in shots or [] if isinstance(s, dict) and isinstance(s.get("id"), str)]
+    return [CompletionItem(i) for i in ids if i.startswith(incomplete)]
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="storyboard")
+@click.version_option(__version__, prog_name=PROG)
+@verbosity_options
 def cli() -> None:
     """Compile a YAML storyboard into Veo 3.1 shots and a final cut.
 
     \b
+    storyboard init DIR           a new storyboard, with its own images and music
     storyboard validate FILE      check a storyboard, every problem at once
     storyboard plan FILE          every request and what it costs; nothing is sent
     storyboard render FILE        generate what is missing, then cut the film
     storyboard stitch FILE        re-cut from the clips already made
+    storyboard status FILE        each shot: made, submitted, failed
+    storyboard unlock FILE        clear a lock left by a render that died
+
+    \b
+    Start here:
+      storyboard init my-film && storyboard render my-film/storyboard.yaml
+
+    `storyboard COMMAND --help` shows a command's options and examples.
     """
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+@verbosity_options
+def completion(shell: str) -> None:
+    """Print the shell code that completes storyboard's commands, options, files, provider
+    names and shot ids; load it from your shell's startup file."""
+    cls = get_completion_class(shell)
+    assert cls is not None  # the Choice allows only the shells click knows
+    click.echo(cls(cli, {}, PROG, COMPLETE_VAR).source())
 
 
 def _output_option(f: Any) -> Any:
@@ -73,9 +429,12 @@ def _output_option(f: Any) -> Any:
 
 
 def _provider_option(f: Any) -> Any:
+    from storyboard.providers import BUILTIN  # the registry's own names (plugins add theirs)
+
     return click.option(
         "--provider",
         "-p",
         metavar="NAME",
-        help="Override the storyboard's provider: preview, veo3o1, nanophoto, aivideoapi, kie.",
+        shell_complete=complete_providers,
+        help=f"Override the storyboard's provider: {', '.join(BUILTIN)} (or a plugin's name).",
     )(f)

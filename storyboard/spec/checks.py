@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from storyboard.errors import Problem, ValidationError
+from storyboard.errors import Problem, ValidationError, format_path
 from storyboard.resources import builtin_templates
 from storyboard.spec import filekind, model, schema
 from storyboard.spec.document import Document, PathKey, load
@@ -647,3 +647,38 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# placeholders -------------------------------------------------------------------------------
+PLACEHOLDER_DOMAINS = ("example.com", "example.org", "example.net")  # RFC 2606: never real
+
+
+def placeholder_urls(sb: Storyboard) -> list[Problem]:
+    """Image URLs on the domains reserved for examples (as `storyboard init` writes them):
+    fine for a plan, but a hosted render would pay for shots made from images that do not
+    exist. One located problem per image, for the render to refuse before asking."""
+    from urllib.parse import urlsplit
+
+    seen: set[str] = set()
+    out: list[Problem] = []
+    for shot in sb.shots:
+        for asset in shot.images:
+            host = (urlsplit(asset.url).hostname or "") if asset.url else ""
+            reserved = any(host == d or host.endswith("." + d) for d in PLACEHOLDER_DOMAINS)
+            if asset.label in seen or not reserved:
+                continue
+            seen.add(asset.label)
+            path = model.parse_path(asset.label)
+            if sb.doc is not None and (*path, "url") in sb.doc.value_marks:
+                path = (*path, "url")
+            out.append(
+                Problem(
+                    f"{asset.url} is a placeholder ({host} is reserved for examples): a hosted "
+                    "service would be sent an image that does not exist",
+                    format_path(path),
+                    sb.location(path),
+                    "put the image online and write its public address here, or render with "
+                    "the preview provider",
+                )
+            )
+    return out
