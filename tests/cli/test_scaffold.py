@@ -146,3 +146,19 @@ def test_init_is_quiet_with_q_and_lists_its_files_with_v(tmp_path: Path) -> None
     assert result.exit_code == 0 and result.output == ""
     result = _run(["init", "-v", str(tmp_path / "b")])
     assert f"  wrote {tmp_path / 'b' / 'images' / 'hero.png'}" in result.stderr
+
+
+def test_editing_a_frames_shots_prompt_changes_its_clip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")
+    board = init_project(tmp_path / "film")
+    assert _run(["render", str(board), "-q"]).exit_code == 0
+    clips = tmp_path / "film" / ".storyboard" / "clips"
+    before = {p.read_bytes() for p in clips.rglob("*.mp4")}
+    text = board.read_text()
+    board.write_text(text.replace("The sun rises over the sea", "The sun sinks into the sea"))
+    result = _run(["render", str(board), "-q"])
+    assert result.exit_code == 0, result.output
+    new = [p for p in clips.rglob("*.mp4") if p.read_bytes() not in before]
+    assert len(new) == 1  # the frames shot, drawn again with its new prompt: the edit shows
