@@ -415,8 +415,8 @@ def cli() -> None:
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 @verbosity_options
 def completion(shell: str) -> None:
-    """Print the shell code that completes storyboard's commands, options, files, provider
-    names and shot ids; load it from your shell's startup file."""
+    """Print the shell code that completes storyboard's commands, options, files and provider
+    names; load it from your shell's startup file."""
     cls = get_completion_class(shell)
     assert cls is not None  # the Choice allows only the shells click knows
     click.echo(cls(cli, {}, PROG, COMPLETE_VAR).source())
