@@ -228,6 +228,12 @@ def _hint(e: BaseException, ctx: dict[str, Any]) -> str | None:
             return f"did you mean {close[0]!r}?"
         names = sorted(k for k in ctx if not k.startswith("_"))
         return "names you can use: " + ", ".join(names) + " (add free variables under `vars:`)"
+    if isinstance(e, TemplateSyntaxError):
+        text = str(e)
+        if "unexpected '}'" in text or "end of print statement" in text or "end of template" in text:
+            return "close every `{{` with `}}` and every `{%` with `%}`; for a literal brace write {{ '{' }}"
+        if "unknown tag" in text:
+            return "tags are if, for, set, macro and their end tags: {% if x %}...{% endif %}"
     return None
 
 
