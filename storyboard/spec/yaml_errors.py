@@ -89,8 +89,9 @@ class _Explainer:
         return Problem(message, "", Location(str(self.path), line, col, _shown(src) if src else src), hint)
 
     def explain(self) -> Problem:
-        for rule in (self.tab, self.stray_character, self.unclosed, self.jinja, self.dash_space,
-                     self.colon_in_value, self.list_on_key_line, self.no_colon, self.indentation,
+        for rule in (self.tab, self.stray_closer, self.indicator, self.stray_character, self.unclosed,
+                     self.jinja, self.dash_space, self.empty_item, self.colon_in_value,
+                     self.list_on_key_line, self.no_colon, self.indentation, self.text_above,
                      self.alias, self.escape, self.documents):  # fmt: skip
             found = rule()
             if found is not None:
@@ -115,6 +116,67 @@ class _Explainer:
                     "replace the tab with spaces; most editors can insert spaces when Tab is pressed",
                 )
         return None
+
+    def stray_closer(self) -> Problem | None:
+        """A `]` or `}` that closes nothing (at the error, or starting its line): left over
+        from an edit."""
+        here = self.source(self.line) or ""
+        if 0 < self.col <= len(here) and here[self.col - 1] in "]}" and "flow" not in self.context_text:
+            return self.at(self.line, self.col, f"a `{here[self.col - 1]}` that closes nothing", "remove it")
+        for n in sorted({self.line, *([self.context_at[0]] if self.context_at else [])}):
+            src = self.source(n) or ""
+            body = src.lstrip(" ")
+            if body[:1] in ("]", "}"):
+                return self.at(n, len(src) - len(body) + 1, f"a `{body[0]}` that closes nothing", "remove it")
+        return None
+
+    def text_above(self) -> Problem | None:
+        """A line of plain text before the error (a comment that lost its #): YAML read it as
+        a value, and a key below it then has nowhere to go."""
+        if not (
+            "document start" in self.problem_text or "mapping values are not allowed" in self.problem_text
+        ):
+            return None
+        for ln in _scan(self.text):
+            if ln.number >= self.line:
+                break
+            if ln.key is None and not ln.dash and ln.indent == 0:
+                return self.at(
+                    ln.number,
+                    1,
+                    f"`{_short(ln.text.strip())}` is neither `key: value` nor a list item",
+                    "a comment starts with #; text belongs after a key, e.g. title: My Film",
+                )
+        return None
+
+    _INDICATORS = {
+        "an alias": ("*", "an alias (a reference to an `&anchor`)"),
+        "an anchor": ("&", "an anchor (a name for `*` to refer to)"),
+        "a tag": ("!", "a tag (a type such as !!str)"),
+        "a block scalar": ("| or >", "a block of text on the lines below"),
+        "a directive": ("%", "a directive"),
+    }
+
+    def indicator(self) -> Problem | None:
+        """`*`, `&`, `!`, `|`, `>` or `%` where plain text was meant: YAML reads them as syntax."""
+        for what, (char, meaning) in self._INDICATORS.items():
+            if f"while scanning {what}" in self.context_text:
+                line, col = self.context_at or (self.line, self.col)
+                src = self.source(line) or ""
+                shown = src[col - 1] if 0 < col <= len(src) else char
+                return self.at(
+                    line,
+                    col,
+                    f"`{shown}` here starts {meaning} in YAML",
+                    f"if it is part of the text, put the value in quotes, e.g. {_quoted_example(src, col)}",
+                )
+        return None
+
+    def empty_item(self) -> Problem | None:
+        """`[, 7]` or `[1, , 2]`: an item left empty inside brackets."""
+        if "flow node did not find expected node content" not in f"{self.context_text} {self.problem_text}":
+            return None
+        return self.at(self.line, self.col, "an empty item in this list or map", "remove the extra `,`")
 
     def stray_character(self) -> Problem | None:
         if "cannot start any token" not in self.problem_text:
@@ -266,7 +328,14 @@ class _Explainer:
             floor = min(floor, ln.indent)
             if floor == 0:
                 break
-        name = f"`{here.key}`" if here.key else "this line"
+        if here.key is None and not here.dash:  # text that is no key at all: not an indentation slip
+            return self.at(
+                here.number,
+                here.indent + 1,
+                f"`{_short(here.text.strip())}` is neither `key: value` nor a list item",
+                "if it continues the value above, put that whole value in quotes; a comment starts with #",
+            )
+        name = f"`{here.key}`"
         if here.dash:
             same = [ln for ln in items if ln.indent != here.indent]
             if items and all(ln.indent != here.indent for ln in items):
@@ -333,6 +402,10 @@ class _Explainer:
         )
 
 
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _spaces(n: int) -> str:
     return f"{n} space{'s' if n != 1 else ''}"
 
@@ -356,4 +429,9 @@ def _quoted_example(src: str, col: int) -> str:
 
 def explain(error: yaml.MarkedYAMLError, text: str, path: Path) -> Problem:
     """One located Problem for a YAML syntax error, in words a fix can be read from."""
-    return _Explainer(error, text, path).explain()
+    explainer = _Explainer(error, text, path)
+    try:
+        return explainer.explain()
+    except Exception:  # a reading we did not foresee: PyYAML's words, at its position
+        what = " ".join(x for x in (error.context, error.problem) if x) or "invalid YAML"
+        return explainer.at(explainer.line, explainer.col, f"this is not valid YAML: {what}")

@@ -117,6 +117,36 @@ CASES: dict[str, tuple[str, tuple[int, int], tuple[str, ...], str]] = {
         ("a plain YAML value cannot start with '@'",),
         'title: "@home"',
     ),
+    "a closer left over": (
+        "storyboard: 1\ntitle: ]My Film\n",
+        (2, 8),
+        ("a `]` that closes nothing",),
+        "remove it",
+    ),
+    "an empty item": (
+        SHOTS + "    trim: [, 7]\n",
+        (5, 12),
+        ("an empty item in this list or map",),
+        "remove the extra `,`",
+    ),
+    "an asterisk meant as text": (
+        "storyboard: 1\ntitle: *\n",
+        (2, 8),
+        ("`*` here starts an alias",),
+        'title: "*"',
+    ),
+    "a greater-than sign at the start": (
+        "storyboard: 1\n>title: x\n",
+        (2, 1),
+        ("`>` here starts a block of text on the lines below",),
+        "put the value in quotes",
+    ),
+    "a line of plain text": (
+        "storyboard: 1\ntitle: x\nmy notes about the film\nshots: []\n",
+        (3, 1),
+        ("`my notes about the film` is neither `key: value` nor a list item",),
+        "add `:` after the key",
+    ),
     "two documents": (
         "storyboard: 1\n---\nstoryboard: 1\n",
         (2, 1),
