@@ -68,6 +68,15 @@ def _shown(line: str) -> str:
     return line.replace("\t", TAB_SHOWN)
 
 
+_INDICATORS = {
+    "an alias": ("*", "an alias (a reference to an `&anchor`)"),
+    "an anchor": ("&", "an anchor (a name for `*` to refer to)"),
+    "a tag": ("!", "a tag (a type such as !!str)"),
+    "a block scalar": ("| or >", "a block of text on the lines below"),
+    "a directive": ("%", "a directive"),
+}  # what each libyaml context scans
+
+
 class _Explainer:
     def __init__(self, error: yaml.MarkedYAMLError, text: str, path: Path) -> None:
         self.error = error
@@ -149,17 +158,9 @@ class _Explainer:
                 )
         return None
 
-    _INDICATORS = {
-        "an alias": ("*", "an alias (a reference to an `&anchor`)"),
-        "an anchor": ("&", "an anchor (a name for `*` to refer to)"),
-        "a tag": ("!", "a tag (a type such as !!str)"),
-        "a block scalar": ("| or >", "a block of text on the lines below"),
-        "a directive": ("%", "a directive"),
-    }
-
     def indicator(self) -> Problem | None:
         """`*`, `&`, `!`, `|`, `>` or `%` where plain text was meant: YAML reads them as syntax."""
-        for what, (char, meaning) in self._INDICATORS.items():
+        for what, (char, meaning) in _INDICATORS.items():
             if f"while scanning {what}" in self.context_text:
                 line, col = self.context_at or (self.line, self.col)
                 src = self.source(line) or ""
