@@ -68,6 +68,9 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("storyboard stitch film/storyboard.yaml -o renders/cut-2.mp4", "to another file"),
     ],
     "status": [("storyboard status film/storyboard.yaml", "each shot: made, submitted, failed")],
+    "adopt": [
+        ("storyboard adopt film/storyboard.yaml opening 7f3c9a", "a task id found on the dashboard"),
+    ],
     "unlock": [("storyboard unlock film/storyboard.yaml", "after a render died on another machine")],
     "completion": [
         ('eval "$(storyboard completion bash)"', "in ~/.bashrc"),
@@ -401,6 +404,7 @@ def cli() -> None:
     storyboard render FILE        generate what is missing, then cut the film
     storyboard stitch FILE        re-cut from the clips already made
     storyboard status FILE        each shot: made, submitted, failed
+    storyboard adopt FILE SHOT ID a task id from the dashboard, for a lost answer
     storyboard unlock FILE        clear a lock left by a render that died
 
     \b

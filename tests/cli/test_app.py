@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from storyboard import providers
 from storyboard.cli import cli
-from storyboard.cli.app import EXIT_CODES, Terminated
+from storyboard.cli.app import EXAMPLES, EXIT_CODES, Terminated
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = "storyboard: 1\ntitle: Two\nshots:\n  - id: one\n    prompt: A red door\n  - id: two\n    prompt: The sea\n"  # noqa: E501
@@ -151,6 +151,7 @@ def test_help_lists_exit_codes_key_variables_and_completion() -> None:
     "name", ["validate", "init", "plan", "render", "stitch", "status", "unlock", "completion"]
 )
 def test_each_command_help_has_examples_and_exit_codes(name: str) -> None:
+    assert sorted(cli.commands) == sorted(EXAMPLES)  # a new command gets examples too
     text = invoke(name, "--help").output
     assert "Examples:" in text and ("eval" if name == "completion" else f"  storyboard {name}") in text
     assert "Exit codes:\n  0 done, 1 failed, 2 bad input, 3 locked, 70 bug, 130 Ctrl-C, 143 SIGTERM" in text
