@@ -5,6 +5,7 @@ What a command prints goes through say/note/detail/warn, so -q and -v mean the s
 -q keeps errors and warnings only, -v adds details (and a traceback for a bug of ours). With
 --json, stdout carries one JSON document and errors are JSON objects there too (same exit
 codes): commands print their data with emit_json, and every error is turned into JSON here.
+Examples, exit codes and the environment shown in --help are in helptext.py.
 """
 
 from __future__ import annotations
@@ -24,67 +25,11 @@ import click
 from click.shell_completion import CompletionItem, get_completion_class
 
 from storyboard import __version__
+from storyboard.cli.helptext import EXAMPLES, EXIT_CODES, short_code, variables, write_examples
 from storyboard.errors import Problem, StoryboardError, ValidationError
 
 PROG = "storyboard"
 COMPLETE_VAR = "_STORYBOARD_COMPLETE"
-
-EXIT_CODES: dict[int, str] = {
-    0: "done (or nothing to do)",
-    1: "a service, the network or ffmpeg failed, or some shots failed (those made are kept)",
-    2: "bad input: the storyboard, an option, a key; nothing was sent",
-    3: "the storyboard is locked by another render",
-    70: "a bug in storyboard (please report it; -v shows the traceback)",
-    130: "interrupted (Ctrl-C): nothing half-written; run the same command to resume",
-    143: "terminated (SIGTERM): as Ctrl-C",
-}
-
-# Examples shown under each command's --help, by command name (the commands live in their
-# own modules; their help is assembled here, in one voice).
-EXAMPLES: dict[str, list[tuple[str, str]]] = {
-    "validate": [
-        ("storyboard validate film/storyboard.yaml", "check one storyboard"),
-        ("storyboard validate examples/*/*.yaml", "check many; exit 2 if any has a problem"),
-        ("storyboard validate --json film/storyboard.yaml | jq .errors", "problems as JSON"),
-        ("storyboard validate -v film/storyboard.yaml", "also print each shot's final prompt"),
-    ],
-    "init": [
-        ("storyboard init my-film", "a new storyboard in my-film/, with images and music"),
-        ("storyboard render my-film/storyboard.yaml", "then render it offline"),
-    ],
-    "plan": [
-        ("storyboard plan film/storyboard.yaml", "on the storyboard's own provider"),
-        ("storyboard plan film/storyboard.yaml -p kie", "what kie would be sent, and the cost"),
-        ("storyboard plan film/storyboard.yaml --json", "every request exactly, as JSON"),
-    ],
-    "render": [
-        ("storyboard render film/storyboard.yaml", "offline preview (the default provider)"),
-        ("KIE_API_KEY=... storyboard render film/storyboard.yaml -p kie", "on kie, asking first"),
-        ("storyboard render film/storyboard.yaml -p kie --yes --budget 500", "no question; capped"),
-        ("storyboard render film/storyboard.yaml --force opening", "make one shot again"),
-    ],
-    "stitch": [
-        ("storyboard stitch film/storyboard.yaml", "re-cut after editing trims or captions"),
-        ("storyboard stitch film/storyboard.yaml -o renders/cut-2.mp4", "to another file"),
-    ],
-    "status": [("storyboard status film/storyboard.yaml", "each shot: made, submitted, failed")],
-    "adopt": [
-        ("storyboard adopt film/storyboard.yaml opening 7f3c9a", "a task id found on the dashboard"),
-    ],
-    "unlock": [("storyboard unlock film/storyboard.yaml", "after a render died on another machine")],
-    "completion": [
-        ('eval "$(storyboard completion bash)"', "in ~/.bashrc"),
-        ('eval "$(storyboard completion zsh)"', "in ~/.zshrc"),
-        ("storyboard completion fish > ~/.config/fish/completions/storyboard.fish", "fish"),
-    ],
-}
-
-OTHER_VARIABLES = [
-    ("STORYBOARD_PREVIEW_SCALE", "draw preview clips smaller, e.g. 0.25 (0-1)"),
-    ("STORYBOARD_POLL_INTERVAL", "seconds between polls of a service"),
-    ("STORYBOARD_TASK_TIMEOUT", "seconds a render waits for one task (default 1800)"),
-    ("STORYBOARD_DEBUG", "1: show tracebacks of internal errors (as -v)"),
-]
 
 
 # verbosity and output -------------------------------------------------------------------
@@ -227,22 +172,9 @@ class _Command(click.Command):
         examples = EXAMPLES.get(self.name or "")
         if examples:
             with formatter.section("Examples"):
-                _write_examples(formatter, examples)
+                write_examples(formatter, examples)
         with formatter.section("Exit codes"):
-            formatter.write_text(", ".join(f"{code} {_short_code(code)}" for code in EXIT_CODES))
-
-
-def _write_examples(formatter: click.HelpFormatter, examples: list[tuple[str, str]]) -> None:
-    """`# why` over each command, lines as they are: a command to copy is never re-wrapped."""
-    pad = " " * formatter.current_indent
-    for i, (command, why) in enumerate(examples):
-        formatter.write(f"{pad}# {why}\n{pad}{command}\n" + ("\n" if i < len(examples) - 1 else ""))
-
-
-def _short_code(code: int) -> str:
-    return {0: "done", 1: "failed", 2: "bad input", 3: "locked", 70: "bug", 130: "Ctrl-C", 143: "SIGTERM"}[
-        code
-    ]
+            formatter.write_text(", ".join(f"{code} {short_code(code)}" for code in EXIT_CODES))
 
 
 class _Group(click.Group):
@@ -300,26 +232,9 @@ class _Group(click.Group):
         with formatter.section("Exit codes"):
             formatter.write_dl([(str(code), words) for code, words in EXIT_CODES.items()])
         with formatter.section("Environment"):
-            formatter.write_dl(_variables())
+            formatter.write_dl(variables())
         with formatter.section("Shell completion"):
             formatter.write_text('eval "$(storyboard completion bash)"  (or zsh, fish)')
-
-
-def _variables() -> list[tuple[str, str]]:
-    """Each provider's key variable, asked of the provider registry, then ours."""
-    from storyboard import providers
-
-    rows = []
-    for name in providers.names():
-        try:
-            cls = providers.get(name)
-        except StoryboardError:  # a broken plugin must not break --help
-            continue
-        if cls.needs_key:
-            rows.append((f"{cls.env}_API_KEY", f"the {name} API key"))
-    rows.append(("<NAME>_BASE_URL", "send a provider's requests elsewhere (https, or http to this machine)"))
-    rows.append((".env", "NAME=value lines in a .env file beside the storyboard (the environment wins)"))
-    return rows + OTHER_VARIABLES
 
 
 # shared options ---------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def _sentence(text: object) -> str:
     return t if not t or t[-1] in ".!?…。！？\"'" else t + "."
 
 
-_env.filters["sentence"] = sandbox._bounded_filter("sentence", _sentence)
+_env.filters["sentence"] = sandbox.bounded_filter("sentence", _sentence)
 
 
 @dataclass(frozen=True)
