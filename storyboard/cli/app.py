@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -116,9 +117,9 @@ def error_json(e: BaseException, file: str | None = None) -> list[dict[str, Any]
     return [{"file": file, "line": None, "column": None, "path": "", "message": message, "hint": hint}]
 
 
-def _fail(code: int, errors: list[dict[str, Any]], text: str) -> NoReturn:
+def _fail(code: int, errors: list[dict[str, Any]], text: str, *, as_json: bool | None = None) -> NoReturn:
     """End the command with `code`: the errors as JSON on stdout in --json mode, else text."""
-    if json_mode():
+    if json_mode() if as_json is None else as_json:
         emit_json({"ok": False, "exit_code": code, "errors": errors})
     else:
         warn(text)
@@ -159,8 +160,12 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
-def _interrupted_code(e: BaseException) -> int:
-    return 143 if isinstance(e, Terminated) or _terminated.is_set() else 130
+def _interrupted(e: KeyboardInterrupt, as_json: bool | None = None) -> NoReturn:
+    """Ctrl-C (130) or SIGTERM (143), at whatever stage: one message, the same everywhere."""
+    code = 143 if isinstance(e, Terminated) or _terminated.is_set() else 130
+    what = "terminated (SIGTERM)" if code == 143 else "interrupted"
+    text = f"{what}: nothing is left half-written; run the same command to resume"
+    _fail(code, error_json(RuntimeError(text)), text, as_json=as_json)
 
 
 # the group --------------------------------------------------------------------------------
@@ -184,7 +189,13 @@ class _Group(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         with _sigterm_as_interrupt():
-            return super().main(*args, **kwargs)
+            try:
+                return super().main(*args, **kwargs)
+            except KeyboardInterrupt as e:  # outside click's own handling: before or after it
+                try:
+                    _interrupted(e, as_json=False)
+                except click.exceptions.Exit as done:
+                    sys.exit(done.exit_code)
 
     def make_context(
         self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
@@ -192,7 +203,10 @@ class _Group(click.Group):
         # --json anywhere before `--` asks for JSON errors, even for a parse error that comes
         # before the option itself is read
         wanted = "--json" in (args[: args.index("--")] if "--" in args else args)
-        ctx = super().make_context(info_name, args, parent, **extra)
+        try:  # a signal while the arguments are read: the same exit as later (not click's 1)
+            ctx = super().make_context(info_name, args, parent, **extra)
+        except KeyboardInterrupt as e:
+            _interrupted(e, wanted)
         ctx.meta[_JSON] = wanted
         return ctx
 
@@ -202,10 +216,7 @@ class _Group(click.Group):
         except StoryboardError as e:
             _fail(e.exit_code, error_json(e), e.format())
         except KeyboardInterrupt as e:
-            code = _interrupted_code(e)
-            what = "terminated (SIGTERM)" if code == 143 else "interrupted"
-            text = f"{what}: nothing is left half-written; run the same command to resume"
-            _fail(code, error_json(RuntimeError(text)), text)
+            _interrupted(e)
         except click.ClickException as e:
             if not json_mode():
                 raise
@@ -319,6 +330,8 @@ def cli() -> None:
     storyboard render FILE        generate what is missing, then cut the film
     storyboard stitch FILE        re-cut from the clips already made
     storyboard status FILE        each shot: made, submitted, failed
+    storyboard diff [REV] FILE    what changed since a git revision, and its cost
+    storyboard report FILE        a contact sheet of every shot, beside the film
     storyboard adopt FILE SHOT ID a task id from the dashboard, for a lost answer
     storyboard unlock FILE        clear a lock left by a render that died
 

@@ -43,12 +43,19 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("KIE_API_KEY=... storyboard render film/storyboard.yaml -p kie", "on kie, asking first"),
         ("storyboard render film/storyboard.yaml -p kie --yes --budget 500", "no question; capped"),
         ("storyboard render film/storyboard.yaml --force opening", "make one shot again"),
+        ("storyboard render film/storyboard.yaml --timeline renders/film.otio", "and a timeline to edit"),
     ],
     "stitch": [
         ("storyboard stitch film/storyboard.yaml", "re-cut after editing trims or captions"),
         ("storyboard stitch film/storyboard.yaml -o renders/cut-2.mp4", "to another file"),
     ],
     "status": [("storyboard status film/storyboard.yaml", "each shot: made, submitted, failed")],
+    "diff": [
+        ("storyboard diff film/storyboard.yaml", "what changed since the last commit, and its cost"),
+        ("storyboard diff HEAD~3 film/storyboard.yaml -p kie", "since three commits ago, priced on kie"),
+        ("storyboard diff main film/storyboard.yaml --json", "as JSON, for a CI check"),
+    ],
+    "report": [("storyboard report film/storyboard.yaml", "a contact sheet (HTML) beside the film")],
     "adopt": [
         ("storyboard adopt film/storyboard.yaml opening 7f3c9a", "a task id found on the dashboard"),
     ],
