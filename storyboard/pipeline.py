@@ -6,6 +6,7 @@ Each step is one call into its own module; the CLI calls these in order and does
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,17 +45,20 @@ def decide(plan: Plan, force: Iterable[str] = ()) -> Decisions:
 
 def output_path(sb: Storyboard, override: Path | None) -> Path:
     """`-o` wins over the storyboard's `output:`. Either way the film must not overwrite
-    anything that is not a film: the storyboard, its state, a folder, another kind of file."""
+    anything that is not a film (the storyboard, its state, a folder, a FIFO, another kind of
+    file), and its folder must take new files: all checked before any work, so that a render
+    never generates or encodes a film it then cannot write."""
+    from storyboard.spec import filekind
+
     path = Path(override).resolve() if override is not None else sb.output
     if path.suffix.lower() != ".mp4":
         raise InputError(f"the output {path} must end in .mp4", hint="e.g. -o renders/film.mp4")
-    if path.is_dir():
-        raise InputError(f"the output {path} is a folder", hint="give a file name ending in .mp4")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise InputError(f"the output's folder {parent} is a file, not a folder")
-            break
+    what = filekind.kind(path)
+    if what:
+        raise InputError(f"the output {path} is {what}", hint="give a file name ending in .mp4")
+    folder = next((p for p in path.parents if p.exists()), None)
+    if folder is not None and filekind.kind(folder) != "a folder":
+        raise InputError(f"the output's folder {folder} is {filekind.kind(folder) or 'a file'}, not a folder")
     if path == sb.path or path.is_relative_to(sb.state_dir.resolve()) or path.is_relative_to(sb.state_dir):
         raise InputError(f"the output {path} would overwrite the storyboard or its state")
     if path.is_file() and not _is_mp4(path):
@@ -62,7 +66,28 @@ def output_path(sb: Storyboard, override: Path | None) -> Path:
             f"{path} exists and is not an MP4 film: refusing to overwrite it",
             hint="choose another output, or remove that file yourself",
         )
+    if folder is not None:
+        _check_writable(folder, path)
     return path
+
+
+def _check_writable(folder: Path, path: Path) -> None:
+    """Create and remove a file (or, for a folder still to be made, a folder) where the film
+    goes: the one test that holds for read-only mounts, /proc, quotas and root alike."""
+    import tempfile
+
+    try:
+        if folder == path.parent:
+            fd, probe = tempfile.mkstemp(dir=folder, prefix=".storyboard-write-")
+            os.close(fd)
+            os.unlink(probe)
+        else:
+            os.rmdir(tempfile.mkdtemp(dir=folder, prefix=".storyboard-write-"))
+    except OSError as e:
+        raise InputError(
+            f"cannot write the film {path}: {folder} does not take new files ({e.strerror or e})",
+            hint="choose a folder you can write to, e.g. -o renders/film.mp4",
+        ) from None
 
 
 def _is_mp4(path: Path) -> bool:

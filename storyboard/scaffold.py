@@ -7,8 +7,7 @@ from pathlib import Path
 
 from storyboard.errors import InputError
 from storyboard.resources import Traversable
-
-STORYBOARD_NAME = "storyboard.yaml"
+from storyboard.spec.document import STORYBOARD_NAME
 
 
 def _package_files() -> Traversable:

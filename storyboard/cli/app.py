@@ -1,69 +1,357 @@
-"""The command group: how our errors become messages and exit codes, and the options that
-several commands share. Every command module registers itself on `cli`.
+"""The command group: how our errors become messages and exit codes, the options every command
+shares (-q, -v, --json), help with examples, shell completion, and signals.
 
-Exit codes: 0 done; 1 a service or ffmpeg failed, or some shots failed; 2 bad input (nothing
-was sent); 3 the storyboard is locked by another render; 130 interrupted.
+What a command prints goes through say/note/detail/warn, so -q and -v mean the same everywhere:
+-q keeps errors and warnings only, -v adds details (and a traceback for a bug of ours). With
+--json, stdout carries one JSON document and errors are JSON objects there too (same exit
+codes): commands print their data with emit_json, and every error is turned into JSON here.
+Examples, exit codes and the environment shown in --help are in helptext.py.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import IntEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
+from click.shell_completion import CompletionItem, get_completion_class
 
 from storyboard import __version__
-from storyboard.errors import StoryboardError
+from storyboard.cli.helptext import EXAMPLES, EXIT_CODES, short_code, variables, write_examples
+from storyboard.errors import Problem, StoryboardError, ValidationError
+
+PROG = "storyboard"
+COMPLETE_VAR = "_STORYBOARD_COMPLETE"
+
+
+# verbosity and output -------------------------------------------------------------------
+class Verbosity(IntEnum):
+    QUIET = -1
+    NORMAL = 0
+    VERBOSE = 1
+
+
+_VERBOSITY = "storyboard.verbosity"
+_JSON = "storyboard.json"
+
+
+def _meta() -> dict[str, Any]:
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta if ctx is not None else {}
+
+
+def verbosity() -> Verbosity:
+    return Verbosity(_meta().get(_VERBOSITY, Verbosity.NORMAL))
+
+
+def quiet() -> bool:
+    return verbosity() is Verbosity.QUIET
+
+
+def verbose() -> bool:
+    return verbosity() is Verbosity.VERBOSE
+
+
+def json_mode() -> bool:
+    return bool(_meta().get(_JSON))
 
 
 def say(text: str) -> None:
-    """Results, on stdout. Plain text: rich is loaded only for progress bars."""
-    click.echo(text)
+    """The command's result, on stdout; not under -q, nor with --json (JSON is the result)."""
+    if not quiet() and not json_mode():
+        click.echo(text)
+
+
+def note(text: str) -> None:
+    """What is going on (progress, timings, next steps), on stderr; not under -q."""
+    if not quiet():
+        click.echo(text, err=True)
+
+
+def detail(text: str) -> None:
+    """More than most want to read, on stderr: only with -v."""
+    if verbose():
+        click.echo(text, err=True)
 
 
 def warn(text: str) -> None:
-    """Messages and errors, on stderr."""
+    """Warnings and errors, on stderr, always (with --json too: stdout stays JSON)."""
     click.echo(text, err=True)
+
+
+def emit_json(data: Any) -> None:
+    """The one JSON document of a --json run, on stdout."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+# errors as JSON ---------------------------------------------------------------------------
+def problem_json(p: Problem) -> dict[str, Any]:
+    """One error as JSON: where (file, 1-based line and column, or null for a whole file),
+    which field, what is wrong and how to fix it."""
+    loc = p.location
+    return {
+        "file": loc.file if loc else None,
+        "line": loc.line if loc and loc.line > 0 else None,
+        "column": loc.column if loc and loc.line > 0 else None,
+        "path": p.path,
+        "message": p.message,
+        "hint": p.hint,
+    }
+
+
+def error_json(e: BaseException, file: str | None = None) -> list[dict[str, Any]]:
+    """Any error as a list of JSON error objects (a ValidationError has one per problem)."""
+    if isinstance(e, ValidationError):
+        return [problem_json(p) for p in e.problems]
+    hint = getattr(e, "hint", None)
+    message = getattr(e, "message", None) or str(e)
+    return [{"file": file, "line": None, "column": None, "path": "", "message": message, "hint": hint}]
+
+
+def _fail(code: int, errors: list[dict[str, Any]], text: str, *, as_json: bool | None = None) -> NoReturn:
+    """End the command with `code`: the errors as JSON on stdout in --json mode, else text."""
+    if json_mode() if as_json is None else as_json:
+        emit_json({"ok": False, "exit_code": code, "errors": errors})
+    else:
+        warn(text)
+    raise click.exceptions.Exit(code)
+
+
+# signals ----------------------------------------------------------------------------------
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C, so every stage's cleanup runs the same
+    way (temp files removed, state saved, lock released); the CLI exits 143 instead of 130."""
+
+
+_terminated = threading.Event()  # set once SIGTERM came, even if the exception was replaced
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    if _terminated.is_set():
+        return  # a second SIGTERM during cleanup: let the cleanup finish
+    _terminated.set()
+    raise Terminated()
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Install the handler for one run of the CLI (only the main thread can), then put back."""
+    _terminated.clear()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):  # pragma: no cover - embedded interpreters
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _interrupted(e: KeyboardInterrupt, as_json: bool | None = None) -> NoReturn:
+    """Ctrl-C (130) or SIGTERM (143), at whatever stage: one message, the same everywhere."""
+    code = 143 if isinstance(e, Terminated) or _terminated.is_set() else 130
+    what = "terminated (SIGTERM)" if code == 143 else "interrupted"
+    text = f"{what}: nothing is left half-written; run the same command to resume"
+    _fail(code, error_json(RuntimeError(text)), text, as_json=as_json)
+
+
+# the group --------------------------------------------------------------------------------
+class _Command(click.Command):
+    """Every command's help ends with its examples and the exit codes."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        examples = EXAMPLES.get(self.name or "")
+        if examples:
+            with formatter.section("Examples"):
+                write_examples(formatter, examples)
+        with formatter.section("Exit codes"):
+            formatter.write_text(", ".join(f"{code} {short_code(code)}" for code in EXIT_CODES))
 
 
 class _Group(click.Group):
     """Turn our errors into messages and exit codes; users never see a traceback."""
 
+    command_class = _Command
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with _sigterm_as_interrupt():
+            try:
+                return super().main(*args, **kwargs)
+            except KeyboardInterrupt as e:  # outside click's own handling: before or after it
+                try:
+                    _interrupted(e, as_json=False)
+                except click.exceptions.Exit as done:
+                    sys.exit(done.exit_code)
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        # --json anywhere before `--` asks for JSON errors, even for a parse error that comes
+        # before the option itself is read
+        wanted = "--json" in (args[: args.index("--")] if "--" in args else args)
+        try:  # a signal while the arguments are read: the same exit as later (not click's 1)
+            ctx = super().make_context(info_name, args, parent, **extra)
+        except KeyboardInterrupt as e:
+            _interrupted(e, wanted)
+        ctx.meta[_JSON] = wanted
+        return ctx
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except StoryboardError as e:
-            warn(e.format())
-            ctx.exit(e.exit_code)
-        except KeyboardInterrupt:
-            warn("interrupted: submitted tasks are saved; run the same command to resume")
-            ctx.exit(130)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            _fail(e.exit_code, error_json(e), e.format())
+        except KeyboardInterrupt as e:
+            _interrupted(e)
+        except click.ClickException as e:
+            if not json_mode():
+                raise
+            _fail(e.exit_code, error_json(RuntimeError(e.format_message())), e.format_message())
+        except (click.exceptions.Exit, click.Abort):
             raise
         except OSError as e:  # a full disk, a read-only folder: the machine's word, plainly
             where = f" ({e.filename})" if e.filename else ""
-            warn(f"error: {e.strerror or e}{where}")
-            ctx.exit(1)
-        except Exception as e:  # a bug of ours: say so briefly; STORYBOARD_DEBUG shows it all
+            text = f"error: {e.strerror or e}{where}"
+            _fail(1, error_json(RuntimeError(text[len("error: ") :]), e.filename), text)
+        except Exception as e:  # a bug of ours: say so briefly; -v or STORYBOARD_DEBUG shows it all
             if os.environ.get("STORYBOARD_DEBUG"):
                 raise
-            warn(f"internal error: {type(e).__name__}: {e!s}")
-            warn("please report it with the command you ran (STORYBOARD_DEBUG=1 shows the traceback)")
-            ctx.exit(70)
+            text = f"internal error: {type(e).__name__}: {e!s}"
+            if verbose():
+                warn("".join(traceback.format_exception(e)).rstrip())
+            _fail(
+                70,
+                error_json(RuntimeError(text)),
+                f"{text}\nplease report it with the command you ran (-v shows the traceback)",
+            )
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Exit codes"):
+            formatter.write_dl([(str(code), words) for code, words in EXIT_CODES.items()])
+        with formatter.section("Environment"):
+            formatter.write_dl(variables())
+        with formatter.section("Shell completion"):
+            formatter.write_text('eval "$(storyboard completion bash)"  (or zsh, fish)')
+
+
+# shared options ---------------------------------------------------------------------------
+def _set_verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value:
+        return
+    level = Verbosity.QUIET if param.name == "quiet" else Verbosity.VERBOSE
+    current = ctx.meta.get(_VERBOSITY, Verbosity.NORMAL)
+    if current not in (Verbosity.NORMAL, level):
+        raise click.UsageError("-q and -v ask for opposite things: give one of them", ctx)
+    ctx.meta[_VERBOSITY] = level
+
+
+def verbosity_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """-q/--quiet and -v/--verbose, read anywhere with quiet(), verbose() (or say/note/detail)."""
+    f = click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_verbosity,
+        help="Say more: details, and a traceback if storyboard itself fails.",
+    )(f)
+    return click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_verbosity,
+        help="Errors and warnings only: no progress, no summary.",
+    )(f)
+
+
+def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--json, passed to the command as `as_json`: print one JSON document on stdout (with
+    emit_json); errors then come as {"ok": false, "exit_code", "errors": [...]} there too."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        if value:
+            ctx.meta[_JSON] = True
+        return value
+
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        is_eager=True,
+        callback=remember,
+        help="Print JSON on stdout; errors too, as objects with file, line, column, path, message, hint.",
+    )(f)
+
+
+def complete_providers(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    from storyboard import providers
+
+    return [CompletionItem(n) for n in providers.names() if n.startswith(incomplete)]
+
+
+def complete_shots(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """The shot ids of the storyboard named by the command's FILE argument."""
+    from storyboard.spec.document import load
+
+    file = ctx.params.get("file")
+    try:
+        shots = load(Path(file)).data.get("shots") if file else None
+    except Exception:  # completion must never fail loudly
+        return []
+    ids = [s["id"] for s in shots or [] if isinstance(s, dict) and isinstance(s.get("id"), str)]
+    return [CompletionItem(i) for i in ids if i.startswith(incomplete)]
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="storyboard")
+@click.version_option(__version__, prog_name=PROG)
+@verbosity_options
 def cli() -> None:
     """Compile a YAML storyboard into Veo 3.1 shots and a final cut.
 
     \b
+    storyboard init DIR           a new storyboard, with its own images and music
     storyboard validate FILE      check a storyboard, every problem at once
     storyboard plan FILE          every request and what it costs; nothing is sent
     storyboard render FILE        generate what is missing, then cut the film
     storyboard stitch FILE        re-cut from the clips already made
+    storyboard status FILE        each shot: made, submitted, failed
+    storyboard diff [REV] FILE    what changed since a git revision, and its cost
+    storyboard report FILE        a contact sheet of every shot, beside the film
+    storyboard adopt FILE SHOT ID a task id from the dashboard, for a lost answer
+    storyboard unlock FILE        clear a lock left by a render that died
+
+    \b
+    Start here:
+      storyboard init my-film && storyboard render my-film/storyboard.yaml
+
+    `storyboard COMMAND --help` shows a command's options and examples.
     """
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+@verbosity_options
+def completion(shell: str) -> None:
+    """Print the shell code that completes storyboard's commands, options, files and provider
+    names; load it from your shell's startup file."""
+    cls = get_completion_class(shell)
+    assert cls is not None  # the Choice allows only the shells click knows
+    click.echo(cls(cli, {}, PROG, COMPLETE_VAR).source())
 
 
 def _output_option(f: Any) -> Any:
@@ -77,5 +365,6 @@ def _provider_option(f: Any) -> Any:
         "--provider",
         "-p",
         metavar="NAME",
+        shell_complete=complete_providers,
         help="Override the storyboard's provider: any installed provider (a wrong name lists them).",
     )(f)

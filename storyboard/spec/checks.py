@@ -6,22 +6,29 @@ judged by their content, not their names: a .png that holds text is refused here
 provider after credits are spent.
 
 No moviepy, numpy or Pillow here: validation runs on every command and must stay quick.
+
+One module over 400 lines, on purpose: the checker is one walk over the document whose checks
+share what they have seen (files read once, names, each shot's length for its transitions);
+split, they would pass that state around. Content sniffing lives in sniff.py.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from storyboard.errors import Problem, ValidationError
+from storyboard.errors import Problem, ValidationError, format_path
 from storyboard.providers import registry
 from storyboard.resources import builtin_templates
-from storyboard.spec import model, schema
+from storyboard.spec import filekind, model, schema
 from storyboard.spec.document import Document, PathKey, load
 from storyboard.spec.model import CLIP_SECONDS, MAX_SECONDS, MAX_SHOTS, Storyboard
 from storyboard.spec.schema import did_you_mean
+from storyboard.spec.sniff import audio_kind, image_kind, what_it_is
+from storyboard.spec.templating import check_all
 
 MAX_IMAGE_BYTES = 50 * 1024 * 1024  # the providers' upload limit
 MAX_REFERENCES = 3
@@ -29,8 +36,44 @@ MAX_REFERENCES = 3
 
 def validate_document(doc: Document) -> list[Problem]:
     """Every problem in `doc` (schema first, then the rest), sorted by position."""
-    problems = schema.check(doc)
-    problems += _Checker(doc).run()
+    return _sorted(schema.check(doc) + _Checker(doc).run())
+
+
+def load_storyboard(path: Path) -> Storyboard:
+    """Read, validate and build a storyboard, its prompts and captions rendered once:
+    ValidationError lists every problem of the file, the templates' among them."""
+    doc = load(Path(path))
+    problems = validate_document(doc)
+    if problems:
+        raise ValidationError(_sorted(problems + _template_problems(doc, problems)))
+    sb = model.from_document(doc)
+    problems = check_all(sb)
+    if problems:
+        raise ValidationError(_sorted(problems))
+    return sb
+
+
+# Where a problem leaves a name the templates use, an undefined name is its echo, not news.
+_CONTEXT = re.compile(r"^(vars|characters|images|title)\b|^shots\[\d+\]\.id$")
+_ECHO = re.compile(r"is undefined|has no attribute")
+
+
+def _template_problems(doc: Document, problems: list[Problem]) -> list[Problem]:
+    """The template problems of a file that has others, from a sketch of what is well-formed
+    (see model.sketch): all the problems of a file in one pass."""
+    # an image that is missing or not an image still names a text the templates may show
+    dropped = [p.path for p in problems if p.path and not p.path.startswith(("images.", "characters."))]
+    found = model.sketch(doc, dropped)
+    if found is None:
+        return []
+    sb, checked = found
+    out = [p for p in check_all(sb, checked) if not p.path.endswith("template")]
+    if any(_CONTEXT.match(p) for p in dropped):
+        out = [p for p in out if not _ECHO.search(p.message)]
+    return out
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
     unique: dict[tuple[str, str, int, int], Problem] = {}
     for p in problems:
         line, col = (p.location.line, p.location.column) if p.location else (0, 0)
@@ -39,89 +82,6 @@ def validate_document(doc: Document) -> list[Problem]:
         unique.values(),
         key=lambda p: (p.location.line, p.location.column) if p.location else (0, 0),
     )
-
-
-def load_storyboard(path: Path) -> Storyboard:
-    """Read, validate and build a storyboard; ValidationError lists every problem."""
-    doc = load(Path(path))
-    problems = validate_document(doc)
-    if problems:
-        raise ValidationError(problems)
-    return model.from_document(doc)
-
-
-# content sniffing -----------------------------------------------------------------------------
-def image_kind(head: bytes) -> str | None:
-    """JPEG, PNG or WebP by their magic bytes, else None."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WebP"
-    return None
-
-
-def audio_kind(head: bytes) -> str | None:
-    """MP3, WAV, M4A/MP4, OGG or FLAC by their magic bytes, else None."""
-    if _id3(head) or _mpeg_frame(head):
-        return "MP3"
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "WAV"
-    if head[4:8] == b"ftyp":
-        return "M4A"
-    if head.startswith(b"OggS"):
-        return "OGG"
-    if head.startswith(b"fLaC"):
-        return "FLAC"
-    return None
-
-
-def _id3(head: bytes) -> bool:
-    """An ID3v2 tag: "ID3", version 2-4, then a size in four 7-bit bytes."""
-    return (
-        len(head) >= 10
-        and head.startswith(b"ID3")
-        and head[3] in (2, 3, 4)
-        and all(b < 0x80 for b in head[6:10])
-    )
-
-
-def _mpeg_frame(head: bytes) -> bool:
-    """An MPEG audio frame header: 11 sync bits, a layer, a bitrate that is not 'bad'."""
-    return (
-        len(head) >= 3
-        and head[0] == 0xFF
-        and head[1] & 0xE0 == 0xE0
-        and head[1] & 0x06 != 0
-        and head[2] & 0xF0 != 0xF0
-    )
-
-
-def _what_it_is(head: bytes) -> str:
-    """A guess at what a refused file holds, so the fix is obvious."""
-    if not head:
-        return "the file is empty"
-    known = {
-        b"GIF8": "a GIF image",
-        b"BM": "a BMP image",
-        b"%PDF": "a PDF document",
-        b"II*\x00": "a TIFF image",
-        b"MM\x00*": "a TIFF image",
-        b"PK\x03\x04": "a ZIP archive",
-    }
-    for magic, name in known.items():
-        if head.startswith(magic):
-            return f"it holds {name}"
-    if head[4:8] == b"ftyp":
-        return "it holds a video or HEIC image"
-    if image_kind(head):
-        return f"it holds a {image_kind(head)} image"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        return "its content is not a known format"
-    return "it holds text"
 
 
 # the checks -----------------------------------------------------------------------------------
@@ -265,8 +225,9 @@ class _Checker:
         try:
             if not resolved.exists():
                 return "no such file (paths are relative to the storyboard's folder)"
-            if not resolved.is_file():
-                return "this is a folder, not a file"
+            special = filekind.not_a_file(resolved)
+            if special:
+                return special
             size = resolved.stat().st_size
             with resolved.open("rb") as f:
                 head = f.read(16)
@@ -278,10 +239,10 @@ class _Checker:
                     f"the image is {size / 2**20:.0f} MB; the providers take at most 50 MB: export it smaller"
                 )
             if image_kind(head) is None:
-                return f"not a JPEG, PNG or WebP image ({_what_it_is(head)}): export it as PNG or JPEG"
+                return f"not a JPEG, PNG or WebP image ({what_it_is(head)}): export it as PNG or JPEG"
         elif what == "audio":
             if audio_kind(head) is None:
-                return f"not an MP3, WAV, M4A, OGG or FLAC sound file ({_what_it_is(head)}): export it as MP3"
+                return f"not an MP3, WAV, M4A, OGG or FLAC sound file ({what_it_is(head)}): export it as MP3"
         elif what == "template" and size > 1_000_000:
             return "a template is text of a few lines; this file is over 1 MB"
         return None
@@ -363,8 +324,11 @@ class _Checker:
                 f"{_short(out)!r} lies outside the storyboard's folder: write the film "
                 "inside it, e.g. renders/film.mp4",
             )
-        elif (self.root / out).is_dir():
-            self.add(("output",), f"{_short(out)!r} is a folder: name a file, e.g. renders/film.mp4")
+        elif filekind.kind(self.root / out):
+            self.add(
+                ("output",),
+                f"{_short(out)!r} is {filekind.kind(self.root / out)}: name a file, e.g. renders/film.mp4",
+            )
 
     # shots ----------------------------------------------------------------------------------
     def shots(self, shots: list[Any]) -> None:
@@ -628,3 +592,38 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# placeholders -------------------------------------------------------------------------------
+PLACEHOLDER_DOMAINS = ("example.com", "example.org", "example.net")  # RFC 2606: never real
+
+
+def placeholder_urls(sb: Storyboard) -> list[Problem]:
+    """Image URLs on the domains reserved for examples (as `storyboard init` writes them):
+    fine for a plan, but a hosted render would pay for shots made from images that do not
+    exist. One located problem per image, for the render to refuse before asking."""
+    from urllib.parse import urlsplit
+
+    seen: set[str] = set()
+    out: list[Problem] = []
+    for shot in sb.shots:
+        for asset in shot.images:
+            host = (urlsplit(asset.url).hostname or "") if asset.url else ""
+            reserved = any(host == d or host.endswith("." + d) for d in PLACEHOLDER_DOMAINS)
+            if asset.label in seen or not reserved:
+                continue
+            seen.add(asset.label)
+            path = model.parse_path(asset.label)
+            if sb.doc is not None and (*path, "url") in sb.doc.value_marks:
+                path = (*path, "url")
+            out.append(
+                Problem(
+                    f"{asset.url} is a placeholder ({host} is reserved for examples): a hosted "
+                    "service would be sent an image that does not exist",
+                    format_path(path),
+                    sb.location(path),
+                    "put the image online and write its public address here, or render with "
+                    "the preview provider",
+                )
+            )
+    return out

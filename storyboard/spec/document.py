@@ -14,6 +14,10 @@ from typing import Any
 import yaml
 
 from storyboard.errors import Location, Problem, ValidationError, format_path
+from storyboard.spec import filekind
+from storyboard.spec.yaml_errors import explain
+
+STORYBOARD_NAME = "storyboard.yaml"  # what `storyboard init` writes in its folder
 
 MAX_FILE_BYTES = 1_000_000  # a storyboard is text; images and music live beside it
 MAX_NODES = 100_000  # values built, counting each alias expansion
@@ -24,6 +28,17 @@ except AttributeError:  # pragma: no cover - pure-Python PyYAML
     _Loader = yaml.SafeLoader
 
 PathKey = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class FileLocation(Location):
+    """A file as a whole (missing, a folder, too big): there is no line or column to show."""
+
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        return self.file
 
 
 @dataclass
@@ -112,11 +127,17 @@ class _Builder:
                 continue
             line, col = self.loc(key_node)
             if not isinstance(key_node, yaml.ScalarNode):
+                text = self.doc.source_line(line) or ""
+                jinja = text[col - 1 : col + 1] == "{{" or text[max(0, col - 2) : col] == "{{"
                 self.problems.append(
                     Problem(
-                        "a key must be plain text, not a list or map",
+                        "a value that starts with `{{` must be in quotes: unquoted, YAML reads it "
+                        "as a map inside a map"
+                        if jinja
+                        else "a key must be plain text, not a list or map",
                         format_path(path),
-                        Location(self.doc.name, line, col, self.doc.source_line(line)),
+                        Location(self.doc.name, line, col, text),
+                        'e.g. prompt: "{{ place }} at dawn"' if jinja else None,
                     )
                 )
                 continue
@@ -132,8 +153,9 @@ class _Builder:
                 )
                 continue
             first_seen[key] = line
-            self.doc.key_marks[(*path, key)] = (line, col)
-            out[key] = self.build(value_node, (*path, key))
+            key_path = (*path, key)
+            self.doc.key_marks[key_path] = (line, col)
+            out[key] = self.build(value_node, key_path)
         for merge in merges:  # `<<: *defaults` fills keys not given explicitly
             sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
             for src in sources:
@@ -153,18 +175,17 @@ def _file_problem(path: Path, message: str, line: int = 1, col: int = 1, text: s
     return Problem(message, "", Location(str(path), line, col, src))
 
 
+def _whole_file(path: Path, message: str, hint: str | None = None) -> ValidationError:
+    return ValidationError([Problem(message, "", FileLocation(str(path)), hint)])
+
+
 def parse(text: str, path: Path) -> Document:
     """Parse YAML text; raise ValidationError with every problem found."""
     doc = Document(path=path, text=text, data=None)
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = " ".join(x for x in (e.context, e.problem) if x) or "invalid YAML"
-        raise ValidationError(
-            [_file_problem(path, f"this is not valid YAML: {what}", line, col, text)]
-        ) from None
+        raise ValidationError([explain(e, text, path)]) from None
     except yaml.YAMLError as e:
         raise ValidationError([_file_problem(path, f"this is not valid YAML: {e}")]) from None
     if node is None:
@@ -197,24 +218,22 @@ def load(path: Path) -> Document:
     path = Path(path)
     try:
         size = path.stat().st_size
-        if not path.is_file():
-            raise ValidationError([_file_problem(path, "not a file")])
+        what = filekind.kind(path)
+        if what == "a folder":
+            raise _whole_file(path, "this is a folder, not a storyboard file", _in_folder(path))
+        if what:  # a FIFO would block the read for ever; a device is no storyboard either
+            raise _whole_file(path, f"this is {what}, not a storyboard file", "give the path of a .yaml file")
         if size > MAX_FILE_BYTES:
-            raise ValidationError(
-                [
-                    _file_problem(
-                        path,
-                        f"the file is {size / 1e6:.1f} MB; a storyboard is at most "
-                        f"{MAX_FILE_BYTES / 1e6:.0f} MB of text (keep images and music in "
-                        "files beside it)",
-                    )
-                ]
+            raise _whole_file(
+                path,
+                f"the file is {size / 1e6:.1f} MB; a storyboard is at most "
+                f"{MAX_FILE_BYTES / 1e6:.0f} MB of text (keep images and music in files beside it)",
             )
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ValidationError([_file_problem(path, "no such file")]) from None
+        raise _whole_file(path, "no such file", _near(path)) from None
     except OSError as e:
-        raise ValidationError([_file_problem(path, f"cannot read the file: {e.strerror}")]) from None
+        raise _whole_file(path, f"cannot read the file: {e.strerror or e}") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -240,3 +259,34 @@ def load(path: Path) -> Document:
             [_file_problem(path, "the file holds binary data (a NUL byte), not YAML", line, col)]
         )
     return parse(text, path)
+
+
+def _in_folder(folder: Path) -> str:
+    """The storyboard the user probably meant, given its folder (the natural slip after init)."""
+    inside = folder / STORYBOARD_NAME
+    if inside.is_file():
+        return f"did you mean {inside}?"
+    try:
+        found = sorted(p.name for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    except OSError:
+        found = []
+    if len(found) == 1:
+        return f"did you mean {folder / found[0]}?"
+    if found:
+        return f"give one of the storyboards in it: {', '.join(found[:8])}"
+    return f"give the storyboard file, e.g. {inside} (`storyboard init {folder}` makes one)"
+
+
+def _near(path: Path) -> str | None:
+    """A hint for a missing storyboard: a name close to it in its folder, or what init makes."""
+    from storyboard.spec.schema import did_you_mean
+
+    folder = path.parent
+    try:
+        names = [p.name for p in folder.iterdir() if p.suffix in (".yaml", ".yml")][:500]
+    except OSError:
+        return None
+    hint = did_you_mean(path.name, names)
+    if hint and str(folder) not in ("", "."):
+        hint = hint.replace("'", f"'{folder}/", 1)
+    return hint

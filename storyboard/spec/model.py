@@ -6,12 +6,14 @@ defaults and per-shot overrides, and never reports errors of its own.
 
 from __future__ import annotations
 
+import copy
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from storyboard.errors import Location
-from storyboard.spec.document import Document
+from storyboard.spec.document import Document, PathKey
 
 CLIP_SECONDS = 8.0  # every provider generates 8 s shots
 MAX_SHOTS = 21
@@ -278,3 +280,61 @@ def from_document(doc: Document) -> Storyboard:
         provider_options={str(k): dict(v or {}) for k, v in (data.get("providers") or {}).items()},
         doc=doc,
     )
+
+
+def parse_path(text: str) -> PathKey:
+    """ "shots[2].trim" -> ("shots", 2, "trim"): the inverse of errors.format_path."""
+    return tuple(int(i) if i else k for i, k in re.findall(r"\[(\d+)\]|([^.\[\]]+)", text))
+
+
+def sketch(doc: Document, broken: list[str]) -> tuple[Storyboard, tuple[int, ...]] | None:
+    """A best-effort model of a document that has problems, so that its templates can be
+    checked in the same pass: each part at a path in `broken` (the schema's problems) is left
+    out and its default stands in. Returns the model and the indices of the shots whose own
+    prompt survived, or None when too little is well-formed."""
+    if not isinstance(doc.data, dict) or not isinstance(doc.data.get("shots"), list):
+        return None
+    data = copy.deepcopy(doc.data)
+    shots: list[Any] = data["shots"]
+    stubbed: set[int] = set()
+    for text in broken:
+        path = parse_path(text)
+        if not path:
+            continue
+        in_shot = path[0] == "shots" and len(path) >= 2 and isinstance(path[1], int)
+        if in_shot and (len(path) == 2 or path[2] in ("prompt", "id")):
+            stubbed.add(int(path[1]))
+            continue
+        _drop(data, path)
+    for i, s in enumerate(shots):
+        if (
+            not isinstance(s, dict)
+            or not isinstance(s.get("prompt"), str)
+            or not isinstance(s.get("id"), str)
+        ):
+            stubbed.add(i)
+        if i in stubbed:
+            shots[i] = {"id": f"shots[{i}]", "prompt": ""}
+    try:
+        sb = from_document(Document(doc.path, doc.text, data, doc.value_marks, doc.key_marks))
+    except Exception:  # a shape no schema problem named: check no templates rather than guess
+        return None
+    return sb, tuple(i for i in range(len(shots)) if i not in stubbed)
+
+
+def _drop(data: Any, path: PathKey) -> None:
+    """Remove the part at `path` (within a list other than `shots`, the whole list)."""
+    node = data
+    for k, part in enumerate(path[:-1]):
+        nxt = node[part] if isinstance(node, dict) and part in node else None
+        if isinstance(node, list) and isinstance(part, int) and part < len(node):
+            nxt = node[part]
+        if isinstance(path[k + 1], int) and not (k == 0 and part == "shots") and isinstance(node, dict):
+            node.pop(part, None)  # an item of a list: the list goes
+            return
+        if nxt is None:
+            return
+        node = nxt
+    last = path[-1]
+    if isinstance(node, dict):
+        node.pop(last, None)

@@ -3,6 +3,9 @@
 jsonschema reports a dotted path and a terse message; we turn every error into a Problem
 that points at the offending key or value and says how to fix it, using the schema's own
 descriptions and examples (the same text the editor shows on hover).
+
+Over 400 lines on purpose: one translation per JSON Schema keyword, and the hints for keys
+written at the wrong level, which read the same schema; apart, each would need the other.
 """
 
 from __future__ import annotations
@@ -114,7 +117,7 @@ def _short(text: str, limit: int = 40) -> str:
 
 def _example(error: SchemaError, path: Sequence[str | int]) -> str | None:
     """`key: example` from the nearest schema (this one or an enclosing oneOf) with examples."""
-    e: SchemaError | None = error
+    e: Any = error  # jsonschema types a parent as its private _Error
     while e is not None:
         examples = e.schema.get("examples") if isinstance(e.schema, dict) else None
         if examples:
@@ -152,7 +155,8 @@ def _kind_mismatch(error: SchemaError) -> bool:
     if error.validator == "type":
         return True
     if error.validator in ("enum", "const"):
-        allowed = error.validator_value if error.validator == "enum" else [error.validator_value]
+        value: Any = error.validator_value
+        allowed = value if error.validator == "enum" else [value]
         return not any(_same_kind(error.instance, v) for v in allowed)
     return False
 
@@ -188,7 +192,7 @@ def _problems(doc: Document, error: SchemaError) -> list[Problem]:
         for name in value:
             if name in allowed:
                 continue
-            hint = _misplaced(path, name) or did_you_mean(name, allowed)
+            hint = _misplaced(doc, path, name) or did_you_mean(name, allowed)
             message = f"unknown key {_short(name)!r}"
             if not hint:
                 message += f": remove it; the keys allowed here are {', '.join(allowed)}"
@@ -219,7 +223,7 @@ def _problems(doc: Document, error: SchemaError) -> list[Problem]:
         want = yaml_inline(error.validator_value)
         return [at(f"must be {want}, not {describe(value)}: write `{_key(path)}: {want}`")]
     if kind == "enum":
-        allowed_values = [str(v) for v in error.validator_value]
+        allowed_values = [str(v) for v in _validator_value(error)]
         hint = None
         if isinstance(value, str):
             hint = did_you_mean(value, allowed_values)
@@ -233,12 +237,13 @@ def _problems(doc: Document, error: SchemaError) -> list[Problem]:
         ]
     if kind == "type" or kind in ("oneOf", "anyOf"):
         if kind == "type":
-            expected = error.validator_value
+            expected = _validator_value(error)
             names = [expected] if isinstance(expected, str) else list(expected)
             wanted = " or ".join(_TYPE_WORDS.get(n, n) for n in names)
         else:
             wanted = schema.get("errorMessage") or _first_sentence(schema.get("description"))
-        parent_msg = error.parent.schema.get("errorMessage") if error.parent is not None else None
+        parent: Any = error.parent
+        parent_msg = parent.schema.get("errorMessage") if parent is not None else None
         if kind == "type" and parent_msg:
             wanted = parent_msg
         ex = _example(error, path)
@@ -264,7 +269,7 @@ def _problems(doc: Document, error: SchemaError) -> list[Problem]:
         return [at("is empty: fill it in" + (f" ({desc})" if desc else ""))]
     if kind in ("minItems", "maxItems"):
         n = len(value) if isinstance(value, list) else 0
-        bound = int(error.validator_value)
+        bound = int(_validator_value(error))
         desc = _first_sentence(schema.get("description"))
         if kind == "maxItems":
             return [
@@ -282,12 +287,17 @@ def _problems(doc: Document, error: SchemaError) -> list[Problem]:
     return [at(f"{error.message}")]  # pragma: no cover - a keyword the schema does not use
 
 
+def _validator_value(error: SchemaError) -> Any:
+    """The schema keyword's value (typed by jsonschema as possibly unset: never, here)."""
+    return error.validator_value
+
+
 def _missing_name(error: SchemaError) -> str:
     # "'prompt' is a required property": the name is the first quoted word
     found = re.match(r"'(.*)' is a required property", error.message)
     if found:
         return found.group(1)
-    for name in error.validator_value:  # pragma: no cover - message format changed
+    for name in _validator_value(error):  # pragma: no cover - message format changed
         if isinstance(error.instance, dict) and name not in error.instance:
             return str(name)
     return "?"  # pragma: no cover
@@ -304,7 +314,7 @@ def _resolve(sub: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parent_description(error: SchemaError) -> str | None:
-    e: SchemaError | None = error
+    e: Any = error
     while e is not None:
         if isinstance(e.schema, dict) and e.schema.get("description"):
             return str(e.schema["description"])
@@ -319,16 +329,70 @@ def _key(path: PathKey) -> str:
 _SETTINGS = ("aspect_ratio", "resolution", "model", "seed", "audio")
 
 
-def _misplaced(path: PathKey, name: str) -> str | None:
-    """Hints for keys written at the wrong level, the commonest slip after a typo."""
-    if path == () and name in _SETTINGS:
-        return "move it under `settings:`, or into a shot to override it there"
-    if len(path) == 2 and path[0] == "shots" and name in ("first", "last"):
-        return f"write it under `frames:`, e.g. `frames: {{{name}: dawn}}`"
-    if len(path) == 2 and path[0] == "shots" and name in ("reference", "images", "image"):
-        return "did you mean 'references'?"
-    if path == () and name in ("shot", "scenes"):
-        return "did you mean 'shots'?"
+@cache
+def _keys_of() -> dict[str, tuple[str, ...]]:
+    """The keys each map of the format takes, from the schema: "" (the top), "settings",
+    "music", "captions", "shot", "frames", "transition"."""
+    props = schema()["properties"]
+    shot = schema()["$defs"]["shot"]
+    transition = next(
+        b for b in schema()["$defs"]["transition"].get("oneOf", []) if b.get("type") == "object"
+    )
+    return {
+        "": tuple(props),
+        "settings": tuple(props["settings"]["properties"]),
+        "music": tuple(props["music"]["properties"]),
+        "captions": tuple(props["captions"]["properties"]),
+        "shot": tuple(shot["properties"]),
+        "frames": tuple(shot["properties"]["frames"]["properties"]),
+        "transition": tuple(transition["properties"]),
+    }
+
+
+def _misplaced(doc: Document, path: PathKey, name: str) -> str | None:
+    """Hints for keys written at the wrong level: the commonest slip after a typo, and most
+    often a line indented too little or too much."""
+    keys = _keys_of()
+    line = (doc.key_marks.get((*path, name)) or (0, 0))[0]
+    if path == ():
+        # the map just above it takes this key: its indentation was lost
+        above = [(m[0], p[0]) for p, m in doc.key_marks.items() if len(p) == 1 and m[0] < line]
+        prev = str(max(above)[1]) if above else None
+        if prev in ("settings", "music", "captions") and name in keys[prev]:
+            inner = [m[1] for p, m in doc.key_marks.items() if len(p) == 2 and p[0] == prev]
+            like = f": indent it by {inner[0] - 1} spaces, like the keys above it" if inner else ""
+            return f"it belongs under `{prev}:` (line {max(above)[0]}){like}"
+        if name in _SETTINGS:
+            return "move it under `settings:`, or into a shot to override it there"
+        for parent in ("music", "captions"):
+            if name in keys[parent]:
+                return f"it belongs under `{parent}:`; indent it there"
+        if name in keys["shot"]:
+            return "it belongs to a shot: indent it under one of the `- id:` items of `shots:`"
+        if name in ("shot", "scenes"):
+            return "did you mean 'shots'?"
+        return None
+    if len(path) == 1 and path[0] in ("settings", "music", "captions", "vars"):
+        for other in ("settings", "music", "captions"):
+            if other != path[0] and name in keys[other] and name not in keys[str(path[0])]:
+                return f"it belongs under `{other}:`, not `{path[0]}:`"
+        if name in keys[""]:
+            return f"`{name}` is a top-level key: move it to the start of its line, out of `{path[0]}:`"
+        return None
+    if len(path) == 2 and path[0] == "shots":
+        if name in keys["frames"]:
+            return f"write it under `frames:`, e.g. `frames: {{{name}: dawn}}`"
+        if name in keys["transition"]:
+            return "write it under `transition:`, e.g. `transition: {type: crossfade, duration: 0.5}`"
+        if name in ("reference", "images", "image"):
+            return "did you mean 'references'?"
+        if name in keys[""]:
+            return (
+                f"`{name}` is a top-level key, not a shot's: move it out of `shots:`, to the start of a line"
+            )
+        return None
+    if len(path) == 3 and path[0] == "shots" and path[2] in ("frames", "transition") and name in keys["shot"]:
+        return f"`{name}` belongs to the shot, not to its `{path[2]}:`: indent it like `{path[2]}`"
     return None
 
 

@@ -9,68 +9,30 @@ from __future__ import annotations
 import difflib
 import re
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError
-from jinja2 import TemplateError as JinjaError
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2 import TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import SecurityError
 
 from storyboard import resources
 from storyboard.errors import Location, Problem, TemplateError, ValidationError
+from storyboard.spec import sandbox
 from storyboard.spec.model import Shot, Storyboard, resolve_inside
 
 MAX_OUTPUT = 20_000  # characters: a prompt is a paragraph, not a novel
-MAX_ITERATIONS = 10_000  # items that range() may produce in one rendering
-MAX_STRING = 20_000  # characters a `*` or `+` in a template may make
+MAX_TEMPLATE_BYTES = 1_000_000
 
-
-class _BoundedSandbox(ImmutableSandboxedEnvironment):
-    """Jinja's sandbox, with limits so that a template cannot hang or flood the machine."""
-
-    intercepted_binops = frozenset({"*", "**", "+"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int) and right > 64:
-            raise SecurityError("exponent too large")
-        if operator == "*" and isinstance(left, int) and not isinstance(right, int):
-            left, right = right, left  # 3 * "ab" is "ab" * 3
-        if (
-            operator == "*"
-            and isinstance(right, int)
-            and isinstance(left, (str, list, tuple))
-            and len(left) * right > MAX_STRING
-        ):
-            raise SecurityError(f"a repeated text or list longer than {MAX_STRING}")
-        result = super().call_binop(context, operator, left, right)
-        if isinstance(result, (str, list, tuple)) and len(result) > MAX_STRING:
-            raise SecurityError(f"a value longer than {MAX_STRING}")
-        return result
-
-
-class _Budget:
-    """range() for templates, counting every item against one budget per rendering."""
-
-    def __init__(self) -> None:
-        self.left = MAX_ITERATIONS
-
-    def range(self, *args: int) -> Iterator[int]:
-        for i in range(*args):
-            self.left -= 1
-            if self.left < 0:
-                raise SecurityError(f"loops run past {MAX_ITERATIONS} items")
-            yield i
-
-
-_env = _BoundedSandbox(undefined=StrictUndefined, autoescape=False)
+_env = sandbox.BoundedSandbox()
 # Each render must give the same prompt for the same storyboard: a prompt that changed by
 # itself would change the shot's fingerprint, and the shot would be paid for again.
 for _name in ("lipsum", "cycler", "joiner"):
     _env.globals.pop(_name, None)
 _env.filters.pop("random", None)
+_env.globals["range"] = sandbox.bounded_range
 
 
 def _sentence(text: object) -> str:
@@ -79,7 +41,7 @@ def _sentence(text: object) -> str:
     return t if not t or t[-1] in ".!?…。！？\"'" else t + "."
 
 
-_env.filters["sentence"] = _sentence
+_env.filters["sentence"] = sandbox.bounded_filter("sentence", _sentence)
 
 
 @dataclass(frozen=True)
@@ -98,7 +60,13 @@ def find_template(sb: Storyboard, ref: str) -> TemplateSource:
     if path is None or not path.is_file():
         names = ", ".join(resources.builtin_templates())
         raise TemplateError(f"template {ref!r} is neither a built-in ({names}) nor a file inside {sb.root}")
-    return TemplateSource(ref, path.read_text(encoding="utf-8"), path)
+    try:
+        if path.stat().st_size > MAX_TEMPLATE_BYTES:
+            raise TemplateError(f"template {ref!r} is over 1 MB; a template is text of a few lines")
+        return TemplateSource(ref, path.read_text(encoding="utf-8"), path)
+    except (OSError, UnicodeDecodeError) as e:
+        why = "it is not UTF-8 text" if isinstance(e, UnicodeDecodeError) else (e.strerror or str(e))
+        raise TemplateError(f"cannot read template {ref!r}: {why}") from None
 
 
 def context(sb: Storyboard, shot: Shot) -> dict[str, Any]:
@@ -143,15 +111,15 @@ def _error_line(exc: BaseException, name: str) -> int | None:
 
 
 def _render(template: Any, ctx: dict[str, Any]) -> str:
-    """Render with a fresh loop budget, stopping as soon as the output is too long."""
-    budget = _Budget()
+    """Render with fresh budgets, stopping as soon as the output is too long."""
     out: list[str] = []
     size = 0
-    for chunk in template.generate({**ctx, "range": budget.range}):
-        size += len(chunk)
-        if size > MAX_OUTPUT:
-            raise SecurityError(f"the text is longer than {MAX_OUTPUT} characters")
-        out.append(chunk)
+    with sandbox.rendering():
+        for chunk in template.generate(ctx):
+            size += len(chunk)
+            if size > MAX_OUTPUT:
+                raise sandbox.LimitError(f"the text is longer than {MAX_OUTPUT} characters")
+            out.append(chunk)
     return "".join(out)
 
 
@@ -169,7 +137,7 @@ def render_caption(sb: Storyboard, shot: Shot) -> str | None:
     name = f"{sb.path.name}:shots[{shot.index}].caption"
     try:
         return _render(_compile(shot.caption, name), context(sb, shot)).strip()
-    except (JinjaError, SecurityError, TypeError, ValueError, ArithmeticError) as e:
+    except Exception as e:  # anything a template can raise is the template's fault
         raise ValidationError(
             [
                 Problem(
@@ -192,7 +160,7 @@ def render_prompt(sb: Storyboard, shot: Shot) -> str:
     prompt_name = f"{sb.path.name}:shots[{shot.index}].prompt"
     try:
         prompt = _render(_compile(shot.prompt, prompt_name), ctx)
-    except (JinjaError, SecurityError, TypeError, ValueError, ArithmeticError) as e:
+    except Exception as e:  # anything a template can raise is the template's fault
         loc = sb.location(shot_path)
         line = _error_line(e, prompt_name)
         if loc and line and sb.doc and (loc.source_line or "")[loc.column - 1 :].startswith(("|", ">")):
@@ -220,16 +188,16 @@ def render_prompt(sb: Storyboard, shot: Shot) -> str:
         ) from None
     try:
         text = _render(_compile(source.text, source.name), {**ctx, "prompt": prompt})
-    except (JinjaError, SecurityError, TypeError, ValueError, ArithmeticError) as e:
+    except Exception as e:  # anything a template can raise is the template's fault
         line = _error_line(e, source.name) or 1
         lines = source.text.splitlines()
-        src = lines[line - 1] if 0 < line <= len(lines) else None
+        shown = lines[line - 1] if 0 < line <= len(lines) else None
         raise ValidationError(
             [
                 Problem(
                     f"template {source.name} fails for shot {shot.id!r}: {_describe(e)}",
                     f"shots[{shot.index}]",
-                    Location(source.name, line, 1, src),
+                    Location(source.name, line, 1, shown),
                     _hint(e, ctx),
                 )
             ]
@@ -240,8 +208,16 @@ def render_prompt(sb: Storyboard, shot: Shot) -> str:
 def _describe(e: BaseException) -> str:
     if isinstance(e, SecurityError):
         return f"not allowed in a template ({e})"
-    msg = getattr(e, "message", None) or str(e)
-    return msg
+    if isinstance(e, RecursionError):
+        return "it calls itself without end (a macro or recursive loop that never stops?)"
+    if isinstance(e, MemoryError):
+        return "it needs more memory than this machine has"
+    if isinstance(e, TypeError) and "no loader" in str(e):
+        return "a prompt cannot include, import or extend other templates (use `template:` to wrap prompts)"
+    if isinstance(e, (UndefinedError, TemplateSyntaxError)):
+        return getattr(e, "message", None) or str(e)
+    detail = getattr(e, "message", None) or str(e)
+    return f"{type(e).__name__}: {detail}" if detail else type(e).__name__
 
 
 def _hint(e: BaseException, ctx: dict[str, Any]) -> str | None:
@@ -252,16 +228,27 @@ def _hint(e: BaseException, ctx: dict[str, Any]) -> str | None:
             return f"did you mean {close[0]!r}?"
         names = sorted(k for k in ctx if not k.startswith("_"))
         return "names you can use: " + ", ".join(names) + " (add free variables under `vars:`)"
+    if isinstance(e, TemplateSyntaxError):
+        text = str(e)
+        if "unexpected '}'" in text or "end of print statement" in text or "end of template" in text:
+            return "close every `{{` with `}}` and every `{%` with `%}`; for a literal brace write {{ '{' }}"
+        if "unknown tag" in text:
+            return "tags are if, for, set, macro and their end tags: {% if x %}...{% endif %}"
     return None
 
 
-def check_all(sb: Storyboard) -> list[Problem]:
-    """Render every prompt and caption once: the template problems `validate` reports."""
+def check_all(sb: Storyboard, shots: Iterable[int] | None = None) -> list[Problem]:
+    """Render every prompt and caption once (of the shots at these indices; all by default),
+    under one deadline: the template problems every command reports with the file's others."""
     problems: list[Problem] = []
-    for shot in sb.shots:
-        for render in (render_prompt, render_caption):
-            try:
-                render(sb, shot)
-            except ValidationError as e:
-                problems.extend(e.problems)
+    wanted = None if shots is None else set(shots)
+    with sandbox.deadline():
+        for shot in sb.shots:
+            if wanted is not None and shot.index not in wanted:
+                continue
+            for render in (render_prompt, render_caption):
+                try:
+                    render(sb, shot)
+                except ValidationError as e:
+                    problems.extend(e.problems)
     return problems

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from storyboard.cli import cli
 from storyboard.cli import render as cli_render
+from storyboard.errors import InputError
 from storyboard.media.ffmpeg import probe
 from storyboard.store.lock import acquire
 from tests.servers import start_server
@@ -131,3 +132,35 @@ def test_unknown_force_and_empty_provider_are_input_errors(board: Path) -> None:
     assert invoke("render", board, "--force", "three").exit_code == 2
     assert invoke("plan", board, "-p", "").exit_code == 2
     assert invoke("plan", board, "-p", "kei").exit_code == 2
+
+
+def test_an_output_folder_that_takes_no_files_is_refused_before_any_work(board: Path) -> None:
+    from storyboard import pipeline
+
+    sb = pipeline.load(board)
+    for target, fragment in (
+        (Path("/proc/film.mp4"), "cannot write the film /proc/film.mp4: /proc does not take new files"),
+        (Path("/proc/new/film.mp4"), "/proc does not take new files"),  # a folder still to be made
+        (Path("/dev/null/film.mp4"), "the output's folder /dev/null is a character device, not a folder"),
+    ):
+        with pytest.raises(InputError) as e:
+            pipeline.output_path(sb, target)
+        assert fragment in e.value.message
+    ok = pipeline.output_path(sb, board.parent / "new" / "film.mp4")
+    assert ok == board.parent / "new" / "film.mp4" and not ok.parent.exists()  # the test left nothing
+    assert sorted(p.name for p in board.parent.iterdir()) == ["board.yaml"]
+    # stitch checks it before cutting anything
+    assert invoke("render", board, "-q").exit_code == 0
+    result = invoke("stitch", board, "-o", "/proc/film.mp4")
+    assert result.exit_code == 2 and "/proc does not take new files" in result.output
+    assert "choose a folder you can write to" in result.output
+
+
+def test_an_output_that_is_a_fifo_is_named_so(board: Path) -> None:
+    import os
+
+    from storyboard import pipeline
+
+    os.mkfifo(board.parent / "pipe.mp4")
+    with pytest.raises(InputError, match=r"pipe.mp4 is a named pipe \(FIFO\)"):
+        pipeline.output_path(pipeline.load(board), board.parent / "pipe.mp4")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from storyboard.cli import cli
 from storyboard.errors import InputError
 from storyboard.media.ffmpeg import probe
 from storyboard.scaffold import init_project
-from storyboard.spec.checks import image_kind, load_storyboard
+from storyboard.spec.checks import image_kind, load_storyboard, placeholder_urls
 
 
 def test_init_creates_a_valid_storyboard_with_its_own_media(tmp_path: Path) -> None:
@@ -86,3 +88,77 @@ def test_init_keeps_keys_and_clips_out_of_git(tmp_path: Path) -> None:
     (tmp_path / "other" / ".gitignore").write_text("mine\n")
     init_project(tmp_path / "other")
     assert (tmp_path / "other" / ".gitignore").read_text() == "mine\n"
+
+
+def _run(args: list[str]) -> object:
+    return CliRunner().invoke(cli, args)
+
+
+def test_every_command_init_suggests_works_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")
+    monkeypatch.chdir(tmp_path)
+    result = _run(["init", "my film"])  # a space: the suggestions must quote it
+    assert result.exit_code == 0, result.output
+    suggested = [line.split("   ")[0].strip() for line in result.stderr.split("next:\n")[1].splitlines()]
+    assert [s.split()[1] for s in suggested] == ["validate", "render", "plan"]
+    for command in suggested:
+        words = shlex.split(command)
+        assert words[0] == "storyboard"
+        result = _run(words[1:])
+        assert result.exit_code == 0, (command, result.output)
+    # the storyboard's own header, run from its folder
+    monkeypatch.chdir(tmp_path / "my film")
+    header = [
+        line.removeprefix("#").strip().split("  ")[0]
+        for line in Path("storyboard.yaml").read_text().splitlines()
+        if line.startswith("#   storyboard ")
+    ]
+    assert len(header) == 3
+    for command in header:
+        result = _run(shlex.split(command)[1:])
+        assert result.exit_code == 0, (command, result.output)
+
+
+def test_the_plan_on_a_hosted_provider_shows_the_placeholder_urls(tmp_path: Path) -> None:
+    path = init_project(tmp_path / "film")
+    result = _run(["plan", str(path), "-p", "kie", "--json"])
+    assert result.exit_code == 0, result.output
+    sent = json.dumps(json.loads(result.stdout)["requests"])
+    assert "https://example.com/my-first-film/sunrise.png" in sent
+    assert "https://example.com/my-first-film/hero.png" in sent
+    # and they are known for what they are: a hosted render can refuse them before paying
+    problems = placeholder_urls(load_storyboard(path))
+    lines = path.read_text().splitlines()
+    line_of = {
+        word: 1 + next(i for i, t in enumerate(lines) if word in t) for word in ("sunrise.png}", "hero.png}")
+    }
+    assert [(p.path, p.location.line) for p in problems] == [
+        ("images.sunrise.url", line_of["sunrise.png}"]),
+        ("characters.hero.images[0].url", line_of["hero.png}"]),
+    ]
+    assert "is a placeholder (example.com is reserved for examples)" in problems[0].message
+
+
+def test_init_is_quiet_with_q_and_lists_its_files_with_v(tmp_path: Path) -> None:
+    result = _run(["init", "-q", str(tmp_path / "a")])
+    assert result.exit_code == 0 and result.output == ""
+    result = _run(["init", "-v", str(tmp_path / "b")])
+    assert f"  wrote {tmp_path / 'b' / 'images' / 'hero.png'}" in result.stderr
+
+
+def test_editing_a_frames_shots_prompt_changes_its_clip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")
+    board = init_project(tmp_path / "film")
+    assert _run(["render", str(board), "-q"]).exit_code == 0
+    clips = tmp_path / "film" / ".storyboard" / "clips"
+    before = {p.read_bytes() for p in clips.rglob("*.mp4")}
+    text = board.read_text()
+    board.write_text(text.replace("The sun rises over the sea", "The sun sinks into the sea"))
+    result = _run(["render", str(board), "-q"])
+    assert result.exit_code == 0, result.output
+    new = [p for p in clips.rglob("*.mp4") if p.read_bytes() not in before]
+    assert len(new) == 1  # the frames shot, drawn again with its new prompt: the edit shows

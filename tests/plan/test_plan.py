@@ -81,12 +81,12 @@ def test_every_example_on_every_provider(
     if result.exit_code == 2:
         # refused before any request: each problem names the file, line, shot, field and who can
         assert "Traceback" not in result.output
-        lines = [ln for ln in result.output.splitlines() if ": error: " in ln]
-        assert lines
-        for line in lines:
-            assert line.startswith(f"{example}:") or line.startswith(str(example.name))
-            assert "shots[" in line and "shot '" in line
-            assert "providers that can" in line or "no provider can" in line
+        errors = json.loads(result.stdout)["errors"]  # with --json, errors are JSON objects too
+        assert errors
+        for e in errors:
+            assert e["file"] in (str(example), example.name) and e["line"] and e["column"]
+            assert e["path"].startswith("shots[") and "shot '" in e["message"]
+            assert "providers that can" in e["message"] or "no provider can" in e["message"]
         assert (example.stem, provider) not in MUST_PLAN
         return
     assert result.exit_code == 0, result.output

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageStat
+from PIL import Image, ImageChops, ImageStat
 
 from storyboard.errors import ConfigError, StitchError
 from storyboard.media.ffmpeg import probe, run
@@ -227,3 +227,29 @@ def test_replaces_an_existing_clip_whole(tmp_path: Path) -> None:
     render(out)
     assert probe(out).video is not None
     assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
+
+
+@pytest.mark.parametrize("kind", ["frames", "reference"])
+def test_frames_and_reference_shots_show_their_prompt_over_the_stills(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, images: dict, kind: str
+) -> None:
+    monkeypatch.setenv(SCALE_ENV, "0.5")  # 640x360: type large enough to tell prompts apart
+    stills = {"first": images["blue"]} if kind == "frames" else {"references": (images["blue"],)}
+    one = render(tmp_path / "one.mp4", kind, prompt="A boat leaves the harbour at dawn", **stills)
+    two = render(tmp_path / "two.mp4", kind, prompt="A storm breaks over the quay", **stills)
+    a, b = still(one, 2.0, tmp_path), still(two, 2.0, tmp_path)
+    band, rest = (0, 0, 640, 40), (0, 120, 640, 360)
+
+    def diff(box: tuple[int, int, int, int]) -> float:
+        x = ImageStat.Stat(ImageChops.difference(a.crop(box), b.crop(box)).convert("L"))
+        return x.mean[0]
+
+    assert diff(band) > 2, diff(band)  # the prompt is drawn, and another prompt draws otherwise
+    assert diff(rest) < 0.5, diff(rest)  # the stills themselves are the same
+    bright = sum(1 for px in a.crop(band).convert("L").getdata() if px > 200)
+    assert bright > 50, bright  # light type on the dark band
+    # the last frames stay the image's own: a `continues` shot starts from them
+    end_a = Image.open(last_frame(one, tmp_path / "a.png")).convert("RGB")
+    end_b = Image.open(last_frame(two, tmp_path / "b.png")).convert("RGB")
+    assert ImageStat.Stat(ImageChops.difference(end_a, end_b).convert("L")).mean[0] < 0.5
+    assert near(end_a.getpixel((20, 12)), (0, 0, 255)) or kind == "reference"

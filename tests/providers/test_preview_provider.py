@@ -16,7 +16,7 @@ from storyboard.errors import ConfigError
 from storyboard.media.ffmpeg import probe
 from storyboard.media.frames import frame_at, last_frame
 from storyboard.providers.base import CompiledShot, HttpRequest, Task
-from storyboard.providers.preview.animatic import SCALE_ENV
+from storyboard.providers.preview.animatic import RENDERER, SCALE_ENV
 from storyboard.providers.preview.provider import PreviewProvider
 from storyboard.spec.model import Asset, Settings, Shot
 from tests.clips import make_image
@@ -63,7 +63,7 @@ def test_class_attributes_and_plan_answers() -> None:
     assert cost.credits == 0 and cost.usd == 0.0
     body, needs = p.shot_body(shot)
     assert needs == ()
-    assert body["renderer"] == "preview/2"
+    assert body["renderer"] == RENDERER == "preview/3"  # the look's version: a new look redraws
     assert body["size"] == [160, 90] and body["scale"] == 0.125
     assert (body["fps"], body["seconds"], body["audio"]) == (24, 8.0, True)
     json.dumps(body)  # the compiler hashes it

@@ -213,7 +213,9 @@ def test_an_invalid_storyboard_at_the_revision_says_where(repo: Path) -> None:
     git(repo, "commit", "-qam", "broken")
     edit(repo, "storyboard: 1\nbogus: 2", "storyboard: 1")
     out = diff(repo, str(board(repo)), code=2)
-    assert "HEAD:films/lighthouse/lighthouse.yaml:" in out and "bogus" in out
+    (error,) = json.loads(out)["errors"]  # with --json, errors are JSON objects too
+    assert error["file"] == "HEAD:films/lighthouse/lighthouse.yaml" and error["line"] > 1
+    assert "bogus" in error["message"]
     assert "storyboard-rev-" not in out  # no temporary path in the message
 
 

@@ -85,7 +85,7 @@ EXPECTED: dict[str, list[tuple[str, str, str]]] = {
         ("10:13", "shots[0].prompt", "is empty: fill it in (What the shot shows"),
     ],
     "not-yaml.yaml": [
-        ("6:1", "", "this is not valid YAML"),
+        ("4:13", "", 'this " is never closed: the text runs to the end of the file'),
     ],
     "numbers.yaml": [
         ("3:9", "settings.seed", "123 is out of range: it must be at least 10000"),
@@ -444,3 +444,92 @@ def test_what_the_tool_writes_cannot_lead_outside_through_a_link(tmp_path: Path,
     if link == "renders":
         path.write_text("storyboard: 1\noutput: out/film.mp4\nshots:\n  - id: a\n    prompt: x\n")
         assert load_storyboard(path).output == folder / "out" / "film.mp4"
+
+
+def test_special_files_named_by_a_storyboard_say_what_they_are(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.png")  # never opened: a read would block for ever
+    os.mkfifo(tmp_path / "out.mp4")
+    path = write(
+        tmp_path,
+        "storyboard: 1\nimages:\n  p: pipe.png\nshots:\n  - id: a\n    prompt: x\noutput: out.mp4\n",
+    )
+    assert problems(path) == [
+        "3:6 images.p: 'pipe.png': this is a named pipe (FIFO), not a file",
+        "7:9 output: 'out.mp4' is a named pipe (FIFO): name a file, e.g. renders/film.mp4",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "hint"),
+    [
+        (  # a dedented key of the map just above it
+            MINIMAL + "music:\n  file: theme.mp3\nvolume: 0.4\n",
+            "7:1 volume",
+            "it belongs under `music:` (line 5): indent it by 2 spaces, like the keys above it",
+        ),
+        (MINIMAL + "captions:\n  position: top\nburn: true\n", "7:1 burn", "it belongs under `captions:`"),
+        (MINIMAL + "burn: true\n", "5:1 burn", "it belongs under `captions:`; indent it there"),
+        (MINIMAL + "caption: Dawn\n", "5:1 caption", "it belongs to a shot: indent it under one of the"),
+        (  # a top-level key indented into a map
+            MINIMAL + "music:\n  file: theme.mp3\n  output: renders/film.mp4\n",
+            "7:3 music.output",
+            "`output` is a top-level key: move it to the start of its line, out of `music:`",
+        ),
+        (MINIMAL + "    duration: 1\n", "5:5 shots[0].duration", "write it under `transition:`"),
+        (
+            MINIMAL + "    output: renders/film.mp4\n",
+            "5:5 shots[0].output",
+            "`output` is a top-level key, not a shot's",
+        ),
+        (
+            MINIMAL + "    transition:\n      type: fade\n      caption: Dawn\n",
+            "7:7 shots[0].transition.caption",
+            "`caption` belongs to the shot, not to its `transition:`: indent it like `transition`",
+        ),
+    ],
+)
+def test_a_key_at_the_wrong_level_says_where_it_belongs(
+    tmp_path: Path, text: str, where: str, hint: str
+) -> None:
+    make_tone(tmp_path / "theme.mp3")
+    with pytest.raises(ValidationError) as e:
+        load_storyboard(write(tmp_path, text))
+    (p,) = e.value.problems
+    assert f"{p.location.line}:{p.location.column} {p.path}" == where
+    assert p.hint is not None and hint in p.hint, p.format()
+
+
+def test_template_problems_come_with_every_other_problem(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "storyboard: 1\nvars: {place: Oslo}\nsettings:\n  resolution: 720\nshots:\n"
+        "  - id: a\n    prompt: Dawn over {{ plase }}\n    trim: [5, 1]\n"
+        "  - id: b\n    prompt: x\n    caption: '{{ shot.nmber }}'\n  - id: c\n    prompt: '{{ 1 / 0 }}'\n"
+        "    seed: 5\n",
+    )
+    with pytest.raises(ValidationError) as e:
+        load_storyboard(path)
+    got = [f"{p.location.line}:{p.location.column} {p.path}" for p in e.value.problems]
+    assert got == [
+        "4:15 settings.resolution",
+        "7:13 shots[0].prompt",  # the template error, in the same pass as the others
+        "8:11 shots[0].trim",
+        "11:14 shots[1].caption",
+        "13:13 shots[2].prompt",
+        "14:11 shots[2].seed",
+    ], "\n".join(p.format() for p in e.value.problems)
+    assert "did you mean 'place'?" in e.value.problems[1].format()
+
+
+def test_a_broken_part_does_not_echo_as_undefined_names(tmp_path: Path) -> None:
+    # vars is not a map: its one problem is said once, not again by every prompt naming it;
+    # a template that cannot even be parsed is still news
+    path = write(
+        tmp_path,
+        "storyboard: 1\nvars: [Oslo]\nshots:\n  - id: a\n    prompt: '{{ place }}'\n"
+        "  - id: b\n    prompt: '{{ x | }}'\n",
+    )
+    with pytest.raises(ValidationError) as e:
+        load_storyboard(path)
+    got = [p.path for p in e.value.problems]
+    assert got == ["vars", "shots[1].prompt"], [p.format() for p in e.value.problems]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -80,7 +81,9 @@ def test_syntax_error_position() -> None:
     with pytest.raises(ValidationError) as e:
         parse("shots:\n  - id: a\n   prompt: x\n", Path("x.yaml"))
     p = e.value.problems[0]
-    assert p.message.startswith("this is not valid YAML")
+    assert p.message.startswith(
+        "`prompt` is probably misindented: it is 3 spaces in, but `id` (line 2) is at 4"
+    )
     assert (p.location.line, p.location.column) == (3, 4)
 
 
@@ -104,9 +107,10 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
     with pytest.raises(ValidationError) as e:
         load(tmp_path / "nope.yaml")
     assert e.value.problems[0].message == "no such file"
+    assert e.value.problems[0].format() == f"{tmp_path / 'nope.yaml'}: error: no such file"
     with pytest.raises(ValidationError) as e:
         load(tmp_path)
-    assert e.value.problems[0].message == "not a file"
+    assert e.value.problems[0].message == "this is a folder, not a storyboard file"
 
 
 def test_too_big(tmp_path: Path) -> None:
@@ -166,3 +170,46 @@ def test_load_storyboard_reports_tagged_scalars(tmp_path: Path, value: str) -> N
     p = e.value.problems[0]
     assert (p.location.line, p.location.column, p.path) == (2, 8, "title")
     assert "remove the tag or quote the value" in p.message
+
+
+def test_a_folder_points_at_the_storyboard_inside_it(tmp_path: Path) -> None:
+    (tmp_path / "film").mkdir()
+    with pytest.raises(ValidationError) as e:
+        load(tmp_path / "film")
+    p = e.value.problems[0]
+    assert p.location.line == 0 and str(p.location) == str(tmp_path / "film")  # no :1:1
+    assert p.hint == f"give the storyboard file, e.g. {tmp_path / 'film' / 'storyboard.yaml'} " + (
+        f"(`storyboard init {tmp_path / 'film'}` makes one)"
+    )
+    (tmp_path / "film" / "storyboard.yaml").write_text("storyboard: 1\n")
+    with pytest.raises(ValidationError) as e:
+        load(tmp_path / "film")
+    assert e.value.problems[0].format() == (
+        f"{tmp_path / 'film'}: error: this is a folder, not a storyboard file "
+        f"(did you mean {tmp_path / 'film' / 'storyboard.yaml'}?)"
+    )
+
+
+def test_a_missing_file_suggests_a_near_name(tmp_path: Path) -> None:
+    (tmp_path / "storyboard.yaml").write_text("storyboard: 1\n")
+    with pytest.raises(ValidationError) as e:
+        load(tmp_path / "storybord.yaml")
+    assert e.value.problems[0].hint == f"did you mean '{tmp_path}/storyboard.yaml'?"
+
+
+def test_special_files_are_named_as_what_they_are(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)  # reading it would block for ever: it must not be opened
+    with pytest.raises(ValidationError) as e:
+        load(fifo)
+    assert e.value.problems[0].message == "this is a named pipe (FIFO), not a storyboard file"
+    with pytest.raises(ValidationError) as e:
+        load(Path("/dev/null"))
+    assert e.value.problems[0].message == "this is a character device, not a storyboard file"
+
+
+def test_an_unquoted_template_that_parses_as_a_map_says_quote_it() -> None:
+    with pytest.raises(ValidationError) as e:
+        parse("storyboard: 1\nshots:\n  - id: a\n    prompt: {{ place }}\n", Path("x.yaml"))
+    p = e.value.problems[0]
+    assert "must be in quotes" in p.message and p.hint == 'e.g. prompt: "{{ place }} at dawn"'

@@ -132,3 +132,13 @@ def test_small_loops_still_work(tmp_path: Path) -> None:
         (BASE % "plain").replace("Aerial over {{ place }}", "n {% for i in range(3) %}{{ i }}{% endfor %}"),
     )
     assert render_prompt(sb, sb.shots[0]).startswith("n 012 for The Keeper")
+
+
+@pytest.mark.parametrize("prompt", ["Wide shot of {{ place }, waves", "Dawn {{ place", "Dawn {% if x %}sea"])
+def test_a_template_syntax_error_says_how_to_close_it(tmp_path: Path, prompt: str) -> None:
+    sb = board(tmp_path, (BASE % "plain").replace("Aerial over {{ place }}", prompt))
+    with pytest.raises(ValidationError) as e:
+        render_prompt(sb, sb.shots[0])
+    (p,) = e.value.problems
+    assert p.path == "shots[0].prompt" and p.hint is not None
+    assert "close every `{{` with `}}`" in p.hint or "{% endif %}" in p.hint, p.format()

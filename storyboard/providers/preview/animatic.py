@@ -8,6 +8,10 @@ alone needs over 4 s just to draw the 192 zoomed frames, and zoompan, though fas
 its window to whole pixels, so slow push-ins wobble.
 
 Pillow is imported inside functions only, so importing this module stays light.
+
+Over 400 lines on purpose: the stills and the ffmpeg graph that moves them are one look,
+tuned together (sizes, margins, when overlays leave); split, each half would hard-code the
+other's numbers.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ if TYPE_CHECKING:
     from PIL import ImageFont
 
 SCALE_ENV = "STORYBOARD_PREVIEW_SCALE"
-RENDERER = "preview/2"  # bump when the look changes, so cached previews are redrawn
+RENDERER = "preview/3"  # bump when the look changes, so cached previews are redrawn
 SAMPLE_RATE = 48000
 MIN_SIDE = 16
 MAX_CARD_CHARS = 3000
@@ -313,20 +317,43 @@ def _side_by_side(sources: Sequence[Source], labels: Sequence[str], w: int, h: i
     return img
 
 
-def _label(shot_id: str, kind: str, h: int) -> Any:
-    """The corner tag: shot id and kind, white on a translucent dark box."""
+def _label(shot_id: str, kind: str, w: int, h: int, prompt: str | None = None) -> Any:
+    """The corner tag: shot id and kind, white on a translucent dark box; with `prompt`, the
+    box grows into a band that shows the prompt too (up to three lines, then "…"), so a
+    frames or reference shot tells its story over its stills, and an edited prompt shows."""
     from PIL import Image, ImageDraw
 
     font = _font(max(8, round(h * 0.026)))
     text = f"{shot_id} · {kind}"
     pad = max(2, round(h * 0.01))
     _, top, right, bottom = font.getbbox(text)
-    box = (right + 2 * pad, bottom - min(0, top) + 2 * pad)
-    img = Image.new("RGBA", box, (0, 0, 0, 0))
+    label_w, label_h = round(right), round(bottom - min(0, top))
+    lines: list[str] = []
+    body: Any = None
+    step = 0
+    if prompt is not None and prompt.strip():
+        size = max(6, round(h * 0.03))
+        room = w - 2 * max(2, round(h * 0.025)) - 2 * pad  # the band stays inside the margins
+        body, lines, step = _fit_text(
+            prompt.strip(), room, 3 * round(size * 1.3), size, max(6, round(size * 0.75))
+        )
+    gap = pad if lines else 0
+    box_w = max([label_w, *(round(body.getlength(line)) for line in lines)]) + 2 * pad
+    box_h = label_h + gap + len(lines) * step + 2 * pad
+    img = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)
-    draw.rounded_rectangle((0, 0, box[0] - 1, box[1] - 1), radius=pad, fill=(0, 0, 0, 150))
+    draw.rounded_rectangle((0, 0, box_w - 1, box_h - 1), radius=pad, fill=(0, 0, 0, 150))
     draw.text((pad, pad), text, font=font, fill=(255, 255, 255, 235))
+    for i, line in enumerate(lines):
+        draw.text((pad, pad + label_h + gap + i * step), line, font=body, fill=(238, 238, 242, 235))
     return img
+
+
+def _is_card(kind: str, first: Source, last: Source, references: Sequence[Source]) -> bool:
+    """A text shot is drawn as a card that shows its prompt in full; the others are stills."""
+    if kind == "reference" or (references and kind != "frames"):
+        return False
+    return not (kind == "frames" or first is not None or last is not None)
 
 
 # ---- motion and sound ---------------------------------------------------------------------
@@ -388,7 +415,9 @@ def render_preview(
 
     frames: `first` pushes in slowly and dissolves into `last` (or just pushes in); reference:
     the `references` side by side with a gentle push-in; text: a card with `shot_id` and the
-    rendered `prompt`. A source that is a str (an https URL) or a missing file shows as a
+    rendered `prompt`; frames and reference shots show their prompt in the band of the corner
+    label, over the stills (gone for the last frames, which stay the image's own). A source
+    that is a str (an https URL) or a missing file shows as a
     placeholder panel captioned with its entry in `labels` (in order: first, last / references).
     `size` is the provider's frame size; STORYBOARD_PREVIEW_SCALE shrinks it. `seed` (the
     shot index) picks the card colours and the chord. The file appears complete or not at all.
@@ -408,7 +437,8 @@ def render_preview(
     with tempfile.TemporaryDirectory(prefix="storyboard-preview-") as work:
         d = Path(work)
         stills = _stills(d, shot_id, prompt, kind, first, last, references, labels, w, h, seed)
-        _label(shot_id, kind, h).save(d / "label.png", compress_level=1)
+        on_card = _is_card(kind, first, last, references)  # the card has the prompt already
+        _label(shot_id, kind, w, h, None if on_card else prompt).save(d / "label.png", compress_level=1)
         args, graph = _graph(stills, d / "label.png", w, h, rate, frames, audio, seed)
         args = ["-y", *args, "-filter_complex", ";".join(graph), "-map", "[v]", "-map", "[a]"]
         args += [

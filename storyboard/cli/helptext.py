@@ -1,0 +1,105 @@
+"""What --help says beyond each command's options: examples, exit codes, the environment.
+
+One voice for every command's help, and one table of exit codes that the CLI, its help and
+the README share (a test keeps the README's table equal to EXIT_CODES).
+"""
+
+from __future__ import annotations
+
+import click
+
+from storyboard.errors import StoryboardError
+
+EXIT_CODES: dict[int, str] = {
+    0: "done (or nothing to do)",
+    1: "a service, the network or ffmpeg failed, or some shots failed (those made are kept)",
+    2: "bad input: the storyboard, an option, a key; nothing was sent",
+    3: "the storyboard is locked by another render",
+    70: "a bug in storyboard (please report it; -v shows the traceback)",
+    130: "interrupted (Ctrl-C): nothing half-written; run the same command to resume",
+    143: "terminated (SIGTERM): as Ctrl-C",
+}
+
+# Examples shown under each command's --help, by command name (the commands live in their
+# own modules; their help is assembled here, in one voice).
+EXAMPLES: dict[str, list[tuple[str, str]]] = {
+    "validate": [
+        ("storyboard validate film/storyboard.yaml", "check one storyboard"),
+        ("storyboard validate examples/*/*.yaml", "check many; exit 2 if any has a problem"),
+        ("storyboard validate --json film/storyboard.yaml | jq .errors", "problems as JSON"),
+        ("storyboard validate -v film/storyboard.yaml", "also print each shot's final prompt"),
+    ],
+    "init": [
+        ("storyboard init my-film", "a new storyboard in my-film/, with images and music"),
+        ("storyboard render my-film/storyboard.yaml", "then render it offline"),
+    ],
+    "plan": [
+        ("storyboard plan film/storyboard.yaml", "on the storyboard's own provider"),
+        ("storyboard plan film/storyboard.yaml -p kie", "what kie would be sent, and the cost"),
+        ("storyboard plan film/storyboard.yaml --json", "every request exactly, as JSON"),
+    ],
+    "render": [
+        ("storyboard render film/storyboard.yaml", "offline preview (the default provider)"),
+        ("KIE_API_KEY=... storyboard render film/storyboard.yaml -p kie", "on kie, asking first"),
+        ("storyboard render film/storyboard.yaml -p kie --yes --budget 500", "no question; capped"),
+        ("storyboard render film/storyboard.yaml --force opening", "make one shot again"),
+        ("storyboard render film/storyboard.yaml --timeline renders/film.otio", "and a timeline to edit"),
+    ],
+    "stitch": [
+        ("storyboard stitch film/storyboard.yaml", "re-cut after editing trims or captions"),
+        ("storyboard stitch film/storyboard.yaml -o renders/cut-2.mp4", "to another file"),
+    ],
+    "status": [("storyboard status film/storyboard.yaml", "each shot: made, submitted, failed")],
+    "diff": [
+        ("storyboard diff film/storyboard.yaml", "what changed since the last commit, and its cost"),
+        ("storyboard diff HEAD~3 film/storyboard.yaml -p kie", "since three commits ago, priced on kie"),
+        ("storyboard diff main film/storyboard.yaml --json", "as JSON, for a CI check"),
+    ],
+    "report": [("storyboard report film/storyboard.yaml", "a contact sheet (HTML) beside the film")],
+    "adopt": [
+        ("storyboard adopt film/storyboard.yaml opening 7f3c9a", "a task id found on the dashboard"),
+    ],
+    "unlock": [("storyboard unlock film/storyboard.yaml", "after a render died on another machine")],
+    "completion": [
+        ('eval "$(storyboard completion bash)"', "in ~/.bashrc"),
+        ('eval "$(storyboard completion zsh)"', "in ~/.zshrc"),
+        ("storyboard completion fish > ~/.config/fish/completions/storyboard.fish", "fish"),
+    ],
+}
+
+OTHER_VARIABLES = [
+    ("STORYBOARD_PREVIEW_SCALE", "draw preview clips smaller, e.g. 0.25 (0-1)"),
+    ("STORYBOARD_POLL_INTERVAL", "seconds between polls of a service"),
+    ("STORYBOARD_TASK_TIMEOUT", "seconds a render waits for one task (default 1800)"),
+    ("STORYBOARD_DEBUG", "1: show tracebacks of internal errors (as -v)"),
+]
+
+
+def write_examples(formatter: click.HelpFormatter, examples: list[tuple[str, str]]) -> None:
+    """`# why` over each command, lines as they are: a command to copy is never re-wrapped."""
+    pad = " " * formatter.current_indent
+    for i, (command, why) in enumerate(examples):
+        formatter.write(f"{pad}# {why}\n{pad}{command}\n" + ("\n" if i < len(examples) - 1 else ""))
+
+
+def short_code(code: int) -> str:
+    return {0: "done", 1: "failed", 2: "bad input", 3: "locked", 70: "bug", 130: "Ctrl-C", 143: "SIGTERM"}[
+        code
+    ]
+
+
+def variables() -> list[tuple[str, str]]:
+    """Each provider's key variable, asked of the provider registry, then ours."""
+    from storyboard import providers
+
+    rows = []
+    for name in providers.names():
+        try:
+            cls = providers.get(name)
+        except StoryboardError:  # a broken plugin must not break --help
+            continue
+        if cls.needs_key:
+            rows.append((f"{cls.env}_API_KEY", f"the {name} API key"))
+    rows.append(("<NAME>_BASE_URL", "send a provider's requests elsewhere (https, or http to this machine)"))
+    rows.append((".env", "NAME=value lines in a .env file beside the storyboard (the environment wins)"))
+    return rows + OTHER_VARIABLES

@@ -1,0 +1,268 @@
+"""The conventions every command shares (cli/app.py): errors as JSON with --json, -q and -v,
+help with examples, exit codes and key variables, shell completion, and signals: Ctrl-C is
+130 and SIGTERM 143, each with a message, at whatever stage they come."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from storyboard import providers
+from storyboard.cli import cli
+from storyboard.cli.app import EXAMPLES, EXIT_CODES, Terminated
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = "storyboard: 1\ntitle: Two\nshots:\n  - id: one\n    prompt: A red door\n  - id: two\n    prompt: The sea\n"  # noqa: E501
+BAD = "storyboard: 1\nsettings:\n  resolution: 720\nshots:\n  - id: one\n    prompt: '{{ plase }}'\n"
+
+
+def invoke(*args: object) -> object:
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture
+def good(tmp_path: Path) -> Path:
+    (tmp_path / "good.yaml").write_text(GOOD)
+    return tmp_path / "good.yaml"
+
+
+@pytest.fixture
+def bad(tmp_path: Path) -> Path:
+    (tmp_path / "bad.yaml").write_text(BAD)
+    return tmp_path / "bad.yaml"
+
+
+# --json -------------------------------------------------------------------------------------
+def test_validate_json_lists_files_and_errors_on_stdout_with_the_same_exit_code(
+    good: Path, bad: Path
+) -> None:
+    result = invoke("validate", "--json", good, bad)
+    assert result.exit_code == 2 and result.stderr == ""
+    data = json.loads(result.stdout)
+    assert data["ok"] is False
+    assert data["files"] == [
+        {"file": str(good), "ok": True, "title": "Two", "shots": 2, "seconds": 16.0, "provider": "preview"},
+        {"file": str(bad), "ok": False, "problems": 2},
+    ]
+    assert data["errors"][0] == {
+        "file": str(bad),
+        "line": 3,
+        "column": 15,
+        "path": "settings.resolution",
+        "message": "the whole number 720 is not allowed here: use one of 720p, 1080p, 4k",
+        "hint": None,
+    }
+    assert (
+        data["errors"][1]["path"] == "shots[0].prompt"
+        and "'plase' is undefined" in data["errors"][1]["message"]
+    )
+    result = invoke("validate", "--json", good)
+    assert result.exit_code == 0 and json.loads(result.stdout)["ok"] is True
+
+
+def test_a_missing_file_in_json_has_no_line(tmp_path: Path) -> None:
+    data = json.loads(invoke("validate", "--json", tmp_path / "nope.yaml").stdout)
+    where = {"file": str(tmp_path / "nope.yaml"), "line": None, "column": None, "path": ""}
+    assert data["errors"] == [{**where, "message": "no such file", "hint": None}]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["validate", "--json", "--bogus", "x.yaml"], 2, "No such option '--bogus'"),
+        (["plan", "{bad}", "--json"], 2, "the whole number 720 is not allowed here"),
+        (["plan", "{good}", "--json", "-p", "kei"], 2, "unknown provider 'kei'"),
+        (["status", "{bad}", "--json"], 2, "is not allowed here"),
+    ],
+)
+def test_errors_of_any_command_run_with_json_are_json_objects(
+    good: Path, bad: Path, args: list[str], code: int, fragment: str
+) -> None:
+    result = invoke(*[a.format(good=good, bad=bad) for a in args])
+    assert result.exit_code == code, result.output
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and data["exit_code"] == code
+    assert all(set(e) == {"file", "line", "column", "path", "message", "hint"} for e in data["errors"])
+    assert any(fragment in e["message"] for e in data["errors"]), data
+
+
+# -q and -v ----------------------------------------------------------------------------------
+def test_quiet_keeps_errors_only_and_verbose_shows_the_prompts(good: Path, bad: Path) -> None:
+    result = invoke("validate", "-q", good)
+    assert result.exit_code == 0 and result.output == ""
+    result = invoke("-q", "validate", bad)  # as a group option too, like git
+    assert result.exit_code == 2 and "not allowed here" in result.stderr and result.stdout == ""
+    result = invoke("validate", "-v", good)
+    assert result.exit_code == 0
+    assert "  one: A red door" in result.stderr and "  two: The sea" in result.stderr
+    result = invoke("validate", "-q", "-v", good)
+    assert result.exit_code == 2 and "-q and -v ask for opposite things" in result.output
+
+
+def options_of(name: str) -> set[str]:
+    return {o for p in cli.commands[name].params for o in getattr(p, "opts", [])}
+
+
+def test_q_and_v_on_the_commands_of_the_storyboard_file() -> None:
+    for name in ("validate", "init", "completion"):
+        assert {"-q", "--quiet", "-v", "--verbose"} <= options_of(name), name
+
+
+@pytest.mark.xfail(strict=True, reason="the lead applies cli.app.verbosity_options to his commands")
+def test_every_command_takes_q_and_v() -> None:
+    assert [n for n in cli.commands if not {"-q", "-v"} <= options_of(n)] == []
+
+
+def test_verbose_shows_the_traceback_of_a_bug(good: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from storyboard import pipeline
+
+    def broken(path: Path) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(pipeline, "load", broken)
+    result = invoke("validate", good)
+    assert result.exit_code == 70 and "internal error: RuntimeError: a bug" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = invoke("validate", "-v", good)
+    assert result.exit_code == 70 and "Traceback (most recent call last)" in result.stderr
+
+
+# help ---------------------------------------------------------------------------------------
+def test_help_lists_exit_codes_key_variables_and_completion() -> None:
+    text = invoke("--help").output
+    for code, words in EXIT_CODES.items():
+        assert f"  {code}" in text and words.split(" (")[0].split(":")[0] in text
+    for name in providers.names():  # asked of the registry, not written by hand
+        cls = providers.get(name)
+        assert (f"{cls.env}_API_KEY" in text) is cls.needs_key, name
+    assert "STORYBOARD_PREVIEW_SCALE" in text and "<NAME>_BASE_URL" in text
+    assert 'eval "$(storyboard completion bash)"' in text
+
+
+@pytest.mark.parametrize(
+    "name", ["validate", "init", "plan", "render", "stitch", "status", "unlock", "completion"]
+)
+def test_each_command_help_has_examples_and_exit_codes(name: str) -> None:
+    assert sorted(cli.commands) == sorted(EXAMPLES)  # a new command gets examples too
+    text = invoke(name, "--help").output
+    assert "Examples:" in text and ("eval" if name == "completion" else f"  storyboard {name}") in text
+    assert "Exit codes:\n  0 done, 1 failed, 2 bad input, 3 locked, 70 bug, 130 Ctrl-C, 143 SIGTERM" in text
+
+
+def test_the_examples_in_help_name_real_options() -> None:
+    for name, command in cli.commands.items():
+        options = {o for p in command.params for o in getattr(p, "opts", [])}
+        for line in invoke(name, "--help").output.split("Examples:")[-1].splitlines():
+            for word in line.split():
+                if word.startswith("-") and line.strip().startswith(("storyboard", "KIE_API_KEY")):
+                    assert word in options, (name, word)
+
+
+# completion ---------------------------------------------------------------------------------
+def complete(words: str) -> list[str]:
+    cword = len(words.split()) - (0 if words.endswith(" ") else 1)  # the word under the cursor
+    env = {"_STORYBOARD_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
+    result = CliRunner().invoke(cli, [], env=env, prog_name="storyboard")
+    return [line.split(",", 1)[1] for line in result.output.splitlines()]
+
+
+def test_completion_offers_provider_names(good: Path) -> None:
+    assert complete(f"storyboard plan {good} -p ") == providers.names()
+    assert complete(f"storyboard render {good} --provider k") == ["kie"]
+    assert "validate" in complete("storyboard ")
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_prints_each_shells_script(shell: str) -> None:
+    result = invoke("completion", shell)
+    assert result.exit_code == 0 and "_STORYBOARD_COMPLETE" in result.output
+    assert invoke("completion", "tcsh").exit_code == 2
+
+
+# signals ------------------------------------------------------------------------------------
+SLOW = "{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(40) }}"
+
+
+def start(args: list[str], cwd: Path, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "storyboard", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "STORYBOARD_PREVIEW_SCALE": "0.125", **env},
+    )
+
+
+def in_main(proc: subprocess.Popen[str]) -> bool:
+    """The CLI's own SIGTERM handler is installed: imports are done, main() runs."""
+    status = Path(f"/proc/{proc.pid}/status").read_text()
+    caught = int(next(line for line in status.splitlines() if line.startswith("SigCgt:")).split()[1], 16)
+    return bool(caught & (1 << (signal.SIGTERM - 1)))
+
+
+def children(proc: subprocess.Popen[str]) -> list[str]:
+    return Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+
+
+def wait_for(test: object, seconds: float = 60.0) -> None:
+    end = time.monotonic() + seconds
+    while not test():  # type: ignore[operator]
+        assert time.monotonic() < end, "the stage never began"
+        time.sleep(0.01)
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(folder)) for p in folder.rglob("*") if ".part" in p.name or "tmp" in p.name
+    )
+
+
+@pytest.mark.parametrize(("sig", "code", "words"), [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
+                                                    (signal.SIGINT, 130, "interrupted")])  # fmt: skip
+def test_a_signal_while_templates_render(tmp_path: Path, sig: int, code: int, words: str) -> None:
+    (tmp_path / "slow.yaml").write_text(f"storyboard: 1\nshots:\n  - id: a\n    prompt: {json.dumps(SLOW)}\n")
+    proc = start(["validate", "slow.yaml"], tmp_path)
+    wait_for(lambda: in_main(proc))  # then the template renders for its 2 s deadline
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert f"{words}: nothing is left half-written; run the same command to resume" in err
+    assert "Traceback" not in err
+
+
+def test_sigterm_while_stitching_ends_like_ctrl_c(tmp_path: Path) -> None:
+    board = tmp_path / "board.yaml"
+    board.write_text(GOOD.replace("prompt: The sea", "prompt: The sea\n    transition: crossfade"))
+    assert start(["render", "-q", "board.yaml"], tmp_path).wait(timeout=300) == 0
+    proc = start(["stitch", "board.yaml", "-o", "recut.mp4"], tmp_path)
+    wait_for(lambda: in_main(proc) and children(proc))  # ffmpeg is cutting
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "terminated (SIGTERM): nothing is left half-written" in err
+    assert not (tmp_path / "recut.mp4").exists() and leftovers(tmp_path) == []
+
+
+def test_sigterm_while_generating_ends_like_ctrl_c(tmp_path: Path) -> None:
+    board = tmp_path / "board.yaml"
+    board.write_text(GOOD)
+    proc = start(["render", "board.yaml"], tmp_path, STORYBOARD_PREVIEW_SCALE="1")
+    wait_for(lambda: any((tmp_path / ".storyboard").rglob("*.part")))
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "terminated (SIGTERM)" in err and leftovers(tmp_path / ".storyboard") == []
+
+
+def test_terminated_is_a_keyboard_interrupt() -> None:
+    # every stage's `except KeyboardInterrupt` cleanup runs for SIGTERM too
+    assert issubclass(Terminated, KeyboardInterrupt)
