@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from storyboard import pipeline
-from storyboard.cli.app import _provider_option, cli, say
+from storyboard.cli.app import _provider_option, cli, emit_json, json_option, say, verbosity_options
 
 if TYPE_CHECKING:
     from storyboard.plan.compiler import Totals
@@ -68,6 +68,7 @@ def write_timeline(
     type=click.Path(path_type=Path),
     help="The film the page goes beside and plays (default: the storyboard's `output:`).",
 )
+@verbosity_options
 def report(file: Path, provider: str | None, output: Path | None) -> None:
     """Write a contact sheet beside the film: one HTML page with the film, and every shot's
     first, middle and last frames, prompt as sent, type, provider, cost, task and state, and
@@ -208,13 +209,12 @@ def _print_diff(d: Diff, storyboard: Path) -> None:
 @cli.command()
 @click.argument("args", nargs=-1, metavar="[REV] [FILE]")
 @_provider_option
-@click.option("--json", "as_json", is_flag=True, help="Print the changes and their cost as JSON (for CI).")
+@json_option
+@verbosity_options
 def diff(args: tuple[str, ...], provider: str | None, as_json: bool) -> None:
     """Compare the storyboard at a git revision (default HEAD) with the working copy: which
     shots changed and how, which a render would regenerate, and what the change costs.
     Reads the revision with git (no checkout); sends nothing."""
-    import json
-
     from storyboard.report.diff import compare
     from storyboard.report.revision import storyboard_at
     from storyboard.report.status import standing
@@ -226,6 +226,6 @@ def diff(args: tuple[str, ...], provider: str | None, as_json: bool) -> None:
         old_plan = pipeline.make_plan(then.storyboard, provider) if then.storyboard else None
         result = compare(old_plan, new_plan, standing(new_plan), rev=rev, commit=then.commit, path=then.path)
     if as_json:
-        click.echo(json.dumps(diff_data(result, file), indent=2))
+        emit_json(diff_data(result, file))
     else:
         _print_diff(result, file)

@@ -37,6 +37,7 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("storyboard plan film/storyboard.yaml", "on the storyboard's own provider"),
         ("storyboard plan film/storyboard.yaml -p kie", "what kie would be sent, and the cost"),
         ("storyboard plan film/storyboard.yaml --json", "every request exactly, as JSON"),
+        ("storyboard plan film/storyboard.yaml --force opening", "what forcing a shot would cost"),
     ],
     "render": [
         ("storyboard render film/storyboard.yaml", "offline preview (the default provider)"),
@@ -49,7 +50,10 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("storyboard stitch film/storyboard.yaml", "re-cut after editing trims or captions"),
         ("storyboard stitch film/storyboard.yaml -o renders/cut-2.mp4", "to another file"),
     ],
-    "status": [("storyboard status film/storyboard.yaml", "each shot: made, submitted, failed")],
+    "status": [
+        ("storyboard status film/storyboard.yaml", "each shot: new, submitted, made, failed, uncertain"),
+        ("storyboard status film/storyboard.yaml --json", "the same, for scripts and CI"),
+    ],
     "diff": [
         ("storyboard diff film/storyboard.yaml", "what changed since the last commit, and its cost"),
         ("storyboard diff HEAD~3 film/storyboard.yaml -p kie", "since three commits ago, priced on kie"),

@@ -6,14 +6,22 @@ continuing them included, so the price is the price.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
 from storyboard import pipeline
-from storyboard.cli.app import _provider_option, cli, say, warn
+from storyboard.cli.app import (
+    _provider_option,
+    cli,
+    complete_shots,
+    emit_json,
+    json_option,
+    say,
+    verbosity_options,
+    warn,
+)
 from storyboard.plan.decide import Action, Decisions
 from storyboard.providers import get as type_of_provider
 
@@ -32,6 +40,7 @@ def _force_option(f: Any) -> Any:
         "--force",
         multiple=True,
         metavar="SHOT",
+        shell_complete=complete_shots,
         help="Regenerate this shot even if made, and the shots continuing it (repeatable).",
     )(f)
 
@@ -144,18 +153,18 @@ def print_plan(decisions: Decisions) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @_provider_option
 @_force_option
-@click.option(
-    "--json",
-    "as_json",
-    is_flag=True,
-    help="Print the plan as JSON: every request exactly, and the cost.",
-)
+@json_option
+@verbosity_options
 def plan(file: Path, provider: str | None, force: tuple[str, ...], as_json: bool) -> None:
-    """Show every request a render would send and what it would cost. Sends nothing."""
+    """Show every request a render would send and what it would cost. Sends nothing.
+
+    The plan is the decision render follows: `+` generate, `~` regenerate, `=` made, `>`
+    resume (paid already), `?` uncertain (adopt or force it), `!` waits for a shot it continues.
+    """
     sb = pipeline.load(file)
     p = pipeline.make_plan(sb, provider)
     decisions = pipeline.decide(p, force)
     if as_json:
-        click.echo(json.dumps(plan_data(decisions), indent=2))
+        emit_json(plan_data(decisions))
     else:
         print_plan(decisions)

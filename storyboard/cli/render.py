@@ -16,15 +16,29 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from storyboard import pipeline
-from storyboard.cli.app import _output_option, _provider_option, cli, say, warn
+from storyboard.cli.app import (
+    _output_option,
+    _provider_option,
+    cli,
+    emit_json,
+    json_option,
+    note,
+    quiet,
+    say,
+    verbosity_options,
+    warn,
+)
 from storyboard.cli.export import timeline_option, write_timeline
 from storyboard.cli.plan import _force_option, _money, print_plan
-from storyboard.errors import BudgetError, ConfigError, LockError, StoryboardError
+from storyboard.errors import BudgetError, ConfigError, LockError, StoryboardError, ValidationError
 from storyboard.plan.decide import Decisions
 from storyboard.run import events as ev
+from storyboard.spec.checks import placeholder_urls
 
 if TYPE_CHECKING:
     from rich.progress import Progress
+
+    from storyboard.stitch.spec import StitchResult
 
 
 # render ---------------------------------------------------------------------------------------
@@ -214,8 +228,9 @@ def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
     help="Seconds between polls, with jitter (default: each provider's own pace, never faster "
     "than its documented rate limit allows; or STORYBOARD_POLL_INTERVAL).",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @timeline_option
+@json_option
+@verbosity_options
 def render(
     file: Path,
     provider: str | None,
@@ -226,21 +241,29 @@ def render(
     concurrency: int,
     retries: int,
     poll_interval: float | None,
-    quiet: bool,
     timeline: Path | None,
+    as_json: bool,
 ) -> None:
-    """Generate the shots that are not made yet, then cut the film."""
+    """Generate the shots that are not made yet, then cut the film.
+
+    It shows the plan and its cost and asks before spending; a submission whose answer is
+    lost is never sent again on its own (adopt its task id, or --force it).
+    """
     from storyboard.run.executor import generate
 
     sb = pipeline.load(file)
     p = pipeline.make_plan(sb, provider, need_key=True)
+    target = pipeline.output_path(sb, output)  # before any work: the film must have somewhere to go
+    if not p.provider.local:
+        placeholders = placeholder_urls(sb)
+        if placeholders:  # a hosted render would pay for shots made from images that do not exist
+            raise ValidationError(placeholders)
     decisions = pipeline.decide(p, force)  # the decision shown is the decision followed
     _refuse_if_locked(sb)  # before asking for money that could not be spent
-    if not quiet:
-        print_plan(decisions)
+    print_plan(decisions)
     _confirm_spend(decisions, yes, budget)
     started = time.monotonic()
-    with _progress(quiet) as bar:
+    with _progress(quiet() or as_json) as bar:
         result = generate(
             p,
             force=force,
@@ -251,18 +274,45 @@ def render(
             agreed=decisions,
         )
     if not result.complete:
+        if as_json:
+            emit_json(_result_json(p, result, None))
         _tell_outcomes(p, result)
+        code = result.fatal.exit_code if result.fatal is not None else 1
         if result.fatal is not None:
             warn(result.fatal.format())
-            sys.exit(result.fatal.exit_code)
-        sys.exit(1)
-    _cut(p, result.clips, output, quiet)
-    write_timeline(p, result.clips, output, timeline)
-    if not quiet:
-        warn(f"done in {time.monotonic() - started:.1f} s")
+        raise click.exceptions.Exit(code)
+    film = _cut(p, result.clips, target, quiet() or as_json)
+    write_timeline(p, result.clips, target, timeline)
+    if as_json:
+        emit_json(_result_json(p, result, film))
+    note(f"done in {time.monotonic() - started:.1f} s")
 
 
-def _cut(plan: pipeline.Plan, clips: dict[str, Path], output: Path | None, quiet: bool) -> None:
+def _result_json(plan: pipeline.Plan, result: ev.GenerateResult, film: Any) -> dict[str, Any]:
+    """What `render --json` prints: each shot's outcome, and the film if it was cut."""
+    return {
+        "ok": film is not None,
+        "storyboard": str(plan.storyboard.path),
+        "provider": plan.provider.name,
+        "shots": [
+            {
+                "id": r.shot_id,
+                "outcome": r.outcome.value,
+                "reason": r.reason,
+                "task_id": r.task_id,
+                "clip": str(r.clip) if r.clip else None,
+            }
+            for r in result.shots.values()
+        ],
+        "submitted": result.submitted,
+        "unrecorded": result.unrecorded,
+        "film": None
+        if film is None
+        else {"path": str(film.output), "seconds": round(film.duration, 3), "method": film.method},
+    }
+
+
+def _cut(plan: pipeline.Plan, clips: dict[str, Path], output: Path | None, quiet: bool) -> StitchResult:
     target = pipeline.output_path(plan.storyboard, output)
     with _progress(quiet) as bar:
         task = bar.add_task("stitching", total=1.0) if bar else None
@@ -274,6 +324,7 @@ def _cut(plan: pipeline.Plan, clips: dict[str, Path], output: Path | None, quiet
         )
     say(f"wrote {result.output!s} ({result.duration:.2f} s, {result.method})")
     say(f"captions {result.srt!s}")
+    return result
 
 
 @cli.command()

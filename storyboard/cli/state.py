@@ -6,7 +6,6 @@ is the shot render will not send again, and "submitted" the one it will poll.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,16 @@ from typing import Any
 import click
 
 from storyboard import pipeline
-from storyboard.cli.app import _provider_option, cli, say, warn
+from storyboard.cli.app import (
+    _provider_option,
+    cli,
+    complete_shots,
+    emit_json,
+    json_option,
+    note,
+    say,
+    verbosity_options,
+)
 from storyboard.plan.decide import Decisions, Why
 
 
@@ -69,7 +77,8 @@ def status_data(decisions: Decisions) -> dict[str, Any]:
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @_provider_option
-@click.option("--json", "as_json", is_flag=True, help="Print the state as JSON (for scripts and CI).")
+@json_option
+@verbosity_options
 def status(file: Path, provider: str | None, as_json: bool) -> None:
     """Each shot's state: new, submitted (task id, age), made, failed (reason), or uncertain
     (its request's answer was lost: adopt or --force it)."""
@@ -77,7 +86,7 @@ def status(file: Path, provider: str | None, as_json: bool) -> None:
     p = pipeline.make_plan(sb, provider)
     data = status_data(pipeline.decide(p))
     if as_json:
-        click.echo(json.dumps(data, indent=2))
+        emit_json(data)
         return
     width = max(len(s["id"]) for s in data["shots"])
     for s in data["shots"]:
@@ -91,10 +100,11 @@ def status(file: Path, provider: str | None, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.argument("shot")
+@click.argument("shot", shell_complete=complete_shots)
 @click.argument("task_id")
 @_provider_option
 @click.option("--force", is_flag=True, help="Attach it even to a shot that is not uncertain.")
+@verbosity_options
 def adopt(file: Path, shot: str, task_id: str, provider: str | None, force: bool) -> None:
     """Attach TASK_ID, found on the provider's dashboard, to SHOT, whose request's answer was
     lost: the next render downloads it instead of paying again. The task id is checked with
@@ -107,12 +117,13 @@ def adopt(file: Path, shot: str, task_id: str, provider: str | None, force: bool
     state = done.status.state.value
     say(f"adopted task {done.task.task_id} for shot {shot!r} ({p.provider.name} says: {state})")
     option = f" -p {p.provider.name}" if p.provider.name != sb.provider else ""
-    warn(f"next: storyboard render {file}{option} downloads it at no new charge")
+    note(f"next: storyboard render {file}{option} downloads it at no new charge")
 
 
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--force", is_flag=True, help="Remove the lock even if its owner seems alive.")
+@click.option("--force", is_flag=True, help="Remove a lock of another host, or one that cannot be read.")
+@verbosity_options
 def unlock(file: Path, force: bool) -> None:
     """Clear a stale lock left by a render that died."""
     from storyboard.store.lock import clear_lock

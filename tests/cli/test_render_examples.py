@@ -25,7 +25,7 @@ def test_example_renders_offline(example: Path, tmp_path: Path, monkeypatch: pyt
     folder = tmp_path / example.parent.name
     shutil.copytree(example.parent, folder, ignore=shutil.ignore_patterns(".storyboard", "renders"))
     board = folder / example.name
-    result = CliRunner().invoke(cli, ["render", str(board), "--quiet"])
+    result = CliRunner().invoke(cli, ["render", str(board)])
     assert result.exit_code == 0, result.output
     sb = pipeline.load(board)
     film = sb.output
