@@ -14,6 +14,9 @@ again on its own. A refused key, too few credits, or a journal that cannot be wr
 new submissions at once; what is in flight is waited for and recorded before the lock is
 released, however the render ends (an error, Ctrl-C).
 
+Signals are the CLI's: it turns SIGTERM into an interrupt (cli.app.Terminated), which runs
+the same way out as Ctrl-C.
+
 Threads: the caller's thread runs the loop, polls and changes jobs; standard-library pools
 submit (with uploads), download, and render for local providers; each hands back a typed
 result through a queue. Nothing here prints: events go to a Reporter.
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -104,7 +106,6 @@ def generate(
         tell(LockTakenOver("", gone.pid, f"took over the lock of pid {gone.pid}, which is gone"))
 
     lock = acquire(sb.state_dir, "storyboard render", storyboard=sb.path, on_takeover=took_over)
-    restore = _terminate_as_interrupt()
     run: _Run | None = None
     try:
         state = State.load(sb.state_dir, lock=lock)
@@ -128,7 +129,6 @@ def generate(
             if run is not None:
                 run.close()  # waits for submissions in flight: their task ids must be saved
         finally:
-            restore()
             lock.release()
 
 
@@ -150,28 +150,6 @@ class _Teller:
         clean = {k: self.redactor.redact(v) if type(v) is str else v for k, v in vars(event).items()}
         with self._mutex, contextlib.suppress(Exception):
             self.reporter.on(type(event)(**clean))
-
-
-def _terminate_as_interrupt() -> Callable[[], None]:
-    """SIGTERM (a shutdown, a `kill`) stops a render like Ctrl-C: state stays consistent and
-    the lock is released. Only possible from the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
-        return lambda: None  # someone (the CLI) already turns it into an interrupt
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        signal.signal(signal.SIGTERM, handler)
-    except (ValueError, OSError):
-        return lambda: None
-
-    def restore() -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-    return restore
 
 
 class _Run:
@@ -706,18 +684,18 @@ class _Run:
         self.crew.stop.set()
         self.crew.cancel.set()
         self.downloaders.shutdown(wait=False, cancel_futures=True)
-        interrupted = False
+        interrupted: KeyboardInterrupt | None = None
         while True:
             try:
                 self.submitters.shutdown(wait=True, cancel_futures=True)
                 break
-            except KeyboardInterrupt:  # a second Ctrl-C: still wait, the ids must be saved
-                interrupted = True
+            except KeyboardInterrupt as e:  # a second Ctrl-C (or SIGTERM): still wait, the ids must be saved
+                interrupted = e
         self.crew.close()
         with contextlib.suppress(Exception):
             self.provider.close()
-        if interrupted:
-            raise KeyboardInterrupt
+        if interrupted is not None:
+            raise interrupted  # as it came: Ctrl-C and SIGTERM end with their own codes
 
 
 def _guarded(fn: Callable[..., w.Result], jobs: list[Job], *args: Any) -> w.Result:
