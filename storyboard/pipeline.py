@@ -28,11 +28,13 @@ def load(path: Path) -> Storyboard:
     return load_storyboard(Path(path))
 
 
-def make_plan(sb: Storyboard, provider: str | None = None, *, need_key: bool = False) -> Plan:
-    """Render prompts and build each shot's exact request for the provider; no network."""
+def make_plan(sb: Storyboard, provider: str | None = None, *, need_key: bool = False, takes: int = 1) -> Plan:
+    """Render prompts and build each shot's exact request for the provider; no network.
+    `takes`: at least this many takes of every shot (--takes)."""
     name = sb.provider if provider is None else provider
     options = sb.provider_options.get(name)
-    return compile_plan(sb, config.make_provider(name, sb.root, need_key=need_key, options=options))
+    made = config.make_provider(name, sb.root, need_key=need_key, options=options)
+    return compile_plan(sb, made, takes=takes)
 
 
 def decide(plan: Plan, force: Iterable[str] = ()) -> Decisions:
@@ -120,7 +122,7 @@ def clips_made(plan: Plan) -> ClipsMade:
     clips: dict[str, Path] = {}
     stale: list[str] = []
     missing: list[str] = []
-    for d in decide_shots(plan, state, cache, deep=True):
+    for d in decide_shots(plan, state, cache, deep=True).cut:
         if d.action is Action.CACHED:
             clips[d.shot_id] = cache.path(d.fingerprint)
             continue

@@ -48,6 +48,13 @@ def test_the_tree_at_the_top_is_the_tree_as_it_is() -> None:
     assert drawn_tree() == real
 
 
+# Raised inside a library's own machinery, so they must be that library's kind; each is turned
+# into one of ours at the boundary (a located TemplateError problem).
+INSIDE_A_LIBRARY = {
+    "spec/bounds.py: LimitError": "a jinja2 SecurityError, raised within the sandbox's rendering",
+}
+
+
 def test_no_module_outside_errors_defines_a_public_exception() -> None:
     found = []
     for path in PACKAGE.rglob("*.py"):
@@ -58,7 +65,7 @@ def test_no_module_outside_errors_defines_a_public_exception() -> None:
                 bases = {b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases}
                 if any(b.endswith(("Error", "Exception", "Lost", "Cancelled")) for b in bases):
                     found.append(f"{path.relative_to(PACKAGE)}: {node.name}")
-    assert found == []
+    assert [f for f in found if f not in INSIDE_A_LIBRARY] == []
 
 
 def test_context_is_given_to_constructors() -> None:

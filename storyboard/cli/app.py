@@ -333,6 +333,7 @@ def cli() -> None:
     storyboard diff [REV] FILE    what changed since a git revision, and its cost
     storyboard report FILE        a contact sheet of every shot, beside the film
     storyboard adopt FILE SHOT ID a task id from the dashboard, for a lost answer
+    storyboard select FILE SHOT K which take of a shot the cut uses
     storyboard unlock FILE        clear a lock left by a render that died
 
     \b

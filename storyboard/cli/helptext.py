@@ -35,14 +35,14 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
     ],
     "plan": [
         ("storyboard plan film/storyboard.yaml", "on the storyboard's own provider"),
-        ("storyboard plan film/storyboard.yaml -p kie", "what kie would be sent, and the cost"),
+        ("storyboard plan film/storyboard.yaml -p {hosted}", "what {hosted} would be sent, and the cost"),
         ("storyboard plan film/storyboard.yaml --json", "every request exactly, as JSON"),
         ("storyboard plan film/storyboard.yaml --force opening", "what forcing a shot would cost"),
     ],
     "render": [
         ("storyboard render film/storyboard.yaml", "offline preview (the default provider)"),
-        ("KIE_API_KEY=... storyboard render film/storyboard.yaml -p kie", "on kie, asking first"),
-        ("storyboard render film/storyboard.yaml -p kie --yes --budget 500", "no question; capped"),
+        ("{key}=... storyboard render film/storyboard.yaml -p {hosted}", "on {hosted}, asking first"),
+        ("storyboard render film/storyboard.yaml -p {hosted} --yes --budget 500", "no question; capped"),
         ("storyboard render film/storyboard.yaml --force opening", "make one shot again"),
         ("storyboard render film/storyboard.yaml --timeline renders/film.otio", "and a timeline to edit"),
     ],
@@ -56,7 +56,10 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
     ],
     "diff": [
         ("storyboard diff film/storyboard.yaml", "what changed since the last commit, and its cost"),
-        ("storyboard diff HEAD~3 film/storyboard.yaml -p kie", "since three commits ago, priced on kie"),
+        (
+            "storyboard diff HEAD~3 film/storyboard.yaml -p {hosted}",
+            "since three commits ago, priced on {hosted}",
+        ),
         ("storyboard diff main film/storyboard.yaml --json", "as JSON, for a CI check"),
     ],
     "report": [("storyboard report film/storyboard.yaml", "a contact sheet (HTML) beside the film")],
@@ -64,6 +67,9 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("storyboard adopt film/storyboard.yaml opening 7f3c9a", "a task id found on the dashboard"),
     ],
     "unlock": [("storyboard unlock film/storyboard.yaml", "after a render died on another machine")],
+    "select": [
+        ("storyboard select film/storyboard.yaml opening 2", "the cut uses take 2 of shot opening"),
+    ],
     "completion": [
         ('eval "$(storyboard completion bash)"', "in ~/.bashrc"),
         ('eval "$(storyboard completion zsh)"', "in ~/.zshrc"),
@@ -80,9 +86,14 @@ OTHER_VARIABLES = [
 
 
 def write_examples(formatter: click.HelpFormatter, examples: list[tuple[str, str]]) -> None:
-    """`# why` over each command, lines as they are: a command to copy is never re-wrapped."""
+    """`# why` over each command, lines as they are: a command to copy is never re-wrapped.
+    A hosted provider's name and key variable come from the registry (`{hosted}`, `{key}`)."""
+    from storyboard.providers import example_hosted
+
+    hosted, key = example_hosted()
     pad = " " * formatter.current_indent
     for i, (command, why) in enumerate(examples):
+        command, why = (s.replace("{hosted}", hosted).replace("{key}", key) for s in (command, why))
         formatter.write(f"{pad}# {why}\n{pad}{command}\n" + ("\n" if i < len(examples) - 1 else ""))
 
 

@@ -6,6 +6,7 @@ continuing them included, so the price is the price.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from storyboard.cli.app import (
     verbosity_options,
     warn,
 )
-from storyboard.plan.decide import Action, Decisions
+from storyboard.plan.decide import Action, Decision, Decisions
 from storyboard.providers import get as type_of_provider
 
 
@@ -35,13 +36,25 @@ def _money(credits: float | None, usd: float | None, unknown: int = 0) -> str:
     return text
 
 
+def _takes_option(f: Any) -> Any:
+    return click.option(
+        "--takes",
+        type=click.IntRange(1, 8),
+        default=1,
+        show_default=True,
+        metavar="N",
+        help="Make at least N takes of every shot (variations; `select:` picks the one the cut uses).",
+    )(f)
+
+
 def _force_option(f: Any) -> Any:
     return click.option(
         "--force",
         multiple=True,
         metavar="SHOT",
         shell_complete=complete_shots,
-        help="Regenerate this shot even if made, and the shots continuing it (repeatable).",
+        help="Regenerate this shot even if made, and the shots continuing it (repeatable; "
+        "SHOT@K: its take K).",
     )(f)
 
 
@@ -73,6 +86,9 @@ def plan_data(decisions: Decisions) -> dict[str, Any]:
         "shots": [
             {
                 "id": d.shot_id,
+                "shot": d.shot.id,
+                "take": d.shot.take,
+                "selected": d.shot.selected,
                 "action": d.action.value,
                 "symbol": d.action.symbol,
                 "why": d.why.value,
@@ -121,6 +137,8 @@ def print_plan(decisions: Decisions) -> None:
     say(f"Plan for {plan.storyboard.title!s} ({plan.storyboard.path}) on {plan.provider.name}:")
     width = max((len(d.shot_id) for d in decisions), default=4)
     local = plan.provider.local
+    counted = Counter(sp.id for sp in plan.entries)
+    several = {shot for shot, n in counted.items() if n > 1}
     for d in decisions:
         if d.paid:
             cost = "free" if local else _money(d.shot.cost.credits, d.shot.cost.usd)
@@ -131,6 +149,7 @@ def print_plan(decisions: Decisions) -> None:
         note = ""
         if d.action is Action.REGENERATE or d.action in (Action.UNCERTAIN, Action.BLOCKED):
             note = f"  ({d.reason})"
+        note += _take_note(d, several)
         kind = d.shot.compiled.shot.kind
         say(f"  {d.action.symbol} {d.shot_id.ljust(width)}  {plan.provider.name:<10} {kind:<9}  {cost}{note}")
     counts = decisions.counts()
@@ -149,20 +168,33 @@ def print_plan(decisions: Decisions) -> None:
         say(f"Requests go to {plan.provider.base_url} (not {default}).")
 
 
+def _take_note(d: Decision, several: set[str]) -> str:
+    """What a take is: which the cut uses, and how it differs (its seed, or a repeat)."""
+    sp = d.shot
+    if sp.id not in several:
+        return ""
+    words = [f"take {sp.take}" + (", the cut's" if sp.selected else "")]
+    if sp.take > 1:
+        seed = sp.compiled.shot.settings.seed
+        words.append(f"seed {seed}" if seed is not None else "the same request again (no seed to vary)")
+    return f"  [{'; '.join(words)}]"
+
+
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @_provider_option
 @_force_option
+@_takes_option
 @json_option
 @verbosity_options
-def plan(file: Path, provider: str | None, force: tuple[str, ...], as_json: bool) -> None:
+def plan(file: Path, provider: str | None, force: tuple[str, ...], takes: int, as_json: bool) -> None:
     """Show every request a render would send and what it would cost. Sends nothing.
 
     The plan is the decision render follows: `+` generate, `~` regenerate, `=` made, `>`
     resume (paid already), `?` uncertain (adopt or force it), `!` waits for a shot it continues.
     """
     sb = pipeline.load(file)
-    p = pipeline.make_plan(sb, provider)
+    p = pipeline.make_plan(sb, provider, takes=takes)
     decisions = pipeline.decide(p, force)
     if as_json:
         emit_json(plan_data(decisions))

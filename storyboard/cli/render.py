@@ -29,7 +29,8 @@ from storyboard.cli.app import (
     warn,
 )
 from storyboard.cli.export import timeline_option, write_timeline
-from storyboard.cli.plan import _force_option, _money, print_plan
+from storyboard.cli.plan import _force_option, _money, _takes_option, print_plan
+from storyboard.env import is_loopback
 from storyboard.errors import BudgetError, ConfigError, LockError, StoryboardError, ValidationError
 from storyboard.plan.decide import Decisions
 from storyboard.run import events as ev
@@ -228,6 +229,7 @@ def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
     help="Seconds between polls, with jitter (default: each provider's own pace, never faster "
     "than its documented rate limit allows; or STORYBOARD_POLL_INTERVAL).",
 )
+@_takes_option
 @timeline_option
 @json_option
 @verbosity_options
@@ -241,6 +243,7 @@ def render(
     concurrency: int,
     retries: int,
     poll_interval: float | None,
+    takes: int,
     timeline: Path | None,
     as_json: bool,
 ) -> None:
@@ -252,9 +255,9 @@ def render(
     from storyboard.run.executor import generate
 
     sb = pipeline.load(file)
-    p = pipeline.make_plan(sb, provider, need_key=True)
+    p = pipeline.make_plan(sb, provider, need_key=True, takes=takes)
     target = pipeline.output_path(sb, output)  # before any work: the film must have somewhere to go
-    if not p.provider.local:
+    if not p.provider.local and not is_loopback(p.provider.base_url):  # a test's fake fetches nothing
         placeholders = placeholder_urls(sb)
         if placeholders:  # a hosted render would pay for shots made from images that do not exist
             raise ValidationError(placeholders)
@@ -270,7 +273,7 @@ def render(
             concurrency=concurrency,
             poll_interval=poll_interval,
             resubmits=retries,
-            reporter=_Reporter(bar, len(p.shots)),
+            reporter=_Reporter(bar, len(p.entries)),
             agreed=decisions,
         )
     if not result.complete:

@@ -11,6 +11,7 @@ import click
 from storyboard import pipeline
 from storyboard.cli.app import (
     cli,
+    complete_shots,
     detail,
     emit_json,
     error_json,
@@ -102,12 +103,37 @@ def init(directory: Path) -> None:
     for rel in sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()):
         detail(f"  wrote {directory / rel}")
     say(f"created {path!s}, with its images, music and a .gitignore")
+    from storyboard.providers import example_hosted
+
     quoted = shlex.quote(str(path))
-    width = len(f"storyboard plan {quoted} -p kie")
+    hosted = example_hosted()[0]
+    width = len(f"storyboard plan {quoted} -p {hosted}")
     note("next:")
     for command, why in (
         (f"storyboard validate {quoted}", "check it: every problem at once"),
         (f"storyboard render {quoted}", "an animatic, offline and free"),
-        (f"storyboard plan {quoted} -p kie", "what a hosted service would be sent, and the cost"),
+        (f"storyboard plan {quoted} -p {hosted}", "what a hosted service would be sent, and the cost"),
     ):
         note(f"  {command.ljust(width)}   {why}")
+
+
+# select ---------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("shot", shell_complete=complete_shots)
+@click.argument("take", type=click.IntRange(1, 8))
+@verbosity_options
+def select(file: Path, shot: str, take: int) -> None:
+    """Pick which take of SHOT the cut uses: writes `select: TAKE` into the storyboard, in
+    place (comments and layout kept). A take made already re-cuts without paying."""
+    from storyboard.spec.edit import set_select
+
+    sb = pipeline.load(file)
+    set_select(sb, shot, take)
+    say(f"shot {shot!r} uses take {take} (select: {take} in {file})")
+    p = pipeline.make_plan(pipeline.load(file))
+    chosen = pipeline.decide(p)[shot]
+    if chosen.action.value == "cached":
+        note(f"next: storyboard stitch {file} (take {take} is made: nothing to pay)")
+    else:
+        note(f"next: storyboard render {file} (take {take} is not made yet: storyboard plan shows its cost)")

@@ -36,38 +36,72 @@ class ShotPlan:
     compiled: CompiledShot
     fingerprint: str
     cost: Cost
+    take: int = 1  # which variation of the shot (1-based; see `takes:`)
 
     @property
     def id(self) -> str:
+        """The storyboard shot's id (what a provider is told)."""
         return self.compiled.id
+
+    @property
+    def selected(self) -> bool:
+        """The take the cut uses."""
+        return self.take == self.compiled.shot.select
+
+    @property
+    def key(self) -> str:
+        """How plans, status and events name it: the shot's id for the take the cut uses,
+        `id@K` for its other takes."""
+        return self.id if self.selected else take_key(self.id, self.take)
+
+
+def take_key(shot_id: str, take: int) -> str:
+    return f"{shot_id}@{take}"
 
 
 @dataclass(frozen=True)
 class Plan:
     storyboard: Storyboard
     provider: Provider
-    shots: tuple[ShotPlan, ...]
+    shots: tuple[ShotPlan, ...]  # the take of each shot the cut uses, in storyboard order
     warnings: tuple[Problem, ...] = ()  # what the provider will not do as asked, located
+    takes: tuple[ShotPlan, ...] = ()  # every other take, made and kept beside (`takes:`)
 
     def shot(self, shot_id: str) -> ShotPlan:
-        for s in self.shots:
-            if s.id == shot_id:
+        """A shot by its key: its id (the take the cut uses), or `id@K` for another take."""
+        for s in self.shots + self.takes:
+            if s.key == shot_id:
                 return s
         raise KeyError(shot_id)
 
-    def requests(self, shot_ids: Iterable[str]) -> list[HttpRequest]:
-        """The requests that generate these shots, in storyboard order (batched if the
-        provider takes many shots in one request)."""
-        wanted = set(shot_ids)
-        chosen = [s.compiled for s in self.shots if s.id in wanted]
-        return self.provider.requests(chosen) if chosen else []
+    @property
+    def entries(self) -> tuple[ShotPlan, ...]:
+        """Every take of every shot, each shot's takes together, in storyboard order."""
+        order = {s.id: i for i, s in enumerate(self.shots)}
+        return tuple(sorted(self.shots + self.takes, key=lambda s: (order[s.id], s.take)))
+
+    def requests(self, keys: Iterable[str]) -> list[HttpRequest]:
+        """The requests that generate these shots (by key), in storyboard order (batched if
+        the provider takes many shots in one request). A request never carries two takes of
+        one shot: a provider knows a shot by its id, so each take number goes on its own."""
+        wanted = set(keys)
+        entries = self.entries
+        position = {s.key: i for i, s in enumerate(entries)}
+        chosen = [s for s in entries if s.key in wanted]
+        out: list[HttpRequest] = []
+        for take in sorted({s.take for s in chosen}):
+            group = [s for s in chosen if s.take == take]
+            names = {s.id: s.key for s in group}
+            for req in self.provider.requests([s.compiled for s in group]):
+                out.append(replace(req, keys=tuple(names[i] for i in req.shots)))
+        return sorted(out, key=lambda r: position[r.names[0]])
 
 
 def _canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def fingerprint(provider: Provider, compiled: CompiledShot, parent: str | None) -> str:
+def fingerprint(provider: Provider, compiled: CompiledShot, parent: str | None, take: int = 1) -> str:
     """Hash what decides the clip, and nothing else: editing a caption, a trim, a transition,
     `audio`, a template's name or a file's name must not make a shot be paid for again."""
     body, needs = provider.shot_body(compiled)
@@ -91,12 +125,15 @@ def fingerprint(provider: Provider, compiled: CompiledShot, parent: str | None) 
     options = provider.options.fingerprinted()
     if options:  # only providers with options that change the clip: others keep their keys
         material["options"] = options
+    if take > 1:  # a repeated request (no seed to vary) is still another clip: its own key
+        material["take"] = take
     return hashlib.sha256(_canonical(material)).hexdigest()
 
 
-def compile_plan(sb: Storyboard, provider: Provider) -> Plan:
+def compile_plan(sb: Storyboard, provider: Provider, *, takes: int = 1) -> Plan:
     """Render, check, build and price every shot; raise ValidationError with every problem.
-    The plan's `warnings` are what the provider will not do as asked."""
+    The plan's `warnings` are what the provider will not do as asked. `takes`: at least this
+    many takes of every shot (render --takes)."""
     problems: list[Problem] = []
     compiled: list[CompiledShot] = []
     for shot in sb.shots:
@@ -115,14 +152,40 @@ def compile_plan(sb: Storyboard, provider: Provider) -> Plan:
         problems.extend(provider.check_batch(compiled))
     if problems:
         raise ValidationError([_relocate(sb, p) for p in problems])
-    fingerprints: dict[str, str] = {}
-    plans = []
+    fingerprints: dict[str, str] = {}  # the take the cut uses, by shot: what a continuation follows
+    plans: list[ShotPlan] = []
+    others: list[ShotPlan] = []
     for cs in compiled:
         parent = fingerprints.get(cs.shot.continues) if cs.shot.continues else None
-        fp = fingerprint(provider, cs, parent)
-        fingerprints[cs.id] = fp
-        plans.append(ShotPlan(cs, fp, provider.cost(cs)))
-    return Plan(sb, provider, tuple(plans), _once(_relocate(sb, w, inherited=True) for w in warnings))
+        for take in range(1, max(cs.shot.takes, takes, cs.shot.select) + 1):
+            tcs = cs if take == 1 else _take(provider, cs, take)
+            sp = ShotPlan(tcs, fingerprint(provider, tcs, parent, take), provider.cost(tcs), take)
+            if sp.selected:
+                fingerprints[cs.id] = sp.fingerprint
+                plans.append(sp)
+            else:
+                others.append(sp)
+    found = _once(_relocate(sb, w, inherited=True) for w in warnings)
+    return Plan(sb, provider, tuple(plans), found, tuple(others))
+
+
+def _take(provider: Provider, cs: CompiledShot, take: int) -> CompiledShot:
+    """Take `take` (2 and on) of a shot: another seed where the provider takes one (derived
+    from the shot's own, or from its id and the take), else the same request once more."""
+    caps = provider.capabilities
+    seeded = caps is not None and caps.seed and not (cs.shot.continues and not caps.extend_seed)
+    if not seeded:
+        return cs
+    shot = cs.shot
+    if shot.settings.seed is not None:
+        seed = SEED_MIN + (shot.settings.seed - SEED_MIN + (take - 1) * 7919) % SEED_SPAN
+    else:
+        digest = hashlib.sha256(f"{shot.id}:take:{take}".encode()).digest()
+        seed = SEED_MIN + int.from_bytes(digest[:4], "big") % SEED_SPAN
+    return replace(cs, shot=replace(shot, settings=replace(shot.settings, seed=seed)))
+
+
+SEED_MIN, SEED_SPAN = 10000, 90000  # the providers' seeds: 10000-99999
 
 
 def _once(problems: Iterable[Problem]) -> tuple[Problem, ...]:

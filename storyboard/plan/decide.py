@@ -80,7 +80,13 @@ class Decision:
 
     @property
     def shot_id(self) -> str:
-        return self.shot.id
+        """Its key: the shot's id for the take the cut uses, `id@K` for another take."""
+        return self.shot.key
+
+    @property
+    def is_take(self) -> bool:
+        """Another take of a shot, made and kept beside the one the cut uses."""
+        return not self.shot.selected
 
     @property
     def fingerprint(self) -> str:
@@ -159,11 +165,17 @@ class Decisions:
     def counts(self) -> dict[Action, int]:
         return {a: sum(1 for d in self.items if d.action is a) for a in Action}
 
+    @property
+    def cut(self) -> list[Decision]:
+        """The decisions of the takes the cut uses, one per shot, in storyboard order."""
+        return [d for d in self.items if not d.is_take]
+
 
 def check_force(plan: Plan, force: Iterable[str]) -> frozenset[str]:
-    """The forced shot ids, or ConfigError when one names no shot of the storyboard."""
+    """The forced shots (by key: a shot's id, or `id@K` for another of its takes), or
+    ConfigError when one names no shot of the storyboard."""
     forced = frozenset(force)
-    known = [s.id for s in plan.shots]
+    known = [s.key for s in plan.entries]
     unknown = sorted(forced - set(known))
     if unknown:
         raise ConfigError(
@@ -207,7 +219,7 @@ def decide(
     provider = plan.provider.name
     seen: dict[str, Decision] = {}  # fingerprint -> the first shot's decision
     out: list[Decision] = []
-    for sp in plan.shots:
+    for sp in plan.entries:
         first = seen.get(sp.fingerprint)
         if first is not None:
             out.append(Decision(sp, first.action, first.why, first.record, first.parent, first.shot_id))
@@ -216,7 +228,8 @@ def decide(
         if rec is not None and rec.provider != provider:
             rec = None
         integrity = cache.integrity(sp.fingerprint, state.clip(sp.fingerprint), deep=deep)
-        d = _one(sp, rec, integrity, state.last_made(sp.id, provider), forced, follows, local)
+        last = state.last_made(sp.id, provider) if sp.selected else None  # other takes: their own
+        d = _one(sp, rec, integrity, last, forced, follows, local)
         seen[sp.fingerprint] = d
         out.append(d)
     return Decisions(plan, _blocked(plan, out), forced)
@@ -232,10 +245,10 @@ def _one(
     local: bool,
 ) -> Decision:
     made_before = integrity is not Integrity.ABSENT or rec is not None or last is not None
-    if sp.id in forced:
-        why = Why.PARENT if sp.id in follows else Why.FORCED
+    if sp.key in forced:
+        why = Why.PARENT if sp.key in follows else Why.FORCED
         action = Action.REGENERATE if made_before else Action.GENERATE
-        return Decision(sp, action, why, rec, follows.get(sp.id), integrity=integrity)
+        return Decision(sp, action, why, rec, follows.get(sp.key), integrity=integrity)
     if integrity is Integrity.INTACT:
         return Decision(sp, Action.CACHED, Why.MADE, rec, integrity=integrity)
     if rec is not None:
@@ -257,7 +270,7 @@ def _one(
 
 def _blocked(plan: Plan, decisions: list[Decision]) -> list[Decision]:
     """A paid shot whose parent is uncertain or blocked waits: it is not sent this render."""
-    by_id: dict[str, Decision] = {}
+    by_id: dict[str, Decision] = {}  # by key: a parent is the take of it the cut uses (its id)
     out = []
     for d in decisions:
         parent = d.shot.compiled.shot.continues

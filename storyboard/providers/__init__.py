@@ -10,6 +10,6 @@ Every provider, built-in or plugin, is registered as an entry point in the
 
 from __future__ import annotations
 
-from storyboard.providers.registry import classes, get, name_problem, names
+from storyboard.providers.registry import classes, example_hosted, get, name_problem, names
 
-__all__ = ["classes", "get", "name_problem", "names"]
+__all__ = ["classes", "example_hosted", "get", "name_problem", "names"]

@@ -102,9 +102,15 @@ class HttpRequest:
     body: dict[str, Any] | None = None
     multipart: dict[str, str] | None = None  # field -> local file path (uploads)
     needs: tuple[Need, ...] = ()
+    keys: tuple[str, ...] = ()  # our names for `shots` (a shot's other takes are `id@K`)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Our name of each shot of the request: its key if set, else its id."""
+        return self.keys or self.shots
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"method": self.method, "url": self.url, "shots": list(self.shots)}
+        out: dict[str, Any] = {"method": self.method, "url": self.url, "shots": list(self.names)}
         if self.body is not None:
             out["body"] = self.body
         if self.multipart is not None:

@@ -89,6 +89,19 @@ def names() -> list[str]:
     return list(entries())
 
 
+def example_hosted() -> tuple[str, str]:
+    """A hosted provider for help texts and suggestions to name, with its key variable:
+    (name, KEY_VARIABLE). The first installed one that needs a key, by name."""
+    for name in names():
+        try:
+            cls = get(name)
+        except ConfigError:  # a broken plugin must not break a help text
+            continue
+        if not cls.local and cls.needs_key:
+            return name, f"{cls.env}_API_KEY"
+    return "NAME", "NAME_API_KEY"
+
+
 def name_problem(name: str) -> tuple[str, str | None] | None:
     """(message, hint) when no installed provider has this name, else None."""
     known = names()

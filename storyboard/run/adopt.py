@@ -41,7 +41,7 @@ def adopt(plan: Plan, shot_id: str, task_id: str, *, force: bool = False) -> Ado
     except KeyError:
         raise ConfigError(
             f"no shot {shot_id!r} in {plan.storyboard.path.name}",
-            hint="shots: " + ", ".join(s.id for s in plan.shots),
+            hint="shots: " + ", ".join(s.key for s in plan.entries),
         ) from None
     task_id = task_id.strip()
     if not task_id or any(c.isspace() for c in task_id):
@@ -61,7 +61,7 @@ def adopt(plan: Plan, shot_id: str, task_id: str, *, force: bool = False) -> Ado
                 "--force attaches it anyway, replacing what the shot has",
             )
         extra = dict(plan.provider.task_extra(sp.compiled))
-        task = Task(shot_id, task_id, plan.provider.name, sp.fingerprint, time.time(), extra)
+        task = Task(sp.id, task_id, plan.provider.name, sp.fingerprint, time.time(), extra)
         try:
             status = plan.provider.poll([task]).get(task_id)
         except TaskNotFound as e:

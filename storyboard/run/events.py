@@ -133,7 +133,8 @@ class ShotResult:
 
 @dataclass
 class GenerateResult:
-    shots: dict[str, ShotResult] = field(default_factory=dict)  # in storyboard order
+    shots: dict[str, ShotResult] = field(default_factory=dict)  # the cut's, in storyboard order
+    takes: dict[str, ShotResult] = field(default_factory=dict)  # other takes, by key (`id@K`)
     submitted: list[str] = field(default_factory=list)  # each paid submission, by shot
     unrecorded: dict[str, str] = field(default_factory=dict)  # shot -> task id not saved
     fatal: StoryboardError | None = None  # what stopped the render early (a refused key...)

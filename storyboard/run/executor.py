@@ -74,7 +74,7 @@ from storyboard.secrets import Redactor
 from storyboard.store.cache import Cache
 from storyboard.store.layout import Layout
 from storyboard.store.lock import LockInfo, acquire
-from storyboard.store.state import State
+from storyboard.store.state import ClipRecord, State
 
 RENDER_WORKERS = 2  # a local renderer is CPU-bound: two at once on a small machine
 NOT_TAKEN_RETRIES = 4  # a request refused for now (rate limit, outage) is sent again this often
@@ -239,8 +239,7 @@ class _Run:
         if rec is not None and rec.status.value in ("submitted", "sending"):
             # killed between caching the clip and recording it: record it now
             self.state.record_done(job.fp, self.cache.record_of(job.fp, None), clip)
-        for sid in job.shot_ids:
-            self.state.record_made(sid, job.fp, self.provider.name)
+        self.mark_made(job)
         self.end(job, Outcome.CACHED, clip=clip)
 
     def _resume(self, job: Job) -> None:
@@ -295,14 +294,22 @@ class _Run:
         future.add_done_callback(self.results.put)
 
     def finish(self) -> GenerateResult:
-        for sp in self.plan.shots:
-            job = self.table.by_shot[sp.id]
+        for sp in self.plan.entries:
+            job = self.table.by_shot[sp.key]
             outcome = job.outcome or Outcome.FAILED
             clip = self.cache.path(job.fp) if outcome.has_clip else None
             task_id = job.task.task_id if job.task else None
-            self.result.shots[sp.id] = ShotResult(sp.id, outcome, job.reason, clip, task_id)
+            result = ShotResult(sp.key, outcome, job.reason, clip, task_id)
+            (self.result.shots if sp.selected else self.result.takes)[sp.key] = result
         self.result.fatal = self.fatal
         return self.result
+
+    def mark_made(self, job: Job, record: ClipRecord | None = None) -> None:
+        """The job's clip is the shot's, for every shot whose cut uses it (not other takes)."""
+        for key in job.shot_ids:
+            sp = self.plan.shot(key)
+            if sp.selected:
+                self.state.record_made(sp.id, job.fp, self.provider.name, record)
 
     def end(self, job: Job, outcome: Outcome, reason: str | None = None, clip: Path | None = None) -> None:
         reason = self.redactor.redact(reason) if reason else reason
@@ -350,7 +357,7 @@ class _Run:
                 self.end(job, Outcome.FAILED, self.reason_of(e))
             return
         for req in requests:
-            jobs = [self.table.by_shot[s] for s in req.shots if s in self.table.by_shot]
+            jobs = [self.table.by_shot[s] for s in req.names if s in self.table.by_shot]
             self._hand(self.submitters, self.crew.submit, jobs, req, jobs)
 
     def download(self, job: Job, url: str) -> None:
@@ -386,9 +393,7 @@ class _Run:
         elif isinstance(result, w.DownloadFailed):
             self.download_failed(result)
         elif isinstance(result, w.Rendered):
-            record = self.cache.record_of(result.job.fp)
-            for sid in result.job.shot_ids:
-                self.state.record_made(sid, result.job.fp, self.provider.name, record)
+            self.mark_made(result.job, self.cache.record_of(result.job.fp))
             self.end(result.job, Outcome.MADE, clip=result.clip)
         elif isinstance(result, w.RenderFailed):
             self.end(result.job, Outcome.FAILED, f"preview failed: {self.reason_of(result.error)}")
@@ -479,8 +484,7 @@ class _Run:
         if job.orphan:
             job.end(Outcome.MADE)
             return
-        for sid in job.shot_ids[1:]:  # the leader was recorded with the download
-            self.state.record_made(sid, job.fp, self.provider.name)
+        self.mark_made(job)  # the leader was recorded with the download; the shots sharing it now
         self.end(job, Outcome.MADE, clip=result.clip)
 
     def download_failed(self, result: w.DownloadFailed) -> None:

@@ -60,7 +60,18 @@ class Job:
 
     @property
     def leader(self) -> str:
+        """The first shot's key: how events and messages name the job."""
         return self.shot_ids[0]
+
+    @property
+    def shot_id(self) -> str:
+        """The storyboard shot's id, as the provider knows it (a take's key is `id@K`)."""
+        return self.sp.id if self.sp is not None else self.shot_ids[0]
+
+    @property
+    def cut(self) -> bool:
+        """Its clip is the one the cut uses (not another take kept beside)."""
+        return self.sp is not None and self.sp.selected
 
     @property
     def orphan(self) -> bool:

@@ -165,7 +165,7 @@ class Workers:
             return NotTaken(jobs, e, sent=False)
         if self.stop.is_set():
             return Skipped(jobs)
-        intents = [Intent(j.fp, j.leader, self.provider.name, request.shots, self._extra(j)) for j in jobs]
+        intents = [Intent(j.fp, j.shot_id, self.provider.name, request.shots, self._extra(j)) for j in jobs]
         try:
             self.state.record_intent(intents)
         except BaseException as e:
@@ -188,10 +188,10 @@ class Workers:
         tasks: list[Task] = []
         missing: list[Job] = []
         for job in jobs:
-            task_id = ids.get(job.leader)
+            task_id = ids.get(job.shot_id)  # the provider knows the shot by its id
             if task_id:
                 tasks.append(
-                    Task(job.leader, str(task_id), self.provider.name, job.fp, now, self._extra(job))
+                    Task(job.shot_id, str(task_id), self.provider.name, job.fp, now, self._extra(job))
                 )
             else:
                 missing.append(job)
@@ -295,7 +295,8 @@ class Workers:
             fetch(url, tmp, expected_seconds=CLIP_SECONDS, client=self.client, stop=self.cancel)
             clip = self.cache.put(job.fp, tmp, verify=False)  # fetch verified it
             record = self.cache.record_of(job.fp, url)
-            made = self.state.record_done(job.fp, record, clip, current=None if job.orphan else True)
+            current = None if job.orphan else job.cut  # another take is kept beside, not made the shot's
+            made = self.state.record_done(job.fp, record, clip, current=current)
             return Downloaded(job, clip, made)
         except Cancelled as e:
             return DownloadFailed(job, e, cancelled=True)

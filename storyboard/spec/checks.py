@@ -411,6 +411,13 @@ class _Checker:
         self.transition(base, s.get("transition"), info)
         if isinstance(s.get("template"), str):
             self.template((*base, "template"), s["template"])
+        takes, select = s.get("takes", 1), s.get("select", 1)
+        if isinstance(takes, int) and isinstance(select, int) and select > takes:
+            self.add(
+                (*base, "select"),
+                f"select: {select} picks a take this shot does not have (takes: {takes})",
+                hint=f"set takes: {select}, or select a take from 1 to {takes}",
+            )
 
     def frame(self, path: PathKey, value: Any) -> None:
         if isinstance(value, str) and value in self.characters and value not in self.images:

@@ -83,6 +83,8 @@ class Shot:
     transition: Transition = field(default_factory=Transition)
     caption: str | None = None
     template: str | None = None  # overrides the storyboard's template
+    takes: int = 1  # variations generated (each its own fingerprint)
+    select: int = 1  # the take the cut uses (1-based)
 
     @property
     def length(self) -> float:
@@ -253,6 +255,8 @@ def from_document(doc: Document) -> Storyboard:
                 transition=_transition(s.get("transition")),
                 caption=s.get("caption"),
                 template=s.get("template"),
+                takes=int(s.get("takes", 1)),
+                select=int(s.get("select", 1)),
             )
         )
     music = None

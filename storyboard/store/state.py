@@ -295,8 +295,9 @@ class State:
     ) -> bool:
         """The task's clip is downloaded, verified and cached. `current`: True, it is the
         shot's clip now; None, only if the shot has no clip by this provider yet (the clip of
-        an earlier version of a shot must not displace the current one); decided here, under
-        the state's own lock. Whether it became the shot's clip."""
+        an earlier version of a shot must not displace the current one), decided here, under
+        the state's own lock; False, never (another take, kept beside). Whether it became the
+        shot's clip."""
         with self._mutex:
             rec = self.data["tasks"][fingerprint]
             rec["status"] = Status.DONE.value
