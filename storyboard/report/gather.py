@@ -59,17 +59,29 @@ def _video(clip: Path, page: Path, seconds: float, size: tuple[int, int]) -> Vid
 
 
 def takes(
+    plan: pipeline.Plan,
     sp: ShotPlan,
     clip: Path | None,
     stale: bool,
-    page: Path,
     still_of: Callable[[Path], tuple[Video, tuple[Still, ...]]],
 ) -> tuple[Take, ...]:
-    """The shot's takes, the one the cut uses selected. One today: the clip made for it."""
-    if clip is None:
-        return (Take(number=1, fingerprint=sp.fingerprint, selected=True),)
-    video, frames = still_of(clip)
-    return (Take(number=1, fingerprint=clip.stem, selected=True, video=video, stills=frames, stale=stale),)
+    """The shot's takes side by side, the one the cut uses selected: its clip as a stitch
+    would cut it (maybe an older one, stale), the others as the cache has them."""
+    from storyboard.store.cache import Cache
+
+    cache = Cache(plan.storyboard.state_dir)
+    out = []
+    for entry in (e for e in plan.entries if e.id == sp.id):
+        if entry.selected:
+            path, old = clip, stale
+        else:
+            path, old = (cache.path(entry.fingerprint) if cache.has(entry.fingerprint) else None), False
+        if path is None:
+            out.append(Take(number=entry.take, fingerprint=entry.fingerprint, selected=entry.selected))
+            continue
+        video, frames = still_of(path)
+        out.append(Take(entry.take, path.stem, entry.selected, video=video, stills=frames, stale=old))
+    return tuple(out)
 
 
 def gather(plan: pipeline.Plan, film: Path, page: Path) -> Report:
@@ -106,7 +118,7 @@ def gather(plan: pipeline.Plan, film: Path, page: Path) -> Report:
                 transition=_transition(s),
                 caption=sp.compiled.caption,
                 images=_images(s),
-                takes=takes(sp, clips.get(s.id), s.id in stale, page, still_of),
+                takes=takes(plan, sp, clips.get(s.id), s.id in stale, still_of),
             )
 
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 2)) as pool:

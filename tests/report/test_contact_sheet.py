@@ -217,3 +217,21 @@ def test_a_bad_storyboard_is_reported_with_its_location(tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["report", str(board)])
     assert r.exit_code == 2 and f"{board.name}:" in r.output and "bogus" in r.output
     assert "Traceback" not in r.output
+
+
+def test_takes_stand_side_by_side_and_the_cut_s_is_marked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")
+    board = copy_example("three-shot", tmp_path)
+    doc = yaml.safe_load(board.read_text())
+    doc["shots"][1]["takes"] = 2
+    doc["shots"][1]["select"] = 2
+    board.write_text(yaml.safe_dump(doc, sort_keys=False))
+    run("render", str(board), "-q")
+    run("report", str(board))
+    page = pipeline.load(board).output.with_suffix(".report.html")
+    card = cards(page).cards[1]
+    assert len(card.videos) == 2  # both takes, playable, side by side
+    text = page.read_text()
+    assert "takes-many" in text and text.count('class="take') >= 2
