@@ -5,12 +5,15 @@ The executor reports events to a `Reporter` (the CLI draws them); nothing in run
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
 from storyboard.errors import StoryboardError
+from storyboard.secrets import Redactor
 
 
 @dataclass(frozen=True)
@@ -158,3 +161,19 @@ class GenerateResult:
     def failed(self) -> dict[str, str]:
         """Every shot without a clip, with its reason."""
         return {r.shot_id: r.reason or r.outcome.value for r in self.shots.values() if not r.outcome.has_clip}
+
+
+class Teller:
+    """Events to the reporter, redacted, from any thread; a display glitch never breaks the books."""
+
+    def __init__(self, reporter: Reporter | None, redactor: Redactor) -> None:
+        self.reporter = reporter
+        self.redactor = redactor
+        self._mutex = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        if self.reporter is None:
+            return
+        clean = {k: self.redactor.redact(v) if type(v) is str else v for k, v in vars(event).items()}
+        with self._mutex, contextlib.suppress(Exception):
+            self.reporter.on(type(event)(**clean))

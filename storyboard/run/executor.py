@@ -17,6 +17,11 @@ released, however the render ends (an error, Ctrl-C).
 Signals are the CLI's: it turns SIGTERM into an interrupt (cli.app.Terminated), which runs
 the same way out as Ctrl-C.
 
+Over 400 lines on purpose: the loop and its answer to every result are kept together, so what
+follows each result reads in one file; everything around them is a module of its own (jobs:
+the table; workers: submit, upload, download, render; polling: the policy and the poller;
+words: the messages; events: what is told and how each shot ended).
+
 Threads: the caller's thread runs the loop, polls and changes jobs; standard-library pools
 submit (with uploads), download, and render for local providers; each hands back a typed
 result through a queue. Nothing here prints: events go to a Reporter.
@@ -26,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -42,34 +46,31 @@ from storyboard.errors import (
     RateLimitError,
     RejectedError,
     StoryboardError,
-    TaskNotFound,
     TransientError,
 )
 from storyboard.plan.compiler import Plan
 from storyboard.plan.decide import Action, Decisions, Why, decide
-from storyboard.providers.base import TaskState, TaskStatus
 from storyboard.run import workers as w
 from storyboard.run.download import safe_url
 from storyboard.run.events import (
-    ContactLost,
     Downloading,
     Ended,
-    Event,
     Forced,
     GenerateResult,
     Interrupted,
     LockTakenOver,
     Orphan,
     Outcome,
-    Progress,
     Reporter,
     Resumed,
     Retry,
     ShotResult,
     Submitted,
+    Teller,
 )
 from storyboard.run.jobs import Job, JobState, JobTable
-from storyboard.run.polling import Polling
+from storyboard.run.polling import Poller, Polling
+from storyboard.run.words import Words, describe
 from storyboard.secrets import Redactor
 from storyboard.store.cache import Cache
 from storyboard.store.layout import Layout
@@ -100,7 +101,7 @@ def generate(
     since (another render finished meanwhile), nothing is sent and ConfigError says so."""
     polling = Polling.read(plan.provider, poll_interval)  # a bad variable fails before the lock
     sb = plan.storyboard
-    tell = _Teller(reporter, Redactor([plan.provider.api_key]))
+    tell = Teller(reporter, Redactor([plan.provider.api_key]))
 
     def took_over(gone: LockInfo) -> None:
         tell(LockTakenOver("", gone.pid, f"took over the lock of pid {gone.pid}, which is gone"))
@@ -136,22 +137,6 @@ def _spend(decisions: Decisions) -> list[tuple[str, str]]:
     return [(d.shot_id, d.fingerprint) for d in decisions.paid]
 
 
-class _Teller:
-    """Events to the reporter, redacted, from any thread; a display glitch never breaks the books."""
-
-    def __init__(self, reporter: Reporter | None, redactor: Redactor) -> None:
-        self.reporter = reporter
-        self.redactor = redactor
-        self._mutex = threading.Lock()
-
-    def __call__(self, event: Event) -> None:
-        if self.reporter is None:
-            return
-        clean = {k: self.redactor.redact(v) if type(v) is str else v for k, v in vars(event).items()}
-        with self._mutex, contextlib.suppress(Exception):
-            self.reporter.on(type(event)(**clean))
-
-
 class _Run:
     def __init__(
         self,
@@ -161,7 +146,7 @@ class _Run:
         concurrency: int,
         polling: Polling,
         resubmits: int,
-        tell: _Teller,
+        tell: Teller,
     ) -> None:
         self.plan = plan
         self.provider = plan.provider
@@ -182,8 +167,9 @@ class _Run:
         self.results: queue.Queue[Future[w.Result]] = queue.Queue()
         self.in_flight = 0  # work handed to pools and not yet answered
         self.fatal: StoryboardError | None = None
-        self.next_poll: float | None = None
         self.result = GenerateResult()
+        self.words = Words(plan, self.redactor)
+        self.poller = Poller(self.provider, self.table, polling, self, self.words, tell)
         workers = max(1, concurrency)
         self.submitters = ThreadPoolExecutor(RENDER_WORKERS if self.local else workers, "submit")
         self.downloaders = ThreadPoolExecutor(min(workers, 4), "download")
@@ -206,7 +192,7 @@ class _Run:
             elif d.action is Action.RESUME:
                 self._resume(job)
             elif d.action is Action.UNCERTAIN:
-                self.end(job, Outcome.UNCERTAIN, self.uncertain_reason(job.leader, d.reason))
+                self.end(job, Outcome.UNCERTAIN, self.words.uncertain(job.leader, d.reason))
             elif d.action is Action.BLOCKED:
                 self.end(job, Outcome.BLOCKED, f"not sent: {d.reason}")
         if not self.local:
@@ -218,7 +204,7 @@ class _Run:
                     orphan.watch_from = orphan.last_contact = max(task.submitted_at, self.started)
                     self.tell(Orphan(task.shot_id, task.task_id))
         if self.table.in_state(JobState.POLLING):
-            self.next_poll = time.monotonic()  # resumed tasks may be done already
+            self.poller.soon(at_once=True)  # resumed tasks may be done already
 
     def _parents(self, job: Job) -> list[str]:
         assert job.sp is not None
@@ -251,7 +237,7 @@ class _Run:
             return
         task = d.record.task if d.record else None
         if task is None:
-            self.end(job, Outcome.FAILED, self.damaged_reason(job, "its link is not known"))
+            self.end(job, Outcome.FAILED, self.words.damaged(job, "its link is not known"))
             return
         job.task = task
         job.state = JobState.POLLING
@@ -268,8 +254,9 @@ class _Run:
                 break
             now = time.monotonic()
             waits = [1.0]
-            if self.next_poll is not None and self.table.in_state(JobState.POLLING):
-                waits.append(self.next_poll - now)
+            poll_in = self.poller.wait()
+            if poll_in is not None:
+                waits.append(poll_in)
             waits += [j.not_before - now for j in self.table.in_state(JobState.WAITING) if j.not_before > now]
             try:
                 future: Future[w.Result] | None = self.results.get(timeout=max(0.0, min(waits)))
@@ -282,15 +269,14 @@ class _Run:
                     future = self.results.get_nowait()
                 except queue.Empty:
                     future = None
-            if self.next_poll is not None and time.monotonic() >= self.next_poll:
-                self.poll()
+            self.poller.poll_if_due()
         return self.finish()
 
     def _hand(
         self, pool: ThreadPoolExecutor, fn: Callable[..., w.Result], jobs: list[Job], *args: Any
     ) -> None:
         self.in_flight += 1
-        future = pool.submit(_guarded, fn, jobs, *args)
+        future = pool.submit(w.guarded, fn, jobs, *args)
         future.add_done_callback(self.results.put)
 
     def finish(self) -> GenerateResult:
@@ -331,7 +317,7 @@ class _Run:
         ready: list[Job] = []
         for job in self.table.in_state(JobState.WAITING):
             if self.crew.stop.is_set():
-                why = self.reason_of(self.fatal) if self.fatal else "the render stopped"
+                why = self.words.reason(self.fatal) if self.fatal else "the render stopped"
                 self.end(job, Outcome.FAILED, f"not submitted: {why}")
                 continue
             parents = [self.table.by_shot[p] for p in job.parents]
@@ -354,7 +340,7 @@ class _Run:
             requests = self.plan.requests([j.leader for j in ready])
         except StoryboardError as e:
             for job in ready:
-                self.end(job, Outcome.FAILED, self.reason_of(e))
+                self.end(job, Outcome.FAILED, self.words.reason(e))
             return
         for req in requests:
             jobs = [self.table.by_shot[s] for s in req.names if s in self.table.by_shot]
@@ -379,10 +365,10 @@ class _Run:
                 self.not_taken(job, result.error)
         elif isinstance(result, w.Lost):
             for job in result.jobs:
-                self.end(job, Outcome.UNCERTAIN, self.uncertain_reason(job.leader, result.reason))
+                self.end(job, Outcome.UNCERTAIN, self.words.uncertain(job.leader, result.reason))
         elif isinstance(result, w.JournalFailed):
             self.stop(
-                JournalError(f"the render state could not be written ({_words(result.error)}): stopped")
+                JournalError(f"the render state could not be written ({describe(result.error)}): stopped")
             )
             for job in result.jobs:
                 self.end(job, Outcome.FAILED, "not sent: the state could not be written, so nothing was sent")
@@ -396,14 +382,14 @@ class _Run:
             self.mark_made(result.job, self.cache.record_of(result.job.fp))
             self.end(result.job, Outcome.MADE, clip=result.clip)
         elif isinstance(result, w.RenderFailed):
-            self.end(result.job, Outcome.FAILED, f"preview failed: {self.reason_of(result.error)}")
+            self.end(result.job, Outcome.FAILED, f"preview failed: {self.words.reason(result.error)}")
         elif isinstance(result, w.Crashed):
             for job in result.jobs:
                 if job.state is JobState.SENDING and not self.local:  # it may have been sent
-                    why = f"the submission broke down ({self.reason_of(result.error)})"
-                    self.end(job, Outcome.UNCERTAIN, self.uncertain_reason(job.leader, why))
+                    why = f"the submission broke down ({self.words.reason(result.error)})"
+                    self.end(job, Outcome.UNCERTAIN, self.words.uncertain(job.leader, why))
                 else:
-                    self.end(job, Outcome.FAILED, f"internal error: {self.reason_of(result.error)}")
+                    self.end(job, Outcome.FAILED, f"internal error: {self.words.reason(result.error)}")
 
     def accepted(self, result: w.Accepted) -> None:
         by_fp = {t.fingerprint: t for t in result.tasks}
@@ -419,13 +405,11 @@ class _Run:
                 self.tell(Submitted(sid, task.task_id))
         for job in result.missing:
             why = f"{self.provider.name} accepted the request but gave no task id for this shot"
-            self.end(job, Outcome.UNCERTAIN, self.uncertain_reason(job.leader, why))
-        soon = time.monotonic() + self.polling.interval()
-        if self.next_poll is None or self.next_poll > soon:
-            self.next_poll = soon
+            self.end(job, Outcome.UNCERTAIN, self.words.uncertain(job.leader, why))
+        self.poller.soon()
 
     def not_taken(self, job: Job, exc: BaseException) -> None:
-        reason = self.reason_of(exc)
+        reason = self.words.reason(exc)
         if w.is_fatal(exc):
             assert isinstance(exc, StoryboardError)
             self.stop(exc)
@@ -460,13 +444,13 @@ class _Run:
     def unrecorded(self, result: w.Unrecorded) -> None:
         """The service took these and their task ids could not be saved: stop paying, and
         hand every id to the user (the CLI prints each with its `adopt` command)."""
-        self.stop(JournalError(f"the render state could not be written ({_words(result.error)}): stopped"))
+        self.stop(JournalError(f"the render state could not be written ({describe(result.error)}): stopped"))
         by_fp = {t.fingerprint: t for t in result.tasks}
         for job in result.jobs:
             task = by_fp.get(job.fp)
             if task is None:
                 self.end(
-                    job, Outcome.UNCERTAIN, self.uncertain_reason(job.leader, "its answer could not be saved")
+                    job, Outcome.UNCERTAIN, self.words.uncertain(job.leader, "its answer could not be saved")
                 )
                 continue
             job.task = task
@@ -492,13 +476,13 @@ class _Run:
         if result.cancelled:
             job.state = JobState.ENDED
             return
-        reason = self.reason_of(result.error)
+        reason = self.words.reason(result.error)
         if job.orphan:
             job.end(Outcome.FAILED, reason)
         elif job.task is not None and job.refreshes_left > 0:
             job.refreshes_left -= 1
             job.state = JobState.POLLING  # the next poll brings a fresh link
-            self.next_poll = min(self.next_poll or time.monotonic(), time.monotonic())
+            self.poller.soon(at_once=True)
             self.tell(Retry(job.leader, f"download failed: {reason}"))
         elif job.task is not None:
             self.end(
@@ -508,137 +492,20 @@ class _Run:
                 "to fetch it, at no new charge)",
             )
         else:
-            self.end(job, Outcome.FAILED, self.damaged_reason(job, reason))
+            self.end(job, Outcome.FAILED, self.words.damaged(job, reason))
 
-    # polling -----------------------------------------------------------------------------
-    def poll(self) -> None:
-        due = [j for j in self.table.in_state(JobState.POLLING) if j.task is not None]
-        if not due:
-            self.next_poll = None
-            return
-        try:
-            statuses = self.provider.poll([j.task for j in due if j.task is not None])
-        except AuthError as e:
-            self.auth_lost(due, e)
-            return
-        except TaskNotFound as e:  # its own word on some tasks; the others' statuses came with it
-            unknown = set(e.task_ids)
-            for job in due:
-                if job.task is not None and job.task.task_id in unknown:
-                    self.not_found(job, e)
-            self.heard([j for j in due if j.state is JobState.POLLING], e.found)
-            self.reschedule(due)
-            return
-        except Exception as e:  # a status request failed: it says nothing about the jobs
-            if len(due) > 1:
-                self.poll_each(due)  # one task the service will not answer for must not stall the rest
-            else:
-                self.poll_failed(due[0], e)
-                self.reschedule(due)
-            return
-        self.heard(due, statuses)
-        self.reschedule(due)
+    # what the poller hears (polling.Outcomes) -------------------------------------------
+    def finished(self, job: Job, url: str) -> None:
+        self.download(job, url)
 
-    def poll_each(self, due: list[Job]) -> None:
-        for job in due:
-            assert job.task is not None
-            try:
-                statuses = self.provider.poll([job.task])
-            except AuthError as e:
-                self.auth_lost([j for j in due if j.state is JobState.POLLING], e)
-                return
-            except Exception as e:
-                self.poll_failed(job, e)
-                continue
-            self.heard([job], statuses)
-        self.reschedule(due)
+    def failed(self, job: Job, reason: str) -> None:
+        self.generation_failed(job, reason)
 
-    def heard(self, due: list[Job], statuses: dict[str, TaskStatus]) -> None:
-        now = time.time()
-        for job in due:
-            assert job.task is not None
-            status = statuses.get(job.task.task_id)
-            if status is not None:
-                job.last_contact = now
-                job.failures = 0
-                self.on_status(job, status)
+    def stalled(self, job: Job, reason: str) -> None:
+        self.end(job, Outcome.STALLED, reason)
 
-    def reschedule(self, due: list[Job]) -> None:
-        self.expire(due)
-        failing = [j.failures for j in self.table.in_state(JobState.POLLING) if j.failures]
-        wait = self.polling.after_failure(max(failing)) if failing else self.polling.interval()
-        self.next_poll = time.monotonic() + wait
-
-    def auth_lost(self, due: list[Job], e: AuthError) -> None:
-        """The key was refused: the tasks stay saved for a render with a working key."""
-        self.stop(e)
-        for job in due:
-            self.end(job, Outcome.STALLED, f"could not check on it: {self.reason_of(e)}; {self.saved(job)}")
-
-    def poll_failed(self, job: Job, e: BaseException) -> None:
-        """The service could not tell us about this task: ask again later, with growing waits.
-        Only its own word that the job failed fails it; silence past the deadline stalls it."""
-        if isinstance(e, TaskNotFound):
-            self.not_found(job, e)
-            return
-        job.failures += 1
-        reason = self.reason_of(e)
-        now = time.time()
-        if self.polling.out_of_contact(now - job.last_contact):
-            self.end(
-                job,
-                Outcome.STALLED,
-                f"no answer from {self.provider.name} about it for {_duration(now - job.last_contact)} "
-                f"(last: {reason}); {self.saved(job)}",
-            )
-        elif job.failures in (1, 3) or job.failures % 10 == 0:  # said now and then, not at every try
-            self.tell(
-                ContactLost(
-                    job.leader,
-                    f"checking progress failed: {reason}",
-                    self.polling.after_failure(job.failures),
-                )
-            )
-
-    def not_found(self, job: Job, e: TaskNotFound) -> None:
-        """The service says it has no such task, for a task id it gave us: resubmitting could
-        pay twice, so the shot is left for the user to look into."""
-        assert job.task is not None
-        self.end(
-            job,
-            Outcome.STALLED,
-            f"{self.provider.name} says it has no task {job.task.task_id} ({self.reason_of(e)}); "
-            f"the task id is kept. Check its dashboard: `storyboard adopt --force` attaches the "
-            f"right task id, `storyboard render --force {job.leader}` pays for a new one",
-        )
-
-    def expire(self, due: list[Job]) -> None:
-        """Tasks still running after the deadline are left to a later render, still saved."""
-        now = time.time()
-        for job in due:
-            if job.state is JobState.POLLING and self.polling.overdue(now - job.watch_from):
-                assert job.task is not None
-                age = _duration(now - job.task.submitted_at)
-                self.end(
-                    job,
-                    Outcome.STALLED,
-                    f"still running at {self.provider.name} after {age}; {self.saved(job)}",
-                )
-
-    def on_status(self, job: Job, status: TaskStatus) -> None:
-        state = status.state
-        if state is TaskState.DONE and status.url:
-            self.download(job, status.url)
-        elif state is TaskState.FAILED:
-            self.generation_failed(job, status.reason or "the service gave no reason")
-        elif state is not TaskState.DONE:
-            seen = (state.value, status.progress)
-            if seen != job.last_progress and not job.orphan:
-                job.last_progress = seen
-                eta = status.eta_seconds
-                for sid in job.shot_ids:
-                    self.tell(Progress(sid, state.value, status.progress, eta))
-        # done without a link: said nothing usable; the contact deadline judges it
+    def key_refused(self, error: AuthError) -> None:
+        self.stop(error)
 
     def generation_failed(self, job: Job, reason: str) -> None:
         reason = self.redactor.redact(reason)
@@ -653,32 +520,6 @@ class _Run:
                 self.tell(Retry(sid, reason, resubmit=True))
         else:
             self.end(job, Outcome.FAILED, f"generation failed: {reason}")
-
-    # words ---------------------------------------------------------------------------------
-    def reason_of(self, exc: BaseException | None) -> str:
-        return self.redactor.redact(_words(exc)) if exc is not None else ""
-
-    def saved(self, job: Job) -> str:
-        return "the task is saved: render again later to collect it (no new charge)"
-
-    def uncertain_reason(self, shot_id: str, cause: str) -> str:
-        sb = self.plan.storyboard
-        option = f" -p {self.provider.name}" if self.provider.name != sb.provider else ""
-        return (
-            f"{cause}; {self.provider.name} may have started (and charged for) it. Check its "
-            f"dashboard: `storyboard adopt {sb.path}{option} {shot_id} TASK_ID` fetches it at no "
-            f"new charge, `storyboard render {sb.path}{option} --force {shot_id}` pays for a new one"
-        )
-
-    def damaged_reason(self, job: Job, why: str) -> str:
-        sb = self.plan.storyboard
-        option = f" -p {self.provider.name}" if self.provider.name != sb.provider else ""
-        cost = job.sp.cost if job.sp else None
-        price = f"{cost.credits:g} credits" if cost and cost.credits is not None else "its price"
-        return (
-            f"its cached clip is damaged and could not be fetched again ({why}): "
-            f"`storyboard render {sb.path}{option} --force {job.leader}` regenerates it ({price})"
-        )
 
     # stopping ----------------------------------------------------------------------------
     def close(self) -> None:
@@ -700,28 +541,3 @@ class _Run:
             self.provider.close()
         if interrupted is not None:
             raise interrupted  # as it came: Ctrl-C and SIGTERM end with their own codes
-
-
-def _guarded(fn: Callable[..., w.Result], jobs: list[Job], *args: Any) -> w.Result:
-    """Whatever a worker does, the loop hears of it: a bug in a thread is a failed job, never
-    a render waiting for an answer that will not come."""
-    try:
-        return fn(*args)
-    except BaseException as e:
-        return w.Crashed(jobs, e)
-
-
-def _words(exc: BaseException | None) -> str:
-    if exc is None:
-        return ""
-    if isinstance(exc, ProviderError):
-        return exc.reason
-    if isinstance(exc, StoryboardError):
-        return exc.message
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.strerror}" + (f": {exc.filename}" if exc.filename else "")
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"

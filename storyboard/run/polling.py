@@ -1,4 +1,5 @@
-"""When to ask a service about its tasks, and when to stop asking for now.
+"""When to ask a service about its tasks, and when to stop asking for now: the policy
+(`Polling`) and the poller that follows it (`Poller`).
 
 A status request that fails (an HTML 404 from a proxy, a 5xx, a dropped or timed-out
 connection, a body that is not the provider's) says nothing about the job: it is asked again
@@ -15,11 +16,18 @@ Only the service saying the job failed fails it.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from storyboard import env
-from storyboard.providers.base import Provider
+from storyboard.errors import AuthError, TaskNotFound
+from storyboard.providers.base import Provider, TaskState, TaskStatus
 from storyboard.retry import Pace
+from storyboard.run.events import ContactLost, Event, Progress
+from storyboard.run.jobs import Job, JobState, JobTable
+from storyboard.run.words import SAVED, Words, duration
 
 CONTACT_TIMEOUT = "STORYBOARD_CONTACT_TIMEOUT"
 DEFAULT_CONTACT_TIMEOUT = 15 * 60.0
@@ -55,3 +63,168 @@ class Polling:
 
     def overdue(self, running_for: float) -> bool:
         return running_for >= self.task_timeout
+
+
+class Outcomes(Protocol):
+    """What the poller tells the render about a job; the render decides what follows."""
+
+    def finished(self, job: Job, url: str) -> None:
+        """The service has the clip: download it."""
+
+    def failed(self, job: Job, reason: str) -> None:
+        """The service says the job failed (its own word, refunded)."""
+
+    def stalled(self, job: Job, reason: str) -> None:
+        """No word this render (out of contact, still running, unknown to it): kept saved."""
+
+    def key_refused(self, error: AuthError) -> None:
+        """The key was refused while polling: no request can succeed now."""
+
+
+class Poller:
+    """Asks the service about every task in flight, as one request where it can, and turns
+    what it hears (or does not) into outcomes. Only the loop thread calls it."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        table: JobTable,
+        policy: Polling,
+        outcomes: Outcomes,
+        words: Words,
+        tell: Callable[[Event], None],
+    ) -> None:
+        self.provider = provider
+        self.table = table
+        self.policy = policy
+        self.outcomes = outcomes
+        self.words = words
+        self.tell = tell
+        self.next_poll: float | None = None  # monotonic; None: nothing to ask about
+
+    def soon(self, at_once: bool = False) -> None:
+        """New tasks to ask about: within one interval (or now)."""
+        when = time.monotonic() + (0.0 if at_once else self.policy.interval())
+        if self.next_poll is None or self.next_poll > when:
+            self.next_poll = when
+
+    def wait(self) -> float | None:
+        """Seconds to the next poll, if one is due at all."""
+        if self.next_poll is None or not self.table.in_state(JobState.POLLING):
+            return None
+        return self.next_poll - time.monotonic()
+
+    def poll_if_due(self) -> None:
+        if self.next_poll is not None and time.monotonic() >= self.next_poll:
+            self.poll()
+
+    def poll(self) -> None:
+        due = [j for j in self.table.in_state(JobState.POLLING) if j.task is not None]
+        if not due:
+            self.next_poll = None
+            return
+        try:
+            statuses = self.provider.poll([j.task for j in due if j.task is not None])
+        except AuthError as e:
+            self.key_refused(due, e)
+            return
+        except TaskNotFound as e:  # its own word on some tasks; the others' statuses came with it
+            unknown = set(e.task_ids)
+            for job in due:
+                if job.task is not None and job.task.task_id in unknown:
+                    self.not_found(job, e)
+            self.heard([j for j in due if j.state is JobState.POLLING], e.found)
+            self.reschedule(due)
+            return
+        except Exception as e:  # a status request failed: it says nothing about the jobs
+            if len(due) > 1:
+                self.poll_each(due)  # one task the service will not answer for must not stall the rest
+            else:
+                self.failed_to_ask(due[0], e)
+                self.reschedule(due)
+            return
+        self.heard(due, statuses)
+        self.reschedule(due)
+
+    def poll_each(self, due: list[Job]) -> None:
+        for job in due:
+            assert job.task is not None
+            try:
+                statuses = self.provider.poll([job.task])
+            except AuthError as e:
+                self.key_refused([j for j in due if j.state is JobState.POLLING], e)
+                return
+            except Exception as e:
+                self.failed_to_ask(job, e)
+                continue
+            self.heard([job], statuses)
+        self.reschedule(due)
+
+    def heard(self, due: list[Job], statuses: Mapping[str, TaskStatus]) -> None:
+        now = time.time()
+        for job in due:
+            assert job.task is not None
+            status = statuses.get(job.task.task_id)
+            if status is not None:
+                job.last_contact = now
+                job.failures = 0
+                self.on_status(job, status)
+
+    def on_status(self, job: Job, status: TaskStatus) -> None:
+        state = status.state
+        if state is TaskState.DONE and status.url:
+            self.outcomes.finished(job, status.url)
+        elif state is TaskState.FAILED:
+            self.outcomes.failed(job, status.reason or "the service gave no reason")
+        elif state is not TaskState.DONE:
+            seen = (state.value, status.progress)
+            if seen != job.last_progress and not job.orphan:
+                job.last_progress = seen
+                for sid in job.shot_ids:
+                    self.tell(Progress(sid, state.value, status.progress, status.eta_seconds))
+        # done without a link: said nothing usable; the contact deadline judges it
+
+    def reschedule(self, due: list[Job]) -> None:
+        self.expire(due)
+        failing = [j.failures for j in self.table.in_state(JobState.POLLING) if j.failures]
+        wait = self.policy.after_failure(max(failing)) if failing else self.policy.interval()
+        self.next_poll = time.monotonic() + wait
+
+    def key_refused(self, due: list[Job], e: AuthError) -> None:
+        """The key was refused: the tasks stay saved for a render with a working key."""
+        self.outcomes.key_refused(e)
+        for job in due:
+            self.outcomes.stalled(job, f"could not check on it: {self.words.reason(e)}; {SAVED}")
+
+    def failed_to_ask(self, job: Job, e: BaseException) -> None:
+        """The service could not tell us about this task: ask again later, with growing waits.
+        Only its own word that the job failed fails it; silence past the deadline stalls it."""
+        if isinstance(e, TaskNotFound):
+            self.not_found(job, e)
+            return
+        job.failures += 1
+        reason = self.words.reason(e)
+        now = time.time()
+        if self.policy.out_of_contact(now - job.last_contact):
+            silent = duration(now - job.last_contact)
+            self.outcomes.stalled(
+                job, f"no answer from {self.provider.name} about it for {silent} (last: {reason}); {SAVED}"
+            )
+        elif job.failures in (1, 3) or job.failures % 10 == 0:  # said now and then, not at every try
+            wait = self.policy.after_failure(job.failures)
+            self.tell(ContactLost(job.leader, f"checking progress failed: {reason}", wait))
+
+    def not_found(self, job: Job, e: TaskNotFound) -> None:
+        """The service says it has no such task, for a task id it gave us: resubmitting could
+        pay twice, so the shot is left for the user to look into."""
+        assert job.task is not None
+        self.outcomes.stalled(job, self.words.not_found(job, job.task.task_id, e))
+
+    def expire(self, due: list[Job]) -> None:
+        """Tasks still running after the deadline are left to a later render, still saved."""
+        now = time.time()
+        for job in due:
+            if job.state is JobState.POLLING and self.policy.overdue(now - job.watch_from):
+                assert job.task is not None
+                age = duration(now - job.task.submitted_at)
+                self.outcomes.stalled(job, f"still running at {self.provider.name} after {age}; {SAVED}")

@@ -350,3 +350,12 @@ def _substitute(value: Any, values: dict[str, str]) -> Any:
 def is_fatal(exc: BaseException) -> bool:
     """A refused key or too few credits: no request after this one can succeed."""
     return isinstance(exc, (AuthError, CreditsError))
+
+
+def guarded(fn: Callable[..., Result], jobs: list[Job], *args: Any) -> Result:
+    """Whatever a worker does, the loop hears of it: a bug in a thread is a failed job, never
+    a render waiting for an answer that will not come."""
+    try:
+        return fn(*args)
+    except BaseException as e:
+        return Crashed(jobs, e)
