@@ -33,22 +33,19 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from storyboard.errors import InputError, StateError
+from storyboard.errors import StateError
 from storyboard.providers.base import Task
-from storyboard.resources import schema_file
 from storyboard.secrets import MARK as REDACTED
 from storyboard.secrets import Redactor
+from storyboard.store import statefile
 from storyboard.store.atomic import write_atomic
 from storyboard.store.layout import Layout
 from storyboard.store.lock import Lock
 
 __all__ = ["REDACTED", "ClipRecord", "Intent", "State", "StateError", "Status", "TaskRecord"]
-
-VERSION = 2
 
 
 class Status(str, Enum):
@@ -122,29 +119,9 @@ class State:
     # reading -------------------------------------------------------------------------------
     @classmethod
     def load(cls, state_dir: Path, lock: Lock | None = None) -> State:
-        """The state of the storyboard whose state folder this is (empty if none yet).
-        Pass the held lock to be allowed to write."""
-        path = Layout(Path(state_dir)).state
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return cls(state_dir, _empty(), lock)
-        except (OSError, UnicodeDecodeError) as e:
-            raise _damaged(path, str(e)) from None
-        try:
-            data = json.loads(text)
-        except ValueError as e:
-            raise _damaged(path, f"not valid JSON ({e})") from None
-        if not isinstance(data, dict) or not isinstance(data.get("version"), int):
-            raise _damaged(path, "it is not a storyboard state file")
-        if data["version"] > VERSION:
-            raise InputError(
-                f"{path} was written by a newer storyboard (state version {data['version']})",
-                hint="upgrade storyboard to render this storyboard",
-            )
-        _upgrade(data)
-        _check(path, data)
-        return cls(state_dir, data, lock)
+        """The state of the storyboard whose state folder this is (empty if none yet), checked
+        field by field (store.statefile). Pass the held lock to be allowed to write."""
+        return cls(state_dir, statefile.read(Layout(Path(state_dir)).state), lock)
 
     def records(self) -> Iterator[TaskRecord]:
         for fp in list(self.data["tasks"]):
@@ -360,76 +337,8 @@ class State:
         write_atomic(self.path, text + "\n")
 
 
-def _empty() -> dict[str, Any]:
-    return {
-        "version": VERSION,
-        "lineage": "",
-        "serial": 0,
-        "tasks": {},
-        "clips": {},
-        "made": {},
-        "made_by": {},
-        "uploads": {},
-    }
-
-
-def _upgrade(data: dict[str, Any]) -> None:
-    """Bring an older file up to this version in memory (written back on the next save)."""
-    if data["version"] < 2:
-        fresh = "made_by" not in data
-        for key in ("tasks", "made", "made_by", "uploads"):
-            data.setdefault(key, {})
-        if fresh and isinstance(data["made"], dict) and isinstance(data["tasks"], dict):
-            # written before clips were kept by provider: each task names its own
-            for shot_id, fp in data["made"].items():
-                rec = data["tasks"].get(fp)
-                provider = rec.get("provider") if isinstance(rec, dict) else None
-                if provider:
-                    data["made_by"].setdefault(provider, {})[shot_id] = fp
-        data["version"] = 2
-    data.setdefault("clips", {})
-
-
-@cache
-def _validator() -> Any:
-    from jsonschema import Draft202012Validator
-
-    schema = json.loads(schema_file("state.schema.json").read_text("utf-8"))
-    return Draft202012Validator(schema)
-
-
-def _check(path: Path, data: dict[str, Any]) -> None:
-    """Every wrong field of the file, each named (the task, the field) with the fix."""
-    errors = sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-    if not errors:
-        return
-    lines = []
-    for err in errors[:10]:
-        where = ""
-        for part in err.absolute_path:
-            text = str(part)
-            if len(text) == 64 and where.endswith("tasks"):
-                text = text[:12]  # a fingerprint: its first 12 characters name it
-            where += f"[{part}]" if isinstance(part, int) else (f".{text}" if where else text)
-        lines.append(f"{where or '(top)'}: {err.message}")
-    more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
-    raise _damaged(path, "; ".join(lines) + more)
-
-
 def _relative(path: Path, base: Path) -> str:
     try:
         return str(Path(path).relative_to(base))
     except ValueError:
         return str(path)
-
-
-def _damaged(path: Path, why: str) -> InputError:
-    return InputError(
-        f"{path} is damaged: {why}",
-        hint=(
-            "it records the tasks already paid for. Restore it from a backup if you have one, or "
-            "correct the field named; otherwise move it aside (mv "
-            f"{path} {path}.bad) and render again: clips already in .storyboard/clips are reused, "
-            "but shots in flight will be submitted (and paid) again"
-        ),
-    )

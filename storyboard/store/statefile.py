@@ -1,0 +1,107 @@
+"""Reading `.storyboard/state.json`: version upgrades, and a check of every field against
+schemas/state.schema.json, so a damaged or hand-edited file is a located message (the file,
+the task, the field, and how to mend it), never a crash."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from storyboard.errors import InputError
+from storyboard.resources import schema_file
+
+VERSION = 2
+
+
+def read(path: Path) -> dict[str, Any]:
+    """The state file's data, upgraded and checked; an empty state when there is none."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return empty()
+    except (OSError, UnicodeDecodeError) as e:
+        raise _damaged(path, str(e)) from None
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        raise _damaged(path, f"not valid JSON ({e})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("version"), int):
+        raise _damaged(path, "it is not a storyboard state file")
+    if data["version"] > VERSION:
+        raise InputError(
+            f"{path} was written by a newer storyboard (state version {data['version']})",
+            hint="upgrade storyboard to render this storyboard",
+        )
+    _upgrade(data)
+    _check(path, data)
+    return data
+
+
+def empty() -> dict[str, Any]:
+    return {
+        "version": VERSION,
+        "lineage": "",
+        "serial": 0,
+        "tasks": {},
+        "clips": {},
+        "made": {},
+        "made_by": {},
+        "uploads": {},
+    }
+
+
+def _upgrade(data: dict[str, Any]) -> None:
+    """Bring an older file up to this version in memory (written back on the next save)."""
+    if data["version"] < 2:
+        fresh = "made_by" not in data
+        for key in ("tasks", "made", "made_by", "uploads"):
+            data.setdefault(key, {})
+        if fresh and isinstance(data["made"], dict) and isinstance(data["tasks"], dict):
+            # written before clips were kept by provider: each task names its own
+            for shot_id, fp in data["made"].items():
+                rec = data["tasks"].get(fp)
+                provider = rec.get("provider") if isinstance(rec, dict) else None
+                if provider:
+                    data["made_by"].setdefault(provider, {})[shot_id] = fp
+        data["version"] = 2
+    data.setdefault("clips", {})
+
+
+@cache
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(schema_file("state.schema.json").read_text("utf-8"))
+    return Draft202012Validator(schema)
+
+
+def _check(path: Path, data: dict[str, Any]) -> None:
+    """Every wrong field of the file, each named (the task, the field) with the fix."""
+    errors = sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    if not errors:
+        return
+    lines = []
+    for err in errors[:10]:
+        where = ""
+        for part in err.absolute_path:
+            text = str(part)
+            if len(text) == 64 and where.endswith("tasks"):
+                text = text[:12]  # a fingerprint: its first 12 characters name it
+            where += f"[{part}]" if isinstance(part, int) else (f".{text}" if where else text)
+        lines.append(f"{where or '(top)'}: {err.message}")
+    more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
+    raise _damaged(path, "; ".join(lines) + more)
+
+
+def _damaged(path: Path, why: str) -> InputError:
+    return InputError(
+        f"{path} is damaged: {why}",
+        hint=(
+            "it records the tasks already paid for. Restore it from a backup if you have one, or "
+            "correct the field named; otherwise move it aside (mv "
+            f"{path} {path}.bad) and render again: clips already in .storyboard/clips are reused, "
+            "but shots in flight will be submitted (and paid) again"
+        ),
+    )
