@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from storyboard.cli import cli
 from tests.clips import make_clip
-from tests.run.boards import make_plan, three, write_board
-from tests.servers import FakeProvider, start_server
+from tests.run.boards import make_plan, three, use, write_board
+from tests.servers import start_server
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +24,6 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "0.02")
     monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
-
-
-def use(monkeypatch: pytest.MonkeyPatch, srv: FakeProvider) -> None:
-    monkeypatch.setenv(f"{srv.name.upper()}_API_KEY", srv.api_key)
-    monkeypatch.setenv(f"{srv.name.upper()}_BASE_URL", srv.base_url)
 
 
 def run(*args: str) -> Any:

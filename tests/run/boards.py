@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from storyboard import providers
@@ -76,3 +78,28 @@ def prompts_accepted(srv: FakeProvider) -> list[str]:
 
 def downloads(srv: FakeProvider) -> int:
     return sum(1 for r in srv.requests if r.path.startswith("/files/"))
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def use(monkeypatch: pytest.MonkeyPatch, srv: FakeProvider) -> None:
+    """Point the provider's key and base URL at the loopback server, in this process."""
+    monkeypatch.setenv(f"{srv.name.upper()}_API_KEY", srv.api_key)
+    monkeypatch.setenv(f"{srv.name.upper()}_BASE_URL", srv.base_url)
+
+
+def cli_env(srv: FakeProvider) -> dict[str, str]:
+    """The environment of a `storyboard` child process that talks to the loopback server (and
+    to no other service: the keys and base URLs of this shell are left out)."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+    env.update(
+        {
+            f"{srv.name.upper()}_API_KEY": srv.api_key,
+            f"{srv.name.upper()}_BASE_URL": srv.base_url,
+            "STORYBOARD_RETRY_BASE": "0.01",
+            "STORYBOARD_POLL_INTERVAL": "0.05",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    return env

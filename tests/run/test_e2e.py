@@ -19,6 +19,7 @@ import pytest
 
 from storyboard.media.ffmpeg import probe, run
 from tests.clips import make_clip
+from tests.run.boards import cli_env
 from tests.servers import start_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,19 +74,6 @@ def workdir(tmp_path: Path) -> Path:
     return folder
 
 
-def env_for(srv: Any) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
-    env.update(
-        {
-            f"{srv.name.upper()}_API_KEY": srv.api_key,
-            f"{srv.name.upper()}_BASE_URL": srv.base_url,
-            "STORYBOARD_RETRY_BASE": "0.01",
-            "STORYBOARD_POLL_INTERVAL": "0.05",
-        }
-    )
-    return env
-
-
 def render(folder: Path, srv: Any, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
@@ -104,7 +92,7 @@ def render(folder: Path, srv: Any, *extra: str, timeout: float = 300) -> subproc
         ],
         capture_output=True,
         text=True,
-        env=env_for(srv),
+        env=cli_env(srv),
         timeout=timeout,
         cwd=folder,
     )
@@ -172,7 +160,7 @@ def adopt_from_dashboard(srv: Any, folder: Path, lines: list[str]) -> None:
             [sys.executable, "-m", "storyboard", *args],
             capture_output=True,
             text=True,
-            env=env_for(srv),
+            env=cli_env(srv),
             cwd=folder,
             timeout=120,
         )
@@ -245,7 +233,7 @@ def test_sigkill_midway_then_resume_without_paying_twice(
     state = folder / ".storyboard" / "state.json"
     with start_server(provider, api_key=KEY, job_seconds=30) as srv:
         serve_in_order(srv, shot_clips)
-        env = env_for(srv)
+        env = cli_env(srv)
         cmd = [
             sys.executable,
             "-m",

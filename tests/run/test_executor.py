@@ -31,19 +31,6 @@ from tests.run.boards import (
 from tests.servers import start_server
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What the fake services hand back: an 8 s clip, tiny (160x90, 10 fps)."""
-    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=8.0, fps=10)
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "0.05")
-    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
-    monkeypatch.setenv("STORYBOARD_CONTACT_TIMEOUT", "5")
-
-
 def statuses(plan: object) -> list[str]:
     state = State.load(plan.storyboard.state_dir)  # type: ignore[attr-defined]
     return [r.status.value for r in state.records()]

@@ -30,7 +30,7 @@ from storyboard.cli import cli
 from storyboard.plan.decide import decide
 from storyboard.store.state import State
 from tests.clips import make_clip
-from tests.run.boards import make_plan, write_board
+from tests.run.boards import cli_env, make_plan, use, write_board
 from tests.servers import FakeProvider, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,12 +52,6 @@ def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "0.02")
     monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
     monkeypatch.setenv("STORYBOARD_CONTACT_TIMEOUT", "30")
-
-
-def use(monkeypatch: pytest.MonkeyPatch, srv: FakeProvider) -> None:
-    var = srv.name.upper()
-    monkeypatch.setenv(f"{var}_API_KEY", srv.api_key)
-    monkeypatch.setenv(f"{var}_BASE_URL", srv.base_url)
 
 
 def invoke(*args: str) -> Any:
@@ -345,20 +339,6 @@ def test_a_full_disk_loses_no_task_id_and_adopting_pays_nothing_again(
 def long_board(folder: Path, provider: str, n: int = 21) -> Path:
     shots = [{"id": f"shot-{i:02d}", "prompt": f"the harbour, take {i}"} for i in range(n)]
     return write_board(folder, provider, shots, output="renders/film.mp4")
-
-
-def cli_env(srv: FakeProvider) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
-    env.update(
-        {
-            f"{srv.name.upper()}_API_KEY": srv.api_key,
-            f"{srv.name.upper()}_BASE_URL": srv.base_url,
-            "STORYBOARD_RETRY_BASE": "0.01",
-            "STORYBOARD_POLL_INTERVAL": "0.05",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    return env
 
 
 def storyboard(srv: FakeProvider, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:

@@ -17,7 +17,6 @@ import pytest
 from storyboard.run.events import LockTakenOver, Resumed
 from storyboard.run.executor import generate
 from storyboard.store.lock import read_lock
-from tests.clips import make_clip
 from tests.run.boards import Events, make_plan, three, write_board
 from tests.servers import start_server
 
@@ -35,17 +34,6 @@ board, base_url, key = sys.argv[1:4]
 plan = compile_plan(load_storyboard(Path(board)), providers.get("kie")(base_url=base_url, api_key=key))
 generate(plan)
 """
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=8.0, fps=10)
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "0.05")
-    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
 
 
 @pytest.fixture
