@@ -170,6 +170,14 @@ class AudioTrack:
     # Packets not as long as the first (e.g. the last, trimmed by skip-samples side data
     # that no copy into MP4 keeps mid-film).
     uneven: int = 0
+    frame: int = 0  # duration of the first packet (an AAC frame: 1024 samples)
+
+    @property
+    def whole_priming(self) -> bool:
+        """The sound heard starts on a packet: the priming (if any) is whole packets, so a
+        copy that drops it drops nothing that is heard (2112 samples of priming, as some
+        encoders write, is not 1024-sample frames)."""
+        return self.first >= 0 or (self.frame > 0 and -self.first % self.frame == 0)
 
     @property
     def start(self) -> float:
@@ -244,6 +252,7 @@ def _parse_packets(path: Path, text: str) -> tuple[VideoTrack | None, AudioTrack
                 end=max(p + d for p, d in zip(pts, durs, strict=True)),
                 packets=len(pts),
                 uneven=sum(d != durs[0] for d in durs),
+                frame=durs[0],
             )
     return video, audio
 
@@ -328,6 +337,25 @@ def x264_options(path: Path, *, limit: int = 4 << 20) -> dict[str, str] | None:
         if sep:
             out[key] = value
     return out
+
+
+def extract_audio(pairs: Sequence[tuple[Path, Path]], *, timeout: float | None = 120) -> None:
+    """Copy the first sound stream of each (clip, out) into its own MP4, in one ffmpeg run
+    (no decoding)."""
+    if not pairs:
+        return
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y"]
+    for clip, _ in pairs:
+        cmd += ["-i", str(clip)]
+    for k, (_, out) in enumerate(pairs):
+        cmd += ["-map", f"{k}:a:0", "-c", "copy", "-f", "mp4", str(out)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise StitchError("copying the clips' sound took too long") from e
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
+        raise StitchError(f"copying the clips' sound failed:\n{tail}")
 
 
 def inspect(path: Path, *, timeout: float | None = 60) -> tuple[MediaInfo, VideoTrack | None]:

@@ -37,6 +37,7 @@ from storyboard.media.ffmpeg import (
     Inspection,
     MediaInfo,
     VideoTrack,
+    extract_audio,
     inspect_all,
     inspect_file,
     probe,
@@ -181,8 +182,13 @@ def sound_copy_blockers(spec: CutSpec, sources: Sequence[_Source]) -> list[str]:
     every clip keeps sound of its own, all of it AAC with the same parameters (the output
     is 48 kHz stereo AAC and the MP4 sample entry holds one decoder configuration), each
     starting with its picture and lasting exactly as long, in whole AAC frames (8 s at
-    48 kHz is 375 frames of 1024 samples). At each join the copied sound dips for ~10 ms
-    (the decoder starts the next clip without its priming frame): acceptable at a cut.
+    48 kHz is 375 frames of 1024 samples), heard from the start of a packet. At each join
+    the copied sound dips for ~10 ms (the decoder starts the next clip without its priming
+    frame): acceptable at a cut.
+
+    The sound is read from copies of each clip's sound track alone: in a clip with B-frames
+    the demuxer's seek to the inpoint follows the picture's first decoding time, which lies
+    before 0, and so keeps the sound's priming packet, one AAC frame (21.3 ms) per join.
     """
     why: list[str] = []
     if spec.music is not None:
@@ -212,6 +218,8 @@ def sound_copy_blockers(spec: CutSpec, sources: Sequence[_Source]) -> list[str]:
             why.append(f"{who}'s sound starts {a.start - src.track.start:+.4f} s from its picture")
         if a.uneven:
             why.append(f"{who}'s sound does not end on a whole AAC frame")
+        if not a.whole_priming:
+            why.append(f"{who}'s sound does not start on a whole AAC frame")
         if abs(a.length - src.track.length) > sample:
             why.append(f"{who}'s sound lasts {a.length:.4f} s, its picture {src.track.length:.4f} s")
     return why
@@ -421,9 +429,21 @@ def stitch(spec: CutSpec, progress: Callable[[float], None] | None = None) -> St
     with tempfile.TemporaryDirectory(prefix="storyboard-stitch-") as work_dir:
         work = Path(work_dir)
         total = timeline.duration
+        sound_list = None
         if method != "encode":
             entries: list[Entry] = [(s.track.path, s.track.start, s.track.length, None) for s in sources]
             assemble = progress
+            if method == "copy":
+                pairs = [(s.track.path, work / f"sound-{i:03d}.mp4") for i, s in enumerate(sources)]
+                extract_audio(pairs)
+                sound_list = work / "sound.ffconcat"
+                _concat_list(
+                    [
+                        (out, s.track.start, s.track.length, None)
+                        for (_, out), s in zip(pairs, sources, strict=True)
+                    ],
+                    sound_list,
+                )
         else:
             caps = caption_images(spec, timeline, work) if spec.burn_captions else []
             pieces = plan(timeline)
@@ -448,9 +468,10 @@ def stitch(spec: CutSpec, progress: Callable[[float], None] | None = None) -> St
         # every keyframe: copied packets stay as they were instead.
         args += ["-f", "concat", "-auto_convert", "0", "-safe", "0", "-i", str(work / "picture.ffconcat")]
         shots: dict[int, str] = {}
-        if method == "copy":
-            # Picture and sound copied together: no decoding at all.
-            args += ["-map", "0:v:0", "-map", "0:a:0", "-c", "copy", "-movflags", "+faststart"]
+        if sound_list is not None:
+            # Picture and sound copied: no decoding at all.
+            args += ["-f", "concat", "-auto_convert", "0", "-safe", "0", "-i", str(sound_list)]
+            args += ["-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-movflags", "+faststart"]
         else:
             args += _sound_inputs(spec, sources, timeline, work, shots, 1)
             args += ["-map", "0:v:0", "-c:v", "copy", "-map", "[aout]", *_output_args(spec)]

@@ -158,6 +158,23 @@ def make_beep_clip(
     return path
 
 
+def make_service_clip(
+    path: Path, color: str = "red", *, tone: float | None = 440.0, seconds: float = BEEP_CLIP, gop: int = 12
+) -> Path:
+    """A clip as the services make them: H.264 High with B-frames (so an edit list on the
+    picture), AAC with its priming (an edit list on the sound), no x264 options SEI (the
+    services' encoder is not x264; filter_units drops every SEI unit)."""
+    args = ["-y", "-f", "lavfi", "-i", f"color=c={color}:s=160x90:r=24:d={seconds:.6f}"]
+    if tone is not None:
+        args += ["-f", "lavfi", "-i", f"sine=f={tone}:sample_rate=48000:d={seconds:.6f}"]
+    args += ["-c:v", "libx264", "-preset", "fast", "-profile:v", "high", "-bf", "3", "-g", str(gop)]
+    args += ["-pix_fmt", "yuv420p", "-bsf:v", "filter_units=remove_types=6"]
+    if tone is not None:
+        args += ["-c:a", "aac", "-ac", "2", "-b:a", "64k"]
+    _ff([*args, "-t", f"{seconds:.6f}", str(path)])
+    return path
+
+
 def samples(path: Path, rate: int = 48000) -> array:
     """The decoded sound, mixed to mono float samples at `rate`."""
     raw = _ff(["-i", str(path), "-vn", "-ac", "1", "-ar", str(rate), "-f", "f32le", "-"], binary=True).stdout
