@@ -287,18 +287,21 @@ def _input_sections(err: str, n: int) -> list[str] | None:
     return out
 
 
-def inspect_all(paths: Sequence[Path], *, timeout: float | None = 120) -> list[Inspection] | None:
+def inspect_all(
+    paths: Sequence[Path], *, timeout: float | None = 120, work: Path | None = None
+) -> list[Inspection] | None:
     """What each file holds and its first video and audio streams' packets, for all files
     in one ffmpeg run (stream copy into one framecrc listing per file: no decoding); one
     process instead of one per file.
 
     None when that run fails (a file missing or damaged): then read each with
-    inspect_file() to learn which.
+    inspect_file() to learn which. `work`: the folder for its scratch files (default: the
+    system's temp folder).
     """
     paths = [Path(p) for p in paths]
     if not paths:
         return []
-    with tempfile.TemporaryDirectory(prefix="storyboard-inspect-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="storyboard-inspect-", dir=work) as tmp:
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin"]
         for path in paths:
             cmd += ["-i", str(path)]

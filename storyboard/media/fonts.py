@@ -74,20 +74,23 @@ class FontChoice:
     missing: str = ""  # characters no face has, each once, in order of appearance
     coverage: tuple[frozenset[int], ...] = field(default=(), repr=False, compare=False)
 
-    def face_for(self, char: str) -> int:
-        """Index of the face that draws `char` (the first face when none has it)."""
+    def face_for(self, char: str) -> int | None:
+        """Index of the face that draws `char`; None when none has it."""
         cp = ord(char)
         for i, cov in enumerate(self.coverage):
             if cp in cov:
                 return i
-        return 0
+        return None if self.coverage else 0
 
     def runs(self, text: str) -> list[tuple[str, int]]:
-        """`text` split into (run, face index): each run drawn by one face."""
+        """`text` split into (run, face index): each run drawn by one face. Characters no
+        face has are left out (a missing glyph draws a box; `missing` names them)."""
         out: list[tuple[str, int]] = []
         for ch in text:
-            # Spaces, joiners and marks stay with the run they are in.
-            k = out[-1][1] if out and not _needs_glyph(ch) else self.face_for(ch)
+            # Spaces and joiners stay with the run they are in.
+            k = (out[-1][1] if out else 0) if not _needs_glyph(ch) else self.face_for(ch)
+            if k is None:
+                continue
             if out and out[-1][1] == k:
                 out[-1] = (out[-1][0] + ch, k)
             else:

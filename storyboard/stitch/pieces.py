@@ -6,10 +6,9 @@ scale+pad, fade, xfade, caption overlays) encoded with identical x264 settings, 
 pieces share codec parameters and are joined by the concat demuxer without re-encoding.
 Decoding 21 clips at once in one filter graph took over 2 GB; a piece holds two decoders.
 
-When the clips were made alike by x264, only the frames a transition touches are encoded
-(split_for_copy, merge_joins): each crossfade with the partial GOPs on either side, in one
-run, by x264 set to reproduce the clips' own SPS/PPS (matching_encoder); whole GOPs in
-between are stream-copied (Copy).
+When the clips' GOPs can be copied (splice.py), only the frames a transition touches are
+encoded (split_for_copy, merge_joins): each crossfade with the partial GOPs on either side,
+in one run; whole GOPs in between are stream-copied (Copy).
 """
 
 from __future__ import annotations
@@ -220,67 +219,6 @@ def _sub(piece: Piece, a: int, b: int) -> Piece:
     """The frames [a, b) of the clip of a one-part piece."""
     p = piece.parts[0].placed
     return Piece(parts=(Part(p, a, b),), start=p.start + a / piece.fps, frames=b - a, fps=piece.fps)
-
-
-# x264's options (as written in its SEI) that shape SPS/PPS, with their -x264-params names;
-# the rest (motion search, psychovisual tuning...) only change the pictures.
-_HEADER_OPTIONS = {
-    "cabac": "cabac",
-    "ref": "ref",
-    "8x8dct": "8x8dct",
-    "bframes": "bframes",
-    "b_pyramid": "b-pyramid",
-    "weightb": "weightb",
-    "weightp": "weightp",
-    "keyint": "keyint",
-    "keyint_min": "min-keyint",
-    "chroma_qp_offset": "chroma-qp-offset",
-    "crf": "crf",
-    "deblock": "deblock",
-    "constrained_intra": "constrained-intra",
-    "direct": "direct",
-}
-_B_FRAME_OPTIONS = ("b_pyramid", "weightb", "direct")
-# Analysis settings that leave the SPS/PPS alone: a join is a few seconds between copied
-# GOPs, so it is encoded faster (about a quarter less CPU for about a tenth more bytes).
-JOIN_SPEED = ("subme=1", "me=dia", "trellis=0", "rc-lookahead=10", "mixed-refs=0", "partitions=i8x8,i4x4")
-_PYRAMID = {"0": "none", "1": "strict", "2": "normal"}
-_DIRECT = {"0": "none", "1": "spatial", "2": "temporal", "3": "auto"}
-
-
-def matching_encoder(options: dict[str, str], profile: str) -> tuple[list[str] | None, str]:
-    """x264 settings whose SPS/PPS should equal those of a stream x264 made with `options`
-    (fast otherwise), or None and why not. The caller still compares the extradata."""
-    need = {"open_gop": "0", "interlaced": "0", "cqm": "0", "rc": "crf", "bluray_compat": "0"}
-    for key, want in need.items():
-        if options.get(key, want) != want:
-            return None, f"x264 {key}={options.get(key)}"
-    # x264 leaves out what does not apply (b_pyramid, weightb, direct without B-frames).
-    missing = [k for k in _HEADER_OPTIONS if k not in options and k not in _B_FRAME_OPTIONS]
-    if missing:
-        return None, f"x264 options lack {', '.join(missing)}"
-    params = []
-    for key, name in _HEADER_OPTIONS.items():
-        if key not in options:
-            continue
-        value = options[key]
-        if key == "b_pyramid":
-            value = _PYRAMID.get(value, value)
-        elif key == "direct":
-            value = _DIRECT.get(value, value)
-        elif key == "deblock":
-            on, a, b = [*value.split(":"), "0", "0"][:3]
-            if on == "0":
-                params.append("no-deblock=1")
-                continue
-            value = f"{a},{b}"
-        params.append(f"{name}={value}")
-    prof = profile.lower().replace(" ", "")
-    if prof not in ("baseline", "constrainedbaseline", "main", "high"):
-        return None, f"H.264 profile {profile!r}"
-    prof = "baseline" if "baseline" in prof else prof
-    args = ["-c:v", "libx264", "-preset", PRESET, "-profile:v", prof]
-    return [*args, "-x264-params", ":".join([*params, *JOIN_SPEED]), "-pix_fmt", "yuv420p"], ""
 
 
 def _part_chain(part: Part, k: int, spec: CutSpec, label: str) -> str:
