@@ -132,13 +132,17 @@ def _encode_joins(
     if encoder is None:
         return [], [reason], None
     gops = [
-        splice.gops(spec, s.track, p, pt) for s, p, pt in zip(sources, timeline.placed, points, strict=True)
+        # A burned caption is on screen the whole time its shot is: that shot is encoded.
+        None if spec.burn_captions and (p.clip.caption or "").strip() else splice.gops(spec, s.track, p, pt)
+        for s, p, pt in zip(sources, timeline.placed, points, strict=True)
     ]
     items = merge_joins(split_for_copy(pieces, gops))
     if not any(isinstance(it, Copy) for it in items):
         return [], ["no whole closed GOP lies between the joins"], None
     todo = [it for it in items if isinstance(it, Piece)]
-    files = dict(zip(map(id, todo), encode_pieces(todo, spec, caps, work, progress, encoder), strict=True))
+    anchors = {i: splice.anchors(s.track, pt) for i, (s, pt) in enumerate(zip(sources, points, strict=True))}
+    made_files = encode_pieces(todo, spec, caps, work, progress, encoder, anchors)
+    files = dict(zip(map(id, todo), made_files, strict=True))
     made = inspect_all(list(files.values()), work=work)
     if made is None or any(m.video is None for m in made):
         return [], ["an encoded piece cannot be read"], None
@@ -158,6 +162,21 @@ def _encode_joins(
         else:
             entries.append((files[id(it)], 0.0, it.length, None))
     return entries, [], merged.build()
+
+
+def _anchors(spec: CutSpec, sources: Sequence[Source]) -> dict[int, list[float]]:
+    """Where decoding each H.264 clip at the cut's rate may start (splice.anchors), for the
+    clips whose GOPs can be read; the others are sought by time."""
+    out = {}
+    for i, s in enumerate(sources):
+        frame = s.track.timebase[1] / (s.track.timebase[0] * spec.fps)
+        if s.track.codec != "h264" or any(abs(d - frame) > 0.5 for d in s.track.durations):
+            continue
+        try:
+            out[i] = splice.anchors(s.track, splice.copy_points(s.track, spec.fps))
+        except StitchError:
+            continue
+    return out
 
 
 def _sound_inputs(
@@ -273,7 +292,8 @@ def _stitch(
         encode_progress = (lambda f: progress(0.9 * f)) if progress else None
         # (Encoding the sound meanwhile, in its own ffmpeg, gained no clear wall time on
         # two busy cores and took the process tree over 500 MB: it is made at the end.)
-        entries, joins_why, avcc = [], [], None
+        joins_why: list[str] = []
+        entries, avcc = [], None
         if smart:
             entries, joins_why, avcc = _encode_joins(
                 spec, sources, timeline, pieces, caps, work, encode_progress
@@ -282,7 +302,7 @@ def _stitch(
             method = Method.ENCODE_JOINS
         else:
             blockers += joins_why
-            files = encode_pieces(pieces, spec, caps, work, encode_progress)
+            files = encode_pieces(pieces, spec, caps, work, encode_progress, anchors=_anchors(spec, sources))
             entries = [(f, 0.0, p.length, None) for f, p in zip(files, pieces, strict=True)]
         assemble = (lambda f: progress(0.9 + 0.1 * f)) if progress else None
     _concat_list(entries, work / "picture.ffconcat")

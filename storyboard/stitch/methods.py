@@ -47,8 +47,6 @@ def picture_blockers(spec: CutSpec, sources: Sequence[Source], timeline: Timelin
     """What every copied picture needs, whole clips or GOPs: H.264 4:2:0 of the cut's size
     and rate, every packet one frame long, all clips encoded alike (one avcC)."""
     why: list[str] = []
-    if spec.burn_captions and timeline.caption_windows():
-        why.append("captions are burned in")
     w, h = _size(spec)
     first = sources[0]
     for p, src in zip(timeline.placed, sources, strict=True):
@@ -77,6 +75,8 @@ def picture_blockers(spec: CutSpec, sources: Sequence[Source], timeline: Timelin
 def copy_blockers(spec: CutSpec, sources: Sequence[Source], timeline: Timeline) -> list[str]:
     """Why the picture cannot be stream-copied whole; empty when it can."""
     why = picture_blockers(spec, sources, timeline)
+    if spec.burn_captions and timeline.caption_windows():
+        why.insert(0, "captions are burned in")
     first = sources[0]
     for p, src in zip(timeline.placed, sources, strict=True):
         who = f"shot {p.clip.shot_id!r}"

@@ -221,14 +221,43 @@ def _sub(piece: Piece, a: int, b: int) -> Piece:
     return Piece(parts=(Part(p, a, b),), start=p.start + a / piece.fps, frames=b - a, fps=piece.fps)
 
 
-def _part_chain(part: Part, k: int, spec: CutSpec, label: str) -> str:
-    """Input k (already sought to the part's start) normalised to the cut's frames."""
+# Seconds (in the source's own time, 0 = its first frame) of the clean IDR pictures of each
+# clip (by placed index) from which decoding gives every frame: where a piece's decoding
+# starts when known (splice.copy_points). Without them, ffmpeg's seek is trusted.
+Anchors = dict[int, Sequence[float]]
+
+
+def _seek(part: Part, spec: CutSpec, anchors: Anchors) -> tuple[list[str], int]:
+    """Input options that start decoding at or before the part's first frame, and how many
+    decoded frames to drop before it."""
+    seek = part.placed.source_start + part.a / spec.fps
+    if seek <= 0:
+        return [], 0
+    known = anchors.get(part.placed.index)
+    if known:
+        # The last clean IDR at or before the first frame: the demuxer goes exactly there
+        # (no discarding by time), and whole frames are counted off after it. Seeking
+        # into an open GOP would lose frames; from the first frame, no seek at all.
+        k = max((a for a in known if a <= seek + 0.25 / spec.fps), default=0.0)
+        skip = round((seek - k) * spec.fps)
+        if k <= 0.25 / spec.fps:
+            return [], skip
+        return ["-noaccurate_seek", "-ss", _t(k + 0.25 / spec.fps)], skip
+    # Half a frame early: the seek keeps frames from there on, so the frame at `seek` is
+    # kept whatever the rounding of times (an exact seek could drop it).
+    return ["-ss", _t(max(seek - 0.5 / spec.fps, 0.0))], 0
+
+
+def _part_chain(part: Part, k: int, spec: CutSpec, label: str, skip: int = 0) -> str:
+    """Input k (already sought to the part's start, `skip` frames before it) normalised to
+    the cut's frames."""
     assert spec.size is not None
     w, h = spec.size
     p = part.placed
     n = part.b - part.a
+    head = f"setpts=PTS-STARTPTS,trim=start_frame={skip}," if skip else ""
     c = (
-        f"[{k}:v:0]setpts=PTS-STARTPTS,fps={spec.fps:g},"
+        f"[{k}:v:0]{head}setpts=PTS-STARTPTS,fps={spec.fps:g},"
         f"scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
         f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p,"
         # Exactly n frames, whatever the source's rate and ending.
@@ -250,16 +279,18 @@ def piece_args(
     captions: Sequence[CaptionImage],
     out: Path,
     encoder: Sequence[str] = ENCODER,
+    anchors: Anchors | None = None,
 ) -> list[str]:
     args = ["-y"]
+    skips = []
     for part in piece.parts:
-        seek = part.placed.source_start + part.a / spec.fps
-        if seek > 0:
-            args += ["-ss", _t(seek)]
+        seek, skip = _seek(part, spec, anchors or {})
+        args += seek
+        skips.append(skip)
         # Two pieces run at once on two cores: two decoding threads per input and two x264
         # threads keep both cores busy without a frame-thread's buffers per extra thread.
         args += ["-threads", "1", "-i", str(part.placed.clip.path)]
-    chains = [_part_chain(part, k, spec, f"p{k}") for k, part in enumerate(piece.parts)]
+    chains = [_part_chain(part, k, spec, f"p{k}", skips[k]) for k, part in enumerate(piece.parts)]
     if len(piece.parts) == 2:
         ov = piece.overlap or piece.frames
         offset = (piece.parts[0].b - piece.parts[0].a - ov) / spec.fps
@@ -294,6 +325,7 @@ def encode_pieces(
     folder: Path,
     progress: Callable[[float], None] | None = None,
     encoder: Sequence[str] = ENCODER,
+    anchors: Anchors | None = None,
 ) -> list[Path]:
     """Encode every piece (two at a time); progress(0..1) by frames done."""
     total = sum(p.frames for p in pieces) or 1
@@ -316,7 +348,7 @@ def encode_pieces(
         out = folder / f"piece-{i:03d}.mp4"
         try:
             run_progress(
-                piece_args(piece, spec, captions, out, encoder),
+                piece_args(piece, spec, captions, out, encoder, anchors),
                 duration=piece.length,
                 progress=lambda f: report(i, f),
                 what=f"shot {piece.shots}",

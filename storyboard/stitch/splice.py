@@ -81,6 +81,12 @@ def copy_points(track: VideoTrack, fps: float) -> CopyPoints:
     return CopyPoints(starts=frozenset(closed & idr), ends=frozenset(closed), delay=delay_of(track, fps))
 
 
+def anchors(track: VideoTrack, points: CopyPoints) -> list[float]:
+    """Seconds (0 = the first frame) of the clean IDR pictures, where decoding may start."""
+    tb = track.timebase[0] / track.timebase[1]
+    return sorted(p * tb - track.start for p in points.starts)
+
+
 def delay_of(track: VideoTrack, fps: float) -> int:
     """Frames between the first keyframe's decoding and display time (B-frame reordering)."""
     if not track.keyframes or not track.keyframe_dts:
