@@ -14,7 +14,7 @@ in one run; whole GOPs in between are stream-copied (Copy).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,7 +224,7 @@ def _sub(piece: Piece, a: int, b: int) -> Piece:
 # Seconds (in the source's own time, 0 = its first frame) of the clean IDR pictures of each
 # clip (by placed index) from which decoding gives every frame: where a piece's decoding
 # starts when known (splice.copy_points). Without them, ffmpeg's seek is trusted.
-Anchors = dict[int, Sequence[float]]
+Anchors = Mapping[int, Sequence[float]]
 
 
 def _seek(part: Part, spec: CutSpec, anchors: Anchors) -> tuple[list[str], int]:
