@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from storyboard.media.fonts import FontChoice, TextFont, choose_font, describe_missing
 from storyboard.stitch.spec import CutSpec
 from storyboard.stitch.timeline import Timeline, layout
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 
 def _stamp(seconds: float) -> str:
@@ -87,17 +91,16 @@ def _wrap(text: str, font: TextFont, width: float) -> list[str]:
     return lines or [""]
 
 
-def render_caption(
+def caption_image(
     text: str,
-    path: Path,
     frame: tuple[int, int],
     *,
     size: float = 0.05,
     position: str = "bottom",
     font_file: Path | None = None,
     choice: FontChoice | None = None,
-) -> tuple[int, int]:
-    """Draw `text` as an RGBA PNG (white, outlined, on a translucent dark box); return its
+) -> tuple[Image, int, int]:
+    """`text` drawn as an RGBA image (white, outlined, on a translucent dark box) and its
     top-left corner in a frame of size `frame`. `choice`: the faces to draw with (default:
     chosen for the text, the user's `font_file` first)."""
     from PIL import Image, ImageDraw
@@ -126,12 +129,27 @@ def render_caption(
             stroke_width=stroke,
             stroke_fill=(0, 0, 0, 255),
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(path)
     margin = round(fh * 0.06)
     x = max((fw - w) // 2, 0)
     y = margin if position == "top" else max(fh - margin - h, 0)
-    return x - x % 2, y - y % 2
+    return img, x - x % 2, y - y % 2
+
+
+def render_caption(
+    text: str,
+    path: Path,
+    frame: tuple[int, int],
+    *,
+    size: float = 0.05,
+    position: str = "bottom",
+    font_file: Path | None = None,
+    choice: FontChoice | None = None,
+) -> tuple[int, int]:
+    """caption_image() saved as a PNG at `path`; returns its top-left corner."""
+    img, x, y = caption_image(text, frame, size=size, position=position, font_file=font_file, choice=choice)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    return x, y
 
 
 def missing_glyphs(shot_id: str, choice: FontChoice) -> str | None:

@@ -334,8 +334,8 @@ def _stitch(
             raise _name_shot(e, spec, shots) from e
         if avcc:
             mp4.rewrite(raw, tmp, avcc=avcc)
-        _verify(tmp, timeline)
-        _shareable(tmp)
+        verify(tmp, timeline)
+        shareable(tmp)
         write_atomic(srt, timeline_srt(timeline))
     return StitchResult(
         output=output,
@@ -347,14 +347,14 @@ def _stitch(
     )
 
 
-def _shareable(path: Path) -> None:
+def shareable(path: Path) -> None:
     """mkstemp makes files only their owner can read; a film is an ordinary file (umask)."""
     umask = os.umask(0)
     os.umask(umask)
     path.chmod(0o666 & ~umask)
 
 
-def _verify(path: Path, timeline: Timeline) -> None:
+def verify(path: Path, timeline: Timeline) -> None:
     """Refuse a film that is not what the timeline says (wrong length, a missing stream)."""
     info = probe(path)
     if info.video is None or info.audio is None:
