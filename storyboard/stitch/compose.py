@@ -84,9 +84,8 @@ def _fit(frame: Any, size: tuple[int, int]) -> Any:
 
 
 def _picture(p: Placed, src: Source, size: tuple[int, int], readers: _Readers) -> Any:
-    from moviepy import VideoClip, vfx
-
     import numpy as np
+    from moviepy import VideoClip, vfx
 
     last = src.track.length - 1e-3
     built = [False]  # moviepy asks for a frame while making the clip: no reader for that
