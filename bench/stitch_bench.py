@@ -20,6 +20,7 @@ from measure import Result, run_measured
 from media import CACHE, FPS, N_CLIPS, SECONDS, ensure_clips
 
 from storyboard.media.ffmpeg import ffmpeg_exe, probe
+from storyboard.media.verify import strict_decode as clean_decode
 
 XFADE = 0.5
 ENC = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
@@ -211,30 +212,6 @@ def _bench(kind: str, runs: int, moviepy: bool, ours: bool) -> list[Result]:
             if path.is_file() and (label_ != "moviepy" or moviepy):
                 ours_r.extra[f"joins_vs_{label_}"] = compare_joins(out / "ours-xfade.mp4", path)
     return results
-
-
-def clean_decode(path: Path) -> str:
-    """What ffmpeg says decoding every frame with -xerror, warnings shown ('' = clean)."""
-    import subprocess
-
-    proc = subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-nostdin",
-            "-v",
-            "warning",
-            "-xerror",
-            "-i",
-            str(path),
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    return (proc.stderr + (f" exit {proc.returncode}" if proc.returncode else "")).strip()
 
 
 def _output_of(name: str, group: str, out: Path) -> Path | None:

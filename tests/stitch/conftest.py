@@ -220,29 +220,6 @@ def onsets(path: Path, every: float, rate: int = 48000) -> list[float]:
     return found
 
 
-def strict_decode(path: Path) -> str:
-    """What ffmpeg says, warnings included, when decoding every frame and sample with
-    -xerror (stop at the first error): '' when the film is clean."""
-    proc = subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-nostdin",
-            "-v",
-            "warning",
-            "-xerror",
-            "-i",
-            str(path),
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    return proc.stderr + (f"exit {proc.returncode}" if proc.returncode else "")
-
-
 def decode_errors(path: Path) -> str:
     """What ffmpeg complains about when decoding every frame and sample ('' when clean)."""
     return subprocess.run(
