@@ -8,6 +8,7 @@ from array import array
 from pathlib import Path
 
 from storyboard.media.ffmpeg import ffmpeg_exe
+from storyboard.media.verify import strict_decode  # noqa: F401  (the tests take it from here)
 from storyboard.stitch.spec import ClipCut
 
 MUSIC_HZ = 3000  # far above the clips' tones, so a high-pass hears only the music
