@@ -23,8 +23,9 @@ from pathlib import Path
 
 from storyboard.errors import StitchError
 from storyboard.media import mp4
-from storyboard.media.ffmpeg import extract_audio, inspect_all, probe, run_progress
+from storyboard.media.ffmpeg import probe, run_progress
 from storyboard.media.h264 import AvcConfig
+from storyboard.media.packets import extract_audio, inspect_all
 from storyboard.stitch import manifest, splice
 from storyboard.stitch.audio import audio_graph, music_input_args
 from storyboard.stitch.captions import CaptionImage, caption_images, timeline_srt

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storyboard.errors import StitchError
-from storyboard.media.ffmpeg import AudioTrack, Inspection, MediaInfo, VideoTrack, inspect_all, inspect_file
+from storyboard.media.ffmpeg import MediaInfo
+from storyboard.media.packets import AudioTrack, Inspection, VideoTrack, inspect_all, inspect_file
 from storyboard.stitch.spec import CutSpec
 
 

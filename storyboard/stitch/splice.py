@@ -28,8 +28,8 @@ from pathlib import Path
 
 from storyboard.errors import StitchError
 from storyboard.media import mp4
-from storyboard.media.ffmpeg import VideoTrack
 from storyboard.media.h264 import AvcConfig, nal_types
+from storyboard.media.packets import VideoTrack
 from storyboard.stitch.pieces import PRESET, SourceGops
 from storyboard.stitch.spec import CutSpec
 from storyboard.stitch.timeline import Placed

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from storyboard.media import mp4
-from storyboard.media.ffmpeg import inspect_file
 from storyboard.media.h264 import AvcConfig
+from storyboard.media.packets import inspect_file
 from storyboard.stitch import splice
 from storyboard.stitch.cut import stitch
 from storyboard.stitch.spec import CutSpec

@@ -55,7 +55,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]:
 
 def test_the_clips_are_shaped_like_the_services(service: dict[str, list[Path]]) -> None:
     """B-frames, an edit list on both tracks, no x264 SEI, sound of exactly the picture's length."""
-    from storyboard.media.ffmpeg import inspect_file, x264_options
+    from storyboard.media.packets import inspect_file, x264_options
 
     path = service["sound"][0]
     got = inspect_file(path)
