@@ -4,9 +4,11 @@ their font, music, size, rate, engine) and each file's SHA-256, written atomical
 the film. The next stitch of the same inputs finds the manifest, the film and its .srt as
 they were, says so and writes nothing.
 
-A file whose size and modification time are as recorded is taken to hold what it held
+An input whose size and modification time are as recorded is taken to hold what it held
 (its hash is not read again, as git's index does); one that changed is hashed and compared,
-so a file touched but unchanged still counts as the same.
+so a file touched but unchanged still counts as the same. The film and its .srt, which the
+stitcher itself wrote, are compared by size and modification time alone (hashing a 100 MB
+film would cost more than a cuts-only stitch).
 """
 
 from __future__ import annotations
@@ -87,8 +89,9 @@ def up_to_date(spec: CutSpec, engine: str) -> StitchResult | None:
         if now is None or files.get(str(path.resolve()), {}).get("sha256") != now["sha256"]:
             return None
     for path in (output, output.with_suffix(".srt")):
-        now = _identity(path, outputs)
-        if now is None or outputs.get(str(path.resolve()), {}).get("sha256") != now["sha256"]:
+        st = _stat(path)
+        was = outputs.get(str(path.resolve()), {})
+        if st is None or (was.get("size"), was.get("mtime")) != st:
             return None
     r = data.get("result", {})
     return StitchResult(
@@ -106,9 +109,13 @@ def record(spec: CutSpec, engine: str, result: StitchResult) -> None:
     """Write the manifest for a film just made (after the film and its .srt)."""
     output = Path(spec.output)
     old = _load(output) or {}
-    known = {**old.get("files", {}), **old.get("outputs", {})}
+    known = old.get("files", {})
     files = {str(p.resolve()): _identity(p, known) for p in _files(spec)}
-    outputs = {str(p.resolve()): _identity(p, {}) for p in (result.output, result.srt)}
+    outputs = {}
+    for p in (result.output, result.srt):
+        st = _stat(p)
+        if st is not None:
+            outputs[str(p.resolve())] = {"size": st[0], "mtime": st[1]}
     data = {
         "version": VERSION,
         "settings": text_sha256(_settings(spec, engine)),
