@@ -34,7 +34,8 @@ def film(path: str | Path, provider: str | None = None) -> Any:
 
     sb = pipeline.load(Path(path))
     plan = pipeline.make_plan(sb, provider)
-    clips, _stale, missing = pipeline.clips_made(sb, plan)
+    made = pipeline.clips_made(plan)
+    clips, missing = made.clips, made.missing
     if missing:
         raise ConfigError(
             f"no clip made yet for shot{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
