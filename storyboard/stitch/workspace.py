@@ -40,6 +40,7 @@ def remove_stale(folder: Path) -> None:
 @contextlib.contextmanager
 def workspace(parent: Path) -> Iterator[Path]:
     """A new scratch folder in `parent`, removed when the block ends however it ends."""
+    made = not parent.exists()
     parent.mkdir(parents=True, exist_ok=True)
     remove_stale(parent)
     path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=parent))
@@ -47,3 +48,6 @@ def workspace(parent: Path) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+        if made:  # a folder made for the scratch goes with it (unless another run uses it)
+            with contextlib.suppress(OSError):
+                parent.rmdir()

@@ -9,7 +9,6 @@ import pytest
 
 from storyboard.stitch.cut import stitch
 from storyboard.stitch.spec import CutSpec
-from tests.browser import browser  # noqa: F401  (the fixture)
 from tests.stitch.conftest import clip, make_service_clip
 
 SECONDS = 64 / 24
@@ -39,7 +38,7 @@ window.colourAt = async (t) => {
 """
 
 
-def test_the_spliced_film_plays_in_chromium(tmp_path: Path, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_the_spliced_film_plays_in_chromium(tmp_path: Path, browser) -> None:  # type: ignore[no-untyped-def]
     names = ["red", "blue", "lime", "red", "blue"]
     paths = {n: make_service_clip(tmp_path / f"{n}.mp4", n, seconds=SECONDS) for n in COLOURS}
     xf = {"transition": "crossfade", "transition_duration": 0.5}
