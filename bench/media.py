@@ -1,9 +1,13 @@
 """The benchmark's source clips: 21 Veo-shaped clips (8 s, 1280x720, 24 fps, H.264 + AAC),
-made once with the ffmpeg that imageio-ffmpeg ships and kept in bench/.cache/clips.
+made once with the ffmpeg that imageio-ffmpeg ships and kept in bench/.cache/clips-*.
 
 Each clip is a moving test pattern (testsrc2) turned to its own hue, with its own tone, so a
-crossfade mixes two visibly different pictures. x264 with a 2 s GOP (48 frames) and high
-profile, AAC 48 kHz stereo: what a hosted Veo 3.1 clip looks like to the stitcher.
+crossfade mixes two visibly different pictures. Two recipes:
+- "x264" (clips-v2): x264 High with a 2 s GOP (48 frames), its options SEI in the stream;
+- "service" (clips-svc-v1): as a service's encoder writes them: H.264 High with B-frames
+  (-bf 3, so the picture has an edit list), closed 2 s GOPs, AAC with its priming (an edit
+  list on the sound too), and no x264 options SEI (filter_units drops every SEI unit): the
+  stitcher cannot read back the encoder's settings.
 """
 
 from __future__ import annotations
@@ -27,17 +31,18 @@ FPS = 24
 GOP = 48
 # Bump when the recipe changes, so an old cache is not measured by mistake.
 RECIPE = "v2"
+SERVICE_RECIPE = "svc-v1"
 
 
-def clip_dir() -> Path:
-    return CACHE / f"clips-{RECIPE}"
+def clip_dir(kind: str = "x264") -> Path:
+    return CACHE / f"clips-{RECIPE if kind == 'x264' else SERVICE_RECIPE}"
 
 
-def clip_path(i: int) -> Path:
-    return clip_dir() / f"clip{i:02d}.mp4"
+def clip_path(i: int, kind: str = "x264") -> Path:
+    return clip_dir(kind) / f"clip{i:02d}.mp4"
 
 
-def _make(i: int, path: Path) -> Path:
+def _make(i: int, path: Path, kind: str = "x264") -> Path:
     w, h = SIZE
     hue = (i * 137) % 360  # neighbours far apart on the colour wheel
     tone = 220 + 20 * i
@@ -46,6 +51,8 @@ def _make(i: int, path: Path) -> Path:
     args += ["-f", "lavfi", "-i", f"sine=f={tone}:sample_rate=48000:d={SECONDS}"]
     args += ["-c:v", "libx264", "-preset", "fast", "-crf", "23", "-profile:v", "high"]
     args += ["-pix_fmt", "yuv420p", "-g", str(GOP), "-keyint_min", str(GOP)]
+    if kind == "service":
+        args += ["-bf", "3", "-sc_threshold", "0", "-bsf:v", "filter_units=remove_types=6"]
     args += ["-c:a", "aac", "-ac", "2", "-ar", "48000", "-b:a", "128k"]
     args += ["-t", str(SECONDS), "-movflags", "+faststart", str(tmp)]
     run(args, what=f"bench clip {i}")
@@ -63,19 +70,20 @@ def _good(path: Path) -> bool:
     return info.size == SIZE and abs(info.duration - SECONDS) < 0.1 and info.audio is not None
 
 
-def ensure_clips(log: bool = True) -> list[Path]:
-    """The 21 clips, made if missing (two at a time: the machine has two cores)."""
-    clip_dir().mkdir(parents=True, exist_ok=True)
-    paths = [clip_path(i) for i in range(N_CLIPS)]
+def ensure_clips(log: bool = True, kind: str = "x264") -> list[Path]:
+    """The 21 clips of a recipe, made if missing (two at a time: the machine has two cores)."""
+    clip_dir(kind).mkdir(parents=True, exist_ok=True)
+    paths = [clip_path(i, kind) for i in range(N_CLIPS)]
     todo = [(i, p) for i, p in enumerate(paths) if not _good(p)]
     if todo:
         if log:
-            print(f"making {len(todo)} bench clips in {clip_dir()} (once) ...", file=sys.stderr)
+            print(f"making {len(todo)} bench clips in {clip_dir(kind)} (once) ...", file=sys.stderr)
         with ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(lambda ip: _make(*ip), todo))
+            list(pool.map(lambda ip: _make(*ip, kind=kind), todo))
     return paths
 
 
 if __name__ == "__main__":
-    for p in ensure_clips():
-        print(p)
+    for kind in ("x264", "service"):
+        for p in ensure_clips(kind=kind):
+            print(p)

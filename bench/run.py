@@ -123,6 +123,9 @@ def details(results: list[Result]) -> list[str]:
         if "heavy_imported" in e:
             top = ", ".join(f"{n} {ms:.0f}" for n, ms in e["top_ms"][:5])
             out.append(f"{r.name}: heavy imports {e['heavy_imported']}; import ms: {top}")
+        if "clean_decode" in e:
+            said = e["clean_decode"][:200] or "clean"
+            out.append(f"{r.group} / {r.name}: decoding every frame with -xerror: {said}")
         if "output_seconds" in e:
             out.append(f"{r.group} / {r.name}: output {e['output_seconds']:.2f} s")
     return out

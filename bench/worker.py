@@ -24,6 +24,9 @@ for p in (str(REPO), str(BENCH)):
 
 
 def case_ours(clips: list[str], output: str, crossfade: float) -> dict[str, Any]:
+    # Each run makes the film: without it the previous run's manifest would say it is up to
+    # date (the manifest stays, as after a user's edit: the clips' hashes are not read again).
+    Path(output).unlink(missing_ok=True)
     t0 = time.perf_counter()
     from storyboard.stitch.cut import stitch
     from storyboard.stitch.spec import ClipCut, CutSpec

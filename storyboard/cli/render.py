@@ -315,17 +315,32 @@ def _result_json(plan: pipeline.Plan, result: ev.GenerateResult, film: Any) -> d
     }
 
 
-def _cut(plan: pipeline.Plan, clips: dict[str, Path], output: Path | None, quiet: bool) -> StitchResult:
+def _cut(
+    plan: pipeline.Plan, clips: dict[str, Path], output: Path | None, quiet: bool, engine: str = "ffmpeg"
+) -> StitchResult:
+    from dataclasses import replace
+
+    from storyboard.stitch.cut import stitch as run_stitch
+    from storyboard.store.layout import Layout
+
     target = pipeline.output_path(plan.storyboard, output)
+    # Scratch work in the state folder's tmp/ (removed on every exit), not in /tmp.
+    spec = replace(pipeline.cut_spec(plan, clips, target), work_dir=Layout(plan.storyboard.state_dir).tmp)
     with _progress(quiet) as bar:
         task = bar.add_task("stitching", total=1.0) if bar else None
-        result = pipeline.stitch(
-            plan,
-            clips,
-            target,
+        result = run_stitch(
+            spec,
             (lambda f: bar.update(task, completed=f)) if bar and task is not None else None,
+            engine=engine,
         )
+    for warning in result.warnings:
+        warn(f"warning: {warning}")
+    if result.up_to_date:
+        say(f"{result.output!s} is up to date ({result.duration:.2f} s, {result.method}): nothing to do")
+        return result
     say(f"wrote {result.output!s} ({result.duration:.2f} s, {result.method})")
+    if result.why:
+        note(f"  (not faster because {'; '.join(result.why[:3])}{' ...' if len(result.why) > 3 else ''})")
     say(f"captions {result.srt!s}")
     return result
 
@@ -334,10 +349,23 @@ def _cut(plan: pipeline.Plan, clips: dict[str, Path], output: Path | None, quiet
 @click.argument("file", type=click.Path(path_type=Path))
 @_provider_option
 @_output_option
+@click.option(
+    "--engine",
+    type=click.Choice(["ffmpeg", "reencode", "moviepy"]),
+    default="ffmpeg",
+    show_default=True,
+    help="ffmpeg: the fastest safe way (copies what needs no change); reencode: every frame "
+    "encoded (for a player that refuses a spliced film); moviepy: composed by moviepy, as "
+    "storyboard.film() returns it.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @timeline_option
-def stitch(file: Path, provider: str | None, output: Path | None, quiet: bool, timeline: Path | None) -> None:
-    """Re-cut the film from clips already made (trims, transitions, captions, music); generates nothing."""
+def stitch(
+    file: Path, provider: str | None, output: Path | None, engine: str, quiet: bool, timeline: Path | None
+) -> None:
+    """Re-cut the film from clips already made (trims, transitions, captions, music); generates nothing.
+
+    Says so and writes nothing when the film is up to date with its clips and settings."""
     sb = pipeline.load(file)
     p = pipeline.make_plan(sb, provider)
     made = pipeline.clips_made(p)
@@ -352,5 +380,5 @@ def stitch(file: Path, provider: str | None, output: Path | None, quiet: bool, t
             f"note: shot {shot_id!r} changed since its clip was made; "
             "using that clip (render to regenerate it)"
         )
-    _cut(p, clips, output, quiet)
+    _cut(p, clips, output, quiet, engine)
     write_timeline(p, clips, output, timeline)

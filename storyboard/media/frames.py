@@ -1,42 +1,41 @@
 """Stills taken from clips: the last frame (a `continues` shot starts from it) and a frame at t.
 
 Only the ffmpeg binary is used (no moviepy, no numpy), so the executor can call this cheaply.
-Each still is written to a temporary file beside `out` and renamed when complete.
+Each still is written to a temporary file beside `out` and renamed when complete
+(store/atomic.py).
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 from storyboard.errors import StitchError
 from storyboard.media.ffmpeg import run
+from storyboard.store.atomic import replacing
 
 # Seek this far before the end, then keep the last frame decoded: robust to clips whose final
 # packets carry no picture or whose stated duration overshoots the last frame.
 _TAIL_SECONDS = 0.5
 
 
-def _temp_for(out: Path) -> Path:
-    # unique per call: threads of one render may extract the same frame at once
-    return out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.part")
-
-
 def _write_png(args: list[str], out: Path, what: str) -> bool:
-    """Run ffmpeg writing one PNG to a temp file; rename it to `out` if a frame came out."""
+    """Run ffmpeg writing one PNG to a temp file beside `out`; it becomes `out` (atomically)
+    only if a frame came out."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_for(out)
-    tmp.unlink(missing_ok=True)
+
+    class _NoFrame(Exception):
+        pass
+
     try:
-        run([*args, "-f", "image2", "-c:v", "png", "-pix_fmt", "rgb24", str(tmp)], what=what)
-        if not tmp.is_file() or tmp.stat().st_size == 0:
-            return False
-        os.replace(tmp, out)
-        return True
-    finally:
-        tmp.unlink(missing_ok=True)
+        # unique per call: threads of one render may extract the same frame at once
+        with replacing(out, ".part") as tmp:
+            run([*args, "-f", "image2", "-c:v", "png", "-pix_fmt", "rgb24", str(tmp)], what=what)
+            if not tmp.is_file() or tmp.stat().st_size == 0:
+                raise _NoFrame
+    except _NoFrame:
+        return False
+    return True
 
 
 def last_frame(clip: Path, out: Path) -> Path:

@@ -72,6 +72,30 @@ def _decode_errors(path: Path) -> str:
     return text
 
 
+def strict_decode(path: Path) -> str:
+    """What ffmpeg says, warnings included, decoding every frame and sample with -xerror
+    (stop at the first error): '' when the file is clean. How a spliced film is judged."""
+    proc = subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-v",
+            "warning",
+            "-xerror",
+            "-i",
+            str(path),
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        errors="replace",
+    )
+    return (proc.stderr + (f"exit {proc.returncode}" if proc.returncode else "")).strip()
+
+
 def verify_clip(
     path: Path,
     *,

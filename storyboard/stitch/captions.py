@@ -1,7 +1,9 @@
 """Captions: the .srt written beside every cut, and the images burned into the picture.
 
-Text is drawn with Pillow's embedded scalable font (no system fonts are assumed) and laid
-over the picture by ffmpeg's overlay filter while its shot is on screen.
+Text is drawn with the faces media/fonts.py chooses for it (the user's `captions.font`,
+installed fonts for its script, Pillow's embedded font last) and laid over the picture by
+ffmpeg's overlay filter while its shot is on screen. Characters no font can draw are named in
+a warning with their shot.
 """
 
 from __future__ import annotations
@@ -9,9 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from storyboard.media.fonts import FontChoice, TextFont, choose_font, describe_missing
 from storyboard.stitch.spec import CutSpec
 from storyboard.stitch.timeline import Timeline, layout
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 
 def _stamp(seconds: float) -> str:
@@ -53,9 +60,10 @@ class CaptionImage:
     end: float
 
 
-def _wrap(text: str, font: object, width: float) -> list[str]:
-    """Greedy word wrap to `width` pixels; a word longer than a line is broken."""
-    measure = font.getlength  # type: ignore[attr-defined]
+def _wrap(text: str, font: TextFont, width: float) -> list[str]:
+    """Greedy word wrap to `width` pixels; a word longer than a line is broken (so is a
+    line of Chinese or Japanese, which has no spaces)."""
+    measure = font.getlength
     lines: list[str] = []
     for para in _clean(text).splitlines():
         line = ""
@@ -83,16 +91,23 @@ def _wrap(text: str, font: object, width: float) -> list[str]:
     return lines or [""]
 
 
-def render_caption(
-    text: str, path: Path, frame: tuple[int, int], *, size: float = 0.05, position: str = "bottom"
-) -> tuple[int, int]:
-    """Draw `text` as an RGBA PNG (white, outlined, on a translucent dark box); return its
-    top-left corner in a frame of size `frame`."""
-    from PIL import Image, ImageDraw, ImageFont
+def caption_image(
+    text: str,
+    frame: tuple[int, int],
+    *,
+    size: float = 0.05,
+    position: str = "bottom",
+    font_file: Path | None = None,
+    choice: FontChoice | None = None,
+) -> tuple[Image, int, int]:
+    """`text` drawn as an RGBA image (white, outlined, on a translucent dark box) and its
+    top-left corner in a frame of size `frame`. `choice`: the faces to draw with (default:
+    chosen for the text, the user's `font_file` first)."""
+    from PIL import Image, ImageDraw
 
     fw, fh = frame
     px = max(round(size * fh), 8)
-    font = ImageFont.load_default(size=px)
+    font = (choice or choose_font(text, font_file)).load(px)
     pad = max(px // 3, 2)
     stroke = max(px // 16, 1)
     lines = _wrap(text, font, fw * 0.9 - 2 * pad)
@@ -106,28 +121,59 @@ def render_caption(
     img = Image.new("RGBA", (w, h), (0, 0, 0, 150))
     draw = ImageDraw.Draw(img)
     for i, (line, lw) in enumerate(zip(lines, widths, strict=True)):
-        draw.text(
+        font.draw(
+            draw,
             ((w - lw) / 2, pad + i * line_h),
             line,
-            font=font,
             fill=(255, 255, 255, 255),
             stroke_width=stroke,
             stroke_fill=(0, 0, 0, 255),
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(path)
     margin = round(fh * 0.06)
     x = max((fw - w) // 2, 0)
     y = margin if position == "top" else max(fh - margin - h, 0)
-    return x - x % 2, y - y % 2
+    return img, x - x % 2, y - y % 2
 
 
-def caption_images(spec: CutSpec, timeline: Timeline, folder: Path) -> list[CaptionImage]:
-    """One PNG per captioned shot, with where and when it is shown."""
+def render_caption(
+    text: str,
+    path: Path,
+    frame: tuple[int, int],
+    *,
+    size: float = 0.05,
+    position: str = "bottom",
+    font_file: Path | None = None,
+    choice: FontChoice | None = None,
+) -> tuple[int, int]:
+    """caption_image() saved as a PNG at `path`; returns its top-left corner."""
+    img, x, y = caption_image(text, frame, size=size, position=position, font_file=font_file, choice=choice)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    return x, y
+
+
+def missing_glyphs(shot_id: str, choice: FontChoice) -> str | None:
+    """The warning for a caption with characters no font can draw, or None."""
+    if not choice.missing:
+        return None
+    return (
+        f"shot {shot_id!r}: no font can draw {describe_missing(choice.missing)} of its caption "
+        "(they are left out; set captions.font to a font that has them, or install one)"
+    )
+
+
+def caption_images(spec: CutSpec, timeline: Timeline, folder: Path) -> tuple[list[CaptionImage], list[str]]:
+    """One PNG per captioned shot, with where and when it is shown; and the warnings."""
     out = []
-    for n, (a, b, text) in enumerate(timeline.caption_windows()):
+    warnings = []
+    for n, (a, b, text, shot_id) in enumerate(timeline.caption_shots()):
         path = folder / f"caption-{n:03d}.png"
         assert spec.size is not None
-        x, y = render_caption(text, path, spec.size, size=spec.caption_size, position=spec.caption_position)
+        choice = choose_font(text, spec.caption_font)
+        if (warning := missing_glyphs(shot_id, choice)) is not None:
+            warnings.append(warning)
+        x, y = render_caption(
+            text, path, spec.size, size=spec.caption_size, position=spec.caption_position, choice=choice
+        )
         out.append(CaptionImage(path=path, x=x, y=y, start=a, end=b))
-    return out
+    return out, warnings

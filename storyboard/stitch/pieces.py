@@ -6,16 +6,15 @@ scale+pad, fade, xfade, caption overlays) encoded with identical x264 settings, 
 pieces share codec parameters and are joined by the concat demuxer without re-encoding.
 Decoding 21 clips at once in one filter graph took over 2 GB; a piece holds two decoders.
 
-When the clips were made alike by x264, only the frames a transition touches are encoded
-(split_for_copy, merge_joins): each crossfade with the partial GOPs on either side, in one
-run, by x264 set to reproduce the clips' own SPS/PPS (matching_encoder); whole GOPs in
-between are stream-copied (Copy).
+When the clips' GOPs can be copied (splice.py), only the frames a transition touches are
+encoded (split_for_copy, merge_joins): each crossfade with the partial GOPs on either side,
+in one run; whole GOPs in between are stream-copied (Copy).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,75 +221,43 @@ def _sub(piece: Piece, a: int, b: int) -> Piece:
     return Piece(parts=(Part(p, a, b),), start=p.start + a / piece.fps, frames=b - a, fps=piece.fps)
 
 
-# x264's options (as written in its SEI) that shape SPS/PPS, with their -x264-params names;
-# the rest (motion search, psychovisual tuning...) only change the pictures.
-_HEADER_OPTIONS = {
-    "cabac": "cabac",
-    "ref": "ref",
-    "8x8dct": "8x8dct",
-    "bframes": "bframes",
-    "b_pyramid": "b-pyramid",
-    "weightb": "weightb",
-    "weightp": "weightp",
-    "keyint": "keyint",
-    "keyint_min": "min-keyint",
-    "chroma_qp_offset": "chroma-qp-offset",
-    "crf": "crf",
-    "deblock": "deblock",
-    "constrained_intra": "constrained-intra",
-    "direct": "direct",
-}
-_B_FRAME_OPTIONS = ("b_pyramid", "weightb", "direct")
-# Analysis settings that leave the SPS/PPS alone: a join is a few seconds between copied
-# GOPs, so it is encoded faster (about a quarter less CPU for about a tenth more bytes).
-JOIN_SPEED = ("subme=1", "me=dia", "trellis=0", "rc-lookahead=10", "mixed-refs=0", "partitions=i8x8,i4x4")
-_PYRAMID = {"0": "none", "1": "strict", "2": "normal"}
-_DIRECT = {"0": "none", "1": "spatial", "2": "temporal", "3": "auto"}
+# Seconds (in the source's own time, 0 = its first frame) of the clean IDR pictures of each
+# clip (by placed index) from which decoding gives every frame: where a piece's decoding
+# starts when known (splice.copy_points). Without them, ffmpeg's seek is trusted.
+Anchors = Mapping[int, Sequence[float]]
 
 
-def matching_encoder(options: dict[str, str], profile: str) -> tuple[list[str] | None, str]:
-    """x264 settings whose SPS/PPS should equal those of a stream x264 made with `options`
-    (fast otherwise), or None and why not. The caller still compares the extradata."""
-    need = {"open_gop": "0", "interlaced": "0", "cqm": "0", "rc": "crf", "bluray_compat": "0"}
-    for key, want in need.items():
-        if options.get(key, want) != want:
-            return None, f"x264 {key}={options.get(key)}"
-    # x264 leaves out what does not apply (b_pyramid, weightb, direct without B-frames).
-    missing = [k for k in _HEADER_OPTIONS if k not in options and k not in _B_FRAME_OPTIONS]
-    if missing:
-        return None, f"x264 options lack {', '.join(missing)}"
-    params = []
-    for key, name in _HEADER_OPTIONS.items():
-        if key not in options:
-            continue
-        value = options[key]
-        if key == "b_pyramid":
-            value = _PYRAMID.get(value, value)
-        elif key == "direct":
-            value = _DIRECT.get(value, value)
-        elif key == "deblock":
-            on, a, b = [*value.split(":"), "0", "0"][:3]
-            if on == "0":
-                params.append("no-deblock=1")
-                continue
-            value = f"{a},{b}"
-        params.append(f"{name}={value}")
-    prof = profile.lower().replace(" ", "")
-    if prof not in ("baseline", "constrainedbaseline", "main", "high"):
-        return None, f"H.264 profile {profile!r}"
-    prof = "baseline" if "baseline" in prof else prof
-    args = ["-c:v", "libx264", "-preset", PRESET, "-profile:v", prof]
-    return [*args, "-x264-params", ":".join([*params, *JOIN_SPEED]), "-pix_fmt", "yuv420p"], ""
+def _seek(part: Part, spec: CutSpec, anchors: Anchors) -> tuple[list[str], int]:
+    """Input options that start decoding at or before the part's first frame, and how many
+    decoded frames to drop before it."""
+    seek = part.placed.source_start + part.a / spec.fps
+    if seek <= 0:
+        return [], 0
+    known = anchors.get(part.placed.index)
+    if known:
+        # The last clean IDR at or before the first frame: the demuxer goes exactly there
+        # (no discarding by time), and whole frames are counted off after it. Seeking
+        # into an open GOP would lose frames; from the first frame, no seek at all.
+        k = max((a for a in known if a <= seek + 0.25 / spec.fps), default=0.0)
+        skip = round((seek - k) * spec.fps)
+        if k <= 0.25 / spec.fps:
+            return [], skip
+        return ["-noaccurate_seek", "-ss", _t(k + 0.25 / spec.fps)], skip
+    # Half a frame early: the seek keeps frames from there on, so the frame at `seek` is
+    # kept whatever the rounding of times (an exact seek could drop it).
+    return ["-ss", _t(max(seek - 0.5 / spec.fps, 0.0))], 0
 
 
-def _part_chain(part: Part, k: int, spec: CutSpec, label: str) -> str:
-    """Input k (already sought to the part's start) normalised to the cut's frames."""
+def _part_chain(part: Part, k: int, spec: CutSpec, label: str, skip: int = 0) -> str:
+    """Input k (already sought to the part's start, `skip` frames before it) normalised to
+    the cut's frames."""
     assert spec.size is not None
     w, h = spec.size
     p = part.placed
     n = part.b - part.a
+    head = f"setpts=PTS-STARTPTS,trim=start_frame={skip}," if skip else ""
     c = (
-        f"[{k}:v:0]setpts=PTS-STARTPTS,fps={spec.fps:g},"
+        f"[{k}:v:0]{head}setpts=PTS-STARTPTS,fps={spec.fps:g},"
         f"scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
         f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p,"
         # Exactly n frames, whatever the source's rate and ending.
@@ -312,16 +279,18 @@ def piece_args(
     captions: Sequence[CaptionImage],
     out: Path,
     encoder: Sequence[str] = ENCODER,
+    anchors: Anchors | None = None,
 ) -> list[str]:
     args = ["-y"]
+    skips = []
     for part in piece.parts:
-        seek = part.placed.source_start + part.a / spec.fps
-        if seek > 0:
-            args += ["-ss", _t(seek)]
+        seek, skip = _seek(part, spec, anchors or {})
+        args += seek
+        skips.append(skip)
         # Two pieces run at once on two cores: two decoding threads per input and two x264
         # threads keep both cores busy without a frame-thread's buffers per extra thread.
         args += ["-threads", "1", "-i", str(part.placed.clip.path)]
-    chains = [_part_chain(part, k, spec, f"p{k}") for k, part in enumerate(piece.parts)]
+    chains = [_part_chain(part, k, spec, f"p{k}", skips[k]) for k, part in enumerate(piece.parts)]
     if len(piece.parts) == 2:
         ov = piece.overlap or piece.frames
         offset = (piece.parts[0].b - piece.parts[0].a - ov) / spec.fps
@@ -356,6 +325,7 @@ def encode_pieces(
     folder: Path,
     progress: Callable[[float], None] | None = None,
     encoder: Sequence[str] = ENCODER,
+    anchors: Anchors | None = None,
 ) -> list[Path]:
     """Encode every piece (two at a time); progress(0..1) by frames done."""
     total = sum(p.frames for p in pieces) or 1
@@ -378,7 +348,7 @@ def encode_pieces(
         out = folder / f"piece-{i:03d}.mp4"
         try:
             run_progress(
-                piece_args(piece, spec, captions, out, encoder),
+                piece_args(piece, spec, captions, out, encoder, anchors),
                 duration=piece.length,
                 progress=lambda f: report(i, f),
                 what=f"shot {piece.shots}",

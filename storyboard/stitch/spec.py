@@ -43,9 +43,12 @@ class CutSpec:
     music: MusicSpec | None = None
     burn_captions: bool = False
     caption_position: str = "bottom"  # bottom | top
-    caption_size: float = 0.05
-    fallback_size: tuple[int, int] = (1280, 720)  # text height as a fraction of frame height
+    caption_size: float = 0.05  # text height as a fraction of frame height
+    caption_font: Path | None = None  # the user's font file (captions: {font: FILE})
+    fallback_size: tuple[int, int] = (1280, 720)
     sample_rate: int = 48000
+    # Where scratch work goes (the state folder's tmp/); None: beside the output.
+    work_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,11 @@ class StitchResult:
     srt: Path
     duration: float
     # "copy": picture and sound stream-copied; "copy-picture": picture copied, sound
-    # re-encoded; "encode": picture re-encoded (see cut.py).
+    # re-encoded; "encode-joins": only the joins encoded; "encode": picture re-encoded;
+    # "moviepy": composed by moviepy (methods.Method; a str, so it compares with these).
     method: str
     why: tuple[str, ...] = ()  # what kept the cut from the next faster method
+    # Things the user should know that did not stop the cut, each naming its shot (e.g.
+    # caption characters that no installed font can draw).
+    warnings: tuple[str, ...] = ()
+    up_to_date: bool = False  # True: the film already matched its inputs; nothing written

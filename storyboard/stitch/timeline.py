@@ -45,13 +45,17 @@ class Timeline:
         A crossfade is shared: each side's caption holds until the overlap's midpoint, so
         captions never overlap and one is always on screen while either shot is.
         """
+        return [(a, b, text) for a, b, text, _ in self.caption_shots()]
+
+    def caption_shots(self) -> list[tuple[float, float, str, str]]:
+        """caption_windows() with each caption's shot id."""
         out = []
         for i, p in enumerate(self.placed):
             text = (p.clip.caption or "").strip()
             if not text:
                 continue
             nxt = self.placed[i + 1].overlap if i + 1 < len(self.placed) else 0.0
-            out.append((p.start + p.overlap / 2, p.end - nxt / 2, text))
+            out.append((p.start + p.overlap / 2, p.end - nxt / 2, text, p.clip.shot_id))
         return out
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from storyboard.errors import StitchError
-from storyboard.media.ffmpeg import inspect, inspect_all, inspect_file, probe, run_progress, video_track
+from storyboard.media.ffmpeg import probe, run_progress
+from storyboard.media.packets import inspect, inspect_all, inspect_file, video_track
 
 
 def test_probe_and_packets(media) -> None:  # type: ignore[no-untyped-def]
@@ -85,16 +86,9 @@ def test_inspect_all_reads_every_file_in_one_run(tmp_path: Path, media) -> None:
 
 
 def test_x264_options_are_read_from_the_stream(media) -> None:  # type: ignore[no-untyped-def]
-    from storyboard.media.ffmpeg import x264_options
-    from storyboard.stitch.pieces import matching_encoder
+    from storyboard.media.packets import x264_options
 
     opts = x264_options(media["red"])
     assert opts is not None and opts["keyint"] == "12" and opts["rc"] == "crf"
     assert opts["cabac"] == "0" and opts["bframes"] == "0"  # ultrafast
     assert x264_options(media["music"]) is None  # a WAV: no x264 here
-    args, why = matching_encoder(opts, "Constrained Baseline")
-    assert args is not None and why == ""
-    params = args[args.index("-x264-params") + 1].split(":")
-    assert "keyint=12" in params and "cabac=0" in params and "no-deblock=1" in params
-    assert args[args.index("-profile:v") + 1] == "baseline"
-    assert matching_encoder({**opts, "open_gop": "1"}, "High") == (None, "x264 open_gop=1")

@@ -8,6 +8,7 @@ from array import array
 from pathlib import Path
 
 from storyboard.media.ffmpeg import ffmpeg_exe
+from storyboard.media.verify import strict_decode  # noqa: F401  (the tests take it from here)
 from storyboard.stitch.spec import ClipCut
 
 MUSIC_HZ = 3000  # far above the clips' tones, so a high-pass hears only the music
@@ -155,6 +156,48 @@ def make_beep_clip(
             "-c:a", "aac", "-b:a", "64k", "-t", f"{seconds:.6f}", "-movflags", "+faststart", str(path),
         ]
     )  # fmt: skip
+    return path
+
+
+SERVICE_ENCODERS = {
+    # H.264 High with B-frames and closed GOPs, as a service's encoder writes it.
+    "high-bframes": ["-c:v", "libx264", "-preset", "fast", "-profile:v", "high", "-bf", "3"],
+    # Open GOPs: keyframes after the first are I pictures whose leading B-frames refer back
+    # (they are keyframes by their recovery-point SEI, which this clip keeps).
+    "open-gop": ["-c:v", "libx264", "-preset", "fast", "-profile:v", "high", "-bf", "3",
+                 "-x264-params", "open-gop=1:scenecut=0"],
+    # Another encoder altogether (Cisco's OpenH264: Constrained Baseline).
+    "openh264": ["-c:v", "libopenh264", "-b:v", "400k"],
+}  # fmt: skip
+
+
+def make_service_clip(
+    path: Path,
+    color: str = "red",
+    *,
+    tone: float | None = 440.0,
+    seconds: float = BEEP_CLIP,
+    gop: int = 12,
+    encoder: str = "high-bframes",
+    moving: bool = False,
+) -> Path:
+    """A clip as the services make them: H.264 High with B-frames (so an edit list on the
+    picture), AAC with its priming (an edit list on the sound), no x264 options SEI (the
+    services' encoder is not x264; filter_units drops every SEI unit). `moving`: a moving
+    test pattern tinted by `color` instead of a flat colour (so every frame differs)."""
+    source = f"color=c={color}:s=160x90:r=24:d={seconds:.6f}"
+    if moving:
+        source = f"testsrc2=s=160x90:r=24:d={seconds:.6f},hue=h={sum(map(ord, color)) % 360}"
+    args = ["-y", "-f", "lavfi", "-i", source]
+    if tone is not None:
+        args += ["-f", "lavfi", "-i", f"sine=f={tone}:sample_rate=48000:d={seconds:.6f}"]
+    args += [*SERVICE_ENCODERS[encoder], "-g", str(gop)]
+    args += ["-pix_fmt", "yuv420p"]
+    if encoder != "open-gop":
+        args += ["-bsf:v", "filter_units=remove_types=6"]
+    if tone is not None:
+        args += ["-c:a", "aac", "-ac", "2", "-b:a", "64k"]
+    _ff([*args, "-t", f"{seconds:.6f}", str(path)])
     return path
 
 

@@ -157,7 +157,8 @@ def test_burned_captions(tmp_path: Path, media) -> None:  # type: ignore[no-unty
         caption_size=0.1,
     )
     result = stitch(s)
-    assert result.method == "encode"
+    assert result.method == "encode-joins"  # the captioned shot is encoded, the other copied
+    assert "captions are burned in" in result.why
     check_streams(result.output, 4.0)
     # The box darkens the bottom while its shot is on screen, not after; the top is clean.
     during, after = frame(result.output, 1.0), frame(result.output, 3.0)
@@ -220,7 +221,7 @@ def test_a_shot_inside_two_crossfades(tmp_path: Path, media) -> None:  # type: i
         burn_captions=True,
     )
     result = stitch(s)
-    assert result.method == "encode"
+    assert result.method == "encode-joins"  # c's GOP between its crossfade and the fade is copied
     assert result.duration == pytest.approx(2 + 1 + 2 + 1 - 1)
     check_streams(result.output, 5.0)
     assert near(pixel(result.output, 1.0), RED)
@@ -324,10 +325,10 @@ def _mad(a: bytes, b: bytes) -> float:
     return sum(abs(x - y) for x, y in zip(a, b, strict=True)) / len(a)
 
 
-def test_only_the_joins_are_encoded(tmp_path: Path, media, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_joins_are_encoded(tmp_path: Path, media) -> None:  # type: ignore[no-untyped-def]
     # Clips with a keyframe every 0.5 s: between the transitions whole GOPs are copied, and
-    # only the crossfade, the fade and the partial GOPs around them are encoded, with x264
-    # settings that give exactly the clips' SPS/PPS.
+    # only the crossfade, the fade and the partial GOPs around them are encoded, with
+    # parameter sets of their own listed beside the clips' in the film's avcC.
     clips = (
         clip("a", media["red"]),
         clip("b", media["lime"], (0.125, 2), transition="crossfade", transition_duration=0.5),
@@ -348,9 +349,8 @@ def test_only_the_joins_are_encoded(tmp_path: Path, media, monkeypatch) -> None:
     gop = lime[24:36]
     assert any(film[i : i + 12] == gop for i in range(len(film)))
     # The same picture as encoding everything, frame by frame.
-    monkeypatch.setattr("storyboard.stitch.cut.x264_options", lambda path: None)
-    full = stitch(spec(tmp_path / "full", *clips))
-    assert full.method == "encode" and any("not made by x264" in w for w in full.why)
+    full = stitch(spec(tmp_path / "full", *clips), engine="reencode")
+    assert full.method == "encode" and any("--engine reencode" in w for w in full.why)
     ours, theirs = all_frames(result.output), all_frames(full.output)
     assert len(ours) == len(theirs) == round(want * 24)
     diffs = [_mad(x, y) for x, y in zip(ours, theirs, strict=True)]
@@ -372,18 +372,19 @@ def test_joins_fall_back_to_encoding_everything(tmp_path: Path, media, monkeypat
     result = stitch(spec(tmp_path / "a", clip("a", media["red"]), clip("b", other, **xfade)))
     assert result.method == "encode" and any("encoded unlike shot 'a'" in w for w in result.why)
     assert decode_errors(result.output) == ""
-    # Settings that do not reproduce the clips' SPS/PPS are caught by the trial encode.
-    real = cut.matching_encoder
+    # Pieces whose parameter sets would take the clips' ids (so a copied slice would name
+    # the wrong set) are caught before the film is assembled.
+    real = cut.splice.encoder
 
-    def off(options: dict[str, str], profile: str) -> tuple[list[str] | None, str]:
-        args, why = real(options, profile)
+    def off(config, delay):  # type: ignore[no-untyped-def]
+        args, why = real(config, delay)
         assert args is not None
         i = args.index("-x264-params") + 1
-        args[i] += ":ref=3"
+        args[i] = args[i].replace(args[i].split(":")[0], "sps-id=0:ref=3")
         return args, why
 
-    monkeypatch.setattr(cut, "matching_encoder", off)
+    monkeypatch.setattr(cut.splice, "encoder", off)
     result = stitch(spec(tmp_path / "b", clip("a", media["red"]), clip("b", media["blue"], **xfade)))
-    assert result.method == "encode" and any("would not match" in w for w in result.why)
+    assert result.method == "encode" and any("cannot share" in w for w in result.why)
     check_streams(result.output, 3.5)
     assert decode_errors(result.output) == ""
