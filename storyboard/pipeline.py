@@ -168,6 +168,7 @@ def cut_spec(plan: Plan, clips: dict[str, Path], output: Path) -> CutSpec:
         burn_captions=sb.captions.burn or plan.provider.local,  # an animatic always shows them
         caption_position=sb.captions.position,
         caption_size=sb.captions.size,
+        caption_font=sb.captions.font,
     )
 
 
@@ -176,9 +177,17 @@ def stitch(
     clips: dict[str, Path],
     output: Path,
     progress: Callable[[float], None] | None = None,
+    *,
+    engine: str = "ffmpeg",
 ) -> StitchResult:
-    """Cut the final film from the clips; the output is complete or absent."""
+    """Cut the final film from the clips; the output is complete or absent, and nothing is
+    written when it is up to date. Scratch work goes in the state folder's tmp/ (removed on
+    every exit), never in /tmp."""
+    from dataclasses import replace
+
     from storyboard.stitch.cut import stitch as run_stitch
+    from storyboard.store.layout import Layout
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    return run_stitch(cut_spec(plan, clips, output), progress)
+    spec = replace(cut_spec(plan, clips, output), work_dir=Layout(plan.storyboard.state_dir).tmp)
+    return run_stitch(spec, progress, engine=engine)

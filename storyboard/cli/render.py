@@ -318,18 +318,13 @@ def _result_json(plan: pipeline.Plan, result: ev.GenerateResult, film: Any) -> d
 def _cut(
     plan: pipeline.Plan, clips: dict[str, Path], output: Path | None, quiet: bool, engine: str = "ffmpeg"
 ) -> StitchResult:
-    from dataclasses import replace
-
-    from storyboard.stitch.cut import stitch as run_stitch
-    from storyboard.store.layout import Layout
-
     target = pipeline.output_path(plan.storyboard, output)
-    # Scratch work in the state folder's tmp/ (removed on every exit), not in /tmp.
-    spec = replace(pipeline.cut_spec(plan, clips, target), work_dir=Layout(plan.storyboard.state_dir).tmp)
     with _progress(quiet) as bar:
         task = bar.add_task("stitching", total=1.0) if bar else None
-        result = run_stitch(
-            spec,
+        result = pipeline.stitch(
+            plan,
+            clips,
+            target,
             (lambda f: bar.update(task, completed=f)) if bar and task is not None else None,
             engine=engine,
         )
@@ -358,11 +353,9 @@ def _cut(
     "encoded (for a player that refuses a spliced film); moviepy: composed by moviepy, as "
     "storyboard.film() returns it.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @timeline_option
-def stitch(
-    file: Path, provider: str | None, output: Path | None, engine: str, quiet: bool, timeline: Path | None
-) -> None:
+@verbosity_options
+def stitch(file: Path, provider: str | None, output: Path | None, engine: str, timeline: Path | None) -> None:
     """Re-cut the film from clips already made (trims, transitions, captions, music); generates nothing.
 
     Says so and writes nothing when the film is up to date with its clips and settings."""
@@ -376,9 +369,6 @@ def stitch(
             hint=f"run `storyboard render {file}` first",
         )
     for shot_id in stale:
-        warn(
-            f"note: shot {shot_id!r} changed since its clip was made; "
-            "using that clip (render to regenerate it)"
-        )
-    _cut(p, clips, output, quiet, engine)
+        note(f"note: shot {shot_id!r} changed since its clip was made; using that clip (render remakes it)")
+    _cut(p, clips, output, quiet(), engine)
     write_timeline(p, clips, output, timeline)

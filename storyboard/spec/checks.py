@@ -27,6 +27,9 @@ from storyboard.spec import filekind, model, schema
 from storyboard.spec.document import Document, PathKey, load
 from storyboard.spec.model import CLIP_SECONDS, MAX_SECONDS, MAX_SHOTS, Storyboard
 from storyboard.spec.schema import did_you_mean
+
+# the first bytes of a TrueType (1.0 or Apple's 'true'), OpenType (CFF) or collection file
+FONT_MAGIC = (b"\x00\x01\x00\x00", b"OTTO", b"true", b"ttcf")
 from storyboard.spec.sniff import audio_kind, image_kind, what_it_is
 from storyboard.spec.templating import check_all
 
@@ -131,6 +134,7 @@ class _Checker:
             self.template(("template",), self.data["template"])
         self.provider()
         self.music()
+        self.caption_font()
         self.output()
         shots = self.data.get("shots")
         if isinstance(shots, list):
@@ -243,6 +247,9 @@ class _Checker:
         elif what == "audio":
             if audio_kind(head) is None:
                 return f"not an MP3, WAV, M4A, OGG or FLAC sound file ({what_it_is(head)}): export it as MP3"
+        elif what == "font":
+            if head[:4] not in FONT_MAGIC:
+                return f"not a TrueType or OpenType font ({what_it_is(head)}): give a .ttf, .otf or .ttc file"
         elif what == "template" and size > 1_000_000:
             return "a template is text of a few lines; this file is over 1 MB"
         return None
@@ -294,6 +301,11 @@ class _Checker:
         music = self.data.get("music")
         if isinstance(music, dict) and isinstance(music.get("file"), str) and music["file"]:
             self.file(("music", "file"), music["file"], "audio")
+
+    def caption_font(self) -> None:
+        captions = self.data.get("captions")
+        if isinstance(captions, dict) and isinstance(captions.get("font"), str) and captions["font"]:
+            self.file(("captions", "font"), captions["font"], "font")
 
     def output(self) -> None:
         # What the tool writes beside the storyboard stays inside its folder, links or not:

@@ -113,6 +113,7 @@ class Captions:
     burn: bool = False
     position: str = "bottom"  # bottom | top
     size: float = 0.05  # text height as a fraction of the frame height
+    font: Path | None = None  # the user's font file, tried first
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,12 @@ def _transition(raw: Any) -> Transition:
     return Transition(kind, float(raw.get("duration", default)) if kind != "cut" else 0.0)
 
 
+def _captions(root: Path, raw: dict[str, Any]) -> Captions:
+    font = raw.get("font")
+    fields = {k: v for k, v in raw.items() if k != "font"}
+    return Captions(**fields, font=(resolve_inside(root, font) or root / font) if font else None)
+
+
 def from_document(doc: Document) -> Storyboard:
     data: dict[str, Any] = doc.data
     path = doc.path.resolve()
@@ -280,7 +287,7 @@ def from_document(doc: Document) -> Storyboard:
         shots=tuple(shots),
         output=root / output,
         music=music,
-        captions=Captions(**(data.get("captions") or {})),
+        captions=_captions(root, data.get("captions") or {}),
         provider_options={str(k): dict(v or {}) for k, v in (data.get("providers") or {}).items()},
         doc=doc,
     )

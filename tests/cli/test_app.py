@@ -117,8 +117,7 @@ def test_q_and_v_on_the_commands_of_the_storyboard_file() -> None:
 
 
 def test_every_command_takes_q_and_v() -> None:
-    missing = [n for n in cli.commands if not {"-q", "-v"} <= options_of(n)]
-    assert missing in ([], ["stitch"])  # stitch: converted when the stitch branch lands
+    assert [n for n in cli.commands if not {"-q", "-v"} <= options_of(n)] == []
 
 
 def test_verbose_shows_the_traceback_of_a_bug(good: Path, monkeypatch: pytest.MonkeyPatch) -> None:

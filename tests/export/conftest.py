@@ -60,11 +60,11 @@ def lighthouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rendered]:
         out = {}
         paths = {ext: folder / "editor" / f"cut{ext}" for ext in (".otio", ".edl", ".xml")}
         # render writes one after its cut; stitch re-cuts and writes the others
-        r = runner.invoke(cli, ["render", str(board), "--quiet", "--timeline", str(paths[".otio"])])
+        r = runner.invoke(cli, ["render", str(board), "--timeline", str(paths[".otio"])])
         assert r.exit_code == 0, r.output
         out[".otio"] = r.output
         for ext in (".edl", ".xml"):
-            r = runner.invoke(cli, ["stitch", str(board), "--quiet", "--timeline", str(paths[ext])])
+            r = runner.invoke(cli, ["stitch", str(board), "--timeline", str(paths[ext])])
             assert r.exit_code == 0, r.output
             out[ext] = r.output
         spec, timeline = stitcher_layout(board)

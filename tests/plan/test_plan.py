@@ -127,8 +127,9 @@ def test_plan_text_shows_symbols_and_totals(monkeypatch: pytest.MonkeyPatch) -> 
     result = CliRunner().invoke(cli, ["plan", str(example), "--provider", "aivideoapi"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert [ln.split()[0] for ln in lines[1:4]] == ["+", "+", "+"]
-    assert "Plan: 3 to generate, 0 to regenerate, 0 already made. Cost: 120 credits ($0.60)." in lines
+    assert [ln.split()[0] for ln in lines[1:5]] == ["+", "+", "+", "+"]  # crowd has two takes
+    assert "crowd@2" in lines[4] and "[take 2; seed " in lines[4]
+    assert "Plan: 4 to generate, 0 to regenerate, 0 already made. Cost: 160 credits ($0.80)." in lines
     # a service that is not the documented one is named, so a key is not sent somewhere unseen
     assert lines[-1] == "Requests go to http://127.0.0.1:9 (not https://api.aivideoapi.ai)."
 
@@ -137,7 +138,7 @@ def test_unknown_price_says_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
     example = ROOT / "examples" / "three-shot" / "three-shot.yaml"
     result = CliRunner().invoke(cli, ["plan", str(example), "--provider", "kie"])
     assert result.exit_code == 0, result.output
-    assert "Cost: unknown (3 shots unpriced)." in result.output
+    assert "Cost: unknown (4 shots unpriced)." in result.output  # three shots, one in two takes
 
 
 def test_plan_imports_neither_moviepy_nor_numpy() -> None:

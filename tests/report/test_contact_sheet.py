@@ -197,7 +197,7 @@ def test_before_any_render(tmp_path: Path) -> None:
     assert "(3 shots, 0 with clips, no film yet (render cuts it))" in out
     page = pipeline.load(board).output.with_suffix(".report.html")
     text = page.read_text()
-    assert "Not cut yet" in text and text.count("not made yet") == 3
+    assert "Not cut yet" in text and text.count("not made yet") == 4  # crowd: two takes
     assert cards(page).film is None
 
 

@@ -32,7 +32,7 @@ def board(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_stitch_says_up_to_date_and_writes_nothing(board: Path) -> None:
     film = pipeline.load(board).output
     stamp = film.stat().st_mtime_ns
-    result = CliRunner().invoke(cli, ["stitch", str(board), "--quiet"])
+    result = CliRunner().invoke(cli, ["stitch", str(board)])
     assert result.exit_code == 0, result.output
     assert "is up to date" in result.output and "wrote" not in result.output
     assert film.stat().st_mtime_ns == stamp
@@ -47,7 +47,7 @@ def test_stitch_says_up_to_date_and_writes_nothing(board: Path) -> None:
     # An edit to the cut (a caption) makes it stale.
     text = board.read_text().replace("The first catch", "The first catch of the day")
     board.write_text(text)
-    result = CliRunner().invoke(cli, ["stitch", str(board), "--quiet"])
+    result = CliRunner().invoke(cli, ["stitch", str(board)])
     assert result.exit_code == 0 and "wrote" in result.output, result.output
     assert "first catch of the day" in film.with_suffix(".srt").read_text()
 
@@ -55,7 +55,7 @@ def test_stitch_says_up_to_date_and_writes_nothing(board: Path) -> None:
 def test_engine_moviepy_and_the_python_api(board: Path, tmp_path: Path) -> None:
     fast = pipeline.load(board).output
     out = tmp_path / "moviepy.mp4"
-    result = CliRunner().invoke(cli, ["stitch", str(board), "--engine", "moviepy", "-o", str(out), "--quiet"])
+    result = CliRunner().invoke(cli, ["stitch", str(board), "--engine", "moviepy", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "moviepy" in result.output
     info = probe(out)
