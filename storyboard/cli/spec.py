@@ -18,6 +18,7 @@ from storyboard.cli.app import (
     json_mode,
     json_option,
     note,
+    problem_json,
     say,
     verbosity_options,
     warn,
@@ -54,6 +55,7 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
                 warn(e.format())
                 warn(f"{path!s}: {_plural(n, 'problem')}")
             continue
+        warnings = _drawn_caption_warnings(sb)
         reports.append(
             {
                 "file": str(path),
@@ -62,8 +64,11 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
                 "shots": len(sb.shots),
                 "seconds": round(sb.length, 3),
                 "provider": sb.provider,
+                "warnings": [problem_json(w) for w in warnings],
             }
         )
+        for w in warnings:
+            warn(w.format())
         say(
             f"{path!s}: ok: {sb.title!r}, {_plural(len(sb.shots), 'shot')}, "
             f"{sb.length:.1f} s, provider {sb.provider}"
@@ -74,6 +79,23 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
         emit_json({"ok": ok, "files": reports, "errors": errors})
     if not ok:
         raise click.exceptions.Exit(2)
+
+
+def _drawn_caption_warnings(sb: pipeline.Storyboard) -> list[Any]:
+    """Captions drawn into the picture (burned, or on the offline animatic) with characters
+    no font here can draw: located warnings."""
+    from storyboard import providers
+    from storyboard.errors import StoryboardError
+    from storyboard.spec.glyphs import caption_warnings
+    from storyboard.spec.templating import render_caption
+
+    try:
+        drawn = sb.captions.burn or providers.get(sb.provider).local
+    except StoryboardError:
+        drawn = sb.captions.burn
+    if not drawn:
+        return []
+    return caption_warnings(sb, ((shot, render_caption(sb, shot)) for shot in sb.shots))
 
 
 def _show_prompts(sb: pipeline.Storyboard) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 from storyboard.errors import Problem, Severity, ValidationError
 from storyboard.hashing import file_sha256
 from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Provider
+from storyboard.spec.glyphs import caption_warnings
 from storyboard.spec.model import SETTING_NAMES, Storyboard
 from storyboard.spec.templating import render_caption, render_prompt
 
@@ -148,6 +149,8 @@ def compile_plan(sb: Storyboard, provider: Provider, *, takes: int = 1) -> Plan:
         compiled.append(cs)
     warnings = [p for p in problems if p.severity is Severity.WARNING]
     problems = [p for p in problems if p.severity is not Severity.WARNING]
+    if sb.captions.burn or provider.local:  # captions drawn into the picture (an animatic always)
+        warnings += caption_warnings(sb, ((cs.shot, cs.caption) for cs in compiled))
     if not problems:
         problems.extend(provider.check_batch(compiled))
     if problems:

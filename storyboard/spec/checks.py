@@ -27,13 +27,12 @@ from storyboard.spec import filekind, model, schema
 from storyboard.spec.document import Document, PathKey, load
 from storyboard.spec.model import CLIP_SECONDS, MAX_SECONDS, MAX_SHOTS, Storyboard
 from storyboard.spec.schema import did_you_mean
-
-# the first bytes of a TrueType (1.0 or Apple's 'true'), OpenType (CFF) or collection file
-FONT_MAGIC = (b"\x00\x01\x00\x00", b"OTTO", b"true", b"ttcf")
 from storyboard.spec.sniff import audio_kind, image_kind, what_it_is
 from storyboard.spec.templating import check_all
 
 MAX_IMAGE_BYTES = 50 * 1024 * 1024  # the providers' upload limit
+# the first bytes of a TrueType (1.0 or Apple's 'true'), OpenType (CFF) or collection file
+FONT_MAGIC = (b"\x00\x01\x00\x00", b"OTTO", b"true", b"ttcf")
 MAX_REFERENCES = 3
 
 

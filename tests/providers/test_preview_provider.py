@@ -63,7 +63,7 @@ def test_class_attributes_and_plan_answers() -> None:
     assert cost.credits == 0 and cost.usd == 0.0
     body, needs = p.shot_body(shot)
     assert needs == ()
-    assert body["renderer"] == RENDERER == "preview/3"  # the look's version: a new look redraws
+    assert body["renderer"] == RENDERER == "preview/4"  # the look's version: a new look redraws
     assert body["size"] == [160, 90] and body["scale"] == 0.125
     assert (body["fps"], body["seconds"], body["audio"]) == (24, 8.0, True)
     json.dumps(body)  # the compiler hashes it

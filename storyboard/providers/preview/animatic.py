@@ -17,25 +17,25 @@ other's numbers.
 from __future__ import annotations
 
 import colorsys
+import functools
 import math
 import os
 import tempfile
 import uuid
 from collections.abc import Sequence
 from fractions import Fraction
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from storyboard.errors import ConfigError, StitchError
 from storyboard.media.ffmpeg import run
+from storyboard.media.fonts import TextFont, choose_font
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
-    from PIL import ImageFont
 
 SCALE_ENV = "STORYBOARD_PREVIEW_SCALE"
-RENDERER = "preview/3"  # bump when the look changes, so cached previews are redrawn
+RENDERER = "preview/4"  # bump when the look changes, so cached previews are redrawn
 SAMPLE_RATE = 48000
 MIN_SIDE = 16
 MAX_CARD_CHARS = 3000
@@ -81,12 +81,16 @@ def scaled_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
 
 
 # ---- drawing ------------------------------------------------------------------------------
-@cache
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    from PIL import ImageFont
+@functools.lru_cache(maxsize=512)
+def _font(size: int, text: str = "") -> TextFont:
+    """A font that draws `text` (Chinese, Japanese, accented Latin...): the installed fonts
+    fontconfig prefers for its script, else Pillow's embedded one (no system font is needed on
+    a fresh machine). What no font has is left out, never drawn as a box (media.fonts)."""
+    return choose_font(text).load(max(6, size))
 
-    # Pillow embeds a scalable font: no system font is needed on a fresh machine.
-    return ImageFont.load_default(size=max(6, size))
+
+def _text(draw: Any, xy: tuple[float, float], text: str, font: TextFont, fill: Any) -> None:
+    font.draw(draw, xy, text, fill=fill)
 
 
 def _palette(seed: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
@@ -152,12 +156,12 @@ def _wrap(text: str, font: Any, width: float) -> list[str]:
 def _fit_text(text: str, width: float, height: float, size: int, min_size: int) -> tuple[Any, list[str], int]:
     """The largest font (from `size` down) whose wrapped text fits; else truncate with '…'."""
     text = text[:MAX_CARD_CHARS]  # more never fits a frame; keeps wrapping cheap
-    lines = _wrap(text, _font(size), width)
+    lines = _wrap(text, _font(size, text), width)
     need = len(lines) * size * 1.3
     if need > height:  # text area grows with the square of the size: jump near the answer
         size = max(min_size, min(size, int(size * math.sqrt(height / need) * 1.05)))
     while True:
-        font = _font(size)
+        font = _font(size, text)
         step = round(size * 1.3)
         lines = _wrap(text, font, width)
         if len(lines) * step <= height or size <= min_size:
@@ -190,11 +194,11 @@ def _card(w: int, h: int, shot_id: str, kind: str, prompt: str, seed: int) -> An
     draw = ImageDraw.Draw(img)
     margin = round(min(w, h) * 0.08)
     top = margin + round(h * 0.06)  # clear of the corner label
-    title = _font(round(min(w, h) * 0.075))
-    draw.text((margin, top), shot_id, font=title, fill=accent)
+    title = _font(round(min(w, h) * 0.075), shot_id)
+    _text(draw, (margin, top), shot_id, title, accent)
     top += round(min(w, h) * 0.075 * 1.25)
-    sub = _font(round(min(w, h) * 0.035))
-    draw.text((margin, top), _KIND_TEXT.get(kind, kind), font=sub, fill=(170, 170, 180))
+    kind_text = _KIND_TEXT.get(kind, kind)
+    _text(draw, (margin, top), kind_text, _font(round(min(w, h) * 0.035), kind_text), (170, 170, 180))
     top += round(min(w, h) * 0.035 * 1.6)
     rule = max(1, round(h * 0.004))
     draw.rectangle((margin, top, w - margin, top + rule - 1), fill=accent)
@@ -208,7 +212,7 @@ def _card(w: int, h: int, shot_id: str, kind: str, prompt: str, seed: int) -> An
         max(6, round(min(w, h) * 0.022)),
     )
     for i, line in enumerate(lines):
-        draw.text((margin, top + i * step), line, font=font, fill=(238, 238, 242))
+        _text(draw, (margin, top + i * step), line, font, (238, 238, 242))
     return img
 
 
@@ -237,7 +241,7 @@ def _placeholder(w: int, h: int, label: str, note: str) -> Any:
     y = (h - len(lines) * step) // 2
     for i, text_line in enumerate(lines):
         x = (w - font.getlength(text_line)) / 2
-        draw.text((x, y + i * step), text_line, font=font, fill=(225, 225, 235))
+        _text(draw, (x, y + i * step), text_line, font, (225, 225, 235))
     return img
 
 
@@ -323,11 +327,11 @@ def _label(shot_id: str, kind: str, w: int, h: int, prompt: str | None = None) -
     frames or reference shot tells its story over its stills, and an edited prompt shows."""
     from PIL import Image, ImageDraw
 
-    font = _font(max(8, round(h * 0.026)))
     text = f"{shot_id} · {kind}"
+    font = _font(max(8, round(h * 0.026)), text)
     pad = max(2, round(h * 0.01))
-    _, top, right, bottom = font.getbbox(text)
-    label_w, label_h = round(right), round(bottom - min(0, top))
+    ascent, descent = font.getmetrics()
+    label_w, label_h = round(font.getlength(text)), ascent + descent
     lines: list[str] = []
     body: Any = None
     step = 0
@@ -343,9 +347,9 @@ def _label(shot_id: str, kind: str, w: int, h: int, prompt: str | None = None) -
     img = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)
     draw.rounded_rectangle((0, 0, box_w - 1, box_h - 1), radius=pad, fill=(0, 0, 0, 150))
-    draw.text((pad, pad), text, font=font, fill=(255, 255, 255, 235))
+    _text(draw, (pad, pad), text, font, (255, 255, 255, 235))
     for i, line in enumerate(lines):
-        draw.text((pad, pad + label_h + gap + i * step), line, font=body, fill=(238, 238, 242, 235))
+        _text(draw, (pad, pad + label_h + gap + i * step), line, body, (238, 238, 242, 235))
     return img
 
 
