@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from storyboard.errors import StitchError
-from storyboard.media.ffmpeg import inspect_all, inspect_file, probe
+from storyboard.media.ffmpeg import probe
+from storyboard.media.packets import inspect_all, inspect_file
 from storyboard.stitch.spec import CutSpec
 from storyboard.stitch.timeline import Timeline, layout
 

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from storyboard.errors import StitchError
 
@@ -180,15 +179,3 @@ def run_progress(
         tail = "\n".join(stderr.strip().splitlines()[-6:])
         raise StitchError(f"{what}: ffmpeg failed (exit {code}):\n{tail}")
     return stderr
-
-
-_MOVED = {"VideoTrack", "AudioTrack", "Inspection", "inspect_file", "inspect_all", "inspect", "video_track"}
-
-
-def __getattr__(name: str) -> Any:
-    """The packet readers moved to packets.py; imports of them from here keep working."""
-    if name in _MOVED:
-        from storyboard.media import packets
-
-        return getattr(packets, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,7 +16,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from storyboard import pipeline
-from storyboard.media.ffmpeg import inspect_all, probe
+from storyboard.media.ffmpeg import probe
+from storyboard.media.packets import inspect_all
 from storyboard.plan.compiler import ShotPlan
 from storyboard.report.model import Image, Report, Shot, Still, Take, Video
 from storyboard.report.status import standing

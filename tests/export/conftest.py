@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from storyboard import pipeline
 from storyboard.cli import cli
-from storyboard.media.ffmpeg import inspect_file
+from storyboard.media.packets import inspect_file
 from storyboard.stitch.spec import CutSpec
 from storyboard.stitch.timeline import Timeline, layout
 
