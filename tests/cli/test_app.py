@@ -49,7 +49,15 @@ def test_validate_json_lists_files_and_errors_on_stdout_with_the_same_exit_code(
     data = json.loads(result.stdout)
     assert data["ok"] is False
     assert data["files"] == [
-        {"file": str(good), "ok": True, "title": "Two", "shots": 2, "seconds": 16.0, "provider": "preview"},
+        {
+            "file": str(good),
+            "ok": True,
+            "title": "Two",
+            "shots": 2,
+            "seconds": 16.0,
+            "provider": "preview",
+            "warnings": [],
+        },
         {"file": str(bad), "ok": False, "problems": 2},
     ]
     assert data["errors"][0] == {
