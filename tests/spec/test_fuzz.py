@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,9 +21,17 @@ from storyboard.spec.model import Storyboard
 from tests.clips import make_image, make_tone
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-DIR = Path(tempfile.mkdtemp(prefix="storyboard-fuzz-"))
+DIR = Path(tempfile.mkdtemp(prefix="storyboard-fuzz-"))  # module level: the strategies need it
 make_image(DIR / "images" / "a.png")
 make_tone(DIR / "audio" / "t.mp3", seconds=0.3)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _removed_after() -> Iterator[None]:
+    """The fuzz folder (a 50 MB file among others) goes with the module, pass or fail."""
+    yield
+    shutil.rmtree(DIR, ignore_errors=True)
+
 
 VALID: dict[str, Any] = {
     "storyboard": 1,
