@@ -33,8 +33,11 @@ def make_plan(sb: Storyboard, provider: str | None = None, *, need_key: bool = F
     `takes`: at least this many takes of every shot (--takes)."""
     name = sb.provider if provider is None else provider
     options = sb.provider_options.get(name)
-    made = config.make_provider(name, sb.root, need_key=need_key, options=options)
-    return compile_plan(sb, made, takes=takes)
+    made = config.make_provider(name, sb.root, options=options)
+    plan = compile_plan(sb, made, takes=takes)  # what it cannot do is said before a missing key
+    if need_key:
+        config.require_key(made, sb.root)
+    return plan
 
 
 def decide(plan: Plan, force: Iterable[str] = ()) -> Decisions:
@@ -54,7 +57,8 @@ def output_path(sb: Storyboard, override: Path | None) -> Path:
 
     path = Path(override).resolve() if override is not None else sb.output
     if path.suffix.lower() != ".mp4":
-        raise InputError(f"the output {path} must end in .mp4", hint="e.g. -o renders/film.mp4")
+        inside = path / f"{sb.path.stem}.mp4" if path.is_dir() else path.with_suffix(".mp4")
+        raise InputError(f"the output {path} must end in .mp4", hint=f"e.g. -o {inside}")
     what = filekind.kind(path)
     if what:
         raise InputError(f"the output {path} is {what}", hint="give a file name ending in .mp4")

@@ -63,9 +63,19 @@ def init_project(directory: Path) -> Path:
             dest = directory / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(src.read_bytes())
-        ignore = directory / ".gitignore"
-        if not ignore.exists():  # keys and paid clips stay out of git; the storyboard goes in
+        ignore = directory / ".gitignore"  # keys and paid clips stay out of git; the storyboard goes in
+        if not ignore.exists():
             ignore.write_text(GITIGNORE, encoding="utf-8")
+        else:  # the folder's own: add what it lacks, keep what it has
+            have = ignore.read_text(encoding="utf-8")
+            lacking = [
+                ln
+                for ln in GITIGNORE.splitlines()
+                if ln and not ln.startswith("#") and ln not in have.splitlines()
+            ]
+            if lacking:
+                sep = "" if have.endswith("\n") or not have else "\n"
+                ignore.write_text(have + sep + "\n".join(lacking) + "\n", encoding="utf-8")
     except OSError as e:
         raise InputError(f"cannot create the storyboard in {directory}: {e.strerror or e}") from e
     return target

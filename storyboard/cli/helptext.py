@@ -60,7 +60,7 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
             "storyboard diff HEAD~3 film/storyboard.yaml -p {hosted}",
             "since three commits ago, priced on {hosted}",
         ),
-        ("storyboard diff main film/storyboard.yaml --json", "as JSON, for a CI check"),
+        ("storyboard diff HEAD film/storyboard.yaml --json", "as JSON, for a CI check"),
     ],
     "report": [("storyboard report film/storyboard.yaml", "a contact sheet (HTML) beside the film")],
     "adopt": [
@@ -81,6 +81,7 @@ OTHER_VARIABLES = [
     ("STORYBOARD_PREVIEW_SCALE", "draw preview clips smaller, e.g. 0.25 (0-1)"),
     ("STORYBOARD_POLL_INTERVAL", "seconds between polls of a service"),
     ("STORYBOARD_TASK_TIMEOUT", "seconds a render waits for one task (default 1800)"),
+    ("STORYBOARD_CONTACT_TIMEOUT", "seconds without a status answer before a task is left stalled (900)"),
     ("STORYBOARD_DEBUG", "1: show tracebacks of internal errors (as -v)"),
 ]
 

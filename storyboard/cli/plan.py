@@ -7,6 +7,7 @@ continuing them included, so the price is the price.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,18 @@ from storyboard.cli.app import (
     verbosity_options,
     warn,
 )
+from storyboard.errors import Severity
 from storyboard.plan.decide import Action, Decision, Decisions
 from storyboard.providers import get as type_of_provider
+from storyboard.spec.checks import placeholder_urls
 
 
-def _money(credits: float | None, usd: float | None, unknown: int = 0) -> str:
+def _money(credits: float | None, usd: float | None, unknown: int = 0, who: str = "") -> str:
     if credits is None:
-        return "unknown" if not unknown else f"unknown ({unknown} shot{'s' if unknown != 1 else ''} unpriced)"
+        if not unknown:
+            return "unknown"
+        why = f": {who}'s documents give no prices" if who else ""
+        return f"unknown ({unknown} shot{'s' if unknown != 1 else ''} unpriced{why})"
     text = f"{credits:g} credits"
     if usd is not None:
         text += f" (${usd:.2f})"
@@ -134,6 +140,9 @@ def print_plan(decisions: Decisions) -> None:
     data = plan_data(decisions)
     for text in data["warnings"]:
         warn(text)
+    if not plan.provider.local:
+        for problem in placeholder_urls(plan.storyboard):  # a render here would refuse them
+            warn(replace(problem, severity=Severity.WARNING).format())
     say(f"Plan for {plan.storyboard.title!s} ({plan.storyboard.path}) on {plan.provider.name}:")
     width = max((len(d.shot_id) for d in decisions), default=4)
     local = plan.provider.local
@@ -159,7 +168,7 @@ def print_plan(decisions: Decisions) -> None:
     if local:
         money = f"nothing ({plan.provider.name} renders on this machine)"
     elif total["shots"]:
-        money = _money(total["credits"], total["usd"], total["unknown_shots"])
+        money = _money(total["credits"], total["usd"], total["unknown_shots"], plan.provider.name)
     else:
         money = "nothing"
     say(f"Plan: {', '.join(parts)}. Cost: {money}.")

@@ -20,6 +20,7 @@ from storyboard.cli.app import (
     _output_option,
     _provider_option,
     cli,
+    detail,
     emit_json,
     json_option,
     note,
@@ -156,7 +157,14 @@ def _confirm_spend(decisions: Decisions, yes: bool, budget: float | None) -> Non
             "this render would spend credits and there is no terminal to ask: pass --yes",
             hint="`storyboard plan` shows what it would send and cost",
         )
-    if not click.confirm(f"Spend {_money(cost.credits, cost.usd, cost.unknown)}?", err=True):
+    if cost.credits is None:
+        question = (
+            f"Spend an unknown amount on {cost.shots} shot{'s' if cost.shots != 1 else ''} "
+            f"({plan.provider.name}'s documents give no prices)?"
+        )
+    else:
+        question = f"Spend {_money(cost.credits, cost.usd)}?"
+    if not click.confirm(question, err=True):
         raise StoryboardError("cancelled: nothing was sent")
 
 
@@ -335,7 +343,7 @@ def _cut(
         return result
     say(f"wrote {result.output!s} ({result.duration:.2f} s, {result.method})")
     if result.why:
-        note(f"  (not faster because {'; '.join(result.why[:3])}{' ...' if len(result.why) > 3 else ''})")
+        detail(f"  (not faster because {'; '.join(result.why[:3])}{' ...' if len(result.why) > 3 else ''})")
     say(f"captions {result.srt!s}")
     return result
 

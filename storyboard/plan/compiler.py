@@ -69,11 +69,19 @@ class Plan:
     takes: tuple[ShotPlan, ...] = ()  # every other take, made and kept beside (`takes:`)
 
     def shot(self, shot_id: str) -> ShotPlan:
-        """A shot by its key: its id (the take the cut uses), or `id@K` for another take."""
+        """A shot by its key: its id (the take the cut uses), or `id@K` for its take K (the
+        cut's own take answers to `id@K` too)."""
         for s in self.shots + self.takes:
-            if s.key == shot_id:
+            if shot_id in (s.key, take_key(s.id, s.take)):
                 return s
         raise KeyError(shot_id)
+
+    def key_of(self, name: str) -> str | None:
+        """The key a user's name for a shot stands for (`id`, or `id@K` for any take K)."""
+        try:
+            return self.shot(name).key
+        except KeyError:
+            return None
 
     @property
     def entries(self) -> tuple[ShotPlan, ...]:
@@ -161,7 +169,7 @@ def compile_plan(sb: Storyboard, provider: Provider, *, takes: int = 1) -> Plan:
     for cs in compiled:
         parent = fingerprints.get(cs.shot.continues) if cs.shot.continues else None
         for take in range(1, max(cs.shot.takes, takes, cs.shot.select) + 1):
-            tcs = cs if take == 1 else _take(provider, cs, take)
+            tcs = cs if take == 1 else replace(_take(provider, cs, take), take=take)
             sp = ShotPlan(tcs, fingerprint(provider, tcs, parent, take), provider.cost(tcs), take)
             if sp.selected:
                 fingerprints[cs.id] = sp.fingerprint

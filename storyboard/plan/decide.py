@@ -174,15 +174,15 @@ class Decisions:
 def check_force(plan: Plan, force: Iterable[str]) -> frozenset[str]:
     """The forced shots (by key: a shot's id, or `id@K` for another of its takes), or
     ConfigError when one names no shot of the storyboard."""
-    forced = frozenset(force)
-    known = [s.key for s in plan.entries]
-    unknown = sorted(forced - set(known))
+    names = list(force)
+    unknown = sorted(n for n in names if plan.key_of(n) is None)
     if unknown:
+        known = [s.key for s in plan.entries]
         raise ConfigError(
             f"--force names no shot of this storyboard: {', '.join(unknown)}",
             hint="shots: " + ", ".join(known),
         )
-    return forced
+    return frozenset(k for k in map(plan.key_of, names) if k is not None)
 
 
 def followers(plan: Plan, forced: frozenset[str]) -> dict[str, str]:

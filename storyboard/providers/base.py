@@ -67,6 +67,7 @@ class CompiledShot:
     prompt: str
     location: Any = None  # storyboard.errors.Location of the shot, for messages
     caption: str | None = None  # rendered like the prompt; shown over the shot, never sent
+    take: int = 1  # which variation of the shot (`takes:`); a provider may vary its seed by it
 
     @property
     def id(self) -> str:

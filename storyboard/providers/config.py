@@ -95,9 +95,17 @@ def make_provider(
         raise ConfigError("the provider name is empty", hint="choose one of: " + ", ".join(providers.names()))
     cls = providers.get(name)
     base_url, api_key = settings(cls.env, root, environ) if cls.env else (None, None)
-    if need_key and cls.needs_key and not api_key:
+    provider = cls(base_url=base_url, api_key=api_key, options=options)
+    if need_key:
+        require_key(provider, root)
+    return provider
+
+
+def require_key(provider: Provider, root: Path) -> None:
+    """ConfigError saying where to put the key, when the provider needs one and has none."""
+    if provider.needs_key and not provider.api_key:
         raise ConfigError(
-            f"{name} needs an API key: set {cls.env}_API_KEY in the environment or in {root / '.env'}",
+            f"{provider.name} needs an API key: set {provider.env}_API_KEY in the environment or "
+            f"in {root / '.env'}",
             hint="`storyboard plan` works without a key; the offline `preview` provider needs none",
         )
-    return cls(base_url=base_url, api_key=api_key, options=options)

@@ -242,7 +242,12 @@ class Http:
                 raise TransientError(f"the request timed out: {cause}", provider=self.provider) from None
             if paid and not not_sent:
                 raise self.reply_lost("the connection dropped after the request was sent", words) from None
-            raise TransientError(f"connection failed ({words})", provider=self.provider) from None
+            where = f" ({self.env}_BASE_URL)" if self.env else ""
+            raise TransientError(
+                f"could not reach {self.base_url} ({words}): is the service up, and is its "
+                f"address{where} right?",
+                provider=self.provider,
+            ) from None
         reply = Reply.read(response, self.redactor)
         error = check(reply)
         if error is None:

@@ -249,12 +249,12 @@ def write_film(
     spec: CutSpec, output: Path, work: Path, progress: Callable[[float], None] | None = None
 ) -> StitchResult:
     """The moviepy cut written as the film (H.264 yuv420p + AAC, +faststart) and its .srt."""
-    from storyboard.stitch.cut import shareable, verify
+    from storyboard.stitch.cut import verify
 
     film, timeline, warnings = build(spec, inspect_sources(spec, work))
     srt = output.with_suffix(".srt")
     try:
-        with replacing(output, ".part") as tmp:
+        with replacing(output, ".part", shared=True) as tmp:
             try:
                 film.write_videofile(
                     str(tmp),
@@ -273,8 +273,7 @@ def write_film(
             except (OSError, ValueError, IndexError) as e:  # moviepy's errors, with the cut named
                 raise StitchError(f"moviepy could not write {output.name}: {e}") from e
             verify(tmp, timeline)
-            shareable(tmp)
-            write_atomic(srt, timeline_srt(timeline))
+            write_atomic(srt, timeline_srt(timeline), shared=True)
     finally:
         film.close()
     return StitchResult(

@@ -15,7 +15,6 @@ stitch of the same inputs say the film is up to date and write nothing.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -322,7 +321,7 @@ def _stitch(
     # With our own avcC to write, moov goes to the front in the same rewrite (mp4.rewrite).
     args += ([] if avcc else ["-movflags", "+faststart"]) + ["-f", "mp4"]
     srt = output.with_suffix(".srt")
-    with replacing(output, ".part") as tmp:
+    with replacing(output, ".part", shared=True) as tmp:
         raw = work / "film.mp4" if avcc else tmp
         try:
             run_progress(
@@ -336,8 +335,7 @@ def _stitch(
         if avcc:
             mp4.rewrite(raw, tmp, avcc=avcc)
         verify(tmp, timeline)
-        shareable(tmp)
-        write_atomic(srt, timeline_srt(timeline))
+        write_atomic(srt, timeline_srt(timeline), shared=True)
     return StitchResult(
         output=output,
         srt=srt,
@@ -346,13 +344,6 @@ def _stitch(
         why=tuple(blockers),
         warnings=tuple(warnings),
     )
-
-
-def shareable(path: Path) -> None:
-    """mkstemp makes files only their owner can read; a film is an ordinary file (umask)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    path.chmod(0o666 & ~umask)
 
 
 def verify(path: Path, timeline: Timeline) -> None:

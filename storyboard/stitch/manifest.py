@@ -128,4 +128,4 @@ def record(spec: CutSpec, engine: str, result: StitchResult) -> None:
             "warnings": list(result.warnings),
         },
     }
-    write_atomic(path_for(output), json.dumps(data, indent=1, sort_keys=True) + "\n")
+    write_atomic(path_for(output), json.dumps(data, indent=1, sort_keys=True) + "\n", shared=True)

@@ -38,4 +38,6 @@ def test_a_dead_host_fails_each_shot_once_with_its_reason(
     status = CliRunner().invoke(cli, ["status", str(board), "--json"])
     rows = json.loads(status.stdout)["shots"]
     assert [r["state"] for r in rows] == ["failed"] * 3
-    assert all("connection failed" in r["reason"] for r in rows)
+    assert all(
+        "could not reach http://127.0.0.1:" in r["reason"] and "KIE_BASE_URL" in r["reason"] for r in rows
+    )

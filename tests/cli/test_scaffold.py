@@ -83,11 +83,11 @@ def test_init_keeps_keys_and_clips_out_of_git(tmp_path: Path) -> None:
     init_project(tmp_path / "film")
     ignored = (tmp_path / "film" / ".gitignore").read_text().split()
     assert {".env", ".storyboard/", "renders/"} <= set(ignored)
-    # an existing .gitignore is the user's: left as it is
+    # an existing .gitignore is the user's: kept, with what keeps keys and clips out added
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / ".gitignore").write_text("mine\n")
     init_project(tmp_path / "other")
-    assert (tmp_path / "other" / ".gitignore").read_text() == "mine\n"
+    assert (tmp_path / "other" / ".gitignore").read_text() == "mine\n.env\n.storyboard/\nrenders/\n"
 
 
 def _run(args: list[str]) -> object:
@@ -162,3 +162,13 @@ def test_editing_a_frames_shots_prompt_changes_its_clip(
     assert result.exit_code == 0, result.output
     new = [p for p in clips.rglob("*.mp4") if p.read_bytes() not in before]
     assert len(new) == 1  # the frames shot, drawn again with its new prompt: the edit shows
+
+
+def test_init_into_a_folder_with_its_own_gitignore_adds_what_it_lacks(tmp_path: Path) -> None:
+    folder = tmp_path / "film"
+    folder.mkdir()
+    (folder / ".gitignore").write_text("node_modules\n.env\n")
+    result = CliRunner().invoke(cli, ["init", str(folder)])
+    assert result.exit_code == 0, result.output
+    lines = (folder / ".gitignore").read_text().splitlines()
+    assert lines == ["node_modules", ".env", ".storyboard/", "renders/"]  # kept, and the rest added

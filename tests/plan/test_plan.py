@@ -138,7 +138,7 @@ def test_unknown_price_says_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
     example = ROOT / "examples" / "three-shot" / "three-shot.yaml"
     result = CliRunner().invoke(cli, ["plan", str(example), "--provider", "kie"])
     assert result.exit_code == 0, result.output
-    assert "Cost: unknown (4 shots unpriced)." in result.output  # three shots, one in two takes
+    assert "Cost: unknown (4 shots unpriced: kie's documents give no prices)." in result.output  # a take
 
 
 def test_plan_imports_neither_moviepy_nor_numpy() -> None:

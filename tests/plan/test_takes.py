@@ -125,3 +125,20 @@ def test_choosing_another_take_recuts_without_paying(
         assert nope.exit_code == 2 and "has 2 takes: there is no take 3" in nope.output
         unknown = CliRunner().invoke(cli, ["select", str(board), "nope", "1"])
         assert unknown.exit_code == 2 and "no shot 'nope'" in unknown.output
+
+
+def test_any_take_answers_to_its_number_and_preview_takes_differ(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")
+    board = write_board(
+        tmp_path / "film", "preview", [{"id": "a", "prompt": "a door", "takes": 2, "select": 2}]
+    )
+    p = plan_of(board, "preview")
+    assert p.shot("a@2").key == "a" and p.shot("a@1").key == "a@1"  # the cut's take: by id or number
+    made = CliRunner().invoke(cli, ["render", str(board), "-q"])
+    assert made.exit_code == 0, made.output
+    clips = {sp.take: p.storyboard.state_dir / "clips" / f"{sp.fingerprint}.mp4" for sp in p.entries}
+    assert clips[1].read_bytes() != clips[2].read_bytes()  # an animatic's takes look different
+    forced = CliRunner().invoke(cli, ["plan", str(board), "--force", "a@2"])
+    assert forced.exit_code == 0 and "~ a " in forced.stdout

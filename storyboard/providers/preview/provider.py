@@ -111,7 +111,7 @@ class PreviewProvider(Provider):
             last = source(s.last)
         render_preview(
             Path(dest),
-            shot_id=s.id,
+            shot_id=s.id if shot.take == 1 else f"{s.id} · take {shot.take}",
             prompt=shot.prompt,
             kind=s.kind,
             first=first,
@@ -121,6 +121,6 @@ class PreviewProvider(Provider):
             fps=FPS,
             seconds=CLIP_SECONDS,
             audio=s.settings.audio,
-            seed=s.index,
+            seed=s.index + 7 * (shot.take - 1),  # another take: other colours and chord
             labels=labels,
         )
