@@ -1,6 +1,6 @@
 """Benchmarks of storyboard against baselines, run by hand (never by the test suite).
 
-    /work/venv/bin/python bench/run.py [--quick] [--only stitch|generate|startup|preview]
+    python bench/run.py [--quick] [--only stitch|generate|startup|preview]
                                        [--runs N] [--skip-moviepy]
 
 Prints the machine, then one table: wall seconds (median of --runs; the moviepy baselines

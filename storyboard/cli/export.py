@@ -210,8 +210,13 @@ def _print_diff(d: Diff, storyboard: Path) -> None:
 @click.argument("args", nargs=-1, metavar="[REV] [FILE]")
 @_provider_option
 @json_option
+@click.option(
+    "--exit-code",
+    is_flag=True,
+    help="Exit 1 when anything changed, 0 when nothing did (as git diff --exit-code).",
+)
 @verbosity_options
-def diff(args: tuple[str, ...], provider: str | None, as_json: bool) -> None:
+def diff(args: tuple[str, ...], provider: str | None, as_json: bool, exit_code: bool) -> None:
     """Compare the storyboard at a git revision (default HEAD) with the working copy: which
     shots changed and how, which a render would regenerate, and what the change costs.
     Reads the revision with git (no checkout); sends nothing."""
@@ -229,3 +234,5 @@ def diff(args: tuple[str, ...], provider: str | None, as_json: bool) -> None:
         emit_json(diff_data(result, file))
     else:
         _print_diff(result, file)
+    if exit_code and result.changed:
+        raise click.exceptions.Exit(1)

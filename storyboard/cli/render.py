@@ -33,12 +33,12 @@ from storyboard.cli.export import timeline_option, write_timeline
 from storyboard.cli.plan import _force_option, _money, _takes_option, print_plan
 from storyboard.env import is_loopback
 from storyboard.errors import BudgetError, ConfigError, LockError, StoryboardError, ValidationError
-from storyboard.plan.decide import Decisions
+from storyboard.plan.decide import Action, Decisions
 from storyboard.run import events as ev
 from storyboard.spec.checks import placeholder_urls
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
 
     from storyboard.stitch.spec import StitchResult
 
@@ -274,7 +274,9 @@ def render(
     print_plan(decisions)
     _confirm_spend(decisions, yes, budget)
     started = time.monotonic()
-    with _progress(quiet() or as_json) as bar:
+    # every clip already made: no bar for work that is not there (the plan said so above)
+    idle = all(d.action is Action.CACHED for d in decisions)
+    with _progress(quiet() or as_json or idle) as bar:
         result = generate(
             p,
             force=force,
@@ -328,14 +330,16 @@ def _cut(
 ) -> StitchResult:
     target = pipeline.output_path(plan.storyboard, output)
     with _progress(quiet) as bar:
-        task = bar.add_task("stitching", total=1.0) if bar else None
-        result = pipeline.stitch(
-            plan,
-            clips,
-            target,
-            (lambda f: bar.update(task, completed=f)) if bar and task is not None else None,
-            engine=engine,
-        )
+        tasks: list[TaskID] = []
+
+        def advance(done: float) -> None:
+            if bar is None:
+                return
+            if not tasks:  # the bar appears with the first work: an up-to-date film draws none
+                tasks.append(bar.add_task("stitching", total=1.0))
+            bar.update(tasks[0], completed=done)
+
+        result = pipeline.stitch(plan, clips, target, advance if bar else None, engine=engine)
     for warning in result.warnings:
         warn(f"warning: {warning}")
     if result.up_to_date:

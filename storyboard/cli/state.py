@@ -88,11 +88,15 @@ def status(file: Path, provider: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
-    width = max(len(s["id"]) for s in data["shots"])
-    for s in data["shots"]:
+    shots = data["shots"]
+    width = max(len(s["id"]) for s in shots)
+    # columns line up like `git status` or `kubectl get`: id, state, task and its age, reason
+    tasks = [f"task {s['task_id']} {_age(s['age_seconds'])}".rstrip() if s["task_id"] else "" for s in shots]
+    task_width = max(map(len, tasks), default=0)
+    for s, task in zip(shots, tasks, strict=True):
         line = f"  {s['id'].ljust(width)}  {s['state']:<9}"
-        if s["task_id"]:
-            line += f" task {s['task_id']} {_age(s['age_seconds'])}"
+        if task_width:
+            line += f" {task.ljust(task_width)}"
         if s["reason"]:
             line += f" reason: {s['reason']}"
         say(line.rstrip())

@@ -59,6 +59,9 @@ def test_status_json_says_each_shot_s_state(
         assert {s["provider"] for s in shown.values()} == {"kie"}
         text = run("status", str(board)).stdout
         assert " uncertain " in text and " failed " in text and " made " in text
+        # the table's columns line up: each reason starts where the others do
+        rows = [line for line in text.splitlines() if "reason: " in line]
+        assert len(rows) == 2 and len({row.index("reason: ") for row in rows}) == 1, text
 
 
 def test_adopt_attaches_the_dashboard_task_and_the_next_render_pays_nothing(

@@ -70,6 +70,16 @@ def test_nothing_changed(repo: Path) -> None:
     assert data["revision"]["path"] == "films/lighthouse/lighthouse.yaml"
 
 
+def test_exit_code_says_whether_anything_changed(repo: Path) -> None:
+    """As `git diff --exit-code`: 0 when nothing changed, 1 when something did (a CI gate)."""
+    quiet = ["diff", str(board(repo)), "-q", "--exit-code"]
+    assert CliRunner().invoke(cli, quiet).exit_code == 0
+    edit(repo, "trim: [0, 6]", "trim: [0, 5]")  # only the cut: still a change
+    r = CliRunner().invoke(cli, quiet)
+    assert r.exit_code == 1 and r.output == "", r.output
+    assert CliRunner().invoke(cli, ["diff", str(board(repo)), "-q"]).exit_code == 0  # only when asked
+
+
 def test_fingerprints_at_the_revision_are_those_of_its_files(repo: Path, tmp_path_factory: Any) -> None:
     """The revision's side is the storyboard as committed, images included: its fingerprints
     are the ones a plan of a copy of that commit gives (here: before any edit)."""
