@@ -55,9 +55,26 @@ def load_storyboard(path: Path) -> Storyboard:
     return sb
 
 
-# Where a problem leaves a name the templates use, an undefined name is its echo, not news.
-_CONTEXT = re.compile(r"^(vars|characters|images|title)\b|^shots\[\d+\]\.id$")
+# Where a problem leaves out a name the templates use, that name undefined is its echo, not news.
+_CONTEXT = re.compile(r"^(?:(vars|characters|images)(?:\.([^.\[]+))?|(title)|(shots\[\d+\])\.id$)")
 _ECHO = re.compile(r"is undefined|has no attribute")
+
+
+def _echoes(problem: Problem, dropped: list[str]) -> bool:
+    """Whether a template problem only repeats one of `dropped`: the name it left out (or,
+    for a whole section or a shot's id, anything undefined in what used it)."""
+    if not _ECHO.search(problem.message):
+        return False
+    for path in dropped:
+        m = _CONTEXT.match(path)
+        if m is None:
+            continue
+        section, name, title, shot = m.groups()
+        if (section and name is None) or (shot and problem.path.startswith(f"{shot}.")):
+            return True
+        if (name and f"'{name}'" in problem.message) or (title and "'title'" in problem.message):
+            return True
+    return False
 
 
 def _template_problems(doc: Document, problems: list[Problem]) -> list[Problem]:
@@ -70,9 +87,7 @@ def _template_problems(doc: Document, problems: list[Problem]) -> list[Problem]:
         return []
     sb, checked = found
     out = [p for p in check_all(sb, checked) if not p.path.endswith("template")]
-    if any(_CONTEXT.match(p) for p in dropped):
-        out = [p for p in out if not _ECHO.search(p.message)]
-    return out
+    return [p for p in out if not _echoes(p, dropped)]
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:

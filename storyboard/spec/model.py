@@ -305,17 +305,29 @@ def sketch(doc: Document, broken: list[str]) -> tuple[Storyboard, tuple[int, ...
     prompt survived, or None when too little is well-formed."""
     if not isinstance(doc.data, dict) or not isinstance(doc.data.get("shots"), list):
         return None
+    paths = [path for path in map(parse_path, broken) if path]
+    # Leave out as little as will build: the broken part alone, then the whole section or
+    # shot field it lies in (a music file that is missing leaves a music without its file).
+    for depth in (None, 2, 1):
+        found = _sketch(doc, paths, depth)
+        if found is not None:
+            return found
+    return None
+
+
+def _sketch(
+    doc: Document, paths: list[PathKey], depth: int | None
+) -> tuple[Storyboard, tuple[int, ...]] | None:
     data = copy.deepcopy(doc.data)
     shots: list[Any] = data["shots"]
     stubbed: set[int] = set()
-    for text in broken:
-        path = parse_path(text)
-        if not path:
-            continue
+    for path in paths:
         in_shot = path[0] == "shots" and len(path) >= 2 and isinstance(path[1], int)
         if in_shot and (len(path) == 2 or path[2] in ("prompt", "id")):
             stubbed.add(int(path[1]))
             continue
+        if depth is not None:  # within a shot, its field (shots, i, field); elsewhere its section
+            path = path[: depth + 1] if in_shot else path[:1]
         _drop(data, path)
     for i, s in enumerate(shots):
         if (

@@ -128,6 +128,15 @@ def _example(error: SchemaError, path: Sequence[str | int]) -> str | None:
     return None
 
 
+def _aside(desc: str) -> str:
+    """A description in brackets after a message: `(the end of the kept part, ...)`."""
+    if not desc:
+        return ""
+    if len(desc) > 1 and desc[0].isupper() and desc[1].islower():  # "The end" yes, "URL" no
+        desc = desc[0].lower() + desc[1:]
+    return f" ({desc})"
+
+
 def _first_sentence(text: str | None) -> str:
     if not text:
         return ""
@@ -258,15 +267,13 @@ def _problems(doc: Document, error: SchemaError) -> list[Problem]:
             "exclusiveMaximum": f"less than {bound:g}",
         }[kind]
         desc = _first_sentence(_parent_description(error))
-        return [
-            at(f"{yaml_inline(value)} is out of range: it must be {words}" + (f" ({desc})" if desc else ""))
-        ]
+        return [at(f"{yaml_inline(value)} is out of range: it must be {words}" + _aside(desc))]
     if kind == "pattern":
         msg = schema.get("patternErrorMessage") or f"must match {error.validator_value}"
         return [at(f"{_short(str(value))!r} is not valid: {msg}")]
     if kind == "minLength":
         desc = _first_sentence(_parent_description(error))
-        return [at("is empty: fill it in" + (f" ({desc})" if desc else ""))]
+        return [at("is empty: fill it in" + _aside(desc))]
     if kind in ("minItems", "maxItems"):
         n = len(value) if isinstance(value, list) else 0
         bound = int(_validator_value(error))
@@ -274,13 +281,12 @@ def _problems(doc: Document, error: SchemaError) -> list[Problem]:
         if kind == "maxItems":
             return [
                 at(
-                    f"{n} items, but at most {bound} are allowed: remove {n - bound}"
-                    + (f" ({desc})" if desc else ""),
+                    f"{n} items, but at most {bound} are allowed: remove {n - bound}" + _aside(desc),
                     p=(*path, bound),
                 )
             ]
         need = f"at least {bound} {'is' if bound == 1 else 'are'} needed"
-        return [at(f"{n} items, but {need}" + (f" ({desc})" if desc else ""))]
+        return [at(f"{n} items, but {need}" + _aside(desc))]
     if kind == "minProperties":
         keys = ", ".join(schema.get("properties", {}))
         return [at(f"is empty: give at least one of: {keys}")]

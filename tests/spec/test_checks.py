@@ -82,7 +82,7 @@ EXPECTED: dict[str, list[tuple[str, str, str]]] = {
         ("4:3", "images.keeper", "'keeper' names both an image and a character"),
         ("7:18", "characters.keeper.description", "is empty: fill it in"),
         ("9:9", "shots[0].id", "'bad id!' is not valid: an id is 1-64 letters"),
-        ("10:13", "shots[0].prompt", "is empty: fill it in (What the shot shows"),
+        ("10:13", "shots[0].prompt", "is empty: fill it in (what the shot shows"),
     ],
     "not-yaml.yaml": [
         ("4:13", "", 'this " is never closed: the text runs to the end of the file'),
@@ -533,3 +533,39 @@ def test_a_broken_part_does_not_echo_as_undefined_names(tmp_path: Path) -> None:
         load_storyboard(path)
     got = [p.path for p in e.value.problems]
     assert got == ["vars", "shots[1].prompt"], [p.format() for p in e.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("other", "where"),
+    [
+        # a duplicate id echoes nothing of another shot's: its template error is still news
+        ("  - id: a\n    prompt: again\n", "7:9 shots[1].id"),
+        # a missing music file leaves a music without its file: the rest still gets checked
+        ("music: {file: them.mp3, volume: 0.5}\n", "7:15 music.file"),
+    ],
+)
+def test_a_template_error_is_found_beside_any_other_problem(tmp_path: Path, other: str, where: str) -> None:
+    path = write(
+        tmp_path,
+        "storyboard: 1\nvars: {place: Oslo}\nshots:\n  - id: a\n    prompt: Dawn over {{ plase }}\n"
+        "    caption: '{{ plce }}'\n" + other,
+    )
+    with pytest.raises(ValidationError) as e:
+        load_storyboard(path)
+    got = [f"{p.location.line}:{p.location.column} {p.path}" for p in e.value.problems]
+    shown = [p.format() for p in e.value.problems]
+    assert got[:2] == ["5:13 shots[0].prompt", "6:14 shots[0].caption"], shown
+    assert where in got, shown
+
+
+def test_a_broken_part_leaves_out_that_name_only(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "storyboard: 1\ntitle: {a: 1}\nvars: {place: Oslo}\nshots:\n"
+        "  - id: a\n    prompt: '{{ title }} over {{ plase }}'\n",
+    )
+    with pytest.raises(ValidationError) as e:
+        load_storyboard(path)
+    shown = [p.format() for p in e.value.problems]
+    assert [p.path for p in e.value.problems] == ["title", "shots[0].prompt"], shown
+    assert "'plase' is undefined" in shown[1] and "'title'" not in shown[1]

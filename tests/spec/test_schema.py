@@ -136,7 +136,7 @@ def test_valid_document_has_no_problems() -> None:
         (
             "    transition: {type: fade, duration: 0}\n",
             "5:40 shots[0].transition.duration: 0 is out of range: it must be more than 0 "
-            "(Seconds the transition lasts; shorter than both shots it joins)",
+            "(seconds the transition lasts; shorter than both shots it joins)",
         ),
         (
             "    transition: [fade]\n",
