@@ -112,10 +112,13 @@ class InputError(StoryboardError):
 class ValidationError(InputError):
     """All the problems of one or more files, reported together."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], partial: Any = None) -> None:
         n = len(problems)
         super().__init__(f"{n} problem{'s' if n != 1 else ''} found")
         self.problems = problems
+        # a best-effort model of the file, its broken parts left out (spec.model.Partial), so
+        # that a later stage (what a provider can do) can add its problems in the same pass
+        self.partial = partial
 
     def format(self) -> str:
         return "\n".join(p.format() for p in self.problems)

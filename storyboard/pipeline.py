@@ -12,20 +12,43 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storyboard.errors import InputError
+from storyboard.errors import InputError, Problem, ValidationError
 from storyboard.plan.compiler import Plan, compile_plan
 from storyboard.providers import config
-from storyboard.spec.checks import load_storyboard
-from storyboard.spec.model import Storyboard
+from storyboard.spec.checks import load_storyboard, sort_problems
+from storyboard.spec.model import Partial, Storyboard
 
 if TYPE_CHECKING:  # the stitcher pulls in video code: only the commands that cut import it
     from storyboard.plan.decide import Decisions
     from storyboard.stitch.spec import CutSpec, StitchResult
 
 
-def load(path: Path) -> Storyboard:
-    """Load and validate: every problem of the file at once, or a Storyboard."""
-    return load_storyboard(Path(path))
+def load(path: Path, provider: str | None = None) -> Storyboard:
+    """Load and validate: every problem of the file at once, or a Storyboard. A file with
+    problems is also checked against what its provider (or `provider`) can do, so that those
+    come in the same pass as the rest."""
+    try:
+        return load_storyboard(Path(path))
+    except ValidationError as e:
+        if e.partial is None:
+            raise
+        said = {(p.path, p.message) for p in e.problems}
+        more = [p for p in _provider_problems(e.partial, provider) if (p.path, p.message) not in said]
+        if not more:
+            raise
+        raise ValidationError(sort_problems(e.problems + more), e.partial) from None
+
+
+def _provider_problems(partial: Partial, provider: str | None) -> list[Problem]:
+    """What the provider cannot do for the shots of a partial model that survived whole."""
+    try:
+        make_plan(partial.storyboard, provider)
+    except ValidationError as e:
+        kept = {f"shots[{i}]" for i in partial.shots}
+        return [p for p in e.problems if not p.path.startswith("shots[") or p.path.split(".")[0] in kept]
+    except Exception:  # a best effort on a file already refused: its own problems stand
+        return []
+    return []
 
 
 def make_plan(sb: Storyboard, provider: str | None = None, *, need_key: bool = False, takes: int = 1) -> Plan:

@@ -77,7 +77,7 @@ def report(file: Path, provider: str | None, output: Path | None) -> None:
     from storyboard.report.gather import gather
     from storyboard.report.page import check_page, render_page
 
-    sb = pipeline.load(file)
+    sb = pipeline.load(file, provider)
     plan = pipeline.make_plan(sb, provider)
     film = pipeline.output_path(sb, output)
     page = check_page(film.with_suffix(".report.html"))
@@ -225,7 +225,7 @@ def diff(args: tuple[str, ...], provider: str | None, as_json: bool, exit_code: 
     from storyboard.report.status import standing
 
     rev, file = _rev_and_file(args)
-    sb = pipeline.load(file)
+    sb = pipeline.load(file, provider)
     new_plan = pipeline.make_plan(sb, provider)
     with storyboard_at(file, rev) as then:
         old_plan = pipeline.make_plan(then.storyboard, provider) if then.storyboard else None

@@ -20,14 +20,16 @@ from storyboard.cli.app import (
     complete_shots,
     emit_json,
     json_option,
+    problem_json,
     say,
     verbosity_options,
     warn,
 )
-from storyboard.errors import Severity
+from storyboard.errors import Problem, Severity
+from storyboard.plan.compiler import Plan
 from storyboard.plan.decide import Action, Decision, Decisions
 from storyboard.providers import get as type_of_provider
-from storyboard.spec.checks import placeholder_urls
+from storyboard.spec.checks import placeholder_urls, sort_problems
 
 
 def _money(credits: float | None, usd: float | None, unknown: int = 0, who: str = "") -> str:
@@ -115,8 +117,17 @@ def plan_data(decisions: Decisions) -> dict[str, Any]:
             "usd": cost.usd,
             "unknown_shots": cost.unknown,
         },
-        "warnings": [p.format() for p in plan.warnings],
+        "warnings": [problem_json(w) for w in plan_warnings(plan)],
     }
+
+
+def plan_warnings(plan: Plan) -> list[Problem]:
+    """What the provider will not do as asked (a seed it ignores, a caption no font draws),
+    and the placeholder images a hosted render would refuse: in the file's order."""
+    found = list(plan.warnings)
+    if not plan.provider.local:
+        found += [replace(p, severity=Severity.WARNING) for p in placeholder_urls(plan.storyboard)]
+    return sort_problems(found)
 
 
 _NOT_PAID = {
@@ -138,11 +149,8 @@ _TOTALS = (
 def print_plan(decisions: Decisions) -> None:
     plan = decisions.plan
     data = plan_data(decisions)
-    for text in data["warnings"]:
-        warn(text)
-    if not plan.provider.local:
-        for problem in placeholder_urls(plan.storyboard):  # a render here would refuse them
-            warn(replace(problem, severity=Severity.WARNING).format())
+    for w in plan_warnings(plan):
+        warn(w.format())
     say(f"Plan for {plan.storyboard.title!s} ({plan.storyboard.path}) on {plan.provider.name}:")
     width = max((len(d.shot_id) for d in decisions), default=4)
     local = plan.provider.local
@@ -202,7 +210,7 @@ def plan(file: Path, provider: str | None, force: tuple[str, ...], takes: int, a
     The plan is the decision render follows: `+` generate, `~` regenerate, `=` made, `>`
     resume (paid already), `?` uncertain (adopt or force it), `!` waits for a shot it continues.
     """
-    sb = pipeline.load(file)
+    sb = pipeline.load(file, provider)
     p = pipeline.make_plan(sb, provider, takes=takes)
     decisions = pipeline.decide(p, force)
     if as_json:

@@ -32,7 +32,14 @@ from storyboard.cli.app import (
 from storyboard.cli.export import timeline_option, write_timeline
 from storyboard.cli.plan import _force_option, _money, _takes_option, print_plan
 from storyboard.env import is_loopback
-from storyboard.errors import BudgetError, ConfigError, LockError, StoryboardError, ValidationError
+from storyboard.errors import (
+    BudgetError,
+    ConfigError,
+    LockError,
+    ProviderError,
+    StoryboardError,
+    ValidationError,
+)
 from storyboard.plan.decide import Action, Decisions
 from storyboard.run import events as ev
 from storyboard.spec.checks import placeholder_urls
@@ -178,10 +185,19 @@ def _refuse_if_locked(sb: Any) -> None:
 
 
 def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
-    """Each shot without a clip, with the one way on that can help it."""
-    left = [r for r in result.shots.values() if not r.outcome.has_clip]
-    for r in left:
-        warn(f"error: shot {r.shot_id!r} {r.outcome.value}: {r.reason or ''}".rstrip(": "))
+    """Each shot (and take) without a clip, with the one way on that can help it. What stopped
+    the whole render (a refused key, no credits) is said once, after, not as every shot's."""
+    every = [*result.shots.items(), *result.takes.items()]  # by key: a take is `id@K`
+    left = [(key, r) for key, r in every if not r.outcome.has_clip]
+    fatal = result.fatal.reason if isinstance(result.fatal, ProviderError) else None
+
+    def stopped_by_fatal(r: ev.ShotResult) -> bool:  # never sent because of what stopped the render
+        return bool(fatal and r.reason and r.reason.startswith("not submitted") and fatal in r.reason)
+
+    stopped = [r for _, r in left if stopped_by_fatal(r)]
+    for key, r in left:
+        if r not in stopped:
+            warn(f"error: shot {key!r} {r.outcome.value}: {r.reason or ''}".rstrip(": "))
     if result.unrecorded:
         sb = plan.storyboard
         option = f" -p {plan.provider.name}" if plan.provider.name != sb.provider else ""
@@ -193,7 +209,11 @@ def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
             warn(f"  storyboard adopt {sb.path}{option} {shot_id} {task_id}")
     made = sum(1 for r in result.shots.values() if r.outcome.has_clip)
     ways = []
-    kinds = {r.outcome for r in left}
+    kinds = {r.outcome for _, r in left if r not in stopped}
+    if stopped:
+        ways.append(
+            f"{_plural(len(stopped), 'request')} not taken because of the error below (nothing was charged)"
+        )
     if ev.Outcome.FAILED in kinds:
         ways.append("render again to retry the failed shots (made ones are kept)")
     if ev.Outcome.STALLED in kinds:
@@ -202,11 +222,17 @@ def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
         ways.append("for each uncertain shot, adopt its task id from the dashboard or --force it")
     if ev.Outcome.BLOCKED in kinds:
         ways.append("the waiting shots follow once the shots they continue are made")
-    warn(
-        f"{made} of {len(result.shots)} shots made; the film was not cut. "
-        + "; ".join(ways).capitalize()
-        + "."
+    takes = len(result.takes)
+    counted = f"{made} of {len(result.shots)} shots made" + (
+        f" ({sum(1 for r in result.takes.values() if r.outcome.has_clip)} of {takes} other takes)"
+        if takes
+        else ""
     )
+    warn(f"{counted}; the film was not cut. " + "; ".join(ways).capitalize() + ".")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 @cli.command()
@@ -262,7 +288,7 @@ def render(
     """
     from storyboard.run.executor import generate
 
-    sb = pipeline.load(file)
+    sb = pipeline.load(file, provider)
     p = pipeline.make_plan(sb, provider, need_key=True, takes=takes)
     target = pipeline.output_path(sb, output)  # before any work: the film must have somewhere to go
     if not p.provider.local and not is_loopback(p.provider.base_url):  # a test's fake fetches nothing
@@ -371,7 +397,7 @@ def stitch(file: Path, provider: str | None, output: Path | None, engine: str, t
     """Re-cut the film from clips already made (trims, transitions, captions, music); generates nothing.
 
     Says so and writes nothing when the film is up to date with its clips and settings."""
-    sb = pipeline.load(file)
+    sb = pipeline.load(file, provider)
     p = pipeline.make_plan(sb, provider)
     made = pipeline.clips_made(p)
     clips, stale, missing = made.clips, made.stale, made.missing

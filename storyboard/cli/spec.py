@@ -10,6 +10,7 @@ import click
 
 from storyboard import pipeline
 from storyboard.cli.app import (
+    _provider_option,
     cli,
     complete_shots,
     detail,
@@ -23,6 +24,7 @@ from storyboard.cli.app import (
     verbosity_options,
     warn,
 )
+from storyboard.cli.plan import plan_warnings
 from storyboard.errors import ValidationError
 
 
@@ -33,20 +35,23 @@ def _plural(n: int, word: str) -> str:
 # validate -------------------------------------------------------------------------------------
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_provider_option
 @json_option
 @verbosity_options
-def validate(files: tuple[Path, ...], as_json: bool) -> None:
+def validate(files: tuple[Path, ...], provider: str | None, as_json: bool) -> None:
     """Check storyboards against the format; list every problem with its line and column.
 
     Each file is read, checked against the schema and beyond (files it names, transitions,
-    lengths), and its prompts and captions are rendered: all its problems in one pass.
-    Nothing is sent anywhere.
+    lengths), its prompts and captions are rendered, and its shots are checked against what
+    its provider (or -p PROVIDER) can do: all its problems in one pass. Nothing is sent
+    anywhere, and no key is needed.
     """
     reports: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     for path in files:
         try:
-            sb = pipeline.load(path)
+            sb = pipeline.load(path, provider)
+            plan = pipeline.make_plan(sb, provider)
         except ValidationError as e:
             n = len(e.problems)
             reports.append({"file": str(path), "ok": False, "problems": n})
@@ -55,7 +60,7 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
                 warn(e.format())
                 warn(f"{path!s}: {_plural(n, 'problem')}")
             continue
-        warnings = _drawn_caption_warnings(sb)
+        warnings = plan_warnings(plan)
         reports.append(
             {
                 "file": str(path),
@@ -63,7 +68,7 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
                 "title": sb.title,
                 "shots": len(sb.shots),
                 "seconds": round(sb.length, 3),
-                "provider": sb.provider,
+                "provider": plan.provider.name,
                 "warnings": [problem_json(w) for w in warnings],
             }
         )
@@ -71,7 +76,7 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
             warn(w.format())
         say(
             f"{path!s}: ok: {sb.title!r}, {_plural(len(sb.shots), 'shot')}, "
-            f"{sb.length:.1f} s, provider {sb.provider}"
+            f"{sb.length:.1f} s, provider {plan.provider.name}"
         )
         _show_prompts(sb)
     ok = all(r["ok"] for r in reports)
@@ -79,23 +84,6 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
         emit_json({"ok": ok, "files": reports, "errors": errors})
     if not ok:
         raise click.exceptions.Exit(2)
-
-
-def _drawn_caption_warnings(sb: pipeline.Storyboard) -> list[Any]:
-    """Captions drawn into the picture (burned, or on the offline animatic) with characters
-    no font here can draw: located warnings."""
-    from storyboard import providers
-    from storyboard.errors import StoryboardError
-    from storyboard.spec.glyphs import caption_warnings
-    from storyboard.spec.templating import render_caption
-
-    try:
-        drawn = sb.captions.burn or providers.get(sb.provider).local
-    except StoryboardError:
-        drawn = sb.captions.burn
-    if not drawn:
-        return []
-    return caption_warnings(sb, ((shot, render_caption(sb, shot)) for shot in sb.shots))
 
 
 def _show_prompts(sb: pipeline.Storyboard) -> None:

@@ -46,6 +46,8 @@ def status_data(decisions: Decisions) -> dict[str, Any]:
         reason = None
         if state in ("failed", "uncertain"):
             reason = rec.reason if rec and rec.reason else d.reason
+        if state == "failed" and not (rec and rec.task_id) and not (reason or "").startswith("not submitted"):
+            reason = f"not submitted (nothing was charged): {reason}"  # the service provably did not take it
         if state == "uncertain":
             sb = plan.storyboard
             option = f" -p {plan.provider.name}" if plan.provider.name != sb.provider else ""
@@ -82,7 +84,7 @@ def status_data(decisions: Decisions) -> dict[str, Any]:
 def status(file: Path, provider: str | None, as_json: bool) -> None:
     """Each shot's state: new, submitted (task id, age), made, failed (reason), or uncertain
     (its request's answer was lost: adopt or --force it)."""
-    sb = pipeline.load(file)
+    sb = pipeline.load(file, provider)
     p = pipeline.make_plan(sb, provider)
     data = status_data(pipeline.decide(p))
     if as_json:
@@ -115,7 +117,7 @@ def adopt(file: Path, shot: str, task_id: str, provider: str | None, force: bool
     one status request first. Where one request carried many shots, give that shot's own task id."""
     from storyboard.run.adopt import adopt as adopt_task
 
-    sb = pipeline.load(file)
+    sb = pipeline.load(file, provider)
     p = pipeline.make_plan(sb, provider, need_key=True)
     done = adopt_task(p, shot, task_id, force=force)
     state = done.status.state.value

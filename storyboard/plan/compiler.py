@@ -144,25 +144,27 @@ def compile_plan(sb: Storyboard, provider: Provider, *, takes: int = 1) -> Plan:
     The plan's `warnings` are what the provider will not do as asked. `takes`: at least this
     many takes of every shot (render --takes)."""
     problems: list[Problem] = []
+    placed: list[Problem] = []  # located already (at the template's own text): kept as they are
     compiled: list[CompiledShot] = []
     for shot in sb.shots:
         try:
             prompt = render_prompt(sb, shot)
             caption = render_caption(sb, shot)
         except ValidationError as e:
-            problems.extend(e.problems)
+            placed.extend(e.problems)
             continue
         cs = CompiledShot(shot, prompt, sb.location(("shots", shot.index)), caption)
         problems.extend(provider.check(cs))
         compiled.append(cs)
     warnings = [p for p in problems if p.severity is Severity.WARNING]
     problems = [p for p in problems if p.severity is not Severity.WARNING]
+    drawn: list[Problem] = []
     if sb.captions.burn or provider.local:  # captions drawn into the picture (an animatic always)
-        warnings += caption_warnings(sb, ((cs.shot, cs.caption) for cs in compiled))
-    if not problems:
+        drawn = caption_warnings(sb, ((cs.shot, cs.caption) for cs in compiled))
+    if not problems and not placed:
         problems.extend(provider.check_batch(compiled))
-    if problems:
-        raise ValidationError([_relocate(sb, p) for p in problems])
+    if problems or placed:
+        raise ValidationError(placed + [_relocate(sb, p) for p in problems])
     fingerprints: dict[str, str] = {}  # the take the cut uses, by shot: what a continuation follows
     plans: list[ShotPlan] = []
     others: list[ShotPlan] = []
@@ -176,7 +178,7 @@ def compile_plan(sb: Storyboard, provider: Provider, *, takes: int = 1) -> Plan:
                 plans.append(sp)
             else:
                 others.append(sp)
-    found = _once(_relocate(sb, w, inherited=True) for w in warnings)
+    found = _once([*(_relocate(sb, w, inherited=True) for w in warnings), *drawn])
     return Plan(sb, provider, tuple(plans), found, tuple(others))
 
 

@@ -38,7 +38,7 @@ MAX_REFERENCES = 3
 
 def validate_document(doc: Document) -> list[Problem]:
     """Every problem in `doc` (schema first, then the rest), sorted by position."""
-    return _sorted(schema.check(doc) + _Checker(doc).run())
+    return sort_problems(schema.check(doc) + _Checker(doc).run())
 
 
 def load_storyboard(path: Path) -> Storyboard:
@@ -47,11 +47,13 @@ def load_storyboard(path: Path) -> Storyboard:
     doc = load(Path(path))
     problems = validate_document(doc)
     if problems:
-        raise ValidationError(_sorted(problems + _template_problems(doc, problems)))
+        partial = _sketch_of(doc, problems)
+        more = _template_problems(partial, problems) if partial else []
+        raise ValidationError(sort_problems(problems + more), partial)
     sb = model.from_document(doc)
     problems = check_all(sb)
     if problems:
-        raise ValidationError(_sorted(problems))
+        raise ValidationError(sort_problems(problems), model.Partial(sb, tuple(s.index for s in sb.shots)))
     return sb
 
 
@@ -77,20 +79,25 @@ def _echoes(problem: Problem, dropped: list[str]) -> bool:
     return False
 
 
-def _template_problems(doc: Document, problems: list[Problem]) -> list[Problem]:
+def _dropped(problems: list[Problem]) -> list[str]:
+    # an image that is missing or not an image still names a text the templates may show
+    return [p.path for p in problems if p.path and not p.path.startswith(("images.", "characters."))]
+
+
+def _sketch_of(doc: Document, problems: list[Problem]) -> model.Partial | None:
+    return model.sketch(doc, _dropped(problems))
+
+
+def _template_problems(partial: model.Partial, problems: list[Problem]) -> list[Problem]:
     """The template problems of a file that has others, from a sketch of what is well-formed
     (see model.sketch): all the problems of a file in one pass."""
-    # an image that is missing or not an image still names a text the templates may show
-    dropped = [p.path for p in problems if p.path and not p.path.startswith(("images.", "characters."))]
-    found = model.sketch(doc, dropped)
-    if found is None:
-        return []
-    sb, checked = found
-    out = [p for p in check_all(sb, checked) if not p.path.endswith("template")]
+    dropped = _dropped(problems)
+    out = [p for p in check_all(partial.storyboard, partial.shots) if not p.path.endswith("template")]
     return [p for p in out if not _echoes(p, dropped)]
 
 
-def _sorted(problems: list[Problem]) -> list[Problem]:
+def sort_problems(problems: list[Problem]) -> list[Problem]:
+    """In the file's order, each once."""
     unique: dict[tuple[str, str, int, int], Problem] = {}
     for p in problems:
         line, col = (p.location.line, p.location.column) if p.location else (0, 0)

@@ -298,7 +298,16 @@ def parse_path(text: str) -> PathKey:
     return tuple(int(i) if i else k for i, k in re.findall(r"\[(\d+)\]|([^.\[\]]+)", text))
 
 
-def sketch(doc: Document, broken: list[str]) -> tuple[Storyboard, tuple[int, ...]] | None:
+@dataclass(frozen=True)
+class Partial:
+    """What `sketch` could build of a file with problems: the model, and the indices of the
+    shots whose own id and prompt survived (the others are stand-ins)."""
+
+    storyboard: Storyboard
+    shots: tuple[int, ...]
+
+
+def sketch(doc: Document, broken: list[str]) -> Partial | None:
     """A best-effort model of a document that has problems, so that its templates can be
     checked in the same pass: each part at a path in `broken` (the schema's problems) is left
     out and its default stands in. Returns the model and the indices of the shots whose own
@@ -315,9 +324,7 @@ def sketch(doc: Document, broken: list[str]) -> tuple[Storyboard, tuple[int, ...
     return None
 
 
-def _sketch(
-    doc: Document, paths: list[PathKey], depth: int | None
-) -> tuple[Storyboard, tuple[int, ...]] | None:
+def _sketch(doc: Document, paths: list[PathKey], depth: int | None) -> Partial | None:
     data = copy.deepcopy(doc.data)
     shots: list[Any] = data["shots"]
     stubbed: set[int] = set()
@@ -342,7 +349,7 @@ def _sketch(
         sb = from_document(Document(doc.path, doc.text, data, doc.value_marks, doc.key_marks))
     except Exception:  # a shape no schema problem named: check no templates rather than guess
         return None
-    return sb, tuple(i for i in range(len(shots)) if i not in stubbed)
+    return Partial(sb, tuple(i for i in range(len(shots)) if i not in stubbed))
 
 
 def _drop(data: Any, path: PathKey) -> None:

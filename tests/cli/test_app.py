@@ -131,7 +131,7 @@ def test_every_command_takes_q_and_v() -> None:
 def test_verbose_shows_the_traceback_of_a_bug(good: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from storyboard import pipeline
 
-    def broken(path: Path) -> None:
+    def broken(path: Path, provider: str | None = None) -> None:
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(pipeline, "load", broken)

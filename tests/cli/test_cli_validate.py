@@ -68,3 +68,50 @@ def test_validate_renders_prompts_and_captions(tmp_path: Path) -> None:
     assert (
         f"{path}:6:14: error: shots[0].caption:" in result.output and "did you mean 'title'?" in result.output
     )
+
+
+CONTINUED = (
+    "storyboard: 1\nprovider: {provider}\n{options}shots:\n  - id: a\n    prompt: dawn\n"
+    "  - id: b\n    prompt: noon\n    continues: a\n"
+)
+
+
+def test_validate_checks_what_the_provider_can_do(tmp_path: Path) -> None:
+    """The file's provider (or -p) is part of the check: what plan would refuse, validate
+    refuses, with its location, and without a key."""
+    path = tmp_path / "c.yaml"
+    path.write_text(CONTINUED.format(provider="nanophoto", options=""))
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:8:5: error: shots[1].continues: shot 'b': nanophoto" in result.stderr, result.stderr
+    assert CliRunner().invoke(cli, ["validate", str(path), "-p", "kie"]).exit_code == 0
+    path.write_text(CONTINUED.format(provider="kie", options=""))
+    assert CliRunner().invoke(cli, ["validate", str(path)]).exit_code == 0
+    assert CliRunner().invoke(cli, ["validate", str(path), "-p", "nanophoto"]).exit_code == 2
+
+
+def test_a_bad_option_does_not_hide_what_the_provider_cannot_do(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(CONTINUED.format(provider="nanophoto", options="providers: {nanophoto: {bacth: 2}}\n"))
+    for command in ("validate", "plan"):
+        result = CliRunner().invoke(cli, [command, str(path)])
+        assert result.exit_code == 2, result.output
+        located = [line.split(": error: ")[0] for line in result.stderr.splitlines() if ": error: " in line]
+        assert located == [f"{path}:3:25", f"{path}:9:5"], result.stderr
+        assert "did you mean 'batch'?" in result.stderr
+
+
+def test_plan_and_validate_json_carry_the_warnings_in_the_file_s_order(tmp_path: Path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text(
+        "storyboard: 1\nprovider: kie\nimages:\n  dusk: https://example.com/dusk.png\n"
+        "  dawn: https://example.com/dawn.png\nshots:\n  - id: a\n    prompt: x\n"
+        "    frames: {first: dawn, last: dusk}\n"
+    )
+    import json
+
+    plan = json.loads(CliRunner().invoke(cli, ["plan", str(path), "--json"]).stdout)
+    lines = [w["line"] for w in plan["warnings"]]
+    assert lines == [4, 5] and all("placeholder" in w["message"] for w in plan["warnings"]), plan
+    valid = json.loads(CliRunner().invoke(cli, ["validate", str(path), "--json"]).stdout)
+    assert [w["line"] for w in valid["files"][0]["warnings"]] == [4, 5]

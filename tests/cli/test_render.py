@@ -41,3 +41,30 @@ def test_a_dead_host_fails_each_shot_once_with_its_reason(
     assert all(
         "could not reach http://127.0.0.1:" in r["reason"] and "KIE_BASE_URL" in r["reason"] for r in rows
     )
+    assert all(r["reason"].startswith("not submitted (nothing was charged): ") for r in rows)
+
+
+def test_a_refused_key_is_said_once_with_its_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What stops the whole render is told once, after the count, not again as every shot's
+    failure; and no "render again" that cannot help until the key is fixed."""
+    from tests.clips import make_clip
+    from tests.run.boards import use
+    from tests.servers import start_server
+
+    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
+    clip = make_clip(tmp_path / "clip.mp4", seconds=8.0, size=(64, 36), fps=10)
+    shots = three()
+    shots[2]["takes"] = 2
+    board = write_board(tmp_path / "film", "kie", shots)
+    with start_server("kie", clip=clip) as srv:
+        use(monkeypatch, srv)
+        monkeypatch.setenv("KIE_API_KEY", "kie-not-the-key-0000")
+        result = CliRunner().invoke(cli, ["render", str(board), "--yes", "-q"])
+        assert srv.paid_for() == {}
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert sum("the API key was refused" in line for line in lines) == 1, result.stderr
+    assert "0 of 3 shots made (0 of 1 other takes); the film was not cut." in result.stderr
+    assert "4 requests not taken because of the error below (nothing was charged)." in result.stderr
+    assert "render again" not in result.stderr.lower()
+    assert "set KIE_API_KEY to a valid key" in lines[-2] or "KIE_API_KEY" in lines[-1]

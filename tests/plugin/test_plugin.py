@@ -94,7 +94,9 @@ def test_plan_shows_its_requests_prices_and_options(tmp_path: Path, srv: Any) ->
         {"scene": "a green door at night", "frame": "16:9", "seed": 12345, "grain": 2},
     ]
     assert all(r["url"] == f"{srv.base_url}/v2/clips" for r in data["requests"])
-    assert data["cost"]["credits"] == 21 and data["warnings"] == []
+    assert data["cost"]["credits"] == 21
+    # the one warning: a hosted render would refuse the example.com image (a placeholder)
+    assert [(w["path"], w["line"]) for w in data["warnings"]] == [("images.dawn.url", 10)]
     text = cli(path.parent, srv, "plan", str(path))
     assert text.returncode == 0 and "7 credits" in text.stdout and "21 credits" in text.stdout
     assert srv.requests == []  # a plan sends nothing
