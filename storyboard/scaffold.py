@@ -36,6 +36,25 @@ renders/
 """
 
 
+def _modeline() -> bytes:
+    """The first line that lets an editor's YAML language server complete and explain every
+    field: the schema of the storyboard installed here (none where it is not a plain file)."""
+    from storyboard.resources import schema_file
+
+    schema = schema_file()
+    if not isinstance(schema, Path) or not schema.is_file():  # e.g. inside a zip: no path to give
+        return b""
+    return f"# yaml-language-server: $schema={schema.resolve()}\n".encode()
+
+
+def _free_name(directory: Path) -> Path:
+    """A sibling folder that does not exist yet: my-film-2, my-film-3..."""
+    n = 2
+    while (candidate := directory.with_name(f"{directory.name}-{n}")).exists():
+        n += 1
+    return candidate
+
+
 def init_project(directory: Path) -> Path:
     """Create DIR/storyboard.yaml with its own images and music; return the storyboard's path.
 
@@ -47,7 +66,7 @@ def init_project(directory: Path) -> Path:
     if target.exists():
         raise InputError(
             f"{target} already exists: init never overwrites a storyboard",
-            hint="choose a new or empty folder, e.g. `storyboard init my-film`",
+            hint=f"choose a new or empty folder, e.g. `storyboard init {_free_name(directory)}`",
         )
     if directory.exists() and not directory.is_dir():
         raise InputError(f"{directory} is a file, not a folder: give a folder to create")
@@ -62,7 +81,10 @@ def init_project(directory: Path) -> Path:
         for rel, src in payload:
             dest = directory / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(src.read_bytes())
+            data = src.read_bytes()
+            if rel == STORYBOARD_NAME:
+                data = _modeline() + data
+            dest.write_bytes(data)
         ignore = directory / ".gitignore"  # keys and paid clips stay out of git; the storyboard goes in
         if not ignore.exists():
             ignore.write_text(GITIGNORE, encoding="utf-8")

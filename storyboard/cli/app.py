@@ -308,13 +308,26 @@ def complete_shots(ctx: click.Context, param: click.Parameter, incomplete: str) 
     """The shot ids of the storyboard named by the command's FILE argument."""
     from storyboard.spec.document import load
 
-    file = ctx.params.get("file")
+    file = ctx.params.get("file") or _file_in_words()
     try:
         shots = load(Path(file)).data.get("shots") if file else None
     except Exception:  # completion must never fail loudly
         return []
     ids = [s["id"] for s in shots or [] if isinstance(s, dict) and isinstance(s.get("id"), str)]
     return [CompletionItem(i) for i in ids if i.startswith(incomplete)]
+
+
+def _file_in_words() -> str | None:
+    """The storyboard on the command line being completed. Completing an option's value
+    (`--force <Tab>`), click has not parsed the arguments, so read the words the shell passed
+    (every shell click completes sets COMP_WORDS)."""
+    import shlex
+
+    try:
+        words = shlex.split(os.environ.get("COMP_WORDS", ""))
+    except ValueError:  # an unclosed quote mid-typing
+        return None
+    return next((w for w in words[1:] if w.endswith((".yaml", ".yml")) and Path(w).is_file()), None)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -29,7 +29,7 @@ def _check_timeline(ctx: click.Context, param: click.Parameter, value: Path | No
 def timeline_option(f: Any) -> Any:
     return click.option(
         "--timeline",
-        type=click.Path(path_type=Path, dir_okay=False),
+        type=click.Path(path_type=Path),  # a folder is told with a file to give (check_destination)
         callback=_check_timeline,
         metavar="FILE",
         help="Also write the cut as a timeline for an editor: .otio (OpenTimelineIO), .edl "

@@ -6,6 +6,7 @@ continuing them included, so the price is the price.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -18,10 +19,12 @@ from storyboard.cli.app import (
     _provider_option,
     cli,
     complete_shots,
+    detail,
     emit_json,
     json_option,
     problem_json,
     say,
+    verbose,
     verbosity_options,
     warn,
 )
@@ -180,6 +183,11 @@ def print_plan(decisions: Decisions) -> None:
     else:
         money = "nothing"
     say(f"Plan: {', '.join(parts)}. Cost: {money}.")
+    if verbose():  # -v: what would be sent, as `plan --json` has it (no key in it: none is sent here)
+        for req in data["requests"]:
+            body = req.get("body", req.get("multipart"))
+            detail(f"  {req['method']} {req['url']}  [{', '.join(req['shots'])}]")
+            detail("    " + json.dumps(body, ensure_ascii=False, sort_keys=True))
     default = type_of_provider(plan.provider.name).default_base_url
     if not local and default and plan.provider.base_url != default.rstrip("/"):
         say(f"Requests go to {plan.provider.base_url} (not {default}).")

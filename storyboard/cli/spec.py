@@ -139,6 +139,10 @@ def select(file: Path, shot: str, take: int) -> None:
     from storyboard.spec.edit import set_select
 
     sb = pipeline.load(file)
+    current = next((s.select for s in sb.shots if s.id == shot), None)
+    if current == take:  # as `git checkout` of the branch you are on: said, nothing written
+        say(f"shot {shot!r} already uses take {take}: {file} is unchanged")
+        return
     set_select(sb, shot, take)
     say(f"shot {shot!r} uses take {take} (select: {take} in {file})")
     p = pipeline.make_plan(pipeline.load(file))

@@ -92,10 +92,13 @@ def check_destination(path: Path, protected: tuple[Path, ...] = ()) -> Path:
     format whose packages are missing: call it before anything is spent. Returns the path
     made absolute."""
     path = Path(path).resolve()
+    if path.is_dir():
+        raise InputError(
+            f"the timeline {path} is a folder: give a file in it",
+            hint=f"e.g. --timeline {path / 'cut.otio'} (or .edl, .xml)",
+        )
     fmt = format_of(path)
     _require(fmt)
-    if path.is_dir():
-        raise InputError(f"the timeline {path} is a folder", hint=f"give a file name ending in {fmt.value}")
     for p in protected:
         if path == Path(p).resolve():
             raise InputError(f"the timeline {path} would overwrite {Path(p).name}")

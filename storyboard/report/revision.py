@@ -59,7 +59,15 @@ def locate(file: Path) -> tuple[Path, str]:
 def resolve(root: Path, rev: str) -> str:
     got = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")
     if got.returncode != 0:
-        raise ConfigError(f"no revision {rev!r} in {root}", hint="e.g. HEAD, HEAD~1, main, a commit id")
+        count = _git(root, "rev-list", "--count", "HEAD")
+        commits = int(_text(count)) if count.returncode == 0 and _text(count).isdigit() else 0
+        if commits == 0:
+            hint = "nothing is committed yet: commit the storyboard, then diff against HEAD"
+        elif commits == 1:
+            hint = "the repository has one commit: HEAD is the only revision to compare with"
+        else:
+            hint = f"e.g. HEAD, HEAD~1 ... HEAD~{commits - 1}, a branch or a commit id"
+        raise ConfigError(f"no revision {rev!r} in {root}", hint=hint)
     return _text(got)
 
 

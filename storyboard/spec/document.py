@@ -15,6 +15,7 @@ import yaml
 
 from storyboard.errors import Location, Problem, ValidationError, format_path
 from storyboard.spec import filekind
+from storyboard.spec.sniff import what_it_is
 from storyboard.spec.yaml_errors import explain
 
 STORYBOARD_NAME = "storyboard.yaml"  # what `storyboard init` writes in its folder
@@ -175,6 +176,15 @@ def _file_problem(path: Path, message: str, line: int = 1, col: int = 1, text: s
     return Problem(message, "", Location(str(path), line, col, src))
 
 
+def _storyboard_near(path: Path) -> str:
+    """The hint for a file that is not a storyboard: the one beside it or a folder up."""
+    for folder in (path.parent, path.parent.parent):
+        found = sorted(folder.glob("*.y*ml")) if folder.is_dir() else []
+        if len(found) == 1:
+            return f"did you mean {found[0]}?"
+    return "give the path of the storyboard's .yaml file"
+
+
 def _whole_file(path: Path, message: str, hint: str | None = None) -> ValidationError:
     return ValidationError([Problem(message, "", FileLocation(str(path)), hint)])
 
@@ -237,6 +247,9 @@ def load(path: Path) -> Document:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
+        held = what_it_is(raw[:16])
+        if held.startswith("it holds a"):  # an image or a video given by mistake: say so
+            raise _whole_file(path, f"this is not a storyboard: {held}", _storyboard_near(path)) from None
         before = raw[: e.start]
         line = before.count(b"\n") + 1
         col = e.start - (before.rfind(b"\n") + 1) + 1

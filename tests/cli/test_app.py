@@ -190,6 +190,13 @@ def test_completion_offers_provider_names(good: Path) -> None:
     assert "validate" in complete("storyboard ")
 
 
+def test_completion_offers_shot_ids(good: Path) -> None:
+    assert complete(f"storyboard select {good} ") == ["one", "two"]
+    # an option's value: click has not parsed FILE yet, the shell's words name it
+    assert complete(f"storyboard render {good} --force ") == ["one", "two"]
+    assert complete(f"storyboard plan {good} --force t") == ["two"]
+
+
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_completion_prints_each_shells_script(shell: str) -> None:
     result = invoke("completion", shell)

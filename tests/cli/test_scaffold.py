@@ -29,6 +29,11 @@ def test_init_creates_a_valid_storyboard_with_its_own_media(tmp_path: Path) -> N
         for asset in shot.images:
             assert asset.path is not None and asset.path.is_relative_to(tmp_path / "film")
             assert image_kind(asset.path.read_bytes()[:16]) == "PNG"
+    # the first line names the installed schema, for the editor's YAML language server
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# yaml-language-server: $schema=/"), first
+    schema = json.loads(Path(first.split("=", 1)[1]).read_text())
+    assert schema["title"] and "shots" in schema["properties"]
 
 
 def test_init_into_an_existing_empty_folder(tmp_path: Path) -> None:
@@ -77,6 +82,7 @@ def test_init_then_render_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "And someone was already there" in film.with_suffix(".srt").read_text()
     result = runner.invoke(cli, ["init", str(tmp_path / "film")])
     assert result.exit_code == 2 and "already exists" in result.output
+    assert f"storyboard init {tmp_path / 'film-2'}" in result.output  # a name that is free
 
 
 def test_init_keeps_keys_and_clips_out_of_git(tmp_path: Path) -> None:
@@ -119,6 +125,16 @@ def test_every_command_init_suggests_works_as_written(
     for command in header:
         result = _run(shlex.split(command)[1:])
         assert result.exit_code == 0, (command, result.output)
+
+
+def test_plan_v_shows_what_would_be_sent(tmp_path: Path) -> None:
+    path = init_project(tmp_path / "film")
+    result = _run(["plan", str(path), "-p", "aivideoapi", "-v"])
+    assert result.exit_code == 0, result.output
+    sent = [line for line in result.stderr.splitlines() if line.startswith("  POST https://")]
+    assert len(sent) == 3 and sent[0].endswith("[opening]"), result.stderr
+    assert '"image_urls": ["https://example.com/my-first-film/sunrise.png"]' in result.stderr
+    assert "POST" not in _run(["plan", str(path), "-p", "aivideoapi"]).output  # only with -v
 
 
 def test_the_plan_on_a_hosted_provider_shows_the_placeholder_urls(tmp_path: Path) -> None:

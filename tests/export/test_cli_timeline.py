@@ -38,6 +38,16 @@ def test_an_unknown_extension_is_refused_before_rendering(board: Path, name: str
     assert _nothing_made(board)
 
 
+def test_a_folder_is_refused_with_a_file_to_give_instead(board: Path) -> None:
+    folder = board.parent / "renders"
+    folder.mkdir()
+    r = CliRunner().invoke(cli, ["render", str(board), "-q", "--timeline", str(folder)])
+    assert r.exit_code == 2, r.output
+    assert f"error: the timeline {folder} is a folder: give a file in it" in r.output
+    assert f"e.g. --timeline {folder / 'cut.otio'}" in r.output and "Invalid value" not in r.output
+    assert _nothing_made(board)
+
+
 def test_a_file_that_is_not_a_timeline_is_not_overwritten(board: Path) -> None:
     notes = board.parent / "notes.xml"
     notes.write_text("<notes>mine</notes>\n")

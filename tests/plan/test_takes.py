@@ -121,6 +121,11 @@ def test_choosing_another_take_recuts_without_paying(
 
         again = CliRunner().invoke(cli, ["select", str(board), "harbour", "1"])
         assert again.exit_code == 0 and "  select: 1\n" in board.read_text()
+        before = board.read_bytes()
+        same = CliRunner().invoke(cli, ["select", str(board), "harbour", "1"])  # the take it uses
+        assert same.exit_code == 0 and "already uses take 1" in same.output and board.read_bytes() == before
+        single = CliRunner().invoke(cli, ["select", str(board), "gulls", "1"])  # one take: nothing to pick
+        assert single.exit_code == 0 and "select:" not in board.read_text().split("id: gulls")[1]
         nope = CliRunner().invoke(cli, ["select", str(board), "harbour", "3"])
         assert nope.exit_code == 2 and "has 2 takes: there is no take 3" in nope.output
         unknown = CliRunner().invoke(cli, ["select", str(board), "nope", "1"])

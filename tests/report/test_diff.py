@@ -232,6 +232,8 @@ def test_an_invalid_storyboard_at_the_revision_says_where(repo: Path) -> None:
 def test_refusals(repo: Path, tmp_path_factory: Any) -> None:
     out = diff(repo, "no-such-rev", str(board(repo)), code=2)
     assert "no revision 'no-such-rev'" in out
+    out = diff(repo, "HEAD~1", str(board(repo)), code=2)  # the fixture's repository: one commit
+    assert "the repository has one commit: HEAD is the only revision" in out, out
     lone = tmp_path_factory.mktemp("not-a-repo") / "lighthouse"
     shutil.copytree(ROOT / "examples/lighthouse", lone)
     out = diff(repo, str(lone / "lighthouse.yaml"), code=2)

@@ -131,6 +131,18 @@ def test_not_utf8_points_at_the_byte(tmp_path: Path) -> None:
     assert "not UTF-8" in p.message and "0xe9" in p.message
 
 
+def test_an_image_given_as_the_storyboard_says_so(tmp_path: Path) -> None:
+    (tmp_path / "film.yaml").write_text("storyboard: 1\n")
+    (tmp_path / "images").mkdir()
+    png = tmp_path / "images" / "hero.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    with pytest.raises(ValidationError) as e:
+        load(png)
+    (p,) = e.value.problems
+    assert p.message == "this is not a storyboard: it holds a PNG image"
+    assert p.hint == f"did you mean {tmp_path / 'film.yaml'}?"
+
+
 def test_nul_byte_is_binary(tmp_path: Path) -> None:
     path = tmp_path / "bin.yaml"
     path.write_bytes(b"a: 1\nb: \x00\n")
