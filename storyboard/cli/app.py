@@ -214,7 +214,10 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except StoryboardError as e:
-            _fail(e.exit_code, error_json(e), e.format())
+            text = e.format()
+            if isinstance(e, ValidationError) and len(e.problems) > 1:  # as validate ends: how many
+                text += f"\n{len(e.problems)} problems"
+            _fail(e.exit_code, error_json(e), text)
         except KeyboardInterrupt as e:
             _interrupted(e)
         except click.ClickException as e:

@@ -80,12 +80,19 @@ def report(file: Path, provider: str | None, output: Path | None) -> None:
     sb = pipeline.load(file, provider)
     plan = pipeline.make_plan(sb, provider)
     film = pipeline.output_path(sb, output)
-    page = check_page(film.with_suffix(".report.html"))
+    # another provider's sheet beside the file's own, never over it
+    other = "" if plan.provider.name == sb.provider else f".{plan.provider.name}"
+    page = check_page(film.with_suffix(f"{other}.report.html"))
     sheet = gather(plan, film, page)
     page.parent.mkdir(parents=True, exist_ok=True)
     write_shared(page, render_page(sheet))
     made = sum(1 for s in sheet.shots if s.selected is not None and s.selected.video is not None)
-    cut = "the film" if sheet.film else "no film yet (render cuts it)"
+    if sheet.film:
+        cut = "the film"
+    elif sheet.film_other:
+        cut = "no film yet of these clips (the one there was cut from others)"
+    else:
+        cut = "no film yet (render cuts it)"
     say(f"wrote {page} ({len(sheet.shots)} shots, {made} with clips, {cut})")
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from storyboard.errors import Problem, Severity, ValidationError
 from storyboard.hashing import file_sha256
 from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Provider
+from storyboard.spec.checks import sort_problems
 from storyboard.spec.glyphs import caption_warnings
 from storyboard.spec.model import SETTING_NAMES, Storyboard
 from storyboard.spec.templating import render_caption, render_prompt
@@ -164,7 +165,7 @@ def compile_plan(sb: Storyboard, provider: Provider, *, takes: int = 1) -> Plan:
     if not problems and not placed:
         problems.extend(provider.check_batch(compiled))
     if problems or placed:
-        raise ValidationError(placed + [_relocate(sb, p) for p in problems])
+        raise ValidationError(sort_problems(placed + [_relocate(sb, p) for p in problems]))
     fingerprints: dict[str, str] = {}  # the take the cut uses, by shot: what a continuation follows
     plans: list[ShotPlan] = []
     others: list[ShotPlan] = []

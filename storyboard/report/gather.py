@@ -24,6 +24,7 @@ from storyboard.report.status import standing
 from storyboard.report.stills import data_uri, stills
 from storyboard.spec.model import Asset
 from storyboard.spec.model import Shot as ShotSpec
+from storyboard.stitch.manifest import clips_of
 
 THUMB = 160  # pixels wide: the images a shot is sent with
 
@@ -126,7 +127,10 @@ def gather(plan: pipeline.Plan, film: Path, page: Path) -> Report:
             shots = tuple(pool.map(shot, plan.shots))
     cost = now.cost
     film_video = None
-    if film.is_file():
+    cut_from = clips_of(film)
+    ours = [made.clips[sp.id].resolve() for sp in plan.shots if sp.id in made.clips]
+    other = film.is_file() and cut_from is not None and cut_from != ours
+    if film.is_file() and not other:  # the page plays the film of these shots, not another's
         info = probe(film)
         size = (info.video.width, info.video.height) if info.video else (0, 0)
         film_video = Video(href=href(film, page), seconds=info.duration, size=size)
@@ -137,6 +141,8 @@ def gather(plan: pipeline.Plan, film: Path, page: Path) -> Report:
         free=plan.provider.local,
         shots=shots,
         film=film_video,
+        film_other=other,
+        provider_option=plan.provider.name != sb.provider,
         cost_credits=0.0 if plan.provider.local else cost.credits,
         cost_usd=0.0 if plan.provider.local else cost.usd,
         generated=dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),

@@ -85,7 +85,9 @@ class Report:
     provider: str
     free: bool
     shots: tuple[Shot, ...]
-    film: Video | None  # None: not cut yet
+    film: Video | None  # None: not cut yet (or `film_other` says why not shown)
     cost_credits: float | None  # what rendering the missing shots would cost (None: unknown)
     cost_usd: float | None
     generated: str  # when the page was made, ISO 8601
+    provider_option: bool = False  # the provider is not the storyboard's own (render needs -p)
+    film_other: bool = False  # a film is there, cut from other clips (another provider's, an older edit)

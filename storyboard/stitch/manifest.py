@@ -105,6 +105,16 @@ def up_to_date(spec: CutSpec, engine: str) -> StitchResult | None:
     )
 
 
+def clips_of(output: Path) -> list[Path] | None:
+    """The clips the film at `output` was cut from, in order; None when no manifest says so
+    (a film cut before manifests listed them, or by hand)."""
+    data = _load(output)
+    clips = data.get("clips") if data else None
+    if not isinstance(clips, list) or not all(isinstance(c, str) for c in clips):
+        return None
+    return [Path(c) for c in clips]
+
+
 def record(spec: CutSpec, engine: str, result: StitchResult) -> None:
     """Write the manifest for a film just made (after the film and its .srt)."""
     output = Path(spec.output)
@@ -119,6 +129,7 @@ def record(spec: CutSpec, engine: str, result: StitchResult) -> None:
     data = {
         "version": VERSION,
         "settings": text_sha256(_settings(spec, engine)),
+        "clips": [str(Path(c.path).resolve()) for c in spec.clips],  # in order: what the film is
         "files": files,
         "outputs": outputs,
         "result": {

@@ -147,12 +147,15 @@ def test_the_command_says_what_it_wrote(lighthouse: Sheet) -> None:
 @pytest.mark.parametrize("provider", ["aivideoapi", "kie"])  # priced; no price in its documents
 def test_another_provider_shows_its_prompts_and_prices(lighthouse: Sheet, provider: str) -> None:
     """-p: what that provider would be sent and what it costs; none of its clips are made."""
+    own = lighthouse.page.read_bytes()
     out = run("report", str(lighthouse.board), "-p", provider)
+    page_of = lighthouse.film.with_suffix(f".{provider}.report.html")  # beside the preview's own
     try:
-        assert "(5 shots, 0 with clips, the film)" in out
+        assert f"wrote {page_of} (5 shots, 0 with clips, no film yet" in out  # the preview's film is not its
+        assert lighthouse.page.read_bytes() == own
         data = yaml.safe_load(run("plan", str(lighthouse.board), "-p", provider, "--json"))
         plan = pipeline.make_plan(pipeline.load(lighthouse.board), provider)
-        got = cards(lighthouse.page)
+        got = cards(page_of)
         for card, shot, sp in zip(got.cards, data["shots"], plan.shots, strict=True):
             f = card.fields
             assert f["provider"] == provider and f["state"] == "new"
@@ -164,14 +167,14 @@ def test_another_provider_shows_its_prompts_and_prices(lighthouse: Sheet, provid
                 assert f["cost"] == f"{c['credits']:g} credits" + (f" (${c['usd']:.2f})" if c["usd"] else "")
             assert card.videos == [] and card.stills == []
         total = data["cost"]
-        page = lighthouse.page.read_text()
+        page = page_of.read_text()
         if total["credits"] is None:
             assert "to render the rest: <b>unknown</b>" in page
         else:
             assert f"to render the rest: <b>{total['credits']:g} credits (${total['usd']:.2f})</b>" in page
         assert page.count("not made yet") == 5
     finally:
-        run("report", str(lighthouse.board))  # back to the preview's page for the other tests
+        page_of.unlink(missing_ok=True)
 
 
 def test_a_changed_shot_shows_its_older_clip(tmp_path: Path) -> None:
@@ -235,3 +238,19 @@ def test_takes_stand_side_by_side_and_the_cut_s_is_marked(
     assert len(card.videos) == 2  # both takes, playable, side by side
     text = page.read_text()
     assert "takes-many" in text and text.count('class="take') >= 2
+
+
+def test_another_provider_s_sheet_stands_beside_and_never_plays_the_preview_s_film(tmp_path: Path) -> None:
+    board = copy_example("three-shot", tmp_path)
+    run("render", str(board), "-q")
+    own = pipeline.load(board).output.with_suffix(".report.html")
+    run("report", str(board))
+    before = own.read_bytes()
+    out = run("report", str(board), "-p", "kie")
+    page = pipeline.load(board).output.with_suffix(".kie.report.html")
+    assert str(page) in out and own.read_bytes() == before  # the file's own sheet is kept
+    text = page.read_text()
+    assert cards(page).film is None  # the film there is the preview's: not kie's cut
+    assert "The film there was cut from other clips" in text
+    assert f"storyboard render {board} -p kie" in html.unescape(text)
+    assert cards(own).film is not None  # and the preview's sheet does play it
