@@ -4,6 +4,7 @@
     STORYBOARD_RETRY_BASE     seconds of the first backoff step (default 1)
     STORYBOARD_TASK_TIMEOUT   seconds a render waits for one task before leaving it to the
                               next render (default 1800)
+    STORYBOARD_DOWNLOAD_TIMEOUT  seconds one download of a clip may take in all (default 600)
 
 Each is a number of seconds greater than 0; anything else is a ConfigError naming the
 variable, rather than a silent fallback that would poll a paid service at the wrong pace.
@@ -21,9 +22,11 @@ from storyboard.errors import ConfigError
 POLL_INTERVAL = "STORYBOARD_POLL_INTERVAL"
 RETRY_BASE = "STORYBOARD_RETRY_BASE"
 TASK_TIMEOUT = "STORYBOARD_TASK_TIMEOUT"
+DOWNLOAD_TIMEOUT = "STORYBOARD_DOWNLOAD_TIMEOUT"
 
 DEFAULT_RETRY_BASE = 1.0
 DEFAULT_TASK_TIMEOUT = 30 * 60.0
+DEFAULT_DOWNLOAD_TIMEOUT = 10 * 60.0  # a 50 MB clip at 100 kB/s: a host slower than that is stuck
 
 
 def seconds(name: str) -> float | None:
@@ -55,6 +58,11 @@ def retry_base() -> float:
 def task_timeout() -> float:
     value = seconds(TASK_TIMEOUT)
     return DEFAULT_TASK_TIMEOUT if value is None else value
+
+
+def download_timeout() -> float:
+    value = seconds(DOWNLOAD_TIMEOUT)
+    return DEFAULT_DOWNLOAD_TIMEOUT if value is None else value
 
 
 def is_loopback(url: str) -> bool:

@@ -19,14 +19,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from storyboard import env
 from storyboard.errors import Cancelled, DownloadError, VerifyError
 from storyboard.hashing import file_sha256
 from storyboard.media.verify import MAX_BYTES, verify_clip
 from storyboard.retry import Backoff
 from storyboard.spec.model import CLIP_SECONDS
 from storyboard.store.atomic import commit, temp_path
-
-CHUNK = 1 << 16
 
 
 def safe_url(url: str) -> str:
@@ -39,7 +38,12 @@ def safe_url(url: str) -> str:
 
 
 # fetching --------------------------------------------------------------------------------------
-def _stream(client: httpx.Client, url: str, tmp: Path, max_bytes: int, stop: threading.Event | None) -> None:
+def _stream(
+    client: httpx.Client, url: str, tmp: Path, max_bytes: int, stop: threading.Event | None, limit: float
+) -> None:
+    # the read timeout bounds each wait for bytes; a host that trickles a byte a second never
+    # trips it, so the whole download has a deadline of its own
+    deadline = time.monotonic() + limit
     with client.stream("GET", url) as response:
         if response.status_code >= 400:
             status = response.status_code
@@ -50,10 +54,15 @@ def _stream(client: httpx.Client, url: str, tmp: Path, max_bytes: int, stop: thr
             raise DownloadError(too_big, fatal=True)
         got = 0
         with open(tmp, "wb") as f:
-            for chunk in response.iter_bytes(CHUNK):
+            for chunk in response.iter_bytes():  # as they come: a size would wait to fill it
                 if stop is not None and stop.is_set():
                     raise Cancelled()
                 got += len(chunk)
+                if time.monotonic() > deadline:
+                    raise DownloadError(
+                        f"{safe_url(url)} sent {got} bytes in {limit:.0f} s and was given up "
+                        f"(set {env.DOWNLOAD_TIMEOUT} to wait longer)"
+                    )
                 if got > max_bytes:
                     too_big = f"{safe_url(url)} sent more than the {max_bytes} byte limit"
                     raise DownloadError(too_big, fatal=True)
@@ -99,7 +108,7 @@ def fetch(
             if attempt:
                 _sleep(backoff.delay(attempt - 1), stop)
             try:
-                _stream(client, url, tmp, max_bytes, stop)
+                _stream(client, url, tmp, max_bytes, stop, env.download_timeout())
                 verify_clip(tmp, expected_seconds=expected_seconds, max_bytes=max_bytes)
             except VerifyError as e:
                 last = DownloadError(f"{safe_url(url)}: {e.message}")

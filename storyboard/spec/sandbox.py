@@ -106,7 +106,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         current().charge(1)
         if getattr(__obj, "__name__", "") == "join" and args and isinstance(args[0], Iterator):
             args = (list(counted(args[0])), *args[1:])
-        check_method(__obj, args, kwargs)
+        # inside a loop or block Jinja passes its own _loop_vars/_block_vars along (Context.call
+        # takes them off again): they are not the method's arguments
+        own = {k: v for k, v in kwargs.items() if k not in ("_loop_vars", "_block_vars")}
+        check_method(__obj, args, own)
         return made(super().call(__context, __obj, *args, **kwargs), "a call")
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:

@@ -264,6 +264,25 @@ def test_a_clip_that_cannot_be_downloaded_stays_resumable(tmp_path: Path, clip: 
         assert result.failed == {} and len(srv.accepted) == 1
 
 
+def test_a_file_host_that_trickles_is_given_up_and_the_clip_fetched_later(
+    tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CDN that sends a few bytes now and then never trips a read timeout: the whole
+    download has a deadline, the shot is left stalled (paid, its task kept), not hung."""
+    monkeypatch.setenv("STORYBOARD_DOWNLOAD_TIMEOUT", "0.3")
+    board = write_board(tmp_path / "film", "kie", three()[:1])
+    with start_server("kie", clip=clip) as srv:
+        plan = make_plan(board, srv)
+        srv.fault("trickle", times=20)
+        result = generate(plan)
+        assert result.shots["a"].outcome is Outcome.STALLED, result.failed
+        assert "was given up (set STORYBOARD_DOWNLOAD_TIMEOUT to wait longer)" in result.failed["a"]
+        assert states(plan) == ["submitted"] and len(srv.accepted) == 1
+        srv.clear_faults()
+        result = generate(plan)
+        assert result.failed == {} and len(srv.accepted) == 1  # fetched, not paid again
+
+
 def test_states_follow_the_shots(tmp_path: Path, clip: Path) -> None:
     board = write_board(tmp_path / "film", "kie", three())
     with start_server("kie", clip=clip) as srv:

@@ -54,12 +54,13 @@ FAULT_KINDS = (
     "fail_job",
     "truncate",
     "corrupt",
+    "trickle",
     "slow",
     "echo",
 )
 _AFTER = ("accept_drop", "accept_500")  # faults that strike once the request is done
 FAULT_PLACES = ("submit", "poll", "download", "upload", "any")
-_DOWNLOAD_ONLY = ("truncate", "corrupt")
+_DOWNLOAD_ONLY = ("truncate", "corrupt", "trickle")
 
 # the word that content checks refuse, as a whole word in a prompt
 FORBIDDEN = re.compile(r"\bFORBIDDEN\b")
@@ -131,6 +132,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
     truncate: bool = False  # send Content-Length of the whole body, then half, then close
+    trickle: bool = False  # send the body a few bytes at a time, 0.05 s apart (a stuck CDN)
 
 
 class Refusal(Exception):  # control flow, not an error of ours
@@ -543,6 +545,7 @@ class FakeProvider:
             data = _garbage(len(data), data)
         reply = Reply(200, data, content_type="video/mp4")
         reply.truncate = fault is not None and fault.kind == "truncate"
+        reply.trickle = fault is not None and fault.kind == "trickle"
         return reply
 
     def download_route(self) -> Route:
@@ -776,6 +779,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._headers_buffer = []
         if self.command == "HEAD":
             self.wfile.write(head)
+            return
+        if reply.trickle:  # until the client gives up (or, after minutes, the whole body)
+            self.wfile.write(head)
+            for i in range(0, len(data), 16):
+                try:
+                    self.wfile.write(data[i : i + 16])
+                    self.wfile.flush()
+                except OSError:
+                    return
+                if self.server.fake._closing.wait(0.05):  # the server is stopping: so do we
+                    return
             return
         if reply.truncate:
             self.wfile.write(head + data[: len(data) // 2])

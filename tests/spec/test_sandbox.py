@@ -85,6 +85,13 @@ ORDINARY: dict[str, str] = {  # template -> what it renders to, bounds notwithst
     "{% macro m(n) %}{% if n %}{{ n }}{{ m(n - 1) }}{% endif %}{% endmacro %}{{ m(3) }}": "321",
     "{{ [1, 2, 3, 4]|batch(2)|list }} {{ [1, 2, 3]|slice(2)|list }}": "[[1, 2], [3, 4]] [[1, 2], [3]]",
     "{{ {'a': [1, 2]}|tojson }}": '{"a": [1, 2]}',
+    # string methods inside a loop or a block: Jinja passes its loop variables along the call
+    "{% for w in ['a red door'] %}{{ w.replace('red', 'blue') }} {{ w.center(12, '.') }}{% endfor %}": (
+        "a blue door .a red door."
+    ),
+    "{% for w in ['ab'] %}{{ w.ljust(4, '-') }}{{ w.zfill(3) }}{{ ', '.join([w, w]) }}{% endfor %}": (
+        "ab--0abab, ab"
+    ),
 }
 
 
