@@ -43,6 +43,7 @@ from storyboard.errors import (
 from storyboard.plan.decide import Action, Decisions
 from storyboard.run import events as ev
 from storyboard.spec.checks import placeholder_urls
+from storyboard.store.layout import Layout
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -297,6 +298,7 @@ def render(
             raise ValidationError(placeholders)
     decisions = pipeline.decide(p, force)  # the decision shown is the decision followed
     _refuse_if_locked(sb)  # before asking for money that could not be spent
+    Layout(sb.state_dir).check()  # nor for clips that would have nowhere to go
     print_plan(decisions)
     _confirm_spend(decisions, yes, budget)
     started = time.monotonic()

@@ -106,6 +106,7 @@ def generate(
     def took_over(gone: LockInfo) -> None:
         tell(LockTakenOver("", gone.pid, f"took over the lock of pid {gone.pid}, which is gone"))
 
+    Layout(sb.state_dir).check()  # a clip paid for must have somewhere to go
     lock = acquire(sb.state_dir, "storyboard render", storyboard=sb.path, on_takeover=took_over)
     run: _Run | None = None
     try:

@@ -11,6 +11,7 @@ from typing import Any
 
 from storyboard.errors import InputError
 from storyboard.resources import schema_file
+from storyboard.store.layout import Layout
 
 VERSION = 2
 
@@ -21,12 +22,17 @@ def read(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return empty()
+    except NotADirectoryError:  # the state folder is a file: say that, not "damaged"
+        Layout(path.parent).check()
+        raise _damaged(path, "its folder is not a folder") from None
     except (OSError, UnicodeDecodeError) as e:
         raise _damaged(path, str(e)) from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_not_a_number)
     except ValueError as e:
         raise _damaged(path, f"not valid JSON ({e})") from None
+    except RecursionError:
+        raise _damaged(path, "not a state file: its JSON is nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("version"), int):
         raise _damaged(path, "it is not a storyboard state file")
     if data["version"] > VERSION:
@@ -93,6 +99,10 @@ def _check(path: Path, data: dict[str, Any]) -> None:
         lines.append(f"{where or '(top)'}: {err.message}")
     more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
     raise _damaged(path, "; ".join(lines) + more)
+
+
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a state file holds")
 
 
 def _damaged(path: Path, why: str) -> InputError:

@@ -491,6 +491,21 @@ def test_a_clips_folder_that_became_a_file_ends_the_render_with_a_message(clip: 
         assert srv.paid_for() == {"a red door": 1, "a blue door": 1}
 
 
+@pytest.mark.parametrize("broken", [".storyboard/clips", ".storyboard/frames", ".storyboard"])
+def test_a_state_folder_that_cannot_hold_clips_is_refused_before_paying(
+    clip: Path, tmp_path: Path, broken: str
+) -> None:
+    board = write_board(tmp_path / "film", "kie", TWO)
+    where = tmp_path / "film" / broken
+    where.parent.mkdir(parents=True, exist_ok=True)
+    where.write_text("not a folder")
+    with start_server("kie", clip=clip) as srv:
+        proc = storyboard(srv, "render", str(board), "--yes", "--quiet")
+        assert proc.returncode == 2, proc.stderr
+        assert f"{where} is a file, not a folder: renders keep their clips and state there" in proc.stderr
+        assert srv.accepted == [] and srv.paid_for() == {}
+
+
 def test_a_disk_without_inodes_ends_the_render_with_a_message(clip: Path, tmp_path: Path) -> None:
     with tmpfs(tmp_path / "disk", "8m,nr_inodes=64") as disk, start_server("kie", clip=clip) as srv:
         board = write_board(disk / "film", "kie", TWO)

@@ -193,6 +193,9 @@ GOOD_TASK = {"shot_id": "s1", "provider": "kie", "status": "submitted", "task_id
             json.dumps({"version": 2, "tasks": {FP1: {**GOOD_TASK, "status": "done", "task_id": None}}}),
             "None is not of type 'string'",
         ),
+        ('{"version": 2, "z": ' + "[" * 100000 + "]" * 100000 + "}", "nested too deeply"),
+        ('{"version": 2, "tasks": {"' + FP1 + '": {"submitted_at": NaN}}}', "NaN is not a number"),
+        ('{"version": 2, "tasks": {"' + FP1 + '": {"submitted_at": -Infinity}}}', "-Infinity is not"),
     ],
 )
 def test_a_damaged_state_file_is_a_clear_message(tmp_path: Path, text: str, why: str) -> None:
