@@ -16,15 +16,29 @@ from urllib.parse import urlsplit
 from storyboard import env, providers
 from storyboard.errors import ConfigError
 from storyboard.providers.base import Provider
+from storyboard.spec import filekind
+
+MAX_DOTENV_BYTES = 64 * 1024
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
     """KEY=VALUE lines; `export ` prefixes, quotes and # comments allowed."""
     out: dict[str, str] = {}
+    if not path.exists() and not path.is_symlink():
+        return out
+    # the folder may come from someone else's repository (git keeps symlinks): only a small
+    # regular file inside it is read, never a FIFO that blocks, a device, or a link out
+    what = filekind.kind(path) if path.exists() else "a broken link"
+    if what == "a folder":  # a virtualenv is often called .env: it holds no keys of ours
+        return out
+    if what is not None:
+        raise ConfigError(f"{path} is {what}, not a file of KEY=VALUE lines", hint=f"remove {path}")
+    if path.is_symlink() and not path.resolve().is_relative_to(path.parent.resolve()):
+        raise ConfigError(f"{path} links outside its folder: keys are read from a file in the folder itself")
+    if path.stat().st_size > MAX_DOTENV_BYTES:
+        raise ConfigError(f"{path} is over {MAX_DOTENV_BYTES // 1024} KB: a .env holds a few KEY=VALUE lines")
     try:
         text = path.read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError):
-        return out
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"cannot read {path}: {e}") from None
     for raw in text.splitlines():

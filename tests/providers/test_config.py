@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,28 @@ def test_keys_travel_only_over_https_or_to_loopback(tmp_path: Path, url: str) ->
 def test_empty_provider_name_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="empty"):
         config.make_provider("", tmp_path, environ={})
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero", "outside", "huge"])
+def test_a_dotenv_that_is_not_a_small_file_of_the_folder_is_refused(tmp_path: Path, kind: str) -> None:
+    """A shared folder can carry any of these (git keeps symlinks): never a hang, a 2 GB read
+    or a key file read from elsewhere."""
+    dotenv = tmp_path / "film" / ".env"
+    dotenv.parent.mkdir()
+    if kind == "fifo":
+        os.mkfifo(dotenv)
+    elif kind == "zero":
+        dotenv.symlink_to("/dev/zero")
+    elif kind == "outside":
+        (tmp_path / "keys").write_text("KIE_API_KEY=someone-else\n")
+        dotenv.symlink_to(tmp_path / "keys")
+    else:
+        dotenv.write_text("# padding\n" * 10000)
+    with pytest.raises(ConfigError) as e:
+        config.read_dotenv(dotenv)
+    assert str(dotenv) in e.value.message
+
+
+def test_a_virtualenv_called_dotenv_is_not_a_key_file(tmp_path: Path) -> None:
+    (tmp_path / ".env" / "bin").mkdir(parents=True)
+    assert config.read_dotenv(tmp_path / ".env") == {}
