@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -65,32 +66,43 @@ def json_mode() -> bool:
     return bool(_meta().get(_JSON))
 
 
+# Control characters a service (or a file) put in a text would drive the terminal: a title
+# change, the clipboard (OSC 52), text erased or turned around. What is printed shows them.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """The text with every control character but newline and tab shown as an escape."""
+    return _CONTROLS.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 def say(text: str) -> None:
     """The command's result, on stdout; not under -q, nor with --json (JSON is the result)."""
     if not quiet() and not json_mode():
-        click.echo(text)
+        click.echo(printable(text))
 
 
 def note(text: str) -> None:
     """What is going on (progress, timings, next steps), on stderr; not under -q."""
     if not quiet():
-        click.echo(text, err=True)
+        click.echo(printable(text), err=True)
 
 
 def detail(text: str) -> None:
     """More than most want to read, on stderr: only with -v."""
     if verbose():
-        click.echo(text, err=True)
+        click.echo(printable(text), err=True)
 
 
 def warn(text: str) -> None:
     """Warnings and errors, on stderr, always (with --json too: stdout stays JSON)."""
-    click.echo(text, err=True)
+    click.echo(printable(text), err=True)
 
 
 def emit_json(data: Any) -> None:
     """The one JSON document of a --json run, on stdout."""
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    click.echo(_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text))  # still JSON, inert
 
 
 # errors as JSON ---------------------------------------------------------------------------

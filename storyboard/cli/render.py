@@ -24,6 +24,7 @@ from storyboard.cli.app import (
     emit_json,
     json_option,
     note,
+    printable,
     quiet,
     say,
     verbosity_options,
@@ -65,7 +66,7 @@ class _Reporter:
     def line(self, shot_id: str, text: str) -> None:
         if self.progress is not None:
             who = f"  {shot_id}: " if shot_id else "  "
-            self.progress.console.print(f"{who}{text}", markup=False, highlight=False)
+            self.progress.console.print(printable(f"{who}{text}"), markup=False, highlight=False)
 
     def on(self, event: ev.Event) -> None:
         if self.progress is None or self.task is None:
@@ -113,7 +114,7 @@ class _Reporter:
         more = f" +{len(self.busy) - 4}" if len(self.busy) > 4 else ""
         left = max((t - time.monotonic() for t in self.eta.values()), default=None)
         eta = f", ~{_minutes(left)} left" if left is not None and left > 0 else ""
-        return f"generating [{shown}{more}{eta}]"
+        return printable(f"generating [{shown}{more}{eta}]")
 
 
 def _minutes(seconds: float) -> str:

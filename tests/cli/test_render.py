@@ -68,3 +68,32 @@ def test_a_refused_key_is_said_once_with_its_fix(tmp_path: Path, monkeypatch: py
     assert "4 requests not taken because of the error below (nothing was charged)." in result.stderr
     assert "render again" not in result.stderr.lower()
     assert "set KIE_API_KEY to a valid key" in lines[-2] or "KIE_API_KEY" in lines[-1]
+
+
+def test_a_service_s_control_characters_never_reach_the_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A title change, a clipboard write (OSC 52), text turned around: shown as escapes in
+    text output, and as \\u escapes in JSON (which stays JSON)."""
+    from tests.clips import make_clip
+    from tests.run.boards import use
+    from tests.servers import start_server
+
+    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
+    monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "0.02")
+    clip = make_clip(tmp_path / "clip.mp4", seconds=8.0, size=(64, 36), fps=10)
+    board = write_board(tmp_path / "film", "kie", three()[:1])
+    hostile = "bad \x1b]0;PWNED\x07 \x1b]52;c;aGk=\x07 \x08\x08 \u202eRTL \x9b31m"
+    with start_server("kie", clip=clip) as srv:
+        use(monkeypatch, srv)
+        srv.fault("fail_job", times=5, reason=hostile)
+        outputs = [CliRunner().invoke(cli, ["render", str(board), "--yes", "--retries", "0"]).output]
+    outputs.append(CliRunner().invoke(cli, ["status", str(board)]).output)
+    shown = CliRunner().invoke(cli, ["status", str(board), "--json"]).output
+    for out in outputs:
+        assert "PWNED" in out, out  # the words are there...
+        assert not any(c in out for c in "\x1b\x07\x08\u202e\x9b"), repr(out)  # ...inert
+        assert "\\x1b]0;PWNED\\x07" in out
+    assert not any(c in shown for c in "\x1b\x07\x08\u202e\x9b")
+    (row,) = json.loads(shown)["shots"]
+    assert "\x1b]0;PWNED\x07" in row["reason"]  # as data, the text is what the service said
