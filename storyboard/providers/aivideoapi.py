@@ -29,7 +29,7 @@ from storyboard.providers.base import (
 )
 from storyboard.providers.capabilities import Capabilities
 from storyboard.providers.hosted import HostedProvider
-from storyboard.providers.http import protocol_error, shots_label
+from storyboard.providers.http import protocol_error, segment, shots_label
 from storyboard.providers.replies import ErrorKind, Reply, Rule, ServiceError, as_dict
 
 ASPECT = {"16:9": "16:9", "9:16": "9:16", "auto": "Auto"}
@@ -174,7 +174,9 @@ class AivideoapiProvider(HostedProvider):
 
     def poll(self, tasks: list[Task]) -> dict[str, TaskStatus]:
         def one(task: Task) -> TaskStatus:
-            reply = self.http.request("GET", f"/v1/tasks/{task.task_id}", check=self.checker(task.shot_id))
+            reply = self.http.request(
+                "GET", f"/v1/tasks/{segment(task.task_id)}", check=self.checker(task.shot_id)
+            )
             if not isinstance(reply.data, dict):
                 raise protocol_error(self.http, "the task reply is not JSON", reply, task.shot_id)
             return self._status(reply.data)

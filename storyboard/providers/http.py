@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from storyboard import env
 from storyboard.errors import AuthError, BareServerError, ProviderError, ReplyLost, TransientError
@@ -286,6 +287,13 @@ class Http:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def segment(value: str) -> str:
+    """A value (a task id) as one URL path segment: `/`, `?`, `#` and `..` cannot steer the
+    request to another endpoint of the service."""
+    quoted = quote(value, safe="")
+    return quoted.replace(".", "%2E") if set(value) <= {"."} else quoted
 
 
 def protocol_error(http: Http, what: str, reply: Reply, shot: str | None = None) -> ProviderError:

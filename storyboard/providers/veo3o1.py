@@ -20,7 +20,7 @@ from typing import Any
 from storyboard.providers.base import CompiledShot, HttpRequest, Need, NeedKind, Task, TaskState, TaskStatus
 from storyboard.providers.capabilities import Capabilities
 from storyboard.providers.hosted import HostedProvider
-from storyboard.providers.http import protocol_error, read_image, shots_label
+from storyboard.providers.http import protocol_error, read_image, segment, shots_label
 from storyboard.providers.replies import ErrorKind, Reply, Rule, ServiceError, as_dict
 
 ASPECT = {"16:9": "16:9", "9:16": "9:16", "auto": "auto"}
@@ -132,7 +132,7 @@ class Veo3o1Provider(HostedProvider):
     def poll(self, tasks: list[Task]) -> dict[str, TaskStatus]:
         def one(task: Task) -> TaskStatus:
             reply = self.http.request(
-                "GET", f"/video-status/{task.task_id}", check=self.checker(task.shot_id)
+                "GET", f"/video-status/{segment(task.task_id)}", check=self.checker(task.shot_id)
             )
             return self._status(self._data(reply, task.shot_id, "status"))
 

@@ -83,6 +83,11 @@ def test_adopt_attaches_the_dashboard_task_and_the_next_render_pays_nothing(
         assert status(board)["shots"][0]["state"] == "uncertain"
         nope = run("adopt", str(board), "zzz", lost["task_id"])
         assert nope.exit_code == 2 and "no shot 'zzz'" in nope.output
+        asked = len(srv.requests)
+        for bad in ("../../v1/admin", "x?y=1#z", "..", "veo_\x1b[31mx", "a" * 201):
+            refused = run("adopt", str(board), "a", "--", bad)
+            assert refused.exit_code == 2 and "is not a task id" in refused.output, (bad, refused.output)
+        assert len(srv.requests) == asked  # nothing was sent for any of them
 
         adopted = run("adopt", str(board), "a", lost["task_id"])
         assert adopted.exit_code == 0, adopted.output

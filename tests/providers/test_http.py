@@ -429,3 +429,19 @@ def test_replies_reach_the_caller_redacted(scripted: Any, sleeps: Sleeps) -> Non
     reply = http(srv, sleeps).request("GET", "/x")
     assert reply.json() == {"id": "t1", "note": "[redacted]"}
     assert KEY not in reply.text and reply.headers["x-echo"] == "[redacted]"
+
+
+@pytest.mark.parametrize(
+    ("task_id", "sent"),
+    [
+        ("veo_task_ab12", "veo_task_ab12"),
+        ("../../v1/admin", "..%2F..%2Fv1%2Fadmin"),
+        ("x?y=1#z", "x%3Fy%3D1%23z"),
+        ("..", "%2E%2E"),
+        ("a b", "a%20b"),
+    ],
+)
+def test_a_task_id_is_one_path_segment(task_id: str, sent: str) -> None:
+    from storyboard.providers.http import segment
+
+    assert segment(task_id) == sent
