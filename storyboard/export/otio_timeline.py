@@ -136,6 +136,12 @@ def _shot_clip(cut: Cut, seg: Segment, f: _Frames, markers: bool) -> otio.schema
     return out
 
 
+def _one_line(text: str) -> str:
+    """Names go on one line: an EDL is read line by line, so a newline in a title, a caption
+    or a file name would start an event of its own there."""
+    return " ".join(text.split())
+
+
 def _caption_markers(cut: Cut, seg: Segment, f: _Frames) -> list[otio.schema.Marker]:
     """The shot's caption while it is on screen, in the clip's own (source) frames, kept
     within the clip's part of the track."""
@@ -150,7 +156,7 @@ def _caption_markers(cut: Cut, seg: Segment, f: _Frames) -> list[otio.schema.Mar
     end = min(max(cut.frames(b), start), hi)
     return [
         otio.schema.Marker(
-            name=" ".join(text.split()),  # one line: EDL locators and marker lists show one
+            name=_one_line(text),
             marked_range=f.range(seg.source_in + start - seg.record_in, end - start),
             color=otio.schema.MarkerColor.YELLOW,
             metadata={META: {"caption": text}},
@@ -258,7 +264,7 @@ def _music_track(cut: Cut, f: _Frames) -> otio.schema.Track | None:
         length = min(total - pos, src_frames - src)
         n += 1
         clip = otio.schema.Clip(
-            name=music.path.name if n == 1 else f"{music.path.name} (loop {n})",
+            name=_one_line(music.path.name if n == 1 else f"{music.path.name} (loop {n})"),
             media_reference=media.clone(),
             source_range=f.range(src, length),
             metadata={META: {"volume": spec.volume, "duck": spec.duck, "loop": n}},
@@ -289,7 +295,7 @@ def build(cut: Cut) -> otio.schema.Timeline:
     f = _Frames(cut.fps)
     segs = segments(cut)
     timeline = otio.schema.Timeline(
-        name=cut.title,
+        name=_one_line(cut.title),
         global_start_time=f.t(0),
         metadata={
             META: {

@@ -99,6 +99,13 @@ def check_destination(path: Path, protected: tuple[Path, ...] = ()) -> Path:
         )
     fmt = format_of(path)
     _require(fmt)
+    from storyboard.spec import filekind
+
+    what = filekind.kind(path)
+    if what is not None:  # a FIFO, a socket, a device: never replaced by a timeline
+        raise InputError(
+            f"the timeline {path} is {what}: refusing to replace it", hint="give another file name"
+        )
     for p in protected:
         if path == Path(p).resolve():
             raise InputError(f"the timeline {path} would overwrite {Path(p).name}")

@@ -93,3 +93,27 @@ def test_stitch_without_clips_writes_no_timeline(board: Path) -> None:
     r = CliRunner().invoke(cli, ["stitch", str(board), "--timeline", str(target)])
     assert r.exit_code == 2 and "no clip made yet" in r.output
     assert not target.exists()
+
+
+def test_a_newline_in_the_title_cannot_add_an_event_to_the_edl(board: Path) -> None:
+    from tests.export.readback import read, video
+
+    injected = "001  AX       V     C        00:00:00:00 00:01:00:00 00:00:00:00 00:01:00:00"
+    board.write_text(board.read_text().replace("title: ", f'title: "Market\\n{injected}\\n" #', 1))
+    target = board.parent / "cut.edl"
+    r = CliRunner().invoke(cli, ["render", str(board), "-q", "--timeline", str(target)])
+    assert r.exit_code == 0, r.output
+    text = target.read_text()
+    assert text.splitlines()[0] == "TITLE: " + " ".join(f"Market {injected}".split())  # one line
+    clips = [c for c in video(read(target)).find_clips()]
+    assert len(clips) == 3, text
+
+
+def test_a_fifo_is_not_replaced_by_a_timeline(board: Path) -> None:
+    import os
+
+    fifo = board.parent / "cut.otio"
+    os.mkfifo(fifo)
+    r = CliRunner().invoke(cli, ["render", str(board), "-q", "--timeline", str(fifo)])
+    assert r.exit_code == 2 and "is a named pipe (FIFO): refusing to replace it" in r.output, r.output
+    assert fifo.is_fifo() and _nothing_made(board)
