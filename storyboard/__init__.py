@@ -26,10 +26,9 @@ def film(path: str | Path, provider: str | None = None) -> Any:
     captions when `captions.burn` says so, the shots' sound, music with ducking). Readers
     open as the clip plays, two at most; close() the clip when done.
 
-    StoryboardError (InputError for the file, ConfigError when a shot has no clip yet).
+    StoryboardError (InputError for the file, or when a shot has no clip yet).
     """
     from storyboard import pipeline
-    from storyboard.errors import ConfigError
     from storyboard.stitch.compose import build
 
     sb = pipeline.load(Path(path))
@@ -37,9 +36,6 @@ def film(path: str | Path, provider: str | None = None) -> Any:
     made = pipeline.clips_made(plan)
     clips, missing = made.clips, made.missing
     if missing:
-        raise ConfigError(
-            f"no clip made yet for shot{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
-            hint=f"run `storyboard render {path}` first",
-        )
+        raise made.refusal(Path(path))
     clip, _timeline, _warnings = build(pipeline.cut_spec(plan, clips, pipeline.output_path(sb, None)))
     return clip

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -133,13 +133,30 @@ class ClipsMade:
     clips: dict[str, Path]  # every shot that has a clip to cut with
     stale: list[str]  # shots cut with an older clip of theirs (changed since)
     missing: list[str]  # shots with no clip at all
+    refetch: list[str] = field(default_factory=list)  # of those, paid for: a render fetches them free
+
+    def refusal(self, path: Path) -> InputError:
+        """Why the film cannot be cut yet, and what makes it possible."""
+        many = len(self.missing) > 1
+        free = [s for s in self.missing if s in self.refetch]
+        if free and len(free) == len(self.missing):
+            return InputError(
+                f"the clip{'s' if many else ''} of shot{'s' if many else ''} {', '.join(free)} "
+                f"{'are' if many else 'is'} missing or damaged (paid for already)",
+                hint=f"`storyboard render {path}` fetches {'them' if many else 'it'} again, at no charge",
+            )
+        return InputError(
+            f"no clip made yet for shot{'s' if many else ''} {', '.join(self.missing)}",
+            hint=f"run `storyboard render {path}` first"
+            + (f" (it fetches {', '.join(free)} again at no charge)" if free else ""),
+        )
 
 
 def clips_made(plan: Plan) -> ClipsMade:
     """The clip of every shot that has one, as decided: a shot whose current request is not
     made yet falls back to the last intact clip made for it, so `stitch` can re-cut after an
     edit without generating anything."""
-    from storyboard.plan.decide import Action
+    from storyboard.plan.decide import Action, Why
     from storyboard.plan.decide import decide as decide_shots
     from storyboard.store.cache import Cache, Integrity
     from storyboard.store.state import State
@@ -149,6 +166,7 @@ def clips_made(plan: Plan) -> ClipsMade:
     clips: dict[str, Path] = {}
     stale: list[str] = []
     missing: list[str] = []
+    refetch: list[str] = []
     for d in decide_shots(plan, state, cache, deep=True).cut:
         if d.action is Action.CACHED:
             clips[d.shot_id] = cache.path(d.fingerprint)
@@ -159,7 +177,9 @@ def clips_made(plan: Plan) -> ClipsMade:
             stale.append(d.shot_id)
         else:
             missing.append(d.shot_id)
-    return ClipsMade(clips, stale, missing)
+            if d.why is Why.REFETCH:
+                refetch.append(d.shot_id)
+    return ClipsMade(clips, stale, missing, refetch)
 
 
 def cut_spec(plan: Plan, clips: dict[str, Path], output: Path) -> CutSpec:

@@ -405,10 +405,7 @@ def stitch(file: Path, provider: str | None, output: Path | None, engine: str, t
     made = pipeline.clips_made(p)
     clips, stale, missing = made.clips, made.stale, made.missing
     if missing:
-        raise ConfigError(
-            f"no clip made yet for shot{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
-            hint=f"run `storyboard render {file}` first",
-        )
+        raise made.refusal(file)
     for shot_id in stale:
         note(f"note: shot {shot_id!r} changed since its clip was made; using that clip (render remakes it)")
     _cut(p, clips, output, quiet(), engine)

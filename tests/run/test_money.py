@@ -555,6 +555,12 @@ def test_a_damaged_cached_clip_is_fetched_again_for_free(
         }[damage]
         cached.write_bytes(bad)
         assert [d.action.value for d in decide(plan, deep=True)] == ["resume", "cached"]
+        recut = invoke("stitch", str(board))  # stitch cuts only whole clips, and says how to get it
+        assert (
+            recut.exit_code == 2
+            and "the clip of shot a is missing or damaged (paid for already)" in recut.output
+        )
+        assert f"`storyboard render {board}` fetches it again, at no charge" in recut.output
         shown = invoke("plan", str(board))
         if damage != "same-size":  # plan checks sizes, quickly; render checks hashes too
             assert (
