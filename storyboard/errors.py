@@ -74,9 +74,17 @@ class Problem:
         loc = self.location
         if loc and loc.source_line is not None:
             line = loc.source_line.rstrip("\n").expandtabs(1)
-            caret = " " * (max(loc.column, 1) - 1) + "^"
-            text += f"\n  {line}\n  {caret}"
+            col = max(loc.column, 1) - 1
+            if len(line) > EXCERPT:  # a window around the column, not a 200 KB line
+                start = max(0, min(col - EXCERPT // 2, len(line) - EXCERPT))
+                cut = line[start : start + EXCERPT]
+                line = ("..." if start else "") + cut + ("..." if start + EXCERPT < len(line) else "")
+                col = col - start + (3 if start else 0)
+            text += f"\n  {line}\n  {' ' * col}^"
         return text
+
+
+EXCERPT = 100  # characters of a source line shown under a message
 
 
 def format_path(path: tuple[str | int, ...] | list[str | int]) -> str:

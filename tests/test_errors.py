@@ -91,3 +91,16 @@ def test_a_warning_says_so() -> None:
         "warning: shots[0].seed: seed ignored"
     )
     assert Problem("bad").format() == "error: bad"
+
+
+def test_a_long_source_line_is_shown_around_its_column() -> None:
+    from storyboard.errors import EXCERPT, Location, Problem
+
+    line = "prompt: " + "x" * 5000 + "BAD" + "y" * 200000
+    loc = Location("f.yaml", 3, 5009, line)
+    shown = Problem("shots[0].prompt", "here", loc).format().splitlines()
+    excerpt, caret = shown[1], shown[2]
+    assert len(excerpt) < EXCERPT + 12 and excerpt.startswith("  ...") and excerpt.endswith("...")
+    assert excerpt[len(caret) - 1 : len(caret) + 2] == "BAD"  # the caret under the column
+    short = Problem("p", "m", Location("f.yaml", 1, 3, "ab: c")).format().splitlines()
+    assert short[1:] == ["  ab: c", "    ^"]

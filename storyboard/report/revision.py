@@ -10,7 +10,6 @@ fetch them): such a storyboard's images do not validate at a revision.
 
 from __future__ import annotations
 
-import io
 import subprocess
 import tarfile
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from storyboard import pipeline
 from storyboard.errors import ConfigError, InputError, ValidationError
+from storyboard.spec.document import MAX_FILE_BYTES
 from storyboard.spec.model import Storyboard
 
 
@@ -71,8 +71,8 @@ def resolve(root: Path, rev: str) -> str:
     return _text(got)
 
 
-def _unpack(data: bytes, into: Path) -> None:
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+def _unpack(archive: Path, into: Path) -> None:
+    with tarfile.open(archive) as tar:
         for member in tar.getmembers():
             name = PurePosixPath(member.name)
             if name.is_absolute() or ".." in name.parts:
@@ -99,12 +99,30 @@ def storyboard_at(file: Path, rev: str = "HEAD") -> Iterator[Revision]:
     if not exists:
         yield Revision(rev, commit, rel, None)
         return
-    archive = _git(root, "archive", "--format=tar", commit, "--", str(folder) if str(folder) != "." else ".")
-    if archive.returncode != 0:
-        raise ConfigError(f"git archive {rev} failed: {_text(archive)}")
+    size = _git(root, "cat-file", "-s", f"{commit}:{rel}")
+    if size.returncode == 0 and _text(size).isdigit() and int(_text(size)) > MAX_FILE_BYTES:
+        raise InputError(
+            f"{rev}:{rel} is {int(_text(size)) / 1e6:.1f} MB; a storyboard is at most "
+            f"{MAX_FILE_BYTES / 1e6:.0f} MB of text"
+        )
     with tempfile.TemporaryDirectory(prefix="storyboard-rev-") as tmp:
-        _unpack(archive.stdout, Path(tmp))
-        path = Path(tmp) / rel
+        tar = Path(tmp) / "revision.tar"  # streamed to disk: a folder of media is not held in memory
+        what = str(folder) if str(folder) != "." else "."
+        with open(tar, "wb") as out:
+            archive = subprocess.run(
+                ["git", "-C", str(root), "archive", "--format=tar", commit, "--", what],
+                stdout=out,
+                stderr=subprocess.PIPE,
+                check=False,
+            )
+        if archive.returncode != 0:
+            raise ConfigError(
+                f"git archive {rev} failed: {archive.stderr.decode('utf-8', 'replace').strip()}"
+            )
+        copy = Path(tmp) / "tree"
+        _unpack(tar, copy)
+        tar.unlink()
+        path = copy / rel
         try:
             sb = pipeline.load(path)
         except ValidationError as e:

@@ -265,3 +265,12 @@ def test_a_shot_moved_is_a_change_of_the_cut(repo: Path) -> None:
     assert (s["night-watch"]["change"], s["night-watch"]["aspects"]) == ("cut", ["order"])
     assert (s["the-wave"]["change"], s["the-wave"]["aspects"]) == ("cut", ["order"])
     assert data["cost"]["shots"] == 0
+
+
+def test_a_revision_s_storyboard_over_the_size_limit_is_refused_unread(repo: Path) -> None:
+    good = board(repo).read_text()
+    board(repo).write_text(good + "# " + "x" * 1_100_000 + "\n")
+    git(repo, "commit", "-qam", "a huge comment")
+    board(repo).write_text(good)
+    out = diff(repo, str(board(repo)), code=2)
+    assert "HEAD:films/lighthouse/lighthouse.yaml is 1.1 MB; a storyboard is at most 1 MB" in out
