@@ -26,7 +26,7 @@ def film(path: str | Path, provider: str | None = None) -> Any:
     captions when `captions.burn` says so, the shots' sound, music with ducking). Readers
     open as the clip plays, two at most; close() the clip when done.
 
-    StoryboardError (InputError for the file, or when a shot has no clip yet).
+    StoryboardError (InputError for the file, ConfigError when a shot has no clip yet).
     """
     from storyboard import pipeline
     from storyboard.stitch.compose import build

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storyboard.errors import InputError, Problem, ValidationError
+from storyboard.errors import ConfigError, InputError, Problem, ValidationError
 from storyboard.plan.compiler import Plan, compile_plan
 from storyboard.providers import config
 from storyboard.spec.checks import load_storyboard, sort_problems
@@ -135,17 +135,17 @@ class ClipsMade:
     missing: list[str]  # shots with no clip at all
     refetch: list[str] = field(default_factory=list)  # of those, paid for: a render fetches them free
 
-    def refusal(self, path: Path) -> InputError:
+    def refusal(self, path: Path) -> ConfigError:
         """Why the film cannot be cut yet, and what makes it possible."""
         many = len(self.missing) > 1
         free = [s for s in self.missing if s in self.refetch]
         if free and len(free) == len(self.missing):
-            return InputError(
+            return ConfigError(
                 f"the clip{'s' if many else ''} of shot{'s' if many else ''} {', '.join(free)} "
                 f"{'are' if many else 'is'} missing or damaged (paid for already)",
                 hint=f"`storyboard render {path}` fetches {'them' if many else 'it'} again, at no charge",
             )
-        return InputError(
+        return ConfigError(
             f"no clip made yet for shot{'s' if many else ''} {', '.join(self.missing)}",
             hint=f"run `storyboard render {path}` first"
             + (f" (it fetches {', '.join(free)} again at no charge)" if free else ""),
