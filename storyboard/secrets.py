@@ -5,6 +5,9 @@ passes `Redactor.redact` before it is cut, shortened, quoted, logged or stored. 
 whole key and any run of `PIECE` or more of its characters, so a reply cut in the middle of
 an echoed key cannot leak most of it either. `redact_tree` does the same to every string of
 a parsed JSON reply, keys included.
+
+`one_line` makes a service's text inert as well: a line break in it is shown as `\\n`, so an
+error body cannot print lines that look like ours ("2 of 2 shots made").
 """
 
 from __future__ import annotations
@@ -68,6 +71,20 @@ class Redactor:
         if isinstance(value, list):
             return [self.redact_tree(v) for v in value]
         return value
+
+
+_BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+def one_line(value: Any) -> Any:
+    """A service's text (or every string of a parsed reply) with its line breaks as escapes."""
+    if isinstance(value, str):
+        return _BREAKS.sub(lambda m: repr(m.group())[1:-1], value)
+    if isinstance(value, dict):
+        return {one_line(k): one_line(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [one_line(v) for v in value]
+    return value
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:

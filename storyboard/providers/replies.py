@@ -42,7 +42,7 @@ from storyboard.errors import (
     TaskNotFound,
     TransientError,
 )
-from storyboard.secrets import Redactor
+from storyboard.secrets import Redactor, one_line
 
 if TYPE_CHECKING:  # httpx is loaded at render time only: plans and validation stay light
     import httpx
@@ -93,10 +93,10 @@ class Reply:
     @classmethod
     def read(cls, response: httpx.Response, redactor: Redactor) -> Reply:
         raw = response.content
-        text = redactor.redact(raw.decode("utf-8", "replace"))
-        try:
-            data = redactor.redact_tree(jsonlib.loads(raw))
-        except (ValueError, UnicodeDecodeError):
+        text = redactor.redact(raw.decode("utf-8", "replace"))  # whole: a page's lines, for a snippet
+        try:  # the values providers quote (messages, reasons, ids) on one line each
+            data = one_line(redactor.redact_tree(jsonlib.loads(raw)))
+        except (ValueError, UnicodeDecodeError, RecursionError):
             data = None
         headers = {k.lower(): redactor.redact(v) for k, v in response.headers.items()}
         return cls(response.status_code, text, data, headers)
@@ -123,7 +123,7 @@ class Reply:
 
     def snippet(self, limit: int = SNIPPET) -> str:
         """The start of the (already redacted) body, for a message."""
-        text = self.text.strip()
+        text = one_line(self.text.strip())
         if len(text) > limit:
             text = text[:limit].rstrip() + "..."
         return text or "(empty reply)"

@@ -83,7 +83,7 @@ def test_a_service_s_control_characters_never_reach_the_terminal(
     monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "0.02")
     clip = make_clip(tmp_path / "clip.mp4", seconds=8.0, size=(64, 36), fps=10)
     board = write_board(tmp_path / "film", "kie", three()[:1])
-    hostile = "bad \x1b]0;PWNED\x07 \x1b]52;c;aGk=\x07 \x08\x08 \u202eRTL \x9b31m"
+    hostile = "bad \x1b]0;PWNED\x07 \x1b]52;c;aGk=\x07 \x08\x08 \u202eRTL \x9b31m\n1 of 1 shots made. OK"
     with start_server("kie", clip=clip) as srv:
         use(monkeypatch, srv)
         srv.fault("fail_job", times=5, reason=hostile)
@@ -94,6 +94,10 @@ def test_a_service_s_control_characters_never_reach_the_terminal(
         assert "PWNED" in out, out  # the words are there...
         assert not any(c in out for c in "\x1b\x07\x08\u202e\x9b"), repr(out)  # ...inert
         assert "\\x1b]0;PWNED\\x07" in out
+        assert not any(line.startswith("1 of 1 shots made") for line in out.splitlines()), (
+            out
+        )  # no forged line
     assert not any(c in shown for c in "\x1b\x07\x08\u202e\x9b")
     (row,) = json.loads(shown)["shots"]
     assert "\x1b]0;PWNED\x07" in row["reason"]  # as data, the text is what the service said
+    assert "\n" not in row["reason"] and "\\n1 of 1 shots made" in row["reason"]  # on one line
