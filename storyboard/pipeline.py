@@ -85,6 +85,12 @@ def output_path(sb: Storyboard, override: Path | None) -> Path:
     what = filekind.kind(path)
     if what:
         raise InputError(f"the output {path} is {what}", hint="give a file name ending in .mp4")
+    srt = path.with_suffix(".srt")  # the captions beside the film replace what is there
+    if filekind.kind(srt) or srt.is_symlink():
+        raise InputError(
+            f"the captions beside the film, {srt}, would replace {filekind.kind(srt) or 'a link'}",
+            hint="move it away, or give the film another name with -o",
+        )
     folder = next((p for p in path.parents if p.exists()), None)
     if folder is not None and filekind.kind(folder) != "a folder":
         raise InputError(f"the output's folder {folder} is {filekind.kind(folder) or 'a file'}, not a folder")

@@ -120,8 +120,8 @@ def check_destination(path: Path, protected: tuple[Path, ...] = ()) -> Path:
             hint="choose another name, or remove that file yourself",
         )
     srt = path.with_suffix(".srt")
-    if srt.is_dir():
-        raise InputError(f"the subtitles beside the timeline, {srt}, would overwrite a folder")
+    if filekind.kind(srt):  # a folder, a FIFO, a device: never replaced by the subtitles
+        raise InputError(f"the subtitles beside the timeline, {srt}, would replace {filekind.kind(srt)}")
     return path
 
 

@@ -419,7 +419,10 @@ def _indent(name: str, spaces: int) -> str:
 
 
 def _dq(value: str) -> str:
-    """`value` in double quotes, as YAML reads it back."""
+    """`value` in double quotes, as YAML reads it back; a long one shortened (a hint shows
+    how to quote, not the whole of a 200 KB line)."""
+    if len(value) > 60:
+        value = value[:28] + "..." + value[-28:]
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

@@ -51,21 +51,40 @@ class Layout:
         """The last frame of the clip with this fingerprint."""
         return self.frames / f"{fingerprint}.png"
 
-    def check(self) -> None:
-        """InputError when the state folder cannot hold what a render keeps there: one of its
-        folders is a file (or a FIFO...), or it cannot be written. Checked before anything is
-        paid for: a clip paid for and then with nowhere to go costs twice to get back."""
+    def check_kinds(self) -> None:
+        """InputError when something in the state folder is not what storyboard keeps there:
+        a folder of its own that is a file (or a FIFO...), its state or lock that is a FIFO or
+        a device (a read would block, or never end), or any of them a link (it would lead
+        reads and writes out of the storyboard's folder). Only stat calls: nothing is opened."""
         from storyboard.spec import filekind
 
-        for folder in (self.root, self.clips, self.frames, self.tmp):
-            if folder.exists() or folder.is_symlink():
-                what = filekind.kind(folder) if folder.exists() else "a broken link"
-                if what != "a folder":
-                    what = what or "a file"
-                    raise InputError(
-                        f"{folder} is {what}, not a folder: renders keep their clips and state there",
-                        hint=f"move {folder} away (it is storyboard's own), then render again",
-                    )
+        def refuse(path: Path, what: str) -> InputError:
+            return InputError(
+                f"{path} is {what}: renders keep their clips and state there",
+                hint=f"move {path} away (it is storyboard's own), then run the command again",
+            )
+
+        for path, folder in (
+            (self.clips, True),
+            (self.frames, True),
+            (self.tmp, True),
+            (self.state, False),
+            (self.lock, False),
+        ):
+            if path.is_symlink():
+                raise refuse(path, "a link")
+            what = filekind.kind(path)
+            if folder and path.exists() and what != "a folder":
+                raise refuse(path, what or "a file, not a folder")
+            if not folder and what is not None:
+                raise refuse(path, what)
+        if self.root.exists() and not self.root.is_dir():
+            raise refuse(self.root, filekind.kind(self.root) or "a file, not a folder")
+
+    def check(self) -> None:
+        """check_kinds, and that the state folder can be written: before anything is paid
+        for, as a clip paid for and then with nowhere to go costs twice to get back."""
+        self.check_kinds()
         existing = next((f for f in (self.clips, self.root, self.root.parent) if f.is_dir()), None)
         if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
             raise InputError(f"{existing} cannot be written: renders keep their clips and state there")

@@ -75,6 +75,7 @@ def read_lock(state_dir: Path) -> LockInfo | None:
     """Who holds the lock, or None when there is none. A lock being written right now (empty)
     is read again for a moment; one that stays unreadable is described as unknown."""
     path = lock_path(state_dir)
+    Layout(Path(state_dir)).check_kinds()  # a FIFO as the lock would block the read for ever
     for _ in range(20):
         try:
             text = path.read_text(encoding="utf-8")
@@ -171,6 +172,7 @@ def acquire(
     """Take the storyboard's lock, or raise LockError naming the owner. A lock left on this
     host by a process that is gone is taken over; `on_takeover` hears whose it was."""
     state_dir = Path(state_dir)
+    Layout(state_dir).check_kinds()
     state_dir.mkdir(parents=True, exist_ok=True)
     path = lock_path(state_dir)
     if command is None:

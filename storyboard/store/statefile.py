@@ -5,6 +5,7 @@ the task, the field, and how to mend it), never a crash."""
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,12 @@ VERSION = 2
 
 def read(path: Path) -> dict[str, Any]:
     """The state file's data, upgraded and checked; an empty state when there is none."""
+    Layout(path.parent).check_kinds()  # a FIFO or /dev/zero as the state would block or never end
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return empty()
-    except NotADirectoryError:  # the state folder is a file: say that, not "damaged"
-        Layout(path.parent).check()
+    except NotADirectoryError:
         raise _damaged(path, "its folder is not a folder") from None
     except (OSError, UnicodeDecodeError) as e:
         raise _damaged(path, str(e)) from None
@@ -33,6 +34,8 @@ def read(path: Path) -> dict[str, Any]:
         raise _damaged(path, f"not valid JSON ({e})") from None
     except RecursionError:
         raise _damaged(path, "not a state file: its JSON is nested too deeply") from None
+    if not _finite(data):  # 1e999 reads as inf without asking parse_constant
+        raise _damaged(path, "it holds a number too large to be one (such as 1e999)")
     if not isinstance(data, dict) or not isinstance(data.get("version"), int):
         raise _damaged(path, "it is not a storyboard state file")
     if data["version"] > VERSION:
@@ -99,6 +102,20 @@ def _check(path: Path, data: dict[str, Any]) -> None:
         lines.append(f"{where or '(top)'}: {err.message}")
     more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
     raise _damaged(path, "; ".join(lines) + more)
+
+
+def _finite(data: Any) -> bool:
+    """No float in the parsed file is infinite (walked without recursion)."""
+    todo = [data]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        if isinstance(value, dict):
+            todo.extend(value.values())
+        elif isinstance(value, list):
+            todo.extend(value)
+    return True
 
 
 def _not_a_number(name: str) -> Any:

@@ -117,3 +117,24 @@ def test_a_fifo_is_not_replaced_by_a_timeline(board: Path) -> None:
     r = CliRunner().invoke(cli, ["render", str(board), "-q", "--timeline", str(fifo)])
     assert r.exit_code == 2 and "is a named pipe (FIFO): refusing to replace it" in r.output, r.output
     assert fifo.is_fifo() and _nothing_made(board)
+
+
+def test_a_fifo_beside_the_timeline_or_the_film_is_not_replaced_by_its_subtitles(board: Path) -> None:
+    import os
+
+    srt = board.parent / "cut.srt"
+    os.mkfifo(srt)
+    r = CliRunner().invoke(cli, ["render", str(board), "-q", "--timeline", str(board.parent / "cut.xml")])
+    assert (
+        r.exit_code == 2
+        and f"the subtitles beside the timeline, {srt}, would replace a named pipe" in r.output
+    )
+    film_srt = board.parent / "renders" / "film.srt"
+    film_srt.parent.mkdir()
+    os.mkfifo(film_srt)
+    r = CliRunner().invoke(cli, ["render", str(board), "-q", "-o", str(film_srt.with_suffix(".mp4"))])
+    assert (
+        r.exit_code == 2
+        and f"the captions beside the film, {film_srt}, would replace a named pipe" in r.output
+    )
+    assert srt.is_fifo() and film_srt.is_fifo() and _nothing_made(board)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from storyboard.errors import ValidationError
-from storyboard.spec.document import parse
+from storyboard.spec.document import load, parse
 from storyboard.spec.yaml_errors import TAB_SHOWN
 
 SHOTS = "storyboard: 1\nshots:\n  - id: a\n    prompt: x\n"
@@ -196,3 +196,12 @@ def test_what_cannot_be_explained_keeps_its_position() -> None:
         parse('storyboard: 1\ntitle: "\\q"\n', Path("board.yaml"))
     p = e.value.problems[0]
     assert p.location.line == 2 and "escape" in p.message
+
+
+def test_a_200_kb_line_gives_a_short_message(tmp_path: Path) -> None:
+    path = tmp_path / "long.yaml"
+    path.write_text("storyboard: 1\nshots:\n  - id: a\n    prompt: " + "x" * 200_000 + ": y\n")
+    with pytest.raises(ValidationError) as e:
+        load(path)
+    shown = e.value.format()
+    assert len(shown) < 1000 and "put the value in quotes" in shown, shown[:2000]

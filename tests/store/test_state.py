@@ -195,6 +195,7 @@ GOOD_TASK = {"shot_id": "s1", "provider": "kie", "status": "submitted", "task_id
         ),
         ('{"version": 2, "z": ' + "[" * 100000 + "]" * 100000 + "}", "nested too deeply"),
         ('{"version": 2, "tasks": {"' + FP1 + '": {"submitted_at": NaN}}}', "NaN is not a number"),
+        ('{"version": 2, "tasks": {"' + FP1 + '": {"submitted_at": 1e999}}}', "too large to be one"),
         ('{"version": 2, "tasks": {"' + FP1 + '": {"submitted_at": -Infinity}}}', "-Infinity is not"),
     ],
 )
@@ -246,3 +247,34 @@ def test_secrets_never_reach_the_file(tmp_path: Path) -> None:
         state.record_failed(FP1, f"the service echoed Bearer {key[:-3]}")  # even a piece of it
     text = (sd / "state.json").read_text()
     assert key[:8] not in text and key[-10:-3] not in text and "[redacted]" in text
+
+
+@pytest.mark.parametrize(
+    "what", ["state-fifo", "lock-fifo", "state-zero", "clips-link", "tmp-link", "state-link"]
+)
+def test_the_state_folder_s_own_files_are_never_special_files_or_links(tmp_path: Path, what: str) -> None:
+    """A read of a FIFO blocks for ever, of /dev/zero never ends; a link leads writes out of
+    the folder: each is refused by its name, at once (only stat calls), exit 2."""
+    import os
+
+    from storyboard.store.lock import acquire, read_lock
+
+    sd = tmp_path / ".storyboard"
+    sd.mkdir()
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    target = {"state": sd / "state.json", "lock": sd / "lock", "clips": sd / "clips", "tmp": sd / "tmp"}[
+        what.split("-")[0]
+    ]
+    kind = what.split("-")[1]
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "zero":
+        target.symlink_to("/dev/zero")
+    else:
+        target.symlink_to(outside / target.name)
+    for attempt in (lambda: State.load(sd), lambda: read_lock(sd), lambda: acquire(sd, "test")):
+        with pytest.raises(InputError) as err:
+            attempt()
+        assert err.value.exit_code == 2 and str(target) in err.value.message, err.value.message
+    assert list(outside.iterdir()) == []
