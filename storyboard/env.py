@@ -4,7 +4,7 @@
     STORYBOARD_RETRY_BASE     seconds of the first backoff step (default 1)
     STORYBOARD_TASK_TIMEOUT   seconds a render waits for one task before leaving it to the
                               next render (default 1800)
-    STORYBOARD_DOWNLOAD_TIMEOUT  seconds one download of a clip may take in all (default 600)
+    STORYBOARD_DOWNLOAD_TIMEOUT  seconds a clip's download may take, its retries included (default 600)
 
 Each is a number of seconds greater than 0; anything else is a ConfigError naming the
 variable, rather than a silent fallback that would poll a paid service at the wrong pace.

@@ -82,7 +82,7 @@ OTHER_VARIABLES = [
     ("STORYBOARD_POLL_INTERVAL", "seconds between polls of a service"),
     ("STORYBOARD_TASK_TIMEOUT", "seconds a render waits for one task (default 1800)"),
     ("STORYBOARD_CONTACT_TIMEOUT", "seconds without a status answer before a task is left stalled (900)"),
-    ("STORYBOARD_DOWNLOAD_TIMEOUT", "seconds one download of a clip may take in all (600)"),
+    ("STORYBOARD_DOWNLOAD_TIMEOUT", "seconds a clip's download may take, retries included (600)"),
     ("STORYBOARD_DEBUG", "1: show tracebacks of internal errors (as -v)"),
 ]
 

@@ -38,12 +38,15 @@ def safe_url(url: str) -> str:
 
 
 # fetching --------------------------------------------------------------------------------------
+class _TooSlow(DownloadError):
+    """The download's deadline passed: asking again within it cannot help."""
+
+
 def _stream(
-    client: httpx.Client, url: str, tmp: Path, max_bytes: int, stop: threading.Event | None, limit: float
+    client: httpx.Client, url: str, tmp: Path, max_bytes: int, stop: threading.Event | None, deadline: float
 ) -> None:
     # the read timeout bounds each wait for bytes; a host that trickles a byte a second never
-    # trips it, so the whole download has a deadline of its own
-    deadline = time.monotonic() + limit
+    # trips it, so the whole download, retries included, has a deadline of its own
     with client.stream("GET", url) as response:
         if response.status_code >= 400:
             status = response.status_code
@@ -59,9 +62,9 @@ def _stream(
                     raise Cancelled()
                 got += len(chunk)
                 if time.monotonic() > deadline:
-                    raise DownloadError(
-                        f"{safe_url(url)} sent {got} bytes in {limit:.0f} s and was given up "
-                        f"(set {env.DOWNLOAD_TIMEOUT} to wait longer)"
+                    raise _TooSlow(
+                        f"{safe_url(url)} was too slow: {got} bytes when {env.download_timeout():.0f} s "
+                        f"were up, and it was given up (set {env.DOWNLOAD_TIMEOUT} to wait longer)"
                     )
                 if got > max_bytes:
                     too_big = f"{safe_url(url)} sent more than the {max_bytes} byte limit"
@@ -103,12 +106,15 @@ def fetch(
     tmp = temp_path(dest, ".part")
     hashes: dict[str, int] = {}
     last: DownloadError | None = None
+    deadline = time.monotonic() + env.download_timeout()
     try:
+        tried = 0
         for attempt in range(max(1, attempts)):
+            tried += 1
             if attempt:
                 _sleep(backoff.delay(attempt - 1), stop)
             try:
-                _stream(client, url, tmp, max_bytes, stop, env.download_timeout())
+                _stream(client, url, tmp, max_bytes, stop, deadline)
                 verify_clip(tmp, expected_seconds=expected_seconds, max_bytes=max_bytes)
             except VerifyError as e:
                 last = DownloadError(f"{safe_url(url)}: {e.message}")
@@ -122,6 +128,9 @@ def fetch(
             except httpx.HTTPError as e:
                 last = DownloadError(f"{safe_url(url)}: {type(e).__name__}: {e}".replace(url, safe_url(url)))
                 continue
+            except _TooSlow as e:
+                last = e
+                break  # its time is up: the next render asks again
             except DownloadError as e:
                 if e.fatal:
                     raise
@@ -135,7 +144,7 @@ def fetch(
                 break
         if last is not None:
             raise DownloadError(
-                f"could not download a whole clip after {max(1, attempts)} attempts: {last.message}"
+                f"could not download a whole clip after {tried} attempt{'s' * (tried > 1)}: {last.message}"
             )
         return commit(tmp, dest)
     finally:
