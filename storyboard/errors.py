@@ -216,7 +216,8 @@ class GenerationFailed(ProviderError):
 class TaskNotFound(ProviderError):
     """A poll's answer, in the service's own documented words, that it knows no such task
     (never a bare 404 page: that says nothing about the task). `task_ids` are the tasks it
-    does not know; `found` the statuses it gave for the other tasks of the same poll."""
+    does not know; `found` the statuses it gave for the other tasks of the same poll;
+    `reasons` its words for each unknown task, where they differ (else `reason` serves)."""
 
     def __init__(
         self,
@@ -224,11 +225,16 @@ class TaskNotFound(ProviderError):
         *,
         task_ids: tuple[str, ...] = (),
         found: Mapping[str, Any] | None = None,
+        reasons: Mapping[str, str] | None = None,
         **context: Any,
     ) -> None:
         super().__init__(message, **context)
         self.task_ids = tuple(task_ids)
         self.found: dict[str, Any] = dict(found or {})
+        self.reasons: dict[str, str] = dict(reasons or {})
+
+    def reason_for(self, task_id: str) -> str:
+        return self.reasons.get(task_id, self.reason)
 
 
 class ReplyLost(ProviderError):

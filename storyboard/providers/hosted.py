@@ -98,18 +98,21 @@ class HostedProvider(Provider):
         found: dict[str, TaskStatus] = {}
         missing: list[Task] = []
         words: TaskNotFound | None = None
+        reasons: dict[str, str] = {}  # each task's own words: one's 404 is not another's
         for task in tasks:
             try:
                 found[task.task_id] = one(task)
             except TaskNotFound as e:
                 missing.append(task)
                 words = words or e
+                reasons[task.task_id] = e.reason
         if words is None:
             return found
         raise TaskNotFound(
             words.reason,
             task_ids=tuple(t.task_id for t in missing),
             found=found,
+            reasons=reasons,
             provider=self.name,
             shot=", ".join(t.shot_id for t in missing),
             status=words.status,

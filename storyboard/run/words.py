@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storyboard.errors import ProviderError, StoryboardError
+from storyboard.errors import ProviderError, StoryboardError, TaskNotFound
 from storyboard.plan.compiler import Plan
 from storyboard.run.jobs import Job
 from storyboard.secrets import Redactor
@@ -49,8 +49,13 @@ class Words:
 
     def not_found(self, job: Job, task_id: str, exc: BaseException) -> str:
         """The service says it has no such task, for a task id it gave us."""
+        said = (
+            self.redactor.redact(exc.reason_for(task_id))
+            if isinstance(exc, TaskNotFound)
+            else self.reason(exc)
+        )
         return (
-            f"{self.plan.provider.name} says it has no task {task_id} ({self.reason(exc)}); the task "
+            f"{self.plan.provider.name} says it has no task {task_id} ({said}); the task "
             f"id is kept. Check its dashboard: `storyboard adopt --force` attaches the right task "
             f"id, `storyboard render --force {job.leader}` pays for a new one"
         )

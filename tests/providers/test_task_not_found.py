@@ -53,3 +53,15 @@ def test_not_found_on_a_submission_is_a_refusal(name: str, server: Any) -> None:
     with pytest.raises(RejectedError) as info:
         p.submit(request_for(p, shot, {need.placeholder: "0badc0de0badc0de"}))
     assert not isinstance(info.value, TaskNotFound) and "'b'" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["aivideoapi", "kie"])  # polled task by task
+def test_each_unknown_task_keeps_its_own_words(name: str, server: Any) -> None:
+    p = client(server(name))
+    ghosts = [task(f"s{i}", f"0badc0de{i}" * 2, name, resolution="720p") for i in (1, 2)]
+    with pytest.raises(TaskNotFound) as info:
+        p.poll(ghosts)
+    assert info.value.task_ids == tuple(g.task_id for g in ghosts)
+    for ghost, other in (ghosts, ghosts[::-1]):
+        words = info.value.reason_for(ghost.task_id)
+        assert DOCUMENTED[name] in words and other.task_id not in words, words
