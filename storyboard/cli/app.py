@@ -76,6 +76,11 @@ def printable(text: str) -> str:
     return _CONTROLS.sub(lambda m: repr(m.group())[1:-1], text)
 
 
+def plural(n: int, word: str) -> str:
+    """`3 shots`, `1 shot`."""
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
 def say(text: str) -> None:
     """The command's result, on stdout; not under -q, nor with --json (JSON is the result)."""
     if not quiet() and not json_mode():

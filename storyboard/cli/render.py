@@ -24,6 +24,7 @@ from storyboard.cli.app import (
     emit_json,
     json_option,
     note,
+    plural,
     printable,
     quiet,
     say,
@@ -193,8 +194,9 @@ def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
     left = [(key, r) for key, r in every if not r.outcome.has_clip]
     fatal = result.fatal.reason if isinstance(result.fatal, ProviderError) else None
 
-    def stopped_by_fatal(r: ev.ShotResult) -> bool:  # never sent because of what stopped the render
-        return bool(fatal and r.reason and r.reason.startswith("not submitted") and fatal in r.reason)
+    def stopped_by_fatal(r: ev.ShotResult) -> bool:  # refused, no task, for what stopped the render
+        untaken = r.outcome is ev.Outcome.FAILED and r.task_id is None
+        return bool(untaken and fatal and r.reason and fatal in r.reason)
 
     stopped = [r for _, r in left if stopped_by_fatal(r)]
     for key, r in left:
@@ -214,7 +216,7 @@ def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
     kinds = {r.outcome for _, r in left if r not in stopped}
     if stopped:
         ways.append(
-            f"{_plural(len(stopped), 'request')} not taken because of the error below (nothing was charged)"
+            f"{plural(len(stopped), 'request')} not taken because of the error below (nothing was charged)"
         )
     if ev.Outcome.FAILED in kinds:
         ways.append("render again to retry the failed shots (made ones are kept)")
@@ -231,10 +233,6 @@ def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
         else ""
     )
     warn(f"{counted}; the film was not cut. " + "; ".join(ways).capitalize() + ".")
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 @cli.command()

@@ -19,6 +19,7 @@ from storyboard.cli.app import (
     json_mode,
     json_option,
     note,
+    plural,
     problem_json,
     say,
     verbosity_options,
@@ -26,10 +27,6 @@ from storyboard.cli.app import (
 )
 from storyboard.cli.plan import plan_warnings
 from storyboard.errors import ValidationError
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 # validate -------------------------------------------------------------------------------------
@@ -58,7 +55,7 @@ def validate(files: tuple[Path, ...], provider: str | None, as_json: bool) -> No
             errors += error_json(e)
             if not json_mode():
                 warn(e.format())
-                warn(f"{path!s}: {_plural(n, 'problem')}")
+                warn(f"{path!s}: {plural(n, 'problem')}")
             continue
         warnings = plan_warnings(plan)
         reports.append(
@@ -75,7 +72,7 @@ def validate(files: tuple[Path, ...], provider: str | None, as_json: bool) -> No
         for w in warnings:
             warn(w.format())
         say(
-            f"{path!s}: ok: {sb.title!r}, {_plural(len(sb.shots), 'shot')}, "
+            f"{path!s}: ok: {sb.title!r}, {plural(len(sb.shots), 'shot')}, "
             f"{sb.length:.1f} s, provider {plan.provider.name}"
         )
         _show_prompts(sb)
