@@ -11,12 +11,19 @@ adapter (`otio-fcp-adapter`), completed with what the adapter leaves out.
   track.
 - A clip item's `<duration>` is its media's length (as Premiere writes it), and its one
   `<rate>` is not repeated.
+- Every clip item is whole: the adapter writes a clip equal to one it wrote before (a
+  shot's sound beside its picture, when it has no caption) as a bare `<clipitem id=...>`,
+  which only OpenTimelineIO reads back; here each has its own id, name, start, end, in, out
+  and file (a file described once, then referred to by its id).
+- A shot's picture and its sound are linked (`<link>`), so they move together in an editor.
 
 This is FCP 7 XML, not FCPX's fcpxml: OpenTimelineIO's FCPX adapter drops dissolves.
 """
 
 from __future__ import annotations
 
+import copy
+import re
 import warnings
 import xml.etree.ElementTree as ET
 from urllib.parse import quote, unquote, urlparse
@@ -164,6 +171,60 @@ def _audio_transition(item: ET.Element) -> None:
             e.text = text
 
 
+def _whole_clipitems(seq: ET.Element) -> None:
+    """Replace each bare clip item (a reference to one defined earlier) with a copy of that
+    one under an id of its own: its markers stay on the first, its file is referred to."""
+    items = list(seq.iter("clipitem"))
+    numbers = [int(m[1]) for i in items if (m := re.fullmatch(r"clipitem-(\d+)", i.get("id", "")))]
+    fresh = max(numbers, default=0)
+    defined: dict[str, ET.Element] = {}
+    for track in seq.iter("track"):
+        for pos, item in enumerate(list(track)):
+            if item.tag != "clipitem":
+                continue
+            ref = item.get("id", "")
+            if item.find("name") is not None or ref not in defined:
+                defined.setdefault(ref, item)
+                continue
+            whole = copy.deepcopy(defined[ref])
+            fresh += 1
+            whole.set("id", f"clipitem-{fresh}")
+            for m in whole.findall("marker"):
+                whole.remove(m)
+            f = whole.find("file")
+            if f is not None:
+                whole.insert(list(whole).index(f), ET.Element("file", id=f.get("id", "")))
+                whole.remove(f)
+            whole.extend(list(item))
+            track.remove(item)
+            track.insert(pos, whole)
+
+
+def _links(seq: ET.Element, timeline: otio.schema.Timeline) -> None:
+    """Link each shot's picture (V1) and its sound (A1): the clip items made from one clip."""
+    groups: dict[int, list[tuple[ET.Element, str, int, int]]] = {}
+    for kind, otio_kind in (("video", otio.schema.TrackKind.Video), ("audio", otio.schema.TrackKind.Audio)):
+        tracks = [t for t in timeline.tracks if t.kind == otio_kind]
+        for t, (xml_track, track) in enumerate(
+            zip(seq.findall(f"./media/{kind}/track"), tracks, strict=True), start=1
+        ):
+            clips = [c for c in track if isinstance(c, otio.schema.Clip)]
+            for n, (item, clip) in enumerate(zip(xml_track.findall("clipitem"), clips, strict=True), start=1):
+                index = clip.metadata.get(META, {}).get("index")
+                if clip.metadata.get(META, {}).get("shot") is not None and isinstance(index, int):
+                    groups.setdefault(index, []).append((item, kind, t, n))
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        for item, *_ in members:
+            for other, kind, t, n in members:
+                link = _el("link", None, _el("linkclipref", other.get("id")), _el("mediatype", kind))
+                link.extend([_el("trackindex", t), _el("clipindex", n)])
+                if kind == "audio":
+                    link.append(_el("groupindex", 1))
+                item.append(link)
+
+
 def fcp_xml(timeline: otio.schema.Timeline, cut: Cut) -> str:
     """The timeline as FCP 7 XML, with everything a conforming editor needs."""
     with warnings.catch_warnings():
@@ -174,6 +235,7 @@ def fcp_xml(timeline: otio.schema.Timeline, cut: Cut) -> str:
     seq = root.find("./project/children/sequence")
     assert seq is not None, "the adapter writes one sequence for a timeline"
     _sequence(seq, cut)
+    _whole_clipitems(seq)
     lengths = _files(root, cut)
     for kind, otio_kind in (("video", otio.schema.TrackKind.Video), ("audio", otio.schema.TrackKind.Audio)):
         xml_tracks = seq.findall(f"./media/{kind}/track")
@@ -185,6 +247,7 @@ def fcp_xml(timeline: otio.schema.Timeline, cut: Cut) -> str:
             if kind == "audio":
                 for t in xml_track.findall("transitionitem"):
                     _audio_transition(t)
+    _links(seq, timeline)
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode")
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE xmeml>\n{body}\n'

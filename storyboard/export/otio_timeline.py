@@ -10,7 +10,8 @@ How the layout's joins become OpenTimelineIO:
   has the handles the dissolve needs: the incoming clip's source starts inside the clip.
 - A fade (through black, the film's length unchanged) is a dissolve from the outgoing clip
   to a zero-length gap and another from that gap to the incoming clip; the first shot
-  fading in has only the second.
+  fading in has only the second, from black. No time is negative: a gap a dissolve runs
+  into starts in its black as far as the dissolve reaches (every adapter converts it).
 - A caption is a marker on its shot's clip spanning the time it is on screen (the .srt
   beside the timeline has the exact times).
 """
@@ -233,9 +234,22 @@ def _silence_edges(items: list[Any]) -> list[Any]:
     return items
 
 
+def _black_handles(items: list[Any]) -> list[Any]:
+    """A dissolve into a gap (a fade to black) reaches `in_offset` frames back into the
+    black: the gap's source starts that far in, as a clip's handles do, so no reader has
+    to place black at a negative time (OpenTimelineIO's EDL writer refuses it)."""
+    for j, x in enumerate(items[1:], start=1):
+        prev = items[j - 1]
+        if isinstance(x, otio.schema.Gap) and isinstance(prev, otio.schema.Transition):
+            r = x.source_range
+            if prev.in_offset.value > r.start_time.value:
+                x.source_range = otio.opentime.TimeRange(prev.in_offset, r.duration)
+    return items
+
+
 def _track(name: str, kind: str, items: list[Any], meta: dict[str, Any] | None = None) -> otio.schema.Track:
     track = otio.schema.Track(name=name, kind=kind, metadata={META: meta} if meta else None)
-    for x in items:
+    for x in _black_handles(items):
         track.append(x)
     return track
 
