@@ -189,8 +189,8 @@ def _whole_clipitems(seq: ET.Element) -> None:
             whole = copy.deepcopy(defined[ref])
             fresh += 1
             whole.set("id", f"clipitem-{fresh}")
-            for m in whole.findall("marker"):
-                whole.remove(m)
+            for marker in whole.findall("marker"):
+                whole.remove(marker)
             f = whole.find("file")
             if f is not None:
                 whole.insert(list(whole).index(f), ET.Element("file", id=f.get("id", "")))

@@ -22,6 +22,7 @@ from storyboard.plan.compiler import ShotPlan
 from storyboard.report.model import Image, Report, Shot, Still, Take, Video
 from storyboard.report.status import standing
 from storyboard.report.stills import data_uri, stills
+from storyboard.report.webfont import web_font
 from storyboard.spec.model import Asset
 from storyboard.spec.model import Shot as ShotSpec
 from storyboard.stitch.manifest import clips_of
@@ -119,6 +120,7 @@ def gather(plan: pipeline.Plan, film: Path, page: Path) -> Report:
                 trim=s.trim,
                 transition=_transition(s),
                 caption=sp.compiled.caption,
+                caption_missing=_missing(sp.compiled.caption, sb.captions.font),
                 images=_images(s),
                 takes=takes(plan, sp, clips.get(s.id), s.id in stale, still_of),
             )
@@ -134,7 +136,10 @@ def gather(plan: pipeline.Plan, film: Path, page: Path) -> Report:
         info = probe(film)
         size = (info.video.width, info.video.height) if info.video else (0, 0)
         film_video = Video(href=href(film, page), seconds=info.duration, size=size)
+    shown = sb.title + "".join(sp.compiled.caption or "" for sp in plan.shots)
+    shown += "".join(c for sp in plan.shots for c in sp.compiled.prompt if not c.isascii())
     return Report(
+        font=web_font(sb.captions.font, shown),
         title=sb.title,
         storyboard=str(sb.path),
         provider=plan.provider.name,
@@ -147,6 +152,16 @@ def gather(plan: pipeline.Plan, film: Path, page: Path) -> Report:
         cost_usd=0.0 if plan.provider.local else cost.usd,
         generated=dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
     )
+
+
+def _missing(caption: str | None, font: Path | None) -> str | None:
+    """The caption's characters no font can draw, said as validate says them."""
+    if not caption or caption.isascii():
+        return None
+    from storyboard.media.fonts import choose_font, describe_missing
+
+    missing = choose_font(caption, font).missing
+    return describe_missing(missing) if missing else None
 
 
 def _probe(clip: Path) -> tuple[float, float, tuple[int, int]]:

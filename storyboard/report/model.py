@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from storyboard.report.webfont import WebFont
+
 
 @dataclass(frozen=True)
 class Still:
@@ -70,6 +72,7 @@ class Shot:
     trim: tuple[float, float]
     transition: str  # "cut", "crossfade 0.5 s", "fade 1 s"
     caption: str | None = None
+    caption_missing: str | None = None  # its characters no font here draws, as validate says them
     images: tuple[Image, ...] = ()
     takes: tuple[Take, ...] = field(default=())
 
@@ -91,3 +94,4 @@ class Report:
     generated: str  # when the page was made, ISO 8601
     provider_option: bool = False  # the provider is not the storyboard's own (render needs -p)
     film_other: bool = False  # a film is there, cut from other clips (another provider's, an older edit)
+    font: WebFont | None = None  # the storyboard's caption font, for the title and the captions

@@ -70,3 +70,9 @@ def artifacts() -> Iterator[Path]:
     if not ignore.exists():
         ignore.write_text("*\n")
     yield folder
+
+
+@pytest.fixture(scope="session")
+def vertical(tmp_path_factory: pytest.TempPathFactory) -> Sheet:
+    """A caption in Chinese, drawn with the storyboard's own font (captions.font)."""
+    return _rendered("vertical", tmp_path_factory.mktemp("report"))

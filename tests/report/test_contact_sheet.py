@@ -254,3 +254,32 @@ def test_another_provider_s_sheet_stands_beside_and_never_plays_the_preview_s_fi
     assert "The film there was cut from other clips" in text
     assert f"storyboard render {board} -p kie" in html.unescape(text)
     assert cards(own).film is not None  # and the preview's sheet does play it
+
+
+def test_the_caption_font_is_embedded_cut_to_the_pages_text(vertical: Sheet) -> None:
+    from fontTools.ttLib import TTFont
+
+    page = vertical.page.read_text("utf-8")
+    uri = re.search(r'src: url\(data:font/otf;base64,([A-Za-z0-9+/=]+)\) format\("opentype"\)', page)
+    assert uri is not None
+    data = base64.b64decode(uri[1])
+    font = TTFont(io.BytesIO(data))
+    drawn = {chr(c) for c in font.getBestCmap()}
+    assert set("最后一班船") <= drawn  # what the page shows beyond ASCII
+    assert not set("Lastboin") & drawn  # ASCII stays with the system's fonts
+    own = (vertical.board.parent / "fonts/example-cjk.otf").stat().st_size
+    assert len(data) < own  # cut down to the page's characters
+
+
+def test_a_caption_no_font_can_draw_is_marked_as_validate_marks_it(tmp_path: Path) -> None:
+    board = copy_example("vertical", tmp_path)
+    text = board.read_text("utf-8").replace("Last boat in · 最后一班船", "最后一班船 \U000e0041\u0378")
+    board.write_text(text, encoding="utf-8")
+    warned = CliRunner().invoke(cli, ["validate", str(board)])
+    said = re.search(r"no font here can draw (.+?) of this caption", warned.output)
+    assert said is not None, warned.output
+    run("report", str(board))
+    page = pipeline.load(board).output.with_suffix(".report.html").read_text("utf-8")
+    marked = re.search(r'<dd class="missing" title="([^"]*)">', page)
+    assert marked is not None
+    assert html.unescape(marked[1]) == f"no font here can draw {said[1]} of this caption"

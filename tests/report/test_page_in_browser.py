@@ -89,3 +89,32 @@ def test_a_clip_plays(browser: Any, lighthouse: Sheet) -> None:
         assert not problems, problems
     finally:
         page.close()
+
+
+FONT_LOADED = """async (text) => {
+  const loaded = await document.fonts.load('16px "storyboard-caption"', text);
+  await document.fonts.ready;
+  return [loaded.map(f => f.status), document.fonts.check('16px "storyboard-caption"', text)];
+}"""
+
+
+def test_the_caption_font_is_the_storyboards_own(browser: Any, vertical: Sheet, artifacts: Path) -> None:
+    """The title and the Chinese caption are drawn with the storyboard's caption font, on a
+    machine with no such font installed: the page embeds it."""
+    html = vertical.page.read_text("utf-8")
+    assert "@font-face" in html and "data:font/otf;base64," in html
+    page, problems = _open(browser, vertical.page)
+    try:
+        statuses, ready = page.evaluate(FONT_LOADED, "最后一班船")
+        assert statuses == ["loaded"] and ready
+        caption = page.locator("dd", has_text="最后一班船")
+        assert caption.count() == 1
+        family = caption.evaluate("e => getComputedStyle(e).fontFamily")
+        assert family.split(",")[0].strip('" ') == "storyboard-caption", family
+        assert not problems, problems
+        shot = artifacts / "report-vertical-caption-font.png"
+        caption.scroll_into_view_if_needed()
+        page.screenshot(path=str(shot))
+        print(f"\nscreenshot of the contact sheet with its caption font: {shot}")
+    finally:
+        page.close()
