@@ -23,12 +23,12 @@ if TYPE_CHECKING:  # the stitcher pulls in video code: only the commands that cu
     from storyboard.stitch.spec import CutSpec, StitchResult
 
 
-def load(path: Path, provider: str | None = None) -> Storyboard:
+def load(path: Path, provider: str | None = None, text: str | None = None) -> Storyboard:
     """Load and validate: every problem of the file at once, or a Storyboard. A file with
     problems is also checked against what its provider (or `provider`) can do, so that those
-    come in the same pass as the rest."""
+    come in the same pass as the rest. `text`: the file as an editor holds it, unsaved."""
     try:
-        return load_storyboard(Path(path))
+        return load_storyboard(Path(path), text)
     except ValidationError as e:
         if e.partial is None:
             raise

@@ -41,10 +41,11 @@ def validate_document(doc: Document) -> list[Problem]:
     return sort_problems(schema.check(doc) + _Checker(doc).run())
 
 
-def load_storyboard(path: Path) -> Storyboard:
+def load_storyboard(path: Path, text: str | None = None) -> Storyboard:
     """Read, validate and build a storyboard, its prompts and captions rendered once:
-    ValidationError lists every problem of the file, the templates' among them."""
-    doc = load(Path(path))
+    ValidationError lists every problem of the file, the templates' among them. `text`:
+    the file's text as an editor holds it, instead of what is on disk."""
+    doc = load(Path(path), text)
     problems = validate_document(doc)
     if problems:
         partial = _sketch_of(doc, problems)

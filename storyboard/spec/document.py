@@ -223,9 +223,16 @@ def parse(text: str, path: Path) -> Document:
     return doc
 
 
-def load(path: Path) -> Document:
-    """Read and parse a storyboard file; every failure is a ValidationError with a location."""
+def load(path: Path, text: str | None = None) -> Document:
+    """Read and parse a storyboard file; every failure is a ValidationError with a location.
+    `text`: the file's text as an editor holds it (unsaved), read instead of the file."""
     path = Path(path)
+    if text is not None:
+        if len(text) > MAX_FILE_BYTES:
+            raise _whole_file(
+                path, f"the text is over {MAX_FILE_BYTES / 1e6:.0f} MB; a storyboard is far smaller"
+            )
+        return _checked_text(text.removeprefix("\ufeff"), path)
     try:
         size = path.stat().st_size
         what = filekind.kind(path)
@@ -264,6 +271,10 @@ def load(path: Path) -> Document:
                 )
             ]
         ) from None
+    return _checked_text(text, path)
+
+
+def _checked_text(text: str, path: Path) -> Document:
     if "\x00" in text:
         off = text.index("\x00")
         line = text.count("\n", 0, off) + 1
