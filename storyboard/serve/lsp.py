@@ -79,12 +79,16 @@ def diagnostics(path: Path, text: str, problems: list[Problem]) -> dict[str, lis
         loc = p.location
         file = loc.file if loc is not None and loc.file else here
         if loc is not None and loc.line > 0:
-            source = lines[loc.line - 1] if file == here and loc.line <= len(lines) else (loc.source_line or "")
+            source = (
+                lines[loc.line - 1] if file == here and loc.line <= len(lines) else (loc.source_line or "")
+            )
             rng = _range(source, loc.line, loc.column)
         else:
             rng = lsp.Range(lsp.Position(0, 0), lsp.Position(0, 1))
         uri = from_fs_path(str(Path(path).parent / file) if not Path(file).is_absolute() else file)
-        severity = lsp.DiagnosticSeverity.Warning if p.severity is Severity.WARNING else lsp.DiagnosticSeverity.Error
+        severity = (
+            lsp.DiagnosticSeverity.Warning if p.severity is Severity.WARNING else lsp.DiagnosticSeverity.Error
+        )
         out.setdefault(uri or "", []).append(
             lsp.Diagnostic(range=rng, message=_words(p), severity=severity, source=SOURCE)
         )
@@ -140,7 +144,9 @@ def _item(label: str, kind: lsp.CompletionItemKind, detail: str) -> lsp.Completi
 def _provider_items(prefix: str) -> list[lsp.CompletionItem]:
     from storyboard.providers import registry
 
-    return [_item(n, lsp.CompletionItemKind.Module, "provider") for n in registry.names() if n.startswith(prefix)]
+    return [
+        _item(n, lsp.CompletionItemKind.Module, "provider") for n in registry.names() if n.startswith(prefix)
+    ]
 
 
 def _option_items(provider: str) -> list[lsp.CompletionItem]:
@@ -203,9 +209,9 @@ def definition(text: str, line: int, column: int) -> Name | None:
     where = context(text, line, column + 0)
     lines = text.splitlines()
     before = lines[line][:column] if line < len(lines) else ""
-    if where is not None and where.want is Want.CHARACTER or "characters." + word in before + word:
+    if (where is not None and where.want is Want.CHARACTER) or "characters." + word in before + word:
         order = ["characters"]
-    elif where is not None and where.want is Want.SHOT or "continues" in before:
+    elif (where is not None and where.want is Want.SHOT) or "continues" in before:
         order = ["shots"]
     elif where is not None and where.want is Want.TEMPLATE:
         order = ["vars", "characters", "images"]

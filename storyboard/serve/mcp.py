@@ -26,6 +26,7 @@ from typing import Any
 
 import anyio
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 INSTRUCTIONS = """\
 storyboard compiles a short film written as one YAML storyboard into Veo 3.1 requests,
@@ -40,10 +41,10 @@ class Root:
     folder: Path
 
     def file(self, name: str) -> Path:
-        """A storyboard under the root; ValueError for one outside it."""
+        """A storyboard under the root; the tool's error for one outside it."""
         path = (self.folder / name).resolve()
         if path != self.folder and self.folder not in path.parents:
-            raise ValueError(f"{name} is outside the folder this server serves ({self.folder})")
+            raise ToolError(f"{name} is outside the folder this server serves ({self.folder})")
         return path
 
 

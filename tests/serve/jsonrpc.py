@@ -76,7 +76,9 @@ class Editor:
             return m
 
     def diagnostics(self, uri: str) -> list[dict[str, Any]]:
-        msg = self.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri)
+        msg = self.wait(
+            lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
+        )
         return list(msg["params"]["diagnostics"])
 
     def close(self) -> None:

@@ -63,12 +63,15 @@ def editor(folder: Path) -> Iterator[Editor]:
 def _open(editor: Editor, path: Path, text: str) -> str:
     uri = path.as_uri()
     editor.notify(
-        "textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": text}}
+        "textDocument/didOpen",
+        {"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": text}},
     )
     return uri
 
 
-def test_an_unknown_variable_is_a_diagnostic_on_its_line_in_validates_words(editor: Editor, folder: Path) -> None:
+def test_an_unknown_variable_is_a_diagnostic_on_its_line_in_validates_words(
+    editor: Editor, folder: Path
+) -> None:
     path = folder / "harbour-1.yaml"
     path.write_text(BOARD, encoding="utf-8")
     with pytest.raises(ValidationError) as said:
@@ -121,7 +124,8 @@ def test_completion_of_images_vars_characters_and_providers(editor: Editor, fold
 
     def labels(line: int, col: int) -> list[str]:
         got = editor.request(
-            "textDocument/completion", {"textDocument": {"uri": uri}, "position": {"line": line, "character": col}}
+            "textDocument/completion",
+            {"textDocument": {"uri": uri}, "position": {"line": line, "character": col}},
         )
         return [i["label"] for i in (got["items"] if isinstance(got, dict) else got)]
 
@@ -142,7 +146,9 @@ def test_hover_shows_the_prompt_as_sent_and_its_price(editor: Editor, folder: Pa
     uri = _open(editor, folder / "harbour-5.yaml", text)
     editor.diagnostics(uri)
     line = text.splitlines().index("  - id: boats")
-    got = editor.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": line, "character": 9}})
+    got = editor.request(
+        "textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": line, "character": 9}}
+    )
     value = got["contents"]["value"]
     sb = pipeline.load(folder / "harbour-5.yaml", text=text)
     plan = pipeline.make_plan(sb)
@@ -158,7 +164,8 @@ def test_go_to_definition_of_a_shot_an_image_and_a_character(editor: Editor, fol
 
     def target(line: int, col: int) -> tuple[int, int]:
         got = editor.request(
-            "textDocument/definition", {"textDocument": {"uri": uri}, "position": {"line": line, "character": col}}
+            "textDocument/definition",
+            {"textDocument": {"uri": uri}, "position": {"line": line, "character": col}},
         )
         start = got["range"]["start"]
         return start["line"], start["character"]
@@ -166,6 +173,9 @@ def test_go_to_definition_of_a_shot_an_image_and_a_character(editor: Editor, fol
     cont = next(k for k, x in enumerate(lines) if "continues: dawn" in x)
     assert target(cont, lines[cont].index("dawn") + 1) == (lines.index("  - id: dawn"), 8)
     frames = next(k for k, x in enumerate(lines) if "frames:" in x)
-    assert target(frames, lines[frames].index("quay")) == (lines.index("  quay: {file: images/quay.jpg, url: https://example.com/quay.jpg}"), 2)
+    assert target(frames, lines[frames].index("quay")) == (
+        lines.index("  quay: {file: images/quay.jpg, url: https://example.com/quay.jpg}"),
+        2,
+    )
     chars = next(k for k, x in enumerate(lines) if "characters.skipper" in x)
     assert target(chars, lines[chars].index("skipper") + 2) == (lines.index("  skipper:"), 2)

@@ -1,0 +1,3 @@
+"""The loopback services, for the MCP render tests."""
+
+from tests.servers.fixtures import provider_clip, provider_server  # noqa: F401
