@@ -75,6 +75,12 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ('eval "$(storyboard completion zsh)"', "in ~/.zshrc"),
         ("storyboard completion fish > ~/.config/fish/completions/storyboard.fish", "fish"),
     ],
+    "lsp": [
+        ("storyboard lsp", "what an editor starts (it speaks LSP on stdin and stdout)"),
+    ],
+    "mcp": [
+        ("storyboard mcp --root ~/films", "what an assistant starts, for the storyboards under ~/films"),
+    ],
 }
 
 OTHER_VARIABLES = [

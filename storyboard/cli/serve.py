@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from storyboard.cli.app import cli
+from storyboard.cli.app import cli, verbosity_options
 from storyboard.errors import ConfigError
 
 
@@ -19,6 +19,7 @@ def _needs(extra: str, package: str) -> ConfigError:
 
 
 @cli.command()
+@verbosity_options
 def lsp() -> None:
     """A language server over stdio for editors: the validator's problems as you type,
     completion of shot ids, images, characters, vars and providers, hover with each shot's
@@ -38,6 +39,7 @@ def lsp() -> None:
     show_default=True,
     help="The folder whose storyboards the assistant may use.",
 )
+@verbosity_options
 def mcp(root: Path) -> None:
     """A Model Context Protocol server over stdio for assistants: validate, plan, status,
     render (only within an explicit budget), adopt and report, with the same JSON as --json."""

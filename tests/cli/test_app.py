@@ -158,7 +158,7 @@ def test_help_lists_exit_codes_key_variables_and_completion() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["validate", "init", "plan", "render", "stitch", "status", "unlock", "completion"]
+    "name", ["validate", "init", "plan", "render", "stitch", "status", "unlock", "completion", "lsp", "mcp"]
 )
 def test_each_command_help_has_examples_and_exit_codes(name: str) -> None:
     assert sorted(cli.commands) == sorted(EXAMPLES)  # a new command gets examples too
