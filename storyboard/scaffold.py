@@ -36,15 +36,17 @@ renders/
 """
 
 
-def _modeline() -> bytes:
-    """The first line that lets an editor's YAML language server complete and explain every
-    field: the schema of the storyboard installed here (none where it is not a plain file)."""
+SCHEMA_NAME = "storyboard.schema.json"  # a copy of the format's schema, beside the storyboard
+MODELINE = f"# yaml-language-server: $schema={SCHEMA_NAME}\n".encode()
+
+
+def _schema() -> bytes:
+    """The schema of the storyboard installed here: copied into the new folder, so that the
+    modeline names it relatively and works in any clone (an absolute path into this
+    machine's site-packages would not)."""
     from storyboard.resources import schema_file
 
-    schema = schema_file()
-    if not isinstance(schema, Path) or not schema.is_file():  # e.g. inside a zip: no path to give
-        return b""
-    return f"# yaml-language-server: $schema={schema.resolve()}\n".encode()
+    return schema_file().read_bytes()
 
 
 def _free_name(directory: Path) -> Path:
@@ -71,7 +73,7 @@ def init_project(directory: Path) -> Path:
     if directory.exists() and not directory.is_dir():
         raise InputError(f"{directory} is a file, not a folder: give a folder to create")
     payload = _walk(_package_files())
-    clashes = [rel for rel, _ in payload if (directory / rel).exists()]
+    clashes = [rel for rel in [r for r, _ in payload] + [SCHEMA_NAME] if (directory / rel).exists()]
     if clashes:
         raise InputError(
             f"{directory} already holds {', '.join(clashes)}: init never overwrites files",
@@ -83,8 +85,9 @@ def init_project(directory: Path) -> Path:
             dest.parent.mkdir(parents=True, exist_ok=True)
             data = src.read_bytes()
             if rel == STORYBOARD_NAME:
-                data = _modeline() + data
+                data = MODELINE + data
             dest.write_bytes(data)
+        (directory / SCHEMA_NAME).write_bytes(_schema())
         ignore = directory / ".gitignore"  # keys and paid clips stay out of git; the storyboard goes in
         if not ignore.exists():
             ignore.write_text(GITIGNORE, encoding="utf-8")

@@ -109,7 +109,7 @@ def init(directory: Path) -> None:
     path = init_project(directory)
     for rel in sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()):
         detail(f"  wrote {directory / rel}")
-    say(f"created {path!s}, with its images, music and a .gitignore")
+    say(f"created {path!s}, with its images, music, the format's schema (for editors) and a .gitignore")
     from storyboard.providers import example_hosted
 
     quoted = shlex.quote(str(path))

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from storyboard.cli import cli
 from storyboard.errors import InputError
 from storyboard.media.ffmpeg import probe
+from storyboard.resources import schema_file
 from storyboard.scaffold import init_project
 from storyboard.spec.checks import image_kind, load_storyboard, placeholder_urls
 
@@ -29,11 +30,17 @@ def test_init_creates_a_valid_storyboard_with_its_own_media(tmp_path: Path) -> N
         for asset in shot.images:
             assert asset.path is not None and asset.path.is_relative_to(tmp_path / "film")
             assert image_kind(asset.path.read_bytes()[:16]) == "PNG"
-    # the first line names the installed schema, for the editor's YAML language server
+    # the first line names the schema, for the editor's YAML language server: a copy beside
+    # the storyboard, named relatively, so that the modeline works in any clone
     first = path.read_text().splitlines()[0]
-    assert first.startswith("# yaml-language-server: $schema=/"), first
-    schema = json.loads(Path(first.split("=", 1)[1]).read_text())
+    assert first == "# yaml-language-server: $schema=storyboard.schema.json", first
+    copy = path.parent / first.split("=", 1)[1]
+    assert copy.read_bytes() == schema_file().read_bytes()
+    schema = json.loads(copy.read_text())
     assert schema["title"] and "shots" in schema["properties"]
+    clone = tmp_path / "clone"  # the folder moved (a clone elsewhere): still found
+    path.parent.rename(clone)
+    assert json.loads((clone / first.split("=", 1)[1]).read_text()) == schema
 
 
 def test_init_into_an_existing_empty_folder(tmp_path: Path) -> None:
