@@ -124,6 +124,18 @@ def plan_data(decisions: Decisions) -> dict[str, Any]:
     }
 
 
+def missing_key(plan: Plan) -> Problem | None:
+    """The key `render` will need, when it is not set: a plan needs none, a render stops."""
+    from storyboard.errors import ConfigError
+    from storyboard.providers import config
+
+    try:
+        config.require_key(plan.provider, plan.storyboard.root)
+    except ConfigError as e:
+        return Problem(f"{e.message}: render stops there, before anything is sent", hint=e.hint, severity=Severity.WARNING)
+    return None
+
+
 def plan_warnings(plan: Plan) -> list[Problem]:
     """What the provider will not do as asked (a seed it ignores, a caption no font draws),
     and the placeholder images a hosted render would refuse: in the file's order."""
@@ -221,7 +233,13 @@ def plan(file: Path, provider: str | None, force: tuple[str, ...], takes: int, a
     sb = pipeline.load(file, provider)
     p = pipeline.make_plan(sb, provider, takes=takes)
     decisions = pipeline.decide(p, force)
+    unkeyed = missing_key(p)
     if as_json:
-        emit_json(plan_data(decisions))
+        data = plan_data(decisions)
+        if unkeyed is not None:
+            data["warnings"].append(problem_json(unkeyed))
+        emit_json(data)
     else:
         print_plan(decisions)
+        if unkeyed is not None:
+            warn(unkeyed.format())

@@ -164,3 +164,21 @@ def test_an_output_that_is_a_fifo_is_named_so(board: Path) -> None:
     os.mkfifo(board.parent / "pipe.mp4")
     with pytest.raises(InputError, match=r"pipe.mp4 is a named pipe \(FIFO\)"):
         pipeline.output_path(pipeline.load(board), board.parent / "pipe.mp4")
+
+
+def test_plan_warns_of_the_key_render_will_need(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json as _json
+
+    from storyboard.scaffold import init_project
+
+    board = init_project(tmp_path / "film")
+    monkeypatch.delenv("AIVIDEOAPI_API_KEY", raising=False)
+    r = CliRunner().invoke(cli, ["plan", str(board), "-p", "aivideoapi"])
+    assert r.exit_code == 0  # a plan needs no key
+    said = [ln for ln in r.stderr.splitlines() if "AIVIDEOAPI_API_KEY" in ln]
+    assert len(said) == 1 and said[0].startswith("warning: aivideoapi needs an API key"), r.stderr
+    data = _json.loads(CliRunner().invoke(cli, ["plan", str(board), "-p", "aivideoapi", "--json"]).stdout)
+    assert any("AIVIDEOAPI_API_KEY" in w["message"] for w in data["warnings"])
+    monkeypatch.setenv("AIVIDEOAPI_API_KEY", "aiv-k3y-for-the-plan-test")
+    r = CliRunner().invoke(cli, ["plan", str(board), "-p", "aivideoapi"])
+    assert r.exit_code == 0 and "API_KEY" not in r.output
