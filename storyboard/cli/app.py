@@ -28,7 +28,7 @@ from click.shell_completion import CompletionItem, get_completion_class
 
 from storyboard import __version__
 from storyboard.cli.helptext import EXAMPLES, EXIT_CODES, short_code, variables, write_examples
-from storyboard.errors import Problem, StoryboardError, ValidationError
+from storyboard.errors import Problem, Severity, StoryboardError, ValidationError
 
 PROG = "storyboard"
 COMPLETE_VAR = "_STORYBOARD_COMPLETE"
@@ -127,17 +127,26 @@ def problem_json(p: Problem) -> dict[str, Any]:
 
 def error_json(e: BaseException, file: str | None = None) -> list[dict[str, Any]]:
     """Any error as a list of JSON error objects (a ValidationError has one per problem)."""
-    if isinstance(e, ValidationError):
-        return [problem_json(p) for p in e.problems]
+    if isinstance(e, ValidationError):  # its warnings are told beside, not as errors
+        return [problem_json(p) for p in e.problems if p.severity is not Severity.WARNING]
     hint = getattr(e, "hint", None)
     message = getattr(e, "message", None) or str(e)
     return [{"file": file, "line": None, "column": None, "path": "", "message": message, "hint": hint}]
 
 
-def _fail(code: int, errors: list[dict[str, Any]], text: str, *, as_json: bool | None = None) -> NoReturn:
+def _fail(
+    code: int,
+    errors: list[dict[str, Any]],
+    text: str,
+    *,
+    as_json: bool | None = None,
+    warnings: list[dict[str, Any]] | None = None,
+) -> NoReturn:
     """End the command with `code`: the errors as JSON on stdout in --json mode, else text."""
     if json_mode() if as_json is None else as_json:
-        emit_json({"ok": False, "exit_code": code, "errors": errors})
+        emit_json(
+            {"ok": False, "exit_code": code, "errors": errors, **({"warnings": warnings} if warnings else {})}
+        )
     else:
         warn(text)
     raise click.exceptions.Exit(code)
@@ -232,9 +241,18 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except StoryboardError as e:
             text = e.format()
+            told = (
+                [p for p in e.problems if p.severity is Severity.WARNING]
+                if isinstance(e, ValidationError)
+                else []
+            )
+            errors = len(e.problems) - len(told) if isinstance(e, ValidationError) else 1
             if isinstance(e, ValidationError) and len(e.problems) > 1:  # as validate ends: how many
-                text += f"\n{len(e.problems)} problems"
-            _fail(e.exit_code, error_json(e), text)
+                text += f"\n{plural(errors, 'problem')}" + (
+                    f", {plural(len(told), 'warning')}" if told else ""
+                )
+            notes = [problem_json(p) for p in told]
+            _fail(e.exit_code, error_json(e), text, warnings=notes)
         except KeyboardInterrupt as e:
             _interrupted(e)
         except click.ClickException as e:

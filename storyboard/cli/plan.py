@@ -132,7 +132,11 @@ def missing_key(plan: Plan) -> Problem | None:
     try:
         config.require_key(plan.provider, plan.storyboard.root)
     except ConfigError as e:
-        return Problem(f"{e.message}: render stops there, before anything is sent", hint=e.hint, severity=Severity.WARNING)
+        return Problem(
+            f"{e.message}: render stops there, before anything is sent",
+            hint=e.hint,
+            severity=Severity.WARNING,
+        )
     return None
 
 

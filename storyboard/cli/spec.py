@@ -15,7 +15,6 @@ from storyboard.cli.app import (
     complete_shots,
     detail,
     emit_json,
-    error_json,
     json_mode,
     json_option,
     note,
@@ -26,7 +25,7 @@ from storyboard.cli.app import (
     warn,
 )
 from storyboard.cli.plan import plan_warnings
-from storyboard.errors import ValidationError
+from storyboard.errors import Severity, ValidationError
 
 
 # validate -------------------------------------------------------------------------------------
@@ -50,12 +49,16 @@ def validate(files: tuple[Path, ...], provider: str | None, as_json: bool) -> No
             sb = pipeline.load(path, provider)
             plan = pipeline.make_plan(sb, provider)
         except ValidationError as e:
-            n = len(e.problems)
-            reports.append({"file": str(path), "ok": False, "problems": n})
-            errors += error_json(e)
+            told = sum(1 for p in e.problems if p.severity is Severity.WARNING)
+            n = len(e.problems) - told
+            notes = [problem_json(p) for p in e.problems if p.severity is Severity.WARNING]
+            reports.append(
+                {"file": str(path), "ok": False, "problems": n, **({"warnings": notes} if notes else {})}
+            )
+            errors += [problem_json(p) for p in e.problems if p.severity is not Severity.WARNING]
             if not json_mode():
                 warn(e.format())
-                warn(f"{path!s}: {plural(n, 'problem')}")
+                warn(f"{path!s}: {plural(n, 'problem')}" + (f", {plural(told, 'warning')}" if told else ""))
             continue
         warnings = plan_warnings(plan)
         reports.append(

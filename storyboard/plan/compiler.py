@@ -165,7 +165,9 @@ def compile_plan(sb: Storyboard, provider: Provider, *, takes: int = 1) -> Plan:
     if not problems and not placed:
         problems.extend(provider.check_batch(compiled))
     if problems or placed:
-        raise ValidationError(sort_problems(placed + [_relocate(sb, p) for p in problems]))
+        refused = _one_per_setting([_relocate(sb, p) for p in problems])
+        told = _once(_relocate(sb, w, inherited=True) for w in warnings)  # beside the errors, not hidden
+        raise ValidationError(sort_problems(placed + refused + list(told)))
     fingerprints: dict[str, str] = {}  # the take the cut uses, by shot: what a continuation follows
     plans: list[ShotPlan] = []
     others: list[ShotPlan] = []
@@ -200,6 +202,41 @@ def _take(provider: Provider, cs: CompiledShot, take: int) -> CompiledShot:
 
 
 SEED_MIN, SEED_SPAN = 10000, 90000  # the providers' seeds: 10000-99999
+
+
+_SHOT_PREFIX = re.compile(r"^shot '([^']*)': ")
+_WHO = re.compile(r"; (?:providers that can: (?P<can>.*)|no provider can)$")
+
+
+def _one_per_setting(problems: list[Problem]) -> list[Problem]:
+    """A setting given once in `settings:` and refused for every shot that inherits it is one
+    problem at its line, naming the shots (and the providers that can make them all), not one
+    per shot at the same place."""
+    groups: dict[tuple[Any, str], list[Problem]] = {}
+    out: list[Problem] = []
+    for p in problems:
+        m = _SHOT_PREFIX.match(p.message)
+        field_ = p.path.rsplit(".", 1)[-1] if p.path.startswith("shots[") else None
+        if m and field_ in SETTING_NAMES and p.location is not None:
+            reason = _WHO.sub("", _SHOT_PREFIX.sub("", p.message))
+            groups.setdefault((p.location, reason), []).append(p)
+        else:
+            out.append(p)
+    for (_, reason), same in groups.items():
+        first = same[0]
+        if len(same) == 1:
+            out.append(first)
+            continue
+        names = ", ".join(repr(m[1]) for p in same if (m := _SHOT_PREFIX.match(p.message)))
+        can: list[str] | None = None
+        for p in same:
+            who = _WHO.search(p.message)
+            theirs = (who["can"] or "").split(", ") if who and who["can"] else []
+            can = theirs if can is None else [c for c in can if c in theirs]
+        who_text = f"providers that can: {', '.join(can)}" if can else "no provider can"
+        setting = first.path.rsplit(".", 1)[-1]
+        out.append(replace(first, message=f"shots {names}: {reason}; {who_text}", path=f"settings.{setting}"))
+    return out
 
 
 def _once(problems: Iterable[Problem]) -> tuple[Problem, ...]:

@@ -16,7 +16,7 @@ import yaml
 from storyboard.errors import Location, Problem, ValidationError, format_path
 from storyboard.spec import filekind
 from storyboard.spec.sniff import what_it_is
-from storyboard.spec.yaml_errors import explain
+from storyboard.spec.yaml_errors import explain, sort_problems_by_place, tab_problems
 
 STORYBOARD_NAME = "storyboard.yaml"  # what `storyboard init` writes in its folder
 
@@ -122,6 +122,7 @@ class _Builder:
         out: dict[str, Any] = {}
         first_seen: dict[str, int] = {}
         merges: list[yaml.Node] = []
+        split: int | None = None  # the line where a list item's missing `- ` would start one
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 merges.append(value_node)
@@ -143,7 +144,15 @@ class _Builder:
                 )
                 continue
             key = str(key_node.value)
+            if split is not None:
+                continue  # the keys of the item whose `- ` is missing: said once, at its first
             if key in first_seen:
+                if path and isinstance(path[-1], int) and key == next(iter(first_seen)):
+                    # a list item's first key again: a new item whose `- ` is missing, not a
+                    # duplicate to remove (removing one would delete the user's shot)
+                    split = line
+                    self.problems.append(_missing_dash(self.doc, path, key, line, col, first_seen[key]))
+                    continue
                 self.problems.append(
                     Problem(
                         f"duplicate key {key!r} (first given on line {first_seen[key]})",
@@ -164,6 +173,21 @@ class _Builder:
                     for k, v in self.build_mapping(src, path).items():
                         out.setdefault(k, v)
         return out
+
+
+def _missing_dash(doc: Document, path: PathKey, key: str, line: int, col: int, first: int) -> Problem:
+    """`id: b` below `- id: a`, at the item's indentation: a new item without its `- `."""
+    text = doc.source_line(line) or ""
+    dash_col = max(col - 3, 0)
+    fix = f"{' ' * dash_col}- {text.strip()}"
+    return Problem(
+        f"a `- ` is missing before `{key}` here: it starts a new item of "
+        f"{format_path(path[:-1]) or 'the list'}, but without its `- ` YAML reads it and the keys "
+        f"after it as more of the item on line {first}",
+        format_path((*path, key)),
+        Location(doc.name, line, col, text),
+        f"start the item with a dash: `{fix}`",
+    )
 
 
 class _TooBig(Exception):
@@ -195,7 +219,13 @@ def parse(text: str, path: Path) -> Document:
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
-        raise ValidationError([explain(e, text, path)]) from None
+        said = explain(e, text, path)
+        tabs = tab_problems(text, path)  # every tab at once: the parser stops at the first
+        if said.location is not None and any(
+            t.location and t.location.line == said.location.line for t in tabs
+        ):
+            raise ValidationError(tabs) from None
+        raise ValidationError(sort_problems_by_place([*tabs, said]) if tabs else [said]) from None
     except yaml.YAMLError as e:
         raise ValidationError([_file_problem(path, f"this is not valid YAML: {e}")]) from None
     if node is None:

@@ -144,7 +144,7 @@ def render_caption(sb: Storyboard, shot: Shot) -> str | None:
                     f"the caption cannot be rendered: {_describe(e)}",
                     f"shots[{shot.index}].caption",
                     sb.location(("shots", shot.index, "caption")),
-                    _hint(e, context(sb, shot)),
+                    _hint(e, context(sb, shot), shot.caption),
                 )
             ]
         ) from None
@@ -174,7 +174,7 @@ def render_prompt(sb: Storyboard, shot: Shot) -> str:
                     f"the prompt cannot be rendered: {_describe(e)}",
                     f"shots[{shot.index}].prompt",
                     loc,
-                    _hint(e, ctx),
+                    _hint(e, ctx, shot.prompt),
                 )
             ]
         ) from None
@@ -198,7 +198,7 @@ def render_prompt(sb: Storyboard, shot: Shot) -> str:
                     f"template {source.name} fails for shot {shot.id!r}: {_describe(e)}",
                     f"shots[{shot.index}]",
                     Location(source.name, line, 1, shown),
-                    _hint(e, ctx),
+                    _hint(e, ctx, source.text),
                 )
             ]
         ) from None
@@ -220,7 +220,7 @@ def _describe(e: BaseException) -> str:
     return f"{type(e).__name__}: {detail}" if detail else type(e).__name__
 
 
-def _hint(e: BaseException, ctx: dict[str, Any]) -> str | None:
+def _hint(e: BaseException, ctx: dict[str, Any], source: str | None = None) -> str | None:
     m = re.match(r"'(\w+)' is undefined", str(e))
     if m:
         close = difflib.get_close_matches(m.group(1), list(ctx), n=1)
@@ -228,12 +228,33 @@ def _hint(e: BaseException, ctx: dict[str, Any]) -> str | None:
             return f"did you mean {close[0]!r}?"
         names = sorted(k for k in ctx if not k.startswith("_"))
         return "names you can use: " + ", ".join(names) + " (add free variables under `vars:`)"
+    m = re.match(r"'[\w ]+' has no attribute '([\w-]+)'", str(e))
+    if m:
+        return _member_hint(m.group(1), ctx, source or "")
     if isinstance(e, TemplateSyntaxError):
         text = str(e)
+        block = re.search(r"innermost block that needs to be closed is '(\w+)'", text)
+        if block:
+            tag = block.group(1)
+            return f"close the {{% {tag} %}} with {{% end{tag} %}}"
         if "unexpected '}'" in text or "end of print statement" in text or "end of template" in text:
             return "close every `{{` with `}}` and every `{%` with `%}`; for a literal brace write {{ '{' }}"
         if "unknown tag" in text:
             return "tags are if, for, set, macro and their end tags: {% if x %}...{% endif %}"
+    return None
+
+
+def _member_hint(name: str, ctx: dict[str, Any], source: str) -> str | None:
+    """`characters.obachn`: which names the map it was looked up in has, and the closest."""
+    for parent in re.findall(r"([\w.]+)\s*\.\s*" + re.escape(name) + r"\b", source):
+        value: Any = ctx
+        for part in parent.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, dict):
+            close = difflib.get_close_matches(name, [str(k) for k in value], n=1)
+            if close:
+                return f"did you mean {parent}.{close[0]}?"
+            return f"{parent} has: " + (", ".join(sorted(str(k) for k in value)) or "nothing")
     return None
 
 

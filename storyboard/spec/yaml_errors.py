@@ -27,6 +27,7 @@ _KEY = re.compile(
     r"^(?P<indent> *)(?P<dash>- +)?(?P<key>[^\s#:\-\[\]{}'\"][^#:]*?|'[^']*'|\"[^\"]*\"):(?:\s|$)"
 )
 _DASH = re.compile(r"^(?P<indent> *)- ")
+_OPEN_QUOTE = re.compile(r"^(?P<key> *(?:- +)?[^\s#:'\"][^#:]*?):\s+(?P<quote>[\"'])(?P<rest>.*)$")
 _BLOCK_SCALAR = re.compile(r":\s*[|>][-+0-9]*\s*(#.*)?$")
 _JINJA_VALUE = re.compile(r"^(?P<head> *(?:- +)?[^\s#:]+:\s*)(?P<value>\{\{.*)$")
 
@@ -102,7 +103,7 @@ class _Explainer:
 
     def explain(self) -> Problem:
         for rule in (self.tab, self.stray_closer, self.indicator, self.stray_character, self.unclosed,
-                     self.jinja, self.dash_space, self.empty_item, self.colon_in_value,
+                     self.open_quote, self.jinja, self.dash_space, self.empty_item, self.colon_in_value,
                      self.list_on_key_line, self.no_colon, self.indentation, self.text_above,
                      self.alias, self.escape, self.documents):  # fmt: skip
             found = rule()
@@ -217,6 +218,41 @@ class _Explainer:
                 col,
                 f"this {quote} is never closed: the text runs to the end of the file",
                 f"add the closing {quote} where the text ends",
+            )
+        return None
+
+    def open_quote(self) -> Problem | None:
+        """A quote opened on an earlier line and not closed there: YAML read the lines after
+        it as the same text, up to the next quote, and gave up further on (where it says a
+        key is misindented). Said where the quote opened."""
+        if not any(
+            w in f"{self.context_text} {self.problem_text}"
+            for w in (
+                "mapping values are not allowed",
+                "did not find expected key",
+                "could not find expected",
+            )
+        ):
+            return None
+        for n in range(self.line - 1, 0, -1):
+            src = self.source(n) or ""
+            m = _OPEN_QUOTE.match(src)
+            if m is None:
+                continue
+            quote, rest = m.group("quote"), m.group("rest")
+            closed = re.search(r'(?<!\\)(?:\\\\)*"', rest) if quote == '"' else "'" in rest.replace("''", "")
+            if closed:
+                return None  # the nearest quote above closes on its line: not this slip
+            between = [self.source(k) or "" for k in range(n + 1, self.line + 1)]
+            if not any(_KEY.match(x) for x in between):
+                return None  # a text that runs over lines, as YAML allows
+            key = m.group("key").strip()
+            return self.at(
+                n,
+                m.start("quote") + 1,
+                f"this {quote} is never closed on its line: YAML reads the lines after it, up to "
+                f"line {self.line}, as the same text",
+                f"close the quote on line {n}: {key}: {quote}{_short(rest.rstrip(), 50)}{quote}",
             )
         return None
 
@@ -432,6 +468,27 @@ def _quoted_example(src: str, col: int) -> str:
         value = src[m.end("key") + 1 :].split(" #")[0].strip()
         return f"{m.group('key')}: {_dq(value)}"
     return _dq(src.strip())
+
+
+def tab_problems(text: str, path: Path) -> list[Problem]:
+    """A problem for each line indented with a tab, all in one pass (YAML stops at the first)."""
+    out = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        lead = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in lead and line.strip():
+            out.append(
+                Problem(
+                    f"a tab character (shown as {TAB_SHOWN}): YAML indents with spaces only",
+                    "",
+                    Location(str(path), n, lead.index("\t") + 1, _shown(line)),
+                    "replace the tab with spaces; most editors can insert spaces when Tab is pressed",
+                )
+            )
+    return out
+
+
+def sort_problems_by_place(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.location.line, p.location.column) if p.location else (0, 0))
 
 
 def explain(error: yaml.MarkedYAMLError, text: str, path: Path) -> Problem:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from storyboard.cli import cli
@@ -101,7 +102,10 @@ def test_a_bad_option_does_not_hide_what_the_provider_cannot_do(tmp_path: Path) 
         assert "did you mean 'batch'?" in result.stderr
 
 
-def test_plan_and_validate_json_carry_the_warnings_in_the_file_s_order(tmp_path: Path) -> None:
+def test_plan_and_validate_json_carry_the_warnings_in_the_file_s_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KIE_API_KEY", "kie-a-key-for-this-plan")  # no warning of a missing key
     path = tmp_path / "w.yaml"
     path.write_text(
         "storyboard: 1\nprovider: kie\nimages:\n  dusk: https://example.com/dusk.png\n"

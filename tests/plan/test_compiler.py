@@ -189,3 +189,25 @@ def test_a_seed_a_provider_cannot_take_is_one_warning_where_it_is_set(folder: Pa
     )
     (warning,) = plan.warnings
     assert warning.path == "shots[1].seed" and "veo3o1 takes no seed" in warning.message
+
+
+def test_a_setting_refused_once_is_one_problem_and_warnings_show_beside_errors(folder: Path) -> None:
+    from storyboard.errors import Severity, ValidationError
+
+    text = BOARD.replace(
+        "vars: {place: a harbour}", "settings: {resolution: 1080p, seed: 12345}\nvars: {place: a harbour}"
+    )
+    path = folder / "board.yaml"
+    path.write_text(text)
+    sb = model.from_document(loader.load(path))
+    with pytest.raises(ValidationError) as e:
+        compile_plan(sb, config.make_provider("veo3o1", folder, environ={}))
+    errors = [p for p in e.value.problems if p.severity is Severity.ERROR]
+    warnings = [p for p in e.value.problems if p.severity is Severity.WARNING]
+    (refused,) = [p for p in errors if "resolution" in p.message]  # given once, said once
+    assert refused.path == "settings.resolution"
+    assert refused.location is not None and refused.location.line == 4
+    ids = [s.id for s in sb.shots if not s.continues]
+    assert all(repr(i) in refused.message for i in ids), refused.message
+    assert refused.message.startswith("shots ")
+    assert [w.path for w in warnings] == ["settings.seed"]  # not hidden by the error

@@ -142,3 +142,27 @@ def test_a_template_syntax_error_says_how_to_close_it(tmp_path: Path, prompt: st
     (p,) = e.value.problems
     assert p.path == "shots[0].prompt" and p.hint is not None
     assert "close every `{{` with `}}`" in p.hint or "{% endif %}" in p.hint, p.format()
+
+
+def test_a_mistyped_character_gets_did_you_mean(tmp_path: Path) -> None:
+    sb = board(
+        tmp_path, (BASE % "plain").replace("characters.keeper.description", "characters.keepr.description")
+    )
+    with pytest.raises(ValidationError) as e:
+        render_prompt(sb, sb.shots[1])
+    (p,) = e.value.problems
+    assert p.hint == "did you mean characters.keeper?", p.format()
+
+
+def test_an_unclosed_block_tag_is_named(tmp_path: Path) -> None:
+    sb = board(
+        tmp_path,
+        (BASE % "plain").replace(
+            "prompt: Aerial over {{ place }} for {{ title }}, shot {{ shot.number }}",
+            'prompt: "{% if place %}Aerial over {{ place }}"',
+        ),
+    )
+    with pytest.raises(ValidationError) as e:
+        render_prompt(sb, sb.shots[0])
+    (p,) = e.value.problems
+    assert p.hint == "close the {% if %} with {% endif %}", p.format()

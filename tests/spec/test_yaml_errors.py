@@ -147,6 +147,13 @@ CASES: dict[str, tuple[str, tuple[int, int], tuple[str, ...], str]] = {
         ("`my notes about the film` is neither `key: value` nor a list item",),
         "add `:` after the key",
     ),
+    "a quote not closed on its line": (
+        'storyboard: 1\nshots:\n  - id: a\n    prompt: "A boat leaves\n  - id: b\n    prompt: A storm\n'
+        '  - id: c\n    prompt: "The end"\n',
+        (4, 13),
+        ('this " is never closed on its line', "up to line 8"),
+        'close the quote on line 4: prompt: "A boat leaves"',
+    ),
     "two documents": (
         "storyboard: 1\n---\nstoryboard: 1\n",
         (2, 1),
@@ -205,3 +212,25 @@ def test_a_200_kb_line_gives_a_short_message(tmp_path: Path) -> None:
         load(path)
     shown = e.value.format()
     assert len(shown) < 1000 and "put the value in quotes" in shown, shown[:2000]
+
+
+def test_a_missing_dash_is_named_and_no_advice_deletes_a_shot() -> None:
+    text = (
+        "storyboard: 1\nshots:\n  - id: one\n    prompt: A boat\n    id: two\n    prompt: A storm\n"
+        "  - id: three\n    prompt: The end\n"
+    )
+    with pytest.raises(ValidationError) as e:
+        parse(text, Path("board.yaml"))
+    (p,) = e.value.problems  # one cause, one problem (not a duplicate `prompt` too)
+    assert (p.location.line, p.location.column) == (5, 5), p.format()
+    assert "a `- ` is missing before `id`" in p.message
+    assert p.hint == "start the item with a dash: `  - id: two`"
+    assert "remove" not in p.format()
+
+
+def test_every_tab_is_a_problem_in_one_pass() -> None:
+    text = "storyboard: 1\nshots:\n  - id: one\n\tprompt: A boat\n  - id: two\n    prompt: x\n\tcaption: y\n"
+    with pytest.raises(ValidationError) as e:
+        parse(text, Path("board.yaml"))
+    assert [(p.location.line, p.location.column) for p in e.value.problems] == [(4, 1), (7, 1)]
+    assert all("a tab character" in p.message for p in e.value.problems)
