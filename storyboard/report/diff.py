@@ -12,6 +12,7 @@ symbols.
 from __future__ import annotations
 
 import enum
+import os
 from dataclasses import dataclass, field
 
 from storyboard.hashing import file_sha256
@@ -129,7 +130,14 @@ def _film(old: Storyboard, new: Storyboard) -> list[str]:
     out = []
     if music(old) != music(new):
         out.append("music")
-    if old.captions != new.captions:
+    def captions(sb: Storyboard) -> tuple[object, ...]:
+        c = sb.captions  # the font by what it holds, not where this revision's copy lies
+        font: object = None
+        if c.font is not None:
+            font = file_sha256(c.font) if c.font.is_file() else os.path.relpath(c.font, sb.root)
+        return (c.burn, c.position, c.size, font)
+
+    if captions(old) != captions(new):
         out.append("captions")
     if old.title != new.title:
         out.append("title")
@@ -157,8 +165,10 @@ def compare(
         status = now.shots.get(sp.id) if now else None
         action, symbol = (status.action, status.symbol) if status else (None, None)
         before = old_shots.get(sp.id)
+        pays = status.paid if status else True  # the decision says; a clip made already costs nothing
         if before is None or old_plan is None:
-            paid.setdefault(sp.fingerprint, sp)
+            if pays:
+                paid.setdefault(sp.fingerprint, sp)
             shots.append(
                 ShotDiff(
                     sp.id,
@@ -171,6 +181,8 @@ def compare(
                     action,
                     symbol,
                 )
+                if pays
+                else ShotDiff(sp.id, Change.ADDED, (), None, sp.fingerprint, None, None, action, symbol)
             )
             continue
         request = _request_aspects(before, sp, old_plan, new_plan)
@@ -178,7 +190,10 @@ def compare(
         notes: list[str] = []
         if before.fingerprint != sp.fingerprint:
             change = Change.CHANGED
-            paid.setdefault(sp.fingerprint, sp)
+            if pays:
+                paid.setdefault(sp.fingerprint, sp)
+            else:
+                notes.append("its clip is made already: nothing to pay")
             parent = sp.compiled.shot.continues
             if parent and "continues" not in request:
                 p_old, p_new = old_shots.get(parent), new_ids.get(parent)
@@ -187,7 +202,7 @@ def compare(
                     notes.append(f"it continues {parent!r}, which changed: its first frame changes")
             if not request:
                 request = ["request"]  # something else in what the provider is sent changed
-            credits, usd = sp.cost.credits, sp.cost.usd
+            credits, usd = (sp.cost.credits, sp.cost.usd) if pays else (None, None)
         else:
             if request:
                 notes.append(

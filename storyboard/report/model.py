@@ -46,6 +46,7 @@ class Status:
     symbol: str  # the plan's symbol for it: + ~ > = ? !
     task_id: str | None = None
     reason: str | None = None
+    paid: bool = False  # a render here sends it and pays for it (plan.decide's word)
 
 
 @dataclass(frozen=True)

@@ -35,5 +35,6 @@ def standing(plan: pipeline.Plan) -> Standing:
             symbol=d.action.symbol,
             task_id=rec.task_id if rec else None,
             reason=reason,
+            paid=d.paid,
         )
     return Standing(shots=shots, cost=decisions.cost())

@@ -274,3 +274,54 @@ def test_a_revision_s_storyboard_over_the_size_limit_is_refused_unread(repo: Pat
     board(repo).write_text(good)
     out = diff(repo, str(board(repo)), code=2)
     assert "HEAD:films/lighthouse/lighthouse.yaml is 1.1 MB; a storyboard is at most 1 MB" in out
+
+
+def test_an_unchanged_storyboard_with_a_caption_font_has_nothing_to_say(tmp_path: Path) -> None:
+    """The font of the revision lies in a copy elsewhere: what it holds is compared, not where."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    shutil.copytree(ROOT / "examples/vertical", tmp_path / "vertical")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "vertical")
+    path = tmp_path / "vertical/vertical.yaml"
+    r = CliRunner().invoke(cli, ["diff", str(path), "--exit-code"])
+    assert r.exit_code == 0, r.output
+    assert "nothing changed" in r.output
+    font = tmp_path / "vertical/fonts/example-cjk.otf"
+    font.write_bytes(font.read_bytes() + b"\0")  # another font under the same name: a change
+    r = CliRunner().invoke(cli, ["diff", str(path), "--exit-code"])
+    assert r.exit_code == 1 and "captions" in r.output, r.output
+
+
+def test_selecting_a_made_take_costs_nothing_as_plan_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.clips import make_clip
+    from tests.servers import start_server
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    shutil.copytree(ROOT / "examples/three-shot", tmp_path / "film")
+    path = tmp_path / "film/three-shot.yaml"
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "three shots")
+    clip = make_clip(tmp_path / "clip.mp4", seconds=8.0, size=(160, 90), fps=24)
+    with start_server("aivideoapi", clip=clip) as srv:
+        monkeypatch.setenv("AIVIDEOAPI_API_KEY", srv.api_key)
+        monkeypatch.setenv("AIVIDEOAPI_BASE_URL", srv.base_url)
+        monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "0.05")
+        r = CliRunner().invoke(cli, ["render", str(path), "-p", "aivideoapi", "--yes", "-q"])
+        assert r.exit_code == 0, r.output
+        sent = len(srv.requests)
+        r = CliRunner().invoke(cli, ["select", str(path), "crowd", "2"])
+        assert r.exit_code == 0, r.output
+        plan = json.loads(CliRunner().invoke(cli, ["plan", str(path), "-p", "aivideoapi", "--json"]).stdout)
+        assert plan["requests"] == [] and plan["cost"]["shots"] == 0
+        data = diff(tmp_path, str(path), "-p", "aivideoapi")
+        crowd = by_id(data)["crowd"]
+        assert crowd["change"] == "changed" and crowd["cost"]["credits"] is None, crowd
+        assert data["cost"]["shots"] == 0 and data["cost"]["credits"] == 0
+        assert data["render"]["cost"]["shots"] == plan["cost"]["shots"] == 0
+        assert len(srv.requests) == sent  # nothing was asked of the service
