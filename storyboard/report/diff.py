@@ -15,7 +15,8 @@ import enum
 from dataclasses import dataclass, field
 
 from storyboard.hashing import file_sha256
-from storyboard.plan.compiler import Plan, ShotPlan, Totals, totals
+from storyboard.money import Money, Totals
+from storyboard.plan.compiler import Plan, ShotPlan, totals
 from storyboard.report.status import Standing
 from storyboard.spec.model import Storyboard
 
@@ -45,8 +46,7 @@ class ShotDiff:
     aspects: tuple[str, ...] = ()  # of REQUEST_ASPECTS and CUT_ASPECTS, in that order
     old_fingerprint: str | None = None
     new_fingerprint: str | None = None
-    credits: float | None = None  # what generating it costs (added or changed)
-    usd: float | None = None
+    cost: Money = field(default_factory=Money)  # what generating it costs (added or changed)
     render: str | None = None  # what a render here would do now (plan.decide's action)
     render_symbol: str | None = None
     notes: tuple[str, ...] = ()  # e.g. an image file changed but the request did not
@@ -166,8 +166,7 @@ def compare(
                     (),
                     None,
                     sp.fingerprint,
-                    sp.cost.credits,
-                    sp.cost.usd,
+                    sp.cost,
                     action,
                     symbol,
                 )
@@ -187,7 +186,7 @@ def compare(
                     notes.append(f"it continues {parent!r}, which changed: its first frame changes")
             if not request:
                 request = ["request"]  # something else in what the provider is sent changed
-            credits, usd = sp.cost.credits, sp.cost.usd
+            cost: Money = sp.cost
         else:
             if request:
                 notes.append(
@@ -195,7 +194,7 @@ def compare(
                     "request: its clip serves as it is"
                 )
             change = Change.CUT if request or cut else Change.SAME
-            credits = usd = None
+            cost = Money()
         shots.append(
             ShotDiff(
                 sp.id,
@@ -203,8 +202,7 @@ def compare(
                 tuple(request + cut),
                 before.fingerprint,
                 sp.fingerprint,
-                credits,
-                usd,
+                cost,
                 action,
                 symbol,
                 tuple(notes),
