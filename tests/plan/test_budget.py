@@ -95,6 +95,8 @@ def test_a_declared_dollar_price_is_planned_held_to_a_dollar_budget_and_rendered
         }
     }
 
+    assert "A render now pays for 2 shots: $0.80." in invoke("status", board).output
+
     over = invoke("render", board, "--yes", "--budget", "$0.79")
     assert over.exit_code == 2 and "the plan costs $0.80, more than --budget $0.79" in over.output
     credits = invoke("render", board, "--yes", "--budget", "100")
@@ -187,6 +189,17 @@ def test_a_provider_that_prices_in_dollars_only_renders_within_a_dollar_budget(
     assert len(kie.accepted) == 2
     status = json.loads(invoke("status", board, "--json").stdout)
     assert status["cost"]["shots"] == 0  # made: nothing left to pay for
+
+
+def test_a_declared_price_changes_no_fingerprint(tmp_path: Path) -> None:
+    """What a shot costs is not what it is: declaring or changing a price pays for nothing again."""
+    seen = []
+    for price in (None, "$0.40", {"fast": "80 credits ($0.40)"}):
+        extra = {"providers": {"kie": {"price": price}}} if price else {}
+        board = write_board(tmp_path / "film", "kie", TWO, **extra)
+        data = json.loads(invoke("plan", board, "--json").stdout)
+        seen.append([s["fingerprint"] for s in data["shots"]])
+    assert seen[0] == seen[1] == seen[2]
 
 
 @pytest.mark.parametrize("budget", ["five", "-3", "$-1", "5 EUR", "$"])
