@@ -38,8 +38,9 @@ from storyboard.spec.checks import placeholder_urls, sort_problems
 
 
 def price_sources(decisions: Decisions) -> list[str]:
-    """Where the prices of the shots to pay for came from, each source once: "credits: ...",
-    "dollars: ..." (the provider's document and its date, or the storyboard's line)."""
+    """Where the prices of the shots to pay for came from, each source once: "credits and
+    dollars from <the provider's document, its date>", "dollars from <file:line: the
+    storyboard's price>", and the shots with none, with how to declare one."""
     found: dict[tuple[str, str], list[str]] = {}  # (units, source) -> shots
     for d in decisions.paid:
         by_source: dict[str, list[str]] = {}
