@@ -12,7 +12,7 @@ from storyboard import pipeline
 from storyboard.cli.app import _provider_option, cli, emit_json, json_option, say, verbosity_options
 
 if TYPE_CHECKING:
-    from storyboard.plan.compiler import Totals
+    from storyboard.money import Totals
     from storyboard.report.diff import Diff
 
 
@@ -129,7 +129,7 @@ def _rev_and_file(args: tuple[str, ...]) -> tuple[str, Path]:
 
 
 def _cost(t: Totals) -> dict[str, Any]:
-    return {"shots": t.shots, "credits": t.credits, "usd": t.usd, "unknown_shots": t.unknown}
+    return t.json()
 
 
 def diff_data(d: Diff, storyboard: Path) -> dict[str, Any]:
@@ -148,7 +148,7 @@ def diff_data(d: Diff, storyboard: Path) -> dict[str, Any]:
                 "aspects": list(s.aspects),
                 "notes": list(s.notes),
                 "fingerprint": {"old": s.old_fingerprint, "new": s.new_fingerprint},
-                "cost": {"credits": s.credits, "usd": s.usd} if s.paid else None,
+                "cost": {"credits": s.cost.credits, "usd": s.cost.usd} if s.paid else None,
                 "render": {"action": s.render, "symbol": s.render_symbol} if s.render else None,
             }
             for s in d.shots
@@ -161,7 +161,6 @@ def diff_data(d: Diff, storyboard: Path) -> dict[str, Any]:
 
 
 def _print_diff(d: Diff, storyboard: Path) -> None:
-    from storyboard.cli.plan import _money
     from storyboard.report.diff import Change
 
     since = f"{d.rev} ({d.commit[:7]})" if d.commit else d.rev
@@ -184,7 +183,7 @@ def _print_diff(d: Diff, storyboard: Path) -> None:
             Change.CUT: ", ".join(s.aspects) if s.notes else "cut only: " + ", ".join(s.aspects),
         }[s.change]
         if s.paid:
-            cost = "free" if d.local else _money(s.credits, s.usd)
+            cost = "free" if d.local else s.cost.text()
             cost = f"regenerate, {cost}" if s.change is Change.CHANGED else f"generate, {cost}"
         elif s.change is Change.CUT:
             cost = "its clip serves"
@@ -206,10 +205,10 @@ def _print_diff(d: Diff, storyboard: Path) -> None:
         f"{counts[Change.SAME]} unchanged",
     ]
     c = d.cost
-    money = "nothing" if not c.shots or d.local else _money(c.credits, c.usd, c.unknown)
+    money = "nothing" if not c.shots or d.local else c.text(d.new_provider)
     say(f"Diff: {', '.join(parts)}. Cost of the change: {money}.")
     r = d.render_cost
-    here = "nothing" if not r.shots or d.local else _money(r.credits, r.usd, r.unknown)
+    here = "nothing" if not r.shots or d.local else r.text(d.new_provider)
     say(f"A render here now: {r.shots} shot{'s' if r.shots != 1 else ''} to generate, costing {here}.")
 
 

@@ -22,6 +22,7 @@ from storyboard.cli.app import (
     detail,
     emit_json,
     json_option,
+    plural,
     problem_json,
     say,
     verbose,
@@ -29,22 +30,40 @@ from storyboard.cli.app import (
     warn,
 )
 from storyboard.errors import Problem, Severity
+from storyboard.money import Unit
 from storyboard.plan.compiler import Plan
 from storyboard.plan.decide import Action, Decision, Decisions
 from storyboard.providers import get as type_of_provider
 from storyboard.spec.checks import placeholder_urls, sort_problems
 
 
-def _money(credits: float | None, usd: float | None, unknown: int = 0, who: str = "") -> str:
-    if credits is None:
-        if not unknown:
-            return "unknown"
-        why = f": {who}'s documents give no prices" if who else ""
-        return f"unknown ({unknown} shot{'s' if unknown != 1 else ''} unpriced{why})"
-    text = f"{credits:g} credits"
-    if usd is not None:
-        text += f" (${usd:.2f})"
-    return text
+def price_sources(decisions: Decisions) -> list[str]:
+    """Where the prices of the shots to pay for came from, each source once: "credits and
+    dollars from <the provider's document, its date>", "dollars from <file:line: the
+    storyboard's price>", and the shots with none, with how to declare one."""
+    found: dict[tuple[str, str], list[str]] = {}  # (units, source) -> shots
+    for d in decisions.paid:
+        by_source: dict[str, list[str]] = {}
+        for unit in Unit:
+            source = d.shot.cost.source(unit)
+            if source is not None:
+                by_source.setdefault(source.text(), []).append(unit.words)
+        for text, units in by_source.items():
+            found.setdefault((" and ".join(units), text), []).append(d.shot_id)
+    lines = []
+    for (words, text), shots in found.items():
+        every = len(shots) == len(decisions.paid)
+        named = ", ".join(shots[:4]) + (" ..." if len(shots) > 4 else "")
+        which = "" if every else f" ({plural(len(shots), 'shot')}: {named})"
+        lines.append(f"{words} from {text}{which}")
+    unpriced = [d.shot_id for d in decisions.paid if not d.shot.cost.known]
+    if unpriced:
+        name = decisions.plan.provider.name
+        lines.append(
+            f"none for {plural(len(unpriced), 'shot')} ({name}'s documents give none): declare one with "
+            f"`providers: {{{name}: {{price: '$0.40'}}}}` (a shot; '$0.05/s' a second; 80 for credits)"
+        )
+    return lines
 
 
 def _takes_option(f: Any) -> Any:
@@ -107,19 +126,14 @@ def plan_data(decisions: Decisions) -> dict[str, Any]:
                 "type": d.shot.compiled.shot.kind,
                 "fingerprint": d.fingerprint,
                 "paid": d.paid,
-                "cost": {"credits": d.shot.cost.credits, "usd": d.shot.cost.usd},
+                "cost": d.shot.cost.json(),
                 **({"shares": d.shares} if d.shares else {}),
                 **({"task_id": d.record.task_id} if d.record and d.record.task_id else {}),
             }
             for d in decisions
         ],
         "requests": uploads + [r.to_json() for r in requests],
-        "cost": {
-            "shots": cost.shots,
-            "credits": cost.credits,
-            "usd": cost.usd,
-            "unknown_shots": cost.unknown,
-        },
+        "cost": cost.json(),
         "warnings": [problem_json(w) for w in plan_warnings(plan)],
     }
 
@@ -177,7 +191,7 @@ def print_plan(decisions: Decisions) -> None:
     several = {shot for shot, n in counted.items() if n > 1}
     for d in decisions:
         if d.paid:
-            cost = "free" if local else _money(d.shot.cost.credits, d.shot.cost.usd)
+            cost = "free" if local else d.shot.cost.text()
         elif d.shares:
             cost = f"same clip as {d.shares}"
         else:
@@ -191,14 +205,18 @@ def print_plan(decisions: Decisions) -> None:
     counts = decisions.counts()
     parts = [f"{counts[a]} {words}" for a, words in _TOTALS[:3]]
     parts += [f"{counts[a]} {words}" for a, words in _TOTALS[3:] if counts[a]]
-    total = data["cost"]
     if local:
         money = f"nothing ({plan.provider.name} renders on this machine)"
-    elif total["shots"]:
-        money = _money(total["credits"], total["usd"], total["unknown_shots"], plan.provider.name)
     else:
-        money = "nothing"
+        money = decisions.cost().text(plan.provider.name)
     say(f"Plan: {', '.join(parts)}. Cost: {money}.")
+    sources = [] if local else price_sources(decisions)
+    if len(sources) == 1:
+        say(f"Prices: {sources[0]}.")
+    elif sources:
+        say("Prices:")
+        for line in sources:
+            say(f"  {line}")
     if verbose():  # -v: what would be sent, as `plan --json` has it (no key in it: none is sent here)
         for req in data["requests"]:
             body = req.get("body", req.get("multipart"))

@@ -32,16 +32,16 @@ from storyboard.cli.app import (
     warn,
 )
 from storyboard.cli.export import timeline_option, write_timeline
-from storyboard.cli.plan import _force_option, _money, _takes_option, print_plan
+from storyboard.cli.plan import _force_option, _takes_option, print_plan
 from storyboard.env import is_loopback
 from storyboard.errors import (
-    BudgetError,
     ConfigError,
     LockError,
     ProviderError,
     StoryboardError,
     ValidationError,
 )
+from storyboard.money import Amount, parse_amount
 from storyboard.plan.decide import Action, Decisions
 from storyboard.run import events as ev
 from storyboard.spec.checks import placeholder_urls
@@ -145,37 +145,41 @@ def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def _confirm_spend(decisions: Decisions, yes: bool, budget: float | None) -> None:
+def _confirm_spend(decisions: Decisions, yes: bool, budget: Amount | None) -> None:
+    from storyboard.plan.budget import check_budget
+
     cost = decisions.cost()
     plan = decisions.plan
-    if budget is not None and cost.shots:
-        if cost.credits is None:
-            raise BudgetError(
-                f"--budget {budget:g}: the {plan.provider.name} documents give no price, so the cost "
-                "cannot be checked against a budget",
-                hint="render without --budget after reading the plan, or use a provider with prices",
-            )
-        if cost.credits > budget:
-            raise BudgetError(
-                f"the plan costs {cost.credits:g} credits, more than --budget {budget:g}",
-                hint="raise the budget, or render fewer shots (storyboard plan shows each shot's cost)",
-            )
+    if budget is not None:
+        check_budget(decisions, budget)
     if plan.provider.local or not cost.shots or yes:
         return
     if not _interactive():
         raise ConfigError(
-            "this render would spend credits and there is no terminal to ask: pass --yes",
+            "this render would spend money and there is no terminal to ask: pass --yes",
             hint="`storyboard plan` shows what it would send and cost",
         )
-    if cost.credits is None:
-        question = (
-            f"Spend an unknown amount on {cost.shots} shot{'s' if cost.shots != 1 else ''} "
-            f"({plan.provider.name}'s documents give no prices)?"
-        )
+    if not cost.cost.known:
+        why = cost.why_unknown(plan.provider.name)
+        question = f"Spend an unknown amount on {plural(cost.shots, 'shot')} ({why})?"
     else:
-        question = f"Spend {_money(cost.credits, cost.usd)}?"
+        question = f"Spend {cost.text()}?"
     if not click.confirm(question, err=True):
         raise StoryboardError("cancelled: nothing was sent")
+
+
+class _Budget(click.ParamType):
+    """--budget 100 (credits), '$5', 5USD, $5.00 (US dollars): a bad one is a usage error (exit 2)."""
+
+    name = "amount"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Amount:
+        if isinstance(value, Amount):
+            return value
+        try:
+            return parse_amount(value)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
 
 
 def _refuse_if_locked(sb: Any) -> None:
@@ -240,7 +244,13 @@ def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
 @_provider_option
 @_output_option
 @click.option("--yes", "-y", is_flag=True, help="Spend without asking (required with no terminal).")
-@click.option("--budget", type=float, metavar="CREDITS", help="Refuse a render whose plan costs more.")
+@click.option(
+    "--budget",
+    type=_Budget(),
+    metavar="AMOUNT",
+    help="Refuse a render whose plan costs more: 100 (credits) or '$5' (US dollars); a plan not "
+    "priced in that unit is refused too (declare a price: `providers: {NAME: {price: ...}}`).",
+)
 @_force_option
 @click.option(
     "--concurrency",
@@ -272,7 +282,7 @@ def render(
     provider: str | None,
     output: Path | None,
     yes: bool,
-    budget: float | None,
+    budget: Amount | None,
     force: tuple[str, ...],
     concurrency: int,
     retries: int,

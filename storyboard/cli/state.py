@@ -20,6 +20,7 @@ from storyboard.cli.app import (
     emit_json,
     json_option,
     note,
+    plural,
     say,
     verbosity_options,
 )
@@ -73,7 +74,12 @@ def status_data(decisions: Decisions) -> dict[str, Any]:
                 "fingerprint": d.fingerprint,
             }
         )
-    return {"storyboard": str(plan.storyboard.path), "provider": plan.provider.name, "shots": shots}
+    return {
+        "storyboard": str(plan.storyboard.path),
+        "provider": plan.provider.name,
+        "shots": shots,
+        "cost": decisions.cost().json(),  # what a render would pay for now
+    }
 
 
 @cli.command()
@@ -86,7 +92,8 @@ def status(file: Path, provider: str | None, as_json: bool) -> None:
     (its request's answer was lost: adopt or --force it)."""
     sb = pipeline.load(file, provider)
     p = pipeline.make_plan(sb, provider)
-    data = status_data(pipeline.decide(p))
+    decisions = pipeline.decide(p)
+    data = status_data(decisions)
     if as_json:
         emit_json(data)
         return
@@ -102,6 +109,9 @@ def status(file: Path, provider: str | None, as_json: bool) -> None:
         if s["reason"]:
             line += f" reason: {s['reason']}"
         say(line.rstrip())
+    cost = decisions.cost()
+    if cost.shots and not p.provider.local:
+        say(f"A render now pays for {plural(cost.shots, 'shot')}: {cost.text(p.provider.name)}.")
 
 
 @cli.command()

@@ -1,5 +1,6 @@
 """Compile a storyboard for one provider: render prompts, check capabilities, build the exact
-requests, price them, and fingerprint every shot.
+requests, price them (the provider's document, or the storyboard's declared price), and
+fingerprint every shot.
 
 A shot's fingerprint is a hash of everything that decides what the provider makes: the
 provider, the shot's exact request body, its settings, the bytes of its local images, the
@@ -24,10 +25,11 @@ from typing import Any
 
 from storyboard.errors import Problem, Severity, ValidationError
 from storyboard.hashing import file_sha256
-from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Provider
+from storyboard.money import Cost, Price, PriceSource, Totals, total
+from storyboard.providers.base import CompiledShot, HttpRequest, Provider
 from storyboard.spec.checks import sort_problems
 from storyboard.spec.glyphs import caption_warnings
-from storyboard.spec.model import SETTING_NAMES, Storyboard
+from storyboard.spec.model import CLIP_SECONDS, SETTING_NAMES, Storyboard
 from storyboard.spec.templating import render_caption, render_prompt
 
 FINGERPRINT_VERSION = 2
@@ -175,7 +177,8 @@ def compile_plan(sb: Storyboard, provider: Provider, *, takes: int = 1) -> Plan:
         parent = fingerprints.get(cs.shot.continues) if cs.shot.continues else None
         for take in range(1, max(cs.shot.takes, takes, cs.shot.select) + 1):
             tcs = cs if take == 1 else replace(_take(provider, cs, take), take=take)
-            sp = ShotPlan(tcs, fingerprint(provider, tcs, parent, take), provider.cost(tcs), take)
+            cost = price(provider, tcs, sb.prices.get(provider.name))
+            sp = ShotPlan(tcs, fingerprint(provider, tcs, parent, take), cost, take)
             if sp.selected:
                 fingerprints[cs.id] = sp.fingerprint
                 plans.append(sp)
@@ -268,21 +271,26 @@ def _relocate(sb: Storyboard, problem: Problem, *, inherited: bool = False) -> P
     return problem
 
 
-@dataclass(frozen=True)
-class Totals:
-    shots: int
-    credits: float | None  # None: some shot's price is unknown
-    usd: float | None
-    unknown: int  # shots whose price the documents do not give
-
-
 def totals(shots: Iterable[ShotPlan]) -> Totals:
-    items = list(shots)
-    credits = [s.cost.credits for s in items]
-    usd = [s.cost.usd for s in items]
-    return Totals(
-        shots=len(items),
-        credits=None if any(c is None for c in credits) else float(sum(c for c in credits if c)),
-        usd=None if any(u is None for u in usd) else round(sum(u for u in usd if u), 2),
-        unknown=sum(1 for c in credits if c is None),
-    )
+    """What these shots cost, each unit summed where every shot is priced in it."""
+    return total(s.cost for s in shots)
+
+
+def price(provider: Provider, cs: CompiledShot, declared: Price | None) -> Cost:
+    """The shot's price and where each unit of it came from: the provider's document, or
+    the storyboard's `providers.NAME.price`, which fills in (or replaces) what a document
+    gives, unit by unit."""
+    given = provider.cost(cs)
+    source = provider.price_source or PriceSource.document(f"{provider.name}'s own price")
+    credits, usd = given.credits, given.usd
+    credits_from = source if credits is not None else None
+    usd_from = source if usd is not None else None
+    rate = declared.rate(cs.shot.settings.model) if declared else None
+    if declared is not None and rate is not None:
+        mine = declared.source(rate)
+        money = rate.for_clip(CLIP_SECONDS)
+        if money.credits is not None:
+            credits, credits_from = money.credits, mine
+        if money.usd is not None:
+            usd, usd_from = money.usd, mine
+    return Cost(credits, usd, credits_from, usd_from)

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from storyboard.errors import ConfigError
-from storyboard.plan.compiler import Plan, ShotPlan, Totals, totals
+from storyboard.money import Totals
+from storyboard.plan.compiler import Plan, ShotPlan, totals
 from storyboard.store.cache import Cache, Integrity
 from storyboard.store.state import State, Status, TaskRecord
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from storyboard.errors import ProviderError
+from storyboard.money import PriceSource
 from storyboard.providers.base import (
     CompiledShot,
     Cost,
@@ -86,6 +87,8 @@ class AivideoapiProvider(HostedProvider):
     env = "AIVIDEOAPI"
     default_base_url = "https://api.aivideoapi.ai"
     submit_path = "/v1/videos/generations"
+    # the price table of document 003, which carries no date
+    price_source = PriceSource.document("aivideoapi's API document 003_8b5b1044ae10ad8f.txt")
     poll_interval = 10.0
     capabilities = Capabilities(
         aspect_ratios=("16:9", "9:16", "auto"),

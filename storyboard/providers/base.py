@@ -12,7 +12,8 @@ plugin sets the class attributes that differ and implements one method per stage
     plan        shot_body(shot) -> (body, needs)       REQUIRED
                 check(shot), check_batch(shots)        the capability rules; no batch rules
                 requests(shots), submit_url(shot)      one POST a shot to base_url+submit_path
-                cost(shot), task_extra(shot)           price unknown; nothing extra
+                cost(shot), price_source               price unknown (None)
+                task_extra(shot)                       nothing extra
                 upload_url()                           None: takes no uploads
     generate    submit(request) -> {shot: task id}     REQUIRED for a hosted provider
                 poll(tasks) -> {task id: TaskStatus}   REQUIRED for a hosted provider
@@ -49,6 +50,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from storyboard import env
 from storyboard.errors import Problem, ProviderError
+from storyboard.money import Cost, PriceSource
 from storyboard.providers.capabilities import Capabilities
 from storyboard.providers.options import ProviderOptions
 from storyboard.secrets import Redactor
@@ -123,12 +125,6 @@ class HttpRequest:
         return out
 
 
-@dataclass(frozen=True)
-class Cost:
-    credits: float | None  # None: the documents give no price
-    usd: float | None = None
-
-
 @dataclass
 class Task:
     """A submitted generation, as saved in state before anything else can fail."""
@@ -170,6 +166,8 @@ class Provider(ABC):
     capabilities: ClassVar[Capabilities | None] = None  # None: every shot is allowed
     Options: ClassVar[type[ProviderOptions]] = ProviderOptions  # `providers: {name: {...}}`
     submit_path: ClassVar[str] = ""  # the generation endpoint, below the base URL
+    # where `cost` prices come from: the document and the date its prices held (None: no price)
+    price_source: ClassVar[PriceSource | None] = None
     # how often to ask about tasks -------------------------------------------------------------
     poll_interval: ClassVar[float] = 10.0  # a wait between polls is between half of it and all
     min_poll_interval: ClassVar[float] = 0.0  # never shorter (a documented rate limit); 0: none
@@ -229,7 +227,9 @@ class Provider(ABC):
         return out
 
     def cost(self, shot: CompiledShot) -> Cost:
-        """What generating the shot costs, in the provider's credits and in USD if known."""
+        """What generating the shot costs, by `price_source`: `Cost(credits, usd)`, a unit
+        None where it is not known (a service that bills in dollars: `Cost(None, usd)`). A
+        storyboard's `providers: {name: {price: ...}}` fills or overrides it in the plan."""
         return Cost(None, None)
 
     def task_extra(self, shot: CompiledShot) -> dict[str, Any]:

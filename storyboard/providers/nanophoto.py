@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storyboard.errors import Problem, RejectedError, TaskNotFound, UnsupportedError
+from storyboard.money import PriceSource
 from storyboard.providers import capabilities as rules
 from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Need, Task, TaskState, TaskStatus
 from storyboard.providers.capabilities import Capabilities
@@ -77,6 +78,8 @@ class NanophotoProvider(HostedProvider):
     env = "NANOPHOTO"
     default_base_url = "https://nanophoto.ai"
     submit_path = "/api/veo-3/generate"
+    # the price table of document 002, which carries no date
+    price_source = PriceSource.document("nanophoto's API document 002_1e7b2f8240923c45.txt")
     Options = NanophotoOptions
     options: NanophotoOptions
     # 100 requests an hour a key. The document asks for a poll every 5-10 s, but one

@@ -16,7 +16,8 @@ import os
 from dataclasses import dataclass, field
 
 from storyboard.hashing import file_sha256
-from storyboard.plan.compiler import Plan, ShotPlan, Totals, totals
+from storyboard.money import Money, Totals
+from storyboard.plan.compiler import Plan, ShotPlan, totals
 from storyboard.report.status import Standing
 from storyboard.spec.model import Storyboard
 
@@ -46,8 +47,7 @@ class ShotDiff:
     aspects: tuple[str, ...] = ()  # of REQUEST_ASPECTS and CUT_ASPECTS, in that order
     old_fingerprint: str | None = None
     new_fingerprint: str | None = None
-    credits: float | None = None  # what generating it costs (added or changed)
-    usd: float | None = None
+    cost: Money = field(default_factory=Money)  # what generating it costs (added or changed)
     render: str | None = None  # what a render here would do now (plan.decide's action)
     render_symbol: str | None = None
     notes: tuple[str, ...] = ()  # e.g. an image file changed but the request did not
@@ -130,6 +130,7 @@ def _film(old: Storyboard, new: Storyboard) -> list[str]:
     out = []
     if music(old) != music(new):
         out.append("music")
+
     def captions(sb: Storyboard) -> tuple[object, ...]:
         c = sb.captions  # the font by what it holds, not where this revision's copy lies
         font: object = None
@@ -176,13 +177,12 @@ def compare(
                     (),
                     None,
                     sp.fingerprint,
-                    sp.cost.credits,
-                    sp.cost.usd,
+                    sp.cost,
                     action,
                     symbol,
                 )
                 if pays
-                else ShotDiff(sp.id, Change.ADDED, (), None, sp.fingerprint, None, None, action, symbol)
+                else ShotDiff(sp.id, Change.ADDED, (), None, sp.fingerprint, Money(), action, symbol)
             )
             continue
         request = _request_aspects(before, sp, old_plan, new_plan)
@@ -202,7 +202,7 @@ def compare(
                     notes.append(f"it continues {parent!r}, which changed: its first frame changes")
             if not request:
                 request = ["request"]  # something else in what the provider is sent changed
-            credits, usd = (sp.cost.credits, sp.cost.usd) if pays else (None, None)
+            cost: Money = sp.cost if pays else Money()
         else:
             if request:
                 notes.append(
@@ -210,7 +210,7 @@ def compare(
                     "request: its clip serves as it is"
                 )
             change = Change.CUT if request or cut else Change.SAME
-            credits = usd = None
+            cost = Money()
         shots.append(
             ShotDiff(
                 sp.id,
@@ -218,8 +218,7 @@ def compare(
                 tuple(request + cut),
                 before.fingerprint,
                 sp.fingerprint,
-                credits,
-                usd,
+                cost,
                 action,
                 symbol,
                 tuple(notes),

@@ -113,8 +113,7 @@ def gather(plan: pipeline.Plan, film: Path, page: Path) -> Report:
                 kind=s.kind,
                 prompt=sp.compiled.prompt,
                 provider=plan.provider.name,
-                credits=sp.cost.credits,
-                usd=sp.cost.usd,
+                cost=sp.cost,
                 free=plan.provider.local,
                 status=now.shots[s.id],
                 trim=s.trim,
@@ -148,8 +147,7 @@ def gather(plan: pipeline.Plan, film: Path, page: Path) -> Report:
         film=film_video,
         film_other=other,
         provider_option=plan.provider.name != sb.provider,
-        cost_credits=0.0 if plan.provider.local else cost.credits,
-        cost_usd=0.0 if plan.provider.local else cost.usd,
+        cost=cost,
         generated=dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
     )
 

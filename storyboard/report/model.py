@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from storyboard.money import Money, Totals
 from storyboard.report.webfont import WebFont
 
 
@@ -66,8 +67,7 @@ class Shot:
     kind: str  # text | frames | reference
     prompt: str  # as sent: rendered through its templates
     provider: str
-    credits: float | None
-    usd: float | None
+    cost: Money
     free: bool  # a local provider: nothing to pay
     status: Status
     trim: tuple[float, float]
@@ -90,8 +90,7 @@ class Report:
     free: bool
     shots: tuple[Shot, ...]
     film: Video | None  # None: not cut yet (or `film_other` says why not shown)
-    cost_credits: float | None  # what rendering the missing shots would cost (None: unknown)
-    cost_usd: float | None
+    cost: Totals  # what rendering the missing shots would cost
     generated: str  # when the page was made, ISO 8601
     provider_option: bool = False  # the provider is not the storyboard's own (render needs -p)
     film_other: bool = False  # a film is there, cut from other clips (another provider's, an older edit)

@@ -38,19 +38,15 @@ def check_page(path: Path) -> Path:
 def _money(shot: Shot) -> str:
     if shot.free:
         return f"free ({shot.provider} renders on this machine)"
-    if shot.credits is None:
-        return "price unknown (the provider's documents give none)"
-    text = f"{shot.credits:g} credits"
-    return text + (f" (${shot.usd:.2f})" if shot.usd is not None else "")
+    if not shot.cost.known:
+        return "price unknown (the provider's documents give none, and no price is declared)"
+    return shot.cost.text()
 
 
 def _total(report: Report) -> str:
     if report.free:
         return "nothing"
-    if report.cost_credits is None:
-        return "unknown"
-    text = f"{report.cost_credits:g} credits"
-    return text + (f" (${report.cost_usd:.2f})" if report.cost_usd is not None else "")
+    return report.cost.text(report.provider)
 
 
 def render_page(report: Report) -> str:

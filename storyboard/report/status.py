@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storyboard import pipeline
-from storyboard.plan.compiler import Totals
+from storyboard.money import Totals
 from storyboard.report.model import Status
 
 

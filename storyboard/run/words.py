@@ -40,7 +40,7 @@ class Words:
     def damaged(self, job: Job, why: str) -> str:
         """A cached clip damaged since, that could not be fetched again: what it costs to make."""
         cost = job.sp.cost if job.sp else None
-        price = f"{cost.credits:g} credits" if cost and cost.credits is not None else "its price"
+        price = cost.text() if cost and cost.known else "its price"
         path, option = self.plan.storyboard.path, self._option
         return (
             f"its cached clip is damaged and could not be fetched again ({why}): "

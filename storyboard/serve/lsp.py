@@ -26,6 +26,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from storyboard import __version__
 from storyboard.errors import Problem, Severity, StoryboardError, ValidationError
+from storyboard.money import Money
 from storyboard.serve.outline import Context, Name, Want, context, outline, word_at
 
 SOURCE = "storyboard"
@@ -235,16 +236,9 @@ def _definition(ls: StoryboardServer, params: lsp.DefinitionParams) -> lsp.Locat
     return lsp.Location(uri=params.text_document.uri, range=lsp.Range(start, end))
 
 
-def _cost(cost: Any, provider: Any) -> str:
-    credits, usd = getattr(cost, "credits", None), getattr(cost, "usd", None)
-    if credits is None and usd is None:
-        return "price unknown (the provider's documents give none)"
-    parts = []
-    if credits is not None:
-        parts.append(f"{credits:g} credits")
-    if usd is not None:
-        parts.append(f"${usd:.2f}" if credits is None else f"(${usd:.2f})")
-    return " ".join(parts)
+def _cost(cost: Money) -> str:
+    """In its own units, as plan shows it; where it came from is plan's to say."""
+    return cost.text() if cost.known else "price unknown (no document gives one, and none is declared)"
 
 
 def hover_text(plan: Any, text: str, line: int) -> str | None:
@@ -255,10 +249,7 @@ def hover_text(plan: Any, text: str, line: int) -> str | None:
     for sp in plan.shots:
         if sp.compiled.shot.index == shot.index and sp.selected:
             name = plan.provider.name
-            return (
-                f"**{sp.id}** on {name}: {_cost(sp.cost, plan.provider)}\n\n"
-                f"```text\n{sp.compiled.prompt}\n```"
-            )
+            return f"**{sp.id}** on {name}: {_cost(sp.cost)}\n\n```text\n{sp.compiled.prompt}\n```"
     return None
 
 

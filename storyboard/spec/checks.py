@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from storyboard.errors import Problem, ValidationError, format_path
+from storyboard.money import PRICE_FORMS, PRICE_MODELS, price_problems
 from storyboard.providers import registry
 from storyboard.resources import builtin_templates
 from storyboard.spec import filekind, model, schema
@@ -316,8 +317,24 @@ class _Checker:
             if problem is not None:
                 self.add(("provider",), problem[0], hint=problem[1])
         for key, raw in _dict(self.data.get("providers")).items():
+            if isinstance(raw, dict) and model.PRICE_KEY in raw:  # the storyboard's, not an option
+                raw = {k: v for k, v in raw.items() if k != model.PRICE_KEY}
+                self.price(str(key), self.data["providers"][key][model.PRICE_KEY])
             for p in registry.option_problems(str(key), raw):
                 self.add(("providers", key, *p.path), p.message, key=p.key, hint=p.hint)
+
+    def price(self, provider: str, raw: Any) -> None:
+        """`providers: {NAME: {price: ...}}`: a price the provider's documents may not give."""
+        if raw is None or isinstance(raw, bool) or not isinstance(raw, (int, float, str, dict)):
+            return  # the schema says what a price is
+        for below, message in price_problems(raw):
+            unknown_model = bool(below) and below[0] not in PRICE_MODELS
+            self.add(
+                ("providers", provider, model.PRICE_KEY, *below),
+                message,
+                key=unknown_model,
+                hint=PRICE_FORMS,
+            )
 
     def music(self) -> None:
         music = self.data.get("music")

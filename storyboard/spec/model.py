@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from storyboard.errors import Location
+from storyboard.money import Price, parse_price
 from storyboard.spec.document import Document, PathKey
 
 CLIP_SECONDS = 8.0  # every provider generates 8 s shots
@@ -133,6 +134,8 @@ class Storyboard:
     captions: Captions = field(default_factory=Captions)
     # `providers:` as written, by provider name: each provider parses its own options
     provider_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # `providers: {name: {price: ...}}`: the price the user declares, by provider name
+    prices: dict[str, Price] = field(default_factory=dict)
     doc: Document | None = field(default=None, compare=False, repr=False)
 
     def location(self, path: tuple[str | int, ...], *, key: bool = False) -> Location | None:
@@ -288,9 +291,30 @@ def from_document(doc: Document) -> Storyboard:
         output=root / output,
         music=music,
         captions=_captions(root, data.get("captions") or {}),
-        provider_options={str(k): dict(v or {}) for k, v in (data.get("providers") or {}).items()},
+        provider_options={
+            str(k): {o: x for o, x in (v or {}).items() if o != PRICE_KEY}
+            for k, v in (data.get("providers") or {}).items()
+        },
+        prices=_prices(doc),
         doc=doc,
     )
+
+
+PRICE_KEY = "price"  # in `providers: {name: {...}}`: the storyboard's own, not a provider option
+
+
+def _prices(doc: Document) -> dict[str, Price]:
+    out = {}
+    for name, options in (doc.data.get("providers") or {}).items():
+        if isinstance(options, dict) and PRICE_KEY in options:
+            key = ("providers", name, PRICE_KEY)
+
+            def locate(model: str | None, key: PathKey = key) -> Location | None:
+                at = key if model is None else (*key, model)
+                return doc.location(at, key=True) if at in doc.key_marks else None
+
+            out[str(name)] = parse_price(options[PRICE_KEY], f"providers.{name}.{PRICE_KEY}", locate)
+    return out
 
 
 def parse_path(text: str) -> PathKey:

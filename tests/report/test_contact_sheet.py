@@ -162,14 +162,16 @@ def test_another_provider_shows_its_prompts_and_prices(lighthouse: Sheet, provid
             assert f["prompt"] == " ".join(sp.compiled.prompt.split())
             c = shot["cost"]
             if c["credits"] is None:
-                assert f["cost"] == "price unknown (the provider's documents give none)"
+                assert f["cost"] == (
+                    "price unknown (the provider's documents give none, and no price is declared)"
+                )
             else:
                 assert f["cost"] == f"{c['credits']:g} credits" + (f" (${c['usd']:.2f})" if c["usd"] else "")
             assert card.videos == [] and card.stills == []
         total = data["cost"]
         page = page_of.read_text()
         if total["credits"] is None:
-            assert "to render the rest: <b>unknown</b>" in page
+            assert "to render the rest: <b>unknown (5 shots unpriced" in page
         else:
             assert f"to render the rest: <b>{total['credits']:g} credits (${total['usd']:.2f})</b>" in page
         assert page.count("not made yet") == 5

@@ -120,7 +120,14 @@ def test_a_prompt_edit_costs_its_shot(repo: Path) -> None:
     plan = pipeline.make_plan(pipeline.load(board(repo)), "aivideoapi")
     cost = plan.shot("keeper-wakes").cost
     assert shots["keeper-wakes"]["cost"] == {"credits": cost.credits, "usd": cost.usd}
-    assert data["cost"] == {"shots": 1, "credits": cost.credits, "usd": cost.usd, "unknown_shots": 0}
+    assert data["cost"] == {
+        "shots": 1,
+        "credits": cost.credits,
+        "usd": cost.usd,
+        "unknown_shots": 0,
+        "unpriced": {"credits": 0, "usd": 0},
+        "text": cost.text(),
+    }
     assert [s["change"] for s in data["shots"]].count("same") == 4
 
 

@@ -577,4 +577,4 @@ def test_a_damaged_cached_clip_is_fetched_again_for_free(
         gone = invoke("render", str(board), "--yes", "--quiet")
         assert gone.exit_code == 1
         assert "its cached clip is damaged and could not be fetched again" in gone.output
-        assert f"`storyboard render {board} --force a` regenerates it (40 credits)" in gone.output
+        assert f"`storyboard render {board} --force a` regenerates it (40 credits ($0.20))" in gone.output
