@@ -282,17 +282,22 @@ class Workers:
     def client(self) -> httpx.Client:
         with self._client_mutex:
             if self._client is None:
-                # Clip links are public: no Authorization header ever goes with a download.
-                self._client = httpx.Client(
-                    timeout=httpx.Timeout(60.0, connect=20.0), follow_redirects=True, max_redirects=5
-                )
+                # no key on the client: fetch asks the provider what each request may carry
+                self._client = httpx.Client(timeout=httpx.Timeout(60.0, connect=20.0), follow_redirects=False)
             return self._client
 
     def download(self, job: Job, url: str) -> Downloaded | DownloadFailed:
         tmp: Path | None = None
         try:
             tmp = self.cache.temp(job.fp)
-            fetch(url, tmp, expected_seconds=CLIP_SECONDS, client=self.client, stop=self.cancel)
+            fetch(
+                url,
+                tmp,
+                expected_seconds=CLIP_SECONDS,
+                client=self.client,
+                stop=self.cancel,
+                credentials=self.provider.download_credentials,
+            )
             clip = self.cache.put(job.fp, tmp, verify=False)  # fetch verified it
             record = self.cache.record_of(job.fp, url)
             current = None if job.orphan else job.cut  # another take is kept beside, not made the shot's
