@@ -120,7 +120,7 @@ def fingerprint(provider: Provider, compiled: CompiledShot, parent: str | None, 
     text = _canonical(body).decode()
     inputs: list[str] = []
     for need in needs:
-        if need.kind == "upload":  # the bytes sent, not the path they came from
+        if need.kind in ("upload", "inline"):  # the bytes sent, not the path they came from
             text = text.replace(need.placeholder, "sha256:" + file_sha256(Path(need.source)))
         else:  # a parent's last frame or task: the parent's fingerprint stands for it
             inputs.append(need.kind)

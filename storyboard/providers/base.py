@@ -159,6 +159,7 @@ class NeedKind(str, Enum):
     UPLOAD = "upload"  # `source` is a local file to upload (the placeholder becomes its URL)
     LAST_FRAME = "last_frame"  # `source` is a shot id: its clip's last frame, uploaded
     TASK_ID = "task_id"  # `source` is a shot id whose provider task id fills the placeholder
+    INLINE = "inline"  # `source` is a local file: its bytes, base64, fill the placeholder
 
 
 @dataclass(frozen=True)
@@ -293,6 +294,12 @@ class Provider(ABC):
         """What a clip download sends to `url` (asked again at every redirect): nothing,
         unless the provider fetches its own clips, and then only on its own origin."""
         return self.credentials(url) if self.fetches_own_clips else ({}, {})
+
+    def sends_url(self, asset: Asset) -> bool:
+        """The image goes to the service as its link (a provider that takes files' bytes
+        sends none): what the placeholder-link check looks at."""
+        c = self.capabilities
+        return asset.url is not None if c is None else c.sends_url(asset)
 
     def task_id_problem(self, task_id: str) -> str | None:
         """Why `task_id` is not one this service issues, or None."""

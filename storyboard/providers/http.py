@@ -58,10 +58,10 @@ __all__ = [
     "SUBMIT_RETRIES",
     "Http",
     "ReplyLost",
-    "path_segments",
     "as_dict",
     "key_variable",
     "parse_retry_after",
+    "path_segments",
     "protocol_error",
     "read_image",
     "retry_base",
@@ -247,7 +247,9 @@ class Http:
         if keyed:
             params = {**(params or {}), **keyed}
         try:
-            response = self.client.request(method, url, json=json, files=files, params=params, headers=headers)
+            response = self.client.request(
+                method, url, json=json, files=files, params=params, headers=headers
+            )
         except httpx.TransportError as exc:
             not_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
             words = self.redact(f"{type(exc).__name__}: {exc}")

@@ -15,6 +15,7 @@ The loop alone changes jobs; workers only read them.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import threading
 import time
@@ -240,6 +241,8 @@ class Workers:
     def _need(self, need: Need, request: HttpRequest) -> str:
         if need.kind == "upload":
             return self._upload(Path(need.source), request.shots[0])
+        if need.kind == "inline":  # the file's bytes inside the request: nothing to upload
+            return base64.b64encode(Path(need.source).read_bytes()).decode("ascii")
         parent = self.by_shot.get(need.source)
         if parent is None:
             raise GenerationFailed(f"it needs shot {need.source!r}, which is not in the storyboard")
