@@ -137,7 +137,9 @@ def test_the_key_goes_to_its_own_origin_and_never_across_a_redirect(
 
     # on its own host (a redirect within it keeps the key), then to another host (without it)
     port = other.server_address[1]
-    dest = fetch(f"{server.url}/go/here/go/{port}/good.mp4/ok", tmp_path / "clip.mp4", credentials=credentials)
+    dest = fetch(
+        f"{server.url}/go/here/go/{port}/good.mp4/ok", tmp_path / "clip.mp4", credentials=credentials
+    )
     assert dest.read_bytes() == server.media["good"]
     assert [(p, h.get("x-goog-api-key")) for p, h in server.seen] == [
         (f"/go/here/go/{port}/good.mp4/ok", "KEY-1234567890"),
