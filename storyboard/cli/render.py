@@ -221,7 +221,7 @@ def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
     if ev.Outcome.FAILED in kinds and plan.provider.refunds_failures is True:
         ways.append("render again to retry the failed shots (made ones are kept)")
     elif ev.Outcome.FAILED in kinds:  # a failed job may have been paid for: the user decides
-        ways.append("--force a failed shot to make it again (`storyboard plan --force SHOT` prices it)")
+        ways.append("--force each failed shot to make it again (plan --force prices it first)")
     if ev.Outcome.STALLED in kinds:
         ways.append("render again later to collect the stalled shots (paid already: no new charge)")
     if ev.Outcome.UNCERTAIN in kinds:

@@ -289,7 +289,7 @@ class Totals:
     shots: int
     credits: float | None  # None: some shot's price is unknown
     usd: float | None
-    unknown: int  # shots whose price the documents do not give
+    unknown: int  # shots whose price the documents do not give (in credits or dollars)
 
 
 def totals(shots: Iterable[ShotPlan]) -> Totals:
@@ -300,5 +300,5 @@ def totals(shots: Iterable[ShotPlan]) -> Totals:
         shots=len(items),
         credits=None if any(c is None for c in credits) else float(sum(c for c in credits if c)),
         usd=None if any(u is None for u in usd) else round(sum(u for u in usd if u), 2),
-        unknown=sum(1 for c in credits if c is None),
+        unknown=sum(1 for s in items if s.cost.credits is None and s.cost.usd is None),
     )
