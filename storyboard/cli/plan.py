@@ -36,7 +36,7 @@ from storyboard.spec.checks import placeholder_urls, sort_problems
 
 
 def _money(credits: float | None, usd: float | None, unknown: int = 0, who: str = "") -> str:
-    if credits is None and usd is not None and not unknown:  # a price in dollars only (gemini)
+    if credits is None and usd is not None and not unknown:  # a price in dollars only
         return f"${usd:.2f}"
     if credits is None:
         if not unknown:

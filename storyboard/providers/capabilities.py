@@ -361,8 +361,9 @@ def _size(path: Path) -> int:
         return 0  # a missing file is reported by validation, not here
 
 
-# a provider that cannot make the shot's kind at all is no answer to any of its other issues
-STRUCTURAL = frozenset({"type", "continues", "last_frame"})
+# a provider that cannot make the shot's kind at all, or take its images as they are given
+# (a file, a link), is no answer to any of its other issues
+STRUCTURAL = frozenset({"type", "continues", "last_frame", "local_image", "url_image"})
 
 
 def who_can(key: str, shot: Shot, besides: str = "") -> list[str]:
