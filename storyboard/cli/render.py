@@ -256,7 +256,7 @@ def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
     type=click.IntRange(0, 5),
     default=1,
     show_default=True,
-    help="Resubmissions of a generation the service failed (refunded).",
+    help="Resubmissions of a generation the service failed, where it refunds failures.",
 )
 @click.option(
     "--poll-interval",
