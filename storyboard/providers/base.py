@@ -119,6 +119,15 @@ def origin(url: str) -> tuple[str, str, int] | None:
     return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
 
 
+def key_for(auth: Auth, key: str | None, base_url: str, url: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(headers, query parameters) carrying `key` on a request to `url`: only when `url` is
+    on `base_url`'s own origin (scheme, host and port); nothing for any other."""
+    own = origin(base_url)
+    if not key or own is None or origin(url) != own:
+        return {}, {}
+    return auth.headers(key), auth.params(key)
+
+
 MAX_TASK_ID = 200
 TASK_ID = r"(?!\.+$)[A-Za-z0-9._:@=+-]{1,200}"  # what a dashboard shows; never a path or a query
 TASK_ID_WORDS = "up to 200 letters, digits and . _ - : @ = +"
@@ -285,10 +294,7 @@ class Provider(ABC):
     def credentials(self, url: str) -> tuple[dict[str, str], dict[str, str]]:
         """(headers, query parameters) that carry the key on a request to `url`: the key
         goes to base_url's own origin (scheme, host and port) and nowhere else."""
-        own = origin(self.base_url)
-        if not self.api_key or own is None or origin(url) != own:
-            return {}, {}
-        return self.auth.headers(self.api_key), self.auth.params(self.api_key)
+        return key_for(self.auth, self.api_key, self.base_url, url)
 
     def download_credentials(self, url: str) -> tuple[dict[str, str], dict[str, str]]:
         """What a clip download sends to `url` (asked again at every redirect): nothing,

@@ -33,7 +33,7 @@ from urllib.parse import quote
 
 from storyboard import env
 from storyboard.errors import AuthError, BareServerError, ProviderError, ReplyLost, TransientError
-from storyboard.providers.base import Auth, origin
+from storyboard.providers.base import Auth, key_for
 from storyboard.providers.replies import (
     Context,
     Reply,
@@ -181,9 +181,7 @@ class Http:
     def credentials(self, url: str) -> tuple[dict[str, str], dict[str, str]]:
         """(headers, query parameters) with the key, for a URL on the service's own origin;
         nothing for any other (an absolute link a reply gave)."""
-        if origin(url) is None or origin(url) != origin(self.base_url):
-            return {}, {}
-        return self.auth.headers(self._key), self.auth.params(self._key)
+        return key_for(self.auth, self._key, self.base_url, url)
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
