@@ -274,7 +274,9 @@ def _one(
             return Decision(sp, Action.RESUME, Why.REFETCH, rec, integrity=integrity)
         if rec.status in (Status.SENDING, Status.UNCERTAIN):
             return Decision(sp, Action.UNCERTAIN, Why.LOST, rec, integrity=integrity)
-        if charged is not None and rec.status is Status.FAILED:  # paid for, maybe: the user decides
+        # a job the service took and failed, where that may be paid for: the user decides (a
+        # request it provably did not take has no task id, and is sent again: nothing was charged)
+        if charged is not None and rec.status is Status.FAILED and rec.task_id is not None:
             return Decision(sp, Action.FAILED, Why.CHARGED, rec, integrity=integrity, charges=charged)
         action = Action.REGENERATE if last is not None else Action.GENERATE
         return Decision(sp, action, Why.RETRY, rec, integrity=integrity)

@@ -11,8 +11,8 @@ answer comes back as a redacted `Reply`: no text of a service reaches us unredac
 
 A submission (a generation or an extension: money) is retried only when the service provably
 did not accept it: a rate limit, a connection that never opened (nothing was sent), or a
-server error in the service's own documented error body (it answered that it failed, and
-failed jobs are refunded). When the request went out and its answer is lost (the connection
+server error in the service's own documented error body (it answered that it failed: it
+did not take the job). When the request went out and its answer is lost (the connection
 dropped, no answer came before the timeout, a bare 5xx from a proxy) the service may have
 started and charged for the job: that raises `ReplyLost`, never a second submission.
 `HostedProvider` (providers.hosted) runs every plugin's `submit` as a submission and its
