@@ -454,7 +454,9 @@ def test_the_key_goes_only_to_the_services_own_origin(server: Any) -> None:
 
     own, other = server("aivideoapi"), server("kie")
     http = Http(own.base_url, KEY, sleep=Sleeps(), retries=0)
-    http.request("GET", f"{other.base_url}/api/v1/veo/record-info", params={"taskId": "x"}, check=lambda r: None)
+    http.request(
+        "GET", f"{other.base_url}/api/v1/veo/record-info", params={"taskId": "x"}, check=lambda r: None
+    )
     (elsewhere,) = other.requests
     assert "Authorization" not in elsewhere.headers and KEY not in repr(elsewhere)
     http.request("GET", "/v1/tasks/nope", check=lambda r: None)
