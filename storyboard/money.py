@@ -149,7 +149,7 @@ class Totals:
         return self.cost.usd
 
     def text(self, who: str = "") -> str:
-        """ "120 credits ($0.60)", "$3.20", or "unknown (2 shots unpriced: kie's documents
+        """ "120 credits ($0.60)", "$3.20", or "unknown (2 shots unpriced: the provider's documents
         give no prices)"; a unit some shots lack is left out rather than shown short."""
         if not self.shots:
             return "nothing"
@@ -239,7 +239,7 @@ class Rate:
     money: Money
     per_second: bool = False
     written: str = ""  # as plans show it: "$0.40 a shot"
-    path: str = field(default="", compare=False)  # where the storyboard says it: providers.kie.price
+    path: str = field(default="", compare=False)  # where the storyboard says it: providers.NAME.price
     location: Location | None = field(default=None, compare=False)
 
     def for_clip(self, seconds: float) -> Money:

@@ -159,7 +159,8 @@ def plan_warnings(plan: Plan) -> list[Problem]:
     and the placeholder images a hosted render would refuse: in the file's order."""
     found = list(plan.warnings)
     if not plan.provider.local:
-        found += [replace(p, severity=Severity.WARNING) for p in placeholder_urls(plan.storyboard)]
+        placeholders = placeholder_urls(plan.storyboard, plan.provider.sends_url)
+        found += [replace(p, severity=Severity.WARNING) for p in placeholders]
     return sort_problems(found)
 
 
@@ -168,6 +169,7 @@ _NOT_PAID = {
     Action.CACHED: "",
     Action.UNCERTAIN: "uncertain: adopt its task id, or --force it",
     Action.BLOCKED: "waits",
+    Action.FAILED: "failed",
 }
 _TOTALS = (
     (Action.GENERATE, "to generate"),
@@ -176,6 +178,7 @@ _TOTALS = (
     (Action.RESUME, "to resume"),
     (Action.UNCERTAIN, "uncertain"),
     (Action.BLOCKED, "waiting"),
+    (Action.FAILED, "failed"),
 )
 
 
@@ -194,10 +197,12 @@ def print_plan(decisions: Decisions) -> None:
             cost = "free" if local else d.shot.cost.text()
         elif d.shares:
             cost = f"same clip as {d.shares}"
+        elif d.action is Action.FAILED:  # what the --force that makes it again costs
+            cost = f"failed; --force: {d.shot.cost.text()}"
         else:
             cost = _NOT_PAID[d.action]
         note = ""
-        if d.action is Action.REGENERATE or d.action in (Action.UNCERTAIN, Action.BLOCKED):
+        if d.action is Action.REGENERATE or d.action in (Action.UNCERTAIN, Action.BLOCKED, Action.FAILED):
             note = f"  ({d.reason})"
         note += _take_note(d, several)
         kind = d.shot.compiled.shot.kind
@@ -250,7 +255,8 @@ def plan(file: Path, provider: str | None, force: tuple[str, ...], takes: int, a
     """Show every request a render would send and what it would cost. Sends nothing.
 
     The plan is the decision render follows: `+` generate, `~` regenerate, `=` made, `>`
-    resume (paid already), `?` uncertain (adopt or force it), `!` waits for a shot it continues.
+    resume (paid already), `?` uncertain (adopt or force it), `!` waits for a shot it continues,
+    `x` failed at a service that may charge for failures (--force makes it again).
     """
     sb = pipeline.load(file, provider)
     p = pipeline.make_plan(sb, provider, takes=takes)

@@ -222,8 +222,10 @@ def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
         ways.append(
             f"{plural(len(stopped), 'request')} not taken because of the error below (nothing was charged)"
         )
-    if ev.Outcome.FAILED in kinds:
+    if ev.Outcome.FAILED in kinds and plan.provider.refunds_failures is True:
         ways.append("render again to retry the failed shots (made ones are kept)")
+    elif ev.Outcome.FAILED in kinds:  # a failed job may have been paid for: the user decides
+        ways.append("--force each failed shot to make it again (plan --force prices it first)")
     if ev.Outcome.STALLED in kinds:
         ways.append("render again later to collect the stalled shots (paid already: no new charge)")
     if ev.Outcome.UNCERTAIN in kinds:
@@ -264,7 +266,7 @@ def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
     type=click.IntRange(0, 5),
     default=1,
     show_default=True,
-    help="Resubmissions of a generation the service failed (refunded).",
+    help="Resubmissions of a generation the service failed, where it refunds failures.",
 )
 @click.option(
     "--poll-interval",
@@ -302,7 +304,7 @@ def render(
     p = pipeline.make_plan(sb, provider, need_key=True, takes=takes)
     target = pipeline.output_path(sb, output)  # before any work: the film must have somewhere to go
     if not p.provider.local and not is_loopback(p.provider.base_url):  # a test's fake fetches nothing
-        placeholders = placeholder_urls(sb)
+        placeholders = placeholder_urls(sb, p.provider.sends_url)
         if placeholders:  # a hosted render would pay for shots made from images that do not exist
             raise ValidationError(placeholders)
     decisions = pipeline.decide(p, force)  # the decision shown is the decision followed

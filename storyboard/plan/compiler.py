@@ -3,10 +3,11 @@ requests, price them (the provider's document, or the storyboard's declared pric
 fingerprint every shot.
 
 A shot's fingerprint is a hash of everything that decides what the provider makes: the
-provider, the shot's exact request body, its settings, the bytes of its local images, the
-provider options that change what is made, and (for a shot that continues another) the
-fingerprint of that shot. It is the key of the clip cache and of the state render keeps:
-same fingerprint, same clip, never paid twice.
+provider, the method and URL path of the shot's request (a service may name the model in the
+path), its exact body, its settings, the bytes of its local images, the provider options that
+change what is made, and (for a shot that continues another) the fingerprint of that shot;
+never the host (the path is taken below the base URL) nor the key. It is the key of the clip
+cache and of the state render keeps: same fingerprint, same clip, never paid twice.
 
 What a provider cannot do for a shot stops the plan (ValidationError, every problem at
 once); what it will only not do as asked (a seed it cannot take) is a warning in
@@ -22,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from storyboard.errors import Problem, Severity, ValidationError
 from storyboard.hashing import file_sha256
@@ -32,7 +34,7 @@ from storyboard.spec.glyphs import caption_warnings
 from storyboard.spec.model import CLIP_SECONDS, SETTING_NAMES, Storyboard
 from storyboard.spec.templating import render_caption, render_prompt
 
-FINGERPRINT_VERSION = 2
+FINGERPRINT_VERSION = 3  # 3: the request's method and path are part of it
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ def fingerprint(provider: Provider, compiled: CompiledShot, parent: str | None, 
     text = _canonical(body).decode()
     inputs: list[str] = []
     for need in needs:
-        if need.kind == "upload":  # the bytes sent, not the path they came from
+        if need.kind in ("upload", "inline"):  # the bytes sent, not the path they came from
             text = text.replace(need.placeholder, "sha256:" + file_sha256(Path(need.source)))
         else:  # a parent's last frame or task: the parent's fingerprint stands for it
             inputs.append(need.kind)
@@ -129,6 +131,7 @@ def fingerprint(provider: Provider, compiled: CompiledShot, parent: str | None, 
     material: dict[str, Any] = {
         "v": FINGERPRINT_VERSION,
         "provider": provider.name,
+        "request": request_line(provider, compiled),
         "body": json.loads(text),
         "inputs": inputs,
         "extra": provider.task_extra(compiled),  # what the service is told beside the body
@@ -140,6 +143,19 @@ def fingerprint(provider: Provider, compiled: CompiledShot, parent: str | None, 
     if take > 1:  # a repeated request (no seed to vary) is still another clip: its own key
         material["take"] = take
     return hashlib.sha256(_canonical(material)).hexdigest()
+
+
+def request_line(provider: Provider, compiled: CompiledShot) -> list[str] | None:
+    """[method, path] of the shot's request, the path below the base URL (the host, and a
+    base URL's own path, may move without changing what is made); None for a provider that
+    sends no request (it renders on this machine)."""
+    try:
+        url = provider.submit_url(compiled)
+    except NotImplementedError:
+        return None
+    base = provider.base_url.rstrip("/")
+    path = url[len(base) :] if base and url.startswith(base + "/") else urlsplit(url).path
+    return [provider.submit_method.upper(), "/" + path.lstrip("/")]
 
 
 def compile_plan(sb: Storyboard, provider: Provider, *, takes: int = 1) -> Plan:

@@ -6,7 +6,9 @@
     the journal has its task                 -> resume (submitted: poll it; done: fetch the clip
                                                 again), or uncertain (sending / uncertain: the
                                                 service may have it; adopt or force)
-                                                failed -> generate again (the service refunded it)
+                                                failed -> generate again where the provider
+                                                refunds failed jobs; else failed: it stays so
+                                                (nothing sent) until --force, which plan prices
     an earlier clip of the shot exists       -> regenerate (edited)
     otherwise                                -> generate (new)
     a paid shot continuing one that cannot be made in this render -> blocked
@@ -36,6 +38,7 @@ class Action(str, Enum):
     CACHED = "cached"  # its clip is made and intact
     UNCERTAIN = "uncertain"  # a request whose answer was lost: adopt its task id, or force it
     BLOCKED = "blocked"  # it continues a shot this render cannot make
+    FAILED = "failed"  # its job failed at a service that may have charged: --force makes it again
 
     @property
     def symbol(self) -> str:
@@ -53,6 +56,7 @@ SYMBOLS = {
     Action.CACHED: "=",
     Action.UNCERTAIN: "?",
     Action.BLOCKED: "!",
+    Action.FAILED: "x",
 }
 
 
@@ -62,6 +66,7 @@ class Why(str, Enum):
     FORCED = "forced"  # --force names it
     PARENT = "parent"  # it continues a shot that is regenerated: its first frame changes
     RETRY = "retry"  # its last request failed (refunded) or was not taken
+    CHARGED = "charged"  # its job failed, and the service charges (or may charge) for that
     REFETCH = "refetch"  # paid for; its clip is missing or damaged: fetched again, free
     POLL = "poll"  # submitted: the task is polled
     LOST = "lost"  # the answer to its request was lost
@@ -78,6 +83,7 @@ class Decision:
     parent: str | None = None  # PARENT, WAITS: the shot it continues
     shares: str | None = None  # an earlier shot with the same request: its clip serves both
     integrity: Integrity | None = None  # the cached clip's check, when one is cached
+    charges: str = ""  # CHARGED: whether the provider charges for failed jobs, in words
 
     @property
     def shot_id(self) -> str:
@@ -107,6 +113,8 @@ class Decision:
             return "submitted"
         if self.action is Action.UNCERTAIN:
             return "uncertain"
+        if self.action is Action.FAILED:
+            return "failed"
         if (
             self.record is not None
             and self.record.status is Status.FAILED
@@ -127,6 +135,11 @@ class Decision:
             Why.FORCED: "forced",
             Why.PARENT: f"it continues shot {self.parent!r}, which is regenerated",
             Why.RETRY: f"its last request failed: {rec.reason}" if rec and rec.reason else "retry",
+            Why.CHARGED: (
+                f"its job failed: {rec.reason if rec and rec.reason else 'no reason given'}; "
+                f"{self.charges} for failed jobs, so it is not sent again on its own: "
+                f"--force {self.shot_id} makes it again"
+            ),
             Why.REFETCH: "paid for; its clip is fetched again (free)",
             Why.POLL: f"submitted as task {rec.task_id}" if rec else "submitted",
             Why.LOST: (rec.reason if rec and rec.reason else "its request's answer was lost"),
@@ -142,6 +155,8 @@ class Decisions:
         self.plan = plan
         self.items = tuple(items)
         self.forced = forced  # the shots forced, followers included
+        # a job that fails in this render is sent again on its own only where that is free
+        self.refunded = plan.provider.refunds_failures is True
         self._by_id = {d.shot_id: d for d in items}
 
     def __iter__(self) -> Iterator[Decision]:
@@ -230,7 +245,7 @@ def decide(
             rec = None
         integrity = cache.integrity(sp.fingerprint, state.clip(sp.fingerprint), deep=deep)
         last = state.last_made(sp.id, provider) if sp.selected else None  # other takes: their own
-        d = _one(sp, rec, integrity, last, forced, follows, local)
+        d = _one(sp, rec, integrity, last, forced, follows, local, charges(plan))
         seen[sp.fingerprint] = d
         out.append(d)
     return Decisions(plan, _blocked(plan, out), forced)
@@ -244,6 +259,7 @@ def _one(
     forced: frozenset[str],
     follows: dict[str, str],
     local: bool,
+    charged: str | None,
 ) -> Decision:
     made_before = integrity is not Integrity.ABSENT or rec is not None or last is not None
     if sp.key in forced:
@@ -259,6 +275,10 @@ def _one(
             return Decision(sp, Action.RESUME, Why.REFETCH, rec, integrity=integrity)
         if rec.status in (Status.SENDING, Status.UNCERTAIN):
             return Decision(sp, Action.UNCERTAIN, Why.LOST, rec, integrity=integrity)
+        # a job the service took and failed, where that may be paid for: the user decides (a
+        # request it provably did not take has no task id, and is sent again: nothing was charged)
+        if charged is not None and rec.status is Status.FAILED and rec.task_id is not None:
+            return Decision(sp, Action.FAILED, Why.CHARGED, rec, integrity=integrity, charges=charged)
         action = Action.REGENERATE if last is not None else Action.GENERATE
         return Decision(sp, action, Why.RETRY, rec, integrity=integrity)
     if integrity is Integrity.DAMAGED:  # a local renderer makes it again for free
@@ -269,6 +289,17 @@ def _one(
     return Decision(sp, Action.GENERATE, Why.NEW, integrity=integrity)
 
 
+def charges(plan: Plan) -> str | None:
+    """None where the provider refunds failed jobs (resubmitting one is free); else what it
+    does, in words: it charges for them, or nobody knows."""
+    provider = plan.provider
+    if provider.refunds_failures is True:
+        return None
+    if provider.refunds_failures is False:
+        return f"{provider.name} charges"
+    return f"{provider.name} may charge"
+
+
 def _blocked(plan: Plan, decisions: list[Decision]) -> list[Decision]:
     """A paid shot whose parent is uncertain or blocked waits: it is not sent this render."""
     by_id: dict[str, Decision] = {}  # by key: a parent is the take of it the cut uses (its id)
@@ -276,7 +307,11 @@ def _blocked(plan: Plan, decisions: list[Decision]) -> list[Decision]:
     for d in decisions:
         parent = d.shot.compiled.shot.continues
         up = by_id.get(parent) if parent else None
-        if d.action.paid and up is not None and up.action in (Action.UNCERTAIN, Action.BLOCKED):
+        if (
+            d.action.paid
+            and up is not None
+            and up.action in (Action.UNCERTAIN, Action.BLOCKED, Action.FAILED)
+        ):
             d = Decision(d.shot, Action.BLOCKED, Why.WAITS, d.record, parent, d.shares, d.integrity)
         by_id[d.shot_id] = d
         out.append(d)

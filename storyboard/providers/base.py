@@ -7,20 +7,38 @@ plugin sets the class attributes that differ and implements one method per stage
 
     stage       hook                                   default
     who         name, env, default_base_url, needs_key   (name required; env "" reads no key)
+                key_aliases                            (): only NAME_API_KEY holds the key
+    key         auth (an `Auth`)                       `Authorization: Bearer KEY`
+                credentials(url)                       the key for a URL of base_url's origin,
+                                                       nothing for any other host
+                fetches_own_clips                      False: clips are public links, fetched
+                                                       without the key
     what        capabilities (providers.capabilities)  None: `check` allows every shot
+                                                       (per model, and how images travel:
+                                                       url, upload or inline bytes)
                 Options (providers.options)            no options
+    money       refunds_failures                       True: a failed job is refunded, so it
+                                                       is sent again on its own; False (charged)
+                                                       or None (unknown): it stays failed until
+                                                       --force, which plan prices
     plan        shot_body(shot) -> (body, needs)       REQUIRED
                 check(shot), check_batch(shots)        the capability rules; no batch rules
-                requests(shots), submit_url(shot)      one POST a shot to base_url+submit_path
+                requests(shots), submit_url(shot)      one `submit_method` (POST) a shot to
+                                                       base_url+submit_path
                 cost(shot), price_source               price unknown (None)
                 task_extra(shot)                       nothing extra
                 upload_url()                           None: takes no uploads
     generate    submit(request) -> {shot: task id}     REQUIRED for a hosted provider
                 poll(tasks) -> {task id: TaskStatus}   REQUIRED for a hosted provider
+                task_id_pattern, task_id_words         up to 200 of A-Z a-z 0-9 . _ - : @ = +
                 upload(path) -> URL                    refuses
                 render(shot, dest, first_frame)        REQUIRED for a `local` provider
     pace        poll_interval, min_poll_interval, pace(requested)
     plumbing    http (None), redactor, close()
+
+The fingerprint of a shot covers everything that selects what is made: the method and the
+URL path of its request (the model may be in the path), its body and `task_extra`; never the
+host (a base URL may move) nor the key.
 
 At plan time nothing touches the network. At render time, what each hook raises is part of
 the contract (storyboard.errors):
@@ -32,7 +50,12 @@ the contract (storyboard.errors):
 - `poll`: TaskNotFound (the service's documented "no such task", with `task_ids` and the
   statuses it gave for the others in `found`); AuthError; any other ProviderError means only
   that the status could not be read this time: it says nothing about the job.
-- Clips are fetched by the executor's verified download, never with the key.
+- Clips are fetched by the executor's verified download (storyboard.run.download). A link is
+  public unless the provider `fetches_own_clips`: then each request of the download, redirects
+  included, carries `credentials(url)`, which is the key only on base_url's own origin; a
+  redirect to any other host is followed without it.
+- What a task id looks like is `task_id_pattern` (`adopt` accepts what the service issued);
+  an id is percent-encoded wherever it enters a URL (providers.http.segment, path_segments).
 
 Requests may hold placeholders that only exist at render time (an uploaded image's URL, the
 last frame of a shot this one continues, a parent task id). Each is a `Need`; the executor
@@ -41,12 +64,14 @@ fulfils the needs, substitutes the placeholder strings, then submits.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 from storyboard import env
 from storyboard.errors import Problem, ProviderError
@@ -59,6 +84,67 @@ from storyboard.spec.model import Asset, Shot
 if TYPE_CHECKING:
     from storyboard.providers.http import Http
     from storyboard.retry import Pace
+
+
+@dataclass(frozen=True)
+class Auth:
+    """How a service takes its key: a header (`header: scheme KEY`, or the key alone when
+    `scheme` is ""), or a query parameter `query=KEY` when `query` is set."""
+
+    header: str = "Authorization"
+    scheme: str = "Bearer"
+    query: str = ""
+
+    def headers(self, key: str) -> dict[str, str]:
+        if self.query or not key:
+            return {}
+        return {self.header: f"{self.scheme} {key}" if self.scheme else key}
+
+    def params(self, key: str) -> dict[str, str]:
+        return {self.query: key} if self.query and key else {}
+
+    def describe(self) -> str:
+        if self.query:
+            return f"?{self.query}=KEY"
+        return f"{self.header}: {self.scheme + ' ' if self.scheme else ''}KEY"
+
+
+def origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a URL, the port filled in; None when it is not http(s)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
+
+
+def key_for(auth: Auth, key: str | None, base_url: str, url: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(headers, query parameters) carrying `key` on a request to `url`: only when `url` is
+    on `base_url`'s own origin (scheme, host and port); nothing for any other."""
+    own = origin(base_url)
+    if not key or own is None or origin(url) != own:
+        return {}, {}
+    return auth.headers(key), auth.params(key)
+
+
+MAX_TASK_ID = 200
+TASK_ID = r"(?!\.+$)[A-Za-z0-9._:@=+-]{1,200}"  # what a dashboard shows; never a path or a query
+TASK_ID_WORDS = "up to 200 letters, digits and . _ - : @ = +"
+
+
+def task_id_problem(task_id: str, pattern: str = TASK_ID, words: str = TASK_ID_WORDS) -> str | None:
+    """Why `task_id` is not one a provider issues (None when it is). Whatever the pattern, an
+    id with a control character or a space, or longer than 200 characters, is refused."""
+    if not task_id or len(task_id) > MAX_TASK_ID:
+        return f"task ids are 1 to {MAX_TASK_ID} characters"
+    if any(c.isspace() or not c.isprintable() for c in task_id):
+        return "a task id has no spaces or control characters"
+    if re.fullmatch(pattern, task_id) is None:
+        return f"task ids are {words}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -84,6 +170,7 @@ class NeedKind(str, Enum):
     UPLOAD = "upload"  # `source` is a local file to upload (the placeholder becomes its URL)
     LAST_FRAME = "last_frame"  # `source` is a shot id: its clip's last frame, uploaded
     TASK_ID = "task_id"  # `source` is a shot id whose provider task id fills the placeholder
+    INLINE = "inline"  # `source` is a local file: its bytes, base64, fill the placeholder
 
 
 @dataclass(frozen=True)
@@ -143,7 +230,7 @@ class TaskState(str, Enum):
     PENDING = "pending"  # accepted, not started
     RUNNING = "running"  # being generated
     DONE = "done"  # the clip is ready at `url`
-    FAILED = "failed"  # the service says the job failed (`reason`); failed jobs are refunded
+    FAILED = "failed"  # the service says the job failed (`reason`); charged? `refunds_failures`
 
 
 @dataclass(frozen=True)
@@ -161,13 +248,23 @@ class Provider(ABC):
     env: ClassVar[str] = ""  # NAME in NAME_API_KEY and NAME_BASE_URL; "" reads neither
     default_base_url: ClassVar[str] = ""
     needs_key: ClassVar[bool] = True
+    key_aliases: ClassVar[tuple[str, ...]] = ()  # other variables read for the key, in order
     local: ClassVar[bool] = False  # renders on this machine (preview): `render`, no HTTP
+    # how the key travels ------------------------------------------------------------------
+    auth: ClassVar[Auth] = Auth()  # Authorization: Bearer KEY
+    fetches_own_clips: ClassVar[bool] = False  # clip links need the key (only to base_url's host)
+    # money -----------------------------------------------------------------------------------
+    refunds_failures: ClassVar[bool | None] = True  # a failed job: refunded | charged | unknown
+    # tasks -----------------------------------------------------------------------------------
+    task_id_pattern: ClassVar[str] = TASK_ID  # what the service issues (adopt checks it)
+    task_id_words: ClassVar[str] = TASK_ID_WORDS
     # what it can do ---------------------------------------------------------------------------
     capabilities: ClassVar[Capabilities | None] = None  # None: every shot is allowed
     Options: ClassVar[type[ProviderOptions]] = ProviderOptions  # `providers: {name: {...}}`
     submit_path: ClassVar[str] = ""  # the generation endpoint, below the base URL
     # where `cost` prices come from: the document and the date its prices held (None: no price)
     price_source: ClassVar[PriceSource | None] = None
+    submit_method: ClassVar[str] = "POST"
     # how often to ask about tasks -------------------------------------------------------------
     poll_interval: ClassVar[float] = 10.0  # a wait between polls is between half of it and all
     min_poll_interval: ClassVar[float] = 0.0  # never shorter (a documented rate limit); 0: none
@@ -191,6 +288,26 @@ class Provider(ABC):
     @property
     def key_variable(self) -> str:
         return f"{self.env}_API_KEY" if self.env else ""
+
+    def credentials(self, url: str) -> tuple[dict[str, str], dict[str, str]]:
+        """(headers, query parameters) that carry the key on a request to `url`: the key
+        goes to base_url's own origin (scheme, host and port) and nowhere else."""
+        return key_for(self.auth, self.api_key, self.base_url, url)
+
+    def download_credentials(self, url: str) -> tuple[dict[str, str], dict[str, str]]:
+        """What a clip download sends to `url` (asked again at every redirect): nothing,
+        unless the provider fetches its own clips, and then only on its own origin."""
+        return self.credentials(url) if self.fetches_own_clips else ({}, {})
+
+    def sends_url(self, asset: Asset) -> bool:
+        """The image goes to the service as its link (a provider that takes files' bytes
+        sends none): what the placeholder-link check looks at."""
+        c = self.capabilities
+        return asset.url is not None if c is None else c.sends_url(asset)
+
+    def task_id_problem(self, task_id: str) -> str | None:
+        """Why `task_id` is not one this service issues, or None."""
+        return task_id_problem(task_id, self.task_id_pattern, self.task_id_words)
 
     @property
     def http(self) -> Http | None:
@@ -223,7 +340,7 @@ class Provider(ABC):
         out = []
         for s in shots:
             body, needs = self.shot_body(s)
-            out.append(HttpRequest("POST", self.submit_url(s), (s.id,), body, needs=needs))
+            out.append(HttpRequest(self.submit_method, self.submit_url(s), (s.id,), body, needs=needs))
         return out
 
     def cost(self, shot: CompiledShot) -> Cost:

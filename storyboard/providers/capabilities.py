@@ -11,13 +11,18 @@ shot asks, in our names (each plugin maps them to its service's words):
     frame_images, reference_images       images a frames shot (1: the first frame only) and
                                          a reference shot may carry (0: no reference shots)
     local_images                         takes an upload, so a local file can be sent
+    inline_images, url_images            how else images travel: a local file's bytes inside
+                                         the request (inline), a public link (url); a provider
+                                         with url_images=False is sent no link, ever
     continues                            "last_frame" (first frame = the parent's last) |
                                          "extend" (the service extends its own clip) | None
     reference_models/_aspects            reference shots only with these
     resolution_aspects                   (resolution, aspects it is made at)
     single_shot_resolutions              only in a request that carries one shot
     extend_seed                          the extension request carries a seed
-    upload_formats, upload_max_bytes     what an upload takes
+    upload_formats, upload_max_bytes     what an upload (or an inline image) takes
+    by_model                             (model, Capabilities) where one model can do less:
+                                         its shots are judged by those, named as that model's
 
 Settings a service has no field for accept only our default, never silently dropped; the one
 exception is the seed: one storyboard must plan on every provider that can make its shots,
@@ -27,9 +32,9 @@ so a seed a provider cannot take is a warning (the clip will not be reproducible
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from storyboard.errors import Problem, Severity
 from storyboard.spec.model import Asset, Shot
@@ -62,13 +67,35 @@ class Capabilities:
     extend_seed: bool = False  # the extension request carries a seed
     upload_formats: tuple[str, ...] = IMAGE_FORMATS
     upload_max_bytes: int = 50 * 1024 * 1024
+    inline_images: bool = False  # a local file's bytes go inside the request
+    url_images: bool = True  # takes a public link to an image
+    by_model: tuple[tuple[str, Capabilities], ...] = ()  # what a model can do, where it is less
+
+    def for_model(self, model: str) -> Capabilities:
+        """What shots of `model` may ask for: its own capabilities if it has any, else these."""
+        return next((c for m, c in self.by_model if m == model), self)
+
+    def limited(self, **less: Any) -> Capabilities:
+        """These capabilities with some fields narrowed (a model's own, for `by_model`)."""
+        return replace(self, by_model=(), **less)
+
+    @property
+    def takes_files(self) -> bool:
+        """A local file can reach the service (uploaded, or inline)."""
+        return self.local_images or self.inline_images
+
+    def sends_url(self, asset: Asset) -> bool:
+        """The asset goes to the service as its link (not as a file's bytes or an upload)."""
+        if not self.url_images or asset.url is None:
+            return False
+        return not (self.inline_images and asset.path is not None)
 
 
 @dataclass(frozen=True)
 class Issue:
     """One thing a provider cannot do for a shot. `key` groups the same ask across providers:
     aspect_ratio | resolution | model | seed | type | images | last_frame | continues |
-    local_image. A `warning` does not stop the plan."""
+    local_image | url_image. A `warning` does not stop the plan."""
 
     key: str
     path: str  # below the shot: "resolution", "frames.last", "references[1]"
@@ -114,6 +141,15 @@ def url_hint(asset: Asset, slot: str, shot: Shot) -> str:
     return f"give it a public URL as well: shots[{shot.index}].{slot}: {{file: {ref}, url: https://...}}"
 
 
+def file_hint(asset: Asset, slot: str, shot: Shot) -> str:
+    """How to give a linked image a file in the storyboard's folder, where it was defined."""
+    label = asset.label
+    if label.startswith("images."):
+        name = label.split(".", 1)[1]
+        return f"save the image in the storyboard's folder: images: {{{name}: {{file: images/{name}.png}}}}"
+    return f"save the image in the storyboard's folder and name it: shots[{shot.index}].{slot}: FILE"
+
+
 KIND_WORDS = {"text": "text-only shots", "frames": "shots from frames", "reference": "reference shots"}
 
 
@@ -122,6 +158,9 @@ def issues(name: str, c: Capabilities, shot: Shot) -> list[Issue]:
     s = shot.settings
     out: list[Issue] = []
     keys: set[str] = set()
+    own = c.for_model(s.model)
+    if own is not c:  # this model does less than the provider's others: say which
+        name, c = f"{name}'s {s.model} model", own
 
     def add(issue: Issue) -> None:
         if issue.key not in keys:  # one problem per ask: the general rule before combinations
@@ -263,9 +302,20 @@ def issues(name: str, c: Capabilities, shot: Shot) -> list[Issue]:
         )
 
     for slot, asset in image_slots(shot):
+        if not c.url_images and asset.path is None:
+            add(
+                Issue(
+                    "url_image",
+                    slot,
+                    f"image {asset.ref!r} ({asset.label}) is only a link, and {name} takes an "
+                    "image as the bytes of a file (it fetches no links)",
+                    file_hint(asset, slot, shot),
+                )
+            )
+            continue
         if not asset.is_local:
             continue
-        if not c.local_images:
+        if not c.takes_files:
             add(
                 Issue(
                     "local_image",
@@ -287,7 +337,7 @@ def issues(name: str, c: Capabilities, shot: Shot) -> list[Issue]:
                 Issue(
                     "local_image",
                     slot,
-                    f"image {asset.ref!r} cannot be uploaded to {name}: {formats} only",
+                    f"image {asset.ref!r} cannot be sent to {name}: {formats} only",
                     "convert it to .png or .jpg",
                 )
             )
@@ -311,8 +361,9 @@ def _size(path: Path) -> int:
         return 0  # a missing file is reported by validation, not here
 
 
-# a provider that cannot make the shot's kind at all is no answer to any of its other issues
-STRUCTURAL = frozenset({"type", "continues", "last_frame"})
+# a provider that cannot make the shot's kind at all, or take its images as they are given
+# (a file, a link), is no answer to any of its other issues
+STRUCTURAL = frozenset({"type", "continues", "last_frame", "local_image", "url_image"})
 
 
 def who_can(key: str, shot: Shot, besides: str = "") -> list[str]:

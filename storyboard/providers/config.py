@@ -56,9 +56,10 @@ def read_dotenv(path: Path) -> dict[str, str]:
 
 
 def settings(
-    env_name: str, root: Path, environ: Mapping[str, str] | None = None
+    env_name: str, root: Path, environ: Mapping[str, str] | None = None, aliases: tuple[str, ...] = ()
 ) -> tuple[str | None, str | None]:
-    """(base_url, api_key) for a provider, from the environment or root/.env.
+    """(base_url, api_key) for a provider, from the environment or root/.env. The key is
+    NAME_API_KEY, else the first of `aliases` set (GOOGLE_API_KEY, as Google's SDK reads it).
 
     A base URL from .env is used only with a key from that same .env: a storyboard folder
     someone shared must not be able to send the key in your environment to its own server.
@@ -69,7 +70,11 @@ def settings(
     def clean(value: str | None) -> str | None:
         return (value.strip() or None) if value else None
 
-    env_key, file_key = clean(environ.get(f"{env_name}_API_KEY")), clean(dotenv.get(f"{env_name}_API_KEY"))
+    def key_in(source: Mapping[str, str]) -> str | None:
+        names = (f"{env_name}_API_KEY", *aliases)
+        return next((v for v in (clean(source.get(n)) for n in names) if v), None)
+
+    env_key, file_key = key_in(environ), key_in(dotenv)
     base_url = clean(environ.get(f"{env_name}_BASE_URL"))
     if base_url is None and env_key is None:
         base_url = clean(dotenv.get(f"{env_name}_BASE_URL"))
@@ -108,7 +113,7 @@ def make_provider(
     if not name:
         raise ConfigError("the provider name is empty", hint="choose one of: " + ", ".join(providers.names()))
     cls = providers.get(name)
-    base_url, api_key = settings(cls.env, root, environ) if cls.env else (None, None)
+    base_url, api_key = settings(cls.env, root, environ, cls.key_aliases) if cls.env else (None, None)
     provider = cls(base_url=base_url, api_key=api_key, options=options)
     if need_key:
         require_key(provider, root)
@@ -118,8 +123,9 @@ def make_provider(
 def require_key(provider: Provider, root: Path) -> None:
     """ConfigError saying where to put the key, when the provider needs one and has none."""
     if provider.needs_key and not provider.api_key:
+        also = "".join(f" (or {name})" for name in provider.key_aliases)
         raise ConfigError(
-            f"{provider.name} needs an API key: set {provider.env}_API_KEY in the environment or "
+            f"{provider.name} needs an API key: set {provider.env}_API_KEY{also} in the environment or "
             f"in {root / '.env'}",
             hint="`storyboard plan` works without a key; the offline `preview` provider needs none",
         )

@@ -2,8 +2,12 @@
 
 A hosted plugin declares its error table (`errors`: its codes -> `replies.Rule`) and says
 where a reply carries its error (`read_error`); `error_of` then maps any reply the same way
-for every provider, built-in or plugin. The `Http` client is made on first use (a plan never
-opens a connection), with this provider's redactor and error mapping. `submit` always runs
+for every provider, built-in or plugin. `read_error` is asked of non-2xx replies only: a 2xx
+reply is the provider's own parser's to read (a finished task may carry an `error` field that
+is the job's, not the request's), unless the service reports request errors inside 2xx
+bodies too (`errors_on_success`, as kie and veo3o1 do). The `Http` client is made on first
+use (a plan never opens a connection), with this provider's redactor, error mapping and
+`auth`. `submit` always runs
 as a submission and `poll` as a poll (see providers.http), whatever the plugin writes.
 """
 
@@ -23,6 +27,7 @@ from storyboard.providers.replies import ErrorTable, Reply, ServiceError, Stage,
 
 class HostedProvider(Provider):
     errors: ClassVar[ErrorTable] = {}  # the service's error codes -> what they mean
+    errors_on_success: ClassVar[bool] = False  # read_error reads 2xx replies too
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -61,6 +66,7 @@ class HostedProvider(Provider):
                 env=self.env,
                 redactor=self.redactor,
                 check=self.error_of,
+                auth=self.auth,
                 **self._http_options,
             )
         return self._http
@@ -69,12 +75,13 @@ class HostedProvider(Provider):
     def read_error(self, reply: Reply, sent: Any = None) -> ServiceError | None:
         """The service's own error in this reply (its code, its words), or None when the reply
         says it succeeded or is not the service's (a proxy's page): then the HTTP status
-        decides. `sent` is the JSON body that was sent, for errors that depend on it."""
+        decides. `sent` is the JSON body that was sent, for errors that depend on it. Asked of
+        non-2xx replies only, unless `errors_on_success`."""
         return None
 
     def error_of(self, reply: Reply, shot: str | None = None, sent: Any = None) -> ProviderError | None:
         """What a reply means: None when it succeeded, else the error, by this provider's table."""
-        found = self.read_error(reply, sent)
+        found = self.read_error(reply, sent) if self.errors_on_success or not reply.is_success else None
         ctx = self.http.context(shot)
         if found is None:
             return status_error(reply, ctx)

@@ -1,4 +1,6 @@
-"""HTTP shared by the hosted providers: bearer auth, retries with backoff, no key in any text.
+"""HTTP shared by the hosted providers: the key as the service takes it (`Auth`: a Bearer
+header by default), sent only to the service's own origin; retries with backoff; no key in
+any text.
 
 `Http.request` sends one request and, on a rate limit (429, Retry-After honoured), a server
 error (5xx) or a connection that failed, tries again (storyboard.retry's backoff, through
@@ -9,8 +11,8 @@ answer comes back as a redacted `Reply`: no text of a service reaches us unredac
 
 A submission (a generation or an extension: money) is retried only when the service provably
 did not accept it: a rate limit, a connection that never opened (nothing was sent), or a
-server error in the service's own documented error body (it answered that it failed, and
-failed jobs are refunded). When the request went out and its answer is lost (the connection
+server error in the service's own documented error body (it answered that it failed: it
+did not take the job). When the request went out and its answer is lost (the connection
 dropped, no answer came before the timeout, a bare 5xx from a proxy) the service may have
 started and charged for the job: that raises `ReplyLost`, never a second submission.
 `HostedProvider` (providers.hosted) runs every plugin's `submit` as a submission and its
@@ -31,6 +33,7 @@ from urllib.parse import quote
 
 from storyboard import env
 from storyboard.errors import AuthError, BareServerError, ProviderError, ReplyLost, TransientError
+from storyboard.providers.base import Auth, key_for
 from storyboard.providers.replies import (
     Context,
     Reply,
@@ -58,6 +61,7 @@ __all__ = [
     "as_dict",
     "key_variable",
     "parse_retry_after",
+    "path_segments",
     "protocol_error",
     "read_image",
     "retry_base",
@@ -95,9 +99,11 @@ class Http:
         max_delay: float = MAX_DELAY,
         redactor: Redactor | None = None,
         check: Check | None = None,
+        auth: Auth | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._key = api_key or ""
+        self.auth = auth or Auth()
         self.timeout = timeout
         self.retries = max(0, retries)
         self.policy = Backoff.from_env(backoff, max_delay)
@@ -168,10 +174,14 @@ class Http:
 
             self._client = httpx.Client(
                 timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 20.0)),
-                headers={"Authorization": f"Bearer {self._key}"},
                 follow_redirects=False,  # a redirect would carry the key elsewhere
             )
         return self._client
+
+    def credentials(self, url: str) -> tuple[dict[str, str], dict[str, str]]:
+        """(headers, query parameters) with the key, for a URL on the service's own origin;
+        nothing for any other (an absolute link a reply gave)."""
+        return key_for(self.auth, self._key, self.base_url, url)
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
@@ -231,8 +241,13 @@ class Http:
     ) -> Reply:
         import httpx
 
+        headers, keyed = self.credentials(url)
+        if keyed:
+            params = {**(params or {}), **keyed}
         try:
-            response = self.client.request(method, url, json=json, files=files, params=params)
+            response = self.client.request(
+                method, url, json=json, files=files, params=params, headers=headers
+            )
         except httpx.TransportError as exc:
             not_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
             words = self.redact(f"{type(exc).__name__}: {exc}")
@@ -294,6 +309,12 @@ def segment(value: str) -> str:
     request to another endpoint of the service."""
     quoted = quote(value, safe="")
     return quoted.replace(".", "%2E") if set(value) <= {"."} else quoted
+
+
+def path_segments(value: str) -> str:
+    """A value that is a path (Google's `models/M/operations/ID`) with each segment encoded
+    as `segment` does: it stays that path, and can steer the request nowhere else."""
+    return "/".join(segment(part) for part in value.split("/"))
 
 
 def protocol_error(http: Http, what: str, reply: Reply, shot: str | None = None) -> ProviderError:

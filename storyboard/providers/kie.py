@@ -163,6 +163,7 @@ class KieProvider(HostedProvider):
         extend_seed=True,  # POST /api/v1/veo/extend {taskId, prompt, seeds?}
     )
     errors = ERRORS
+    errors_on_success = True  # HTTP 200 with its error code in the body
 
     def __init__(
         self, *args: Any, hd_retry_seconds: float = KiePolling.HD_RETRY_SECONDS, **kwargs: Any

@@ -70,6 +70,7 @@ class Veo3o1Provider(HostedProvider):
         upload_max_bytes=50 * 1024 * 1024,
     )
     errors = ERRORS
+    errors_on_success = True  # HTTP 200 with its error code in the body
 
     # plan time -----------------------------------------------------------------------------
     def shot_body(self, shot: CompiledShot) -> tuple[dict[str, Any], tuple[Need, ...]]:

@@ -7,7 +7,6 @@ shows the service knows it, so the next render polls and downloads it instead of
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 
@@ -29,9 +28,6 @@ class Adopted:
     was: Action  # what the render would have done before
 
 
-TASK_ID = re.compile(r"(?!\.+$)[A-Za-z0-9._:@=+-]{1,200}")
-
-
 def adopt(plan: Plan, shot_id: str, task_id: str, *, force: bool = False) -> Adopted:
     """Record `task_id` as the shot's submitted task; the next render resumes it.
 
@@ -48,10 +44,11 @@ def adopt(plan: Plan, shot_id: str, task_id: str, *, force: bool = False) -> Ado
             hint="shots: " + ", ".join(s.key for s in plan.entries),
         ) from None
     task_id = task_id.strip()
-    if not TASK_ID.fullmatch(task_id):  # what a dashboard shows; never a path, a query or a control
+    why = plan.provider.task_id_problem(task_id)  # what the service issues; never a control
+    if why is not None:
         raise ConfigError(
-            f"{task_id[:80]!r} is not a task id: task ids are up to 200 letters, digits and . _ - : @ = +",
-            hint="copy the task id from the service's dashboard",
+            f"{task_id[:80]!r} is not a task id of {plan.provider.name}: {why}",
+            hint="copy the task id as the service gave it (its dashboard, or the render's message)",
         )
     sb = plan.storyboard
     redactor = Redactor([plan.provider.api_key])

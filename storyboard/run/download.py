@@ -3,6 +3,11 @@
 A clip link is fetched over http(s) only, streamed to a temp file beside the destination,
 capped in size, then verified (storyboard.media.verify) before it takes the destination's name.
 
+Redirects are followed here, hop by hop (at most five), so that what goes with each request is
+decided for its own URL: `credentials(url)` (the provider's `download_credentials`) gives the
+key only on the provider's own origin, so a redirect to a storage host goes there without it.
+Without `credentials`, nothing but the link is sent.
+
 A download that fails is fetched again (a few attempts); then DownloadError. A file that
 comes back byte-identical twice while failing only the decode check is what the service
 made: it is accepted rather than thrown away (it was paid for).
@@ -14,8 +19,9 @@ import contextlib
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -38,16 +44,48 @@ def safe_url(url: str) -> str:
 
 
 # fetching --------------------------------------------------------------------------------------
+Credentials = Callable[[str], tuple[dict[str, str], dict[str, str]]]  # url -> (headers, params)
+MAX_REDIRECTS = 5
+
+
 class _TooSlow(DownloadError):
     """The download's deadline passed: asking again within it cannot help."""
 
 
+def _no_credentials(url: str) -> tuple[dict[str, str], dict[str, str]]:
+    return {}, {}
+
+
+def _open(client: httpx.Client, url: str, credentials: Credentials) -> httpx.Response:
+    """The response at the end of `url`'s redirects, streaming; each hop is sent what
+    `credentials` gives for its own URL (the key never follows a redirect to another host)."""
+    for _ in range(MAX_REDIRECTS + 1):
+        headers, params = credentials(url)
+        request = client.build_request("GET", url, headers=headers, params=params or None)
+        response = client.send(request, stream=True, follow_redirects=False)
+        location = response.headers.get("Location") if response.is_redirect else None
+        if not location:
+            return response
+        response.close()
+        url = urljoin(url, location)
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise DownloadError(f"a redirect led to {safe_url(url)!r}: only http(s) links are fetched")
+    raise DownloadError(f"more than {MAX_REDIRECTS} redirects from {safe_url(url)}")
+
+
 def _stream(
-    client: httpx.Client, url: str, tmp: Path, max_bytes: int, stop: threading.Event | None, deadline: float
+    client: httpx.Client,
+    url: str,
+    tmp: Path,
+    max_bytes: int,
+    stop: threading.Event | None,
+    deadline: float,
+    credentials: Credentials = _no_credentials,
 ) -> None:
     # the read timeout bounds each wait for bytes; a host that trickles a byte a second never
     # trips it, so the whole download, retries included, has a deadline of its own
-    with client.stream("GET", url) as response:
+    response = _open(client, url, credentials)
+    with contextlib.closing(response):
         if response.status_code >= 400:
             status = response.status_code
             raise DownloadError(f"HTTP {status} for {safe_url(url)}", status=status)
@@ -85,10 +123,12 @@ def fetch(
     client: httpx.Client | None = None,
     attempts: int = 3,
     stop: threading.Event | None = None,
+    credentials: Credentials | None = None,
 ) -> Path:
     """Download `url` to `dest`, verified; DownloadError after `attempts` failed tries.
 
     `stop`, when set, abandons the download (Cancelled) and leaves nothing behind.
+    `credentials(url)`: the headers and query parameters each request sends (see above).
     """
     parts = urlsplit(url) if isinstance(url, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
@@ -98,10 +138,8 @@ def fetch(
     dest.parent.mkdir(parents=True, exist_ok=True)
     own = client is None
     if client is None:
-        # No Authorization header: clip links are public, and the key must not travel to a CDN.
-        client = httpx.Client(
-            timeout=httpx.Timeout(60.0, connect=20.0), follow_redirects=True, max_redirects=5
-        )
+        # redirects are followed hop by hop (_open): what each hop is sent is decided there
+        client = httpx.Client(timeout=httpx.Timeout(60.0, connect=20.0), follow_redirects=False)
     backoff = Backoff.from_env(cap=30.0)
     tmp = temp_path(dest, ".part")
     hashes: dict[str, int] = {}
@@ -114,7 +152,7 @@ def fetch(
             if attempt:
                 _sleep(backoff.delay(attempt - 1), stop)
             try:
-                _stream(client, url, tmp, max_bytes, stop, deadline)
+                _stream(client, url, tmp, max_bytes, stop, deadline, credentials or _no_credentials)
                 verify_clip(tmp, expected_seconds=expected_seconds, max_bytes=max_bytes)
             except VerifyError as e:
                 last = DownloadError(f"{safe_url(url)}: {e.message}")

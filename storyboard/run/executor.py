@@ -8,11 +8,12 @@
     -> poll what the services have (run.polling) -> download each finished clip, verified
     -> every shot ends with an outcome (run.events), the clips in the cache.
 
-A job the service says failed is resubmitted `resubmits` times (refunded), then reported
-while the other shots finish. A request whose answer is lost is uncertain and never sent
-again on its own. A refused key, too few credits, or a journal that cannot be written stop
-new submissions at once; what is in flight is waited for and recorded before the lock is
-released, however the render ends (an error, Ctrl-C).
+A job the service says failed is resubmitted `resubmits` times where the provider refunds
+failed jobs (as `decide` says: `Decisions.refunded`), else reported at once with the
+service's words; either way while the other shots finish. A request whose answer is lost
+is uncertain and never sent again on its own. A refused key, too few credits, or a journal
+that cannot be written stop new submissions at once; what is in flight is waited for and
+recorded before the lock is released, however the render ends (an error, Ctrl-C).
 
 Signals are the CLI's: it turns SIGTERM into an interrupt (cli.app.Terminated), which runs
 the same way out as Ctrl-C.
@@ -50,6 +51,7 @@ from storyboard.errors import (
 )
 from storyboard.plan.compiler import Plan
 from storyboard.plan.decide import Action, Decisions, Why, decide
+from storyboard.plan.decide import charges as charges_words
 from storyboard.run import workers as w
 from storyboard.run.download import safe_url
 from storyboard.run.events import (
@@ -159,7 +161,7 @@ class _Run:
         self.polling = polling
         self.started = time.time()
         self.local = self.provider.local
-        self.table = JobTable.from_decisions(decisions, max(0, resubmits))
+        self.table = JobTable.from_decisions(decisions, max(0, resubmits) if decisions.refunded else 0)
         self.crew = w.Workers(plan, state, self.cache, self.redactor)
         self.crew.by_shot = self.table.by_shot
         self.crew.emit = tell
@@ -196,6 +198,8 @@ class _Run:
                 self.end(job, Outcome.UNCERTAIN, self.words.uncertain(job.leader, d.reason))
             elif d.action is Action.BLOCKED:
                 self.end(job, Outcome.BLOCKED, f"not sent: {d.reason}")
+            elif d.action is Action.FAILED:
+                self.end(job, Outcome.FAILED, f"not sent: {d.reason}")
         if not self.local:
             # Tasks of earlier versions of shots, still running: paid for, so their clips are
             # saved if they finish while this render runs (a later edit back reuses them).
@@ -510,15 +514,23 @@ class _Run:
 
     def generation_failed(self, job: Job, reason: str) -> None:
         reason = self.redactor.redact(reason)
-        self.state.record_failed(job.fp, reason)  # refunded by the services: resubmitting is free
+        self.state.record_failed(job.fp, reason)
         if job.orphan:
             job.end(Outcome.FAILED, reason)
-        elif job.resubmits_left > 0 and not self.crew.stop.is_set():
+        elif job.resubmits_left > 0 and not self.crew.stop.is_set():  # refunded: free to send again
             job.resubmits_left -= 1
             job.state = JobState.WAITING
             job.task = None
             for sid in job.shot_ids:
                 self.tell(Retry(sid, reason, resubmit=True))
+        elif not self.decisions.refunded:
+            charges = charges_words(self.plan) or ""
+            self.end(
+                job,
+                Outcome.FAILED,
+                f"generation failed: {reason} ({charges} for failed jobs, so it was not sent again: "
+                f"`--force {job.leader}` makes it again)",
+            )
         else:
             self.end(job, Outcome.FAILED, f"generation failed: {reason}")
 

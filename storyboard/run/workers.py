@@ -15,6 +15,7 @@ The loop alone changes jobs; workers only read them.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import threading
 import time
@@ -240,6 +241,8 @@ class Workers:
     def _need(self, need: Need, request: HttpRequest) -> str:
         if need.kind == "upload":
             return self._upload(Path(need.source), request.shots[0])
+        if need.kind == "inline":  # the file's bytes inside the request: nothing to upload
+            return base64.b64encode(Path(need.source).read_bytes()).decode("ascii")
         parent = self.by_shot.get(need.source)
         if parent is None:
             raise GenerationFailed(f"it needs shot {need.source!r}, which is not in the storyboard")
@@ -282,17 +285,22 @@ class Workers:
     def client(self) -> httpx.Client:
         with self._client_mutex:
             if self._client is None:
-                # Clip links are public: no Authorization header ever goes with a download.
-                self._client = httpx.Client(
-                    timeout=httpx.Timeout(60.0, connect=20.0), follow_redirects=True, max_redirects=5
-                )
+                # no key on the client: fetch asks the provider what each request may carry
+                self._client = httpx.Client(timeout=httpx.Timeout(60.0, connect=20.0), follow_redirects=False)
             return self._client
 
     def download(self, job: Job, url: str) -> Downloaded | DownloadFailed:
         tmp: Path | None = None
         try:
             tmp = self.cache.temp(job.fp)
-            fetch(url, tmp, expected_seconds=CLIP_SECONDS, client=self.client, stop=self.cancel)
+            fetch(
+                url,
+                tmp,
+                expected_seconds=CLIP_SECONDS,
+                client=self.client,
+                stop=self.cancel,
+                credentials=self.provider.download_credentials,
+            )
             clip = self.cache.put(job.fp, tmp, verify=False)  # fetch verified it
             record = self.cache.record_of(job.fp, url)
             current = None if job.orphan else job.cut  # another take is kept beside, not made the shot's

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
@@ -656,16 +657,20 @@ def _short(text: str, limit: int = 60) -> str:
 PLACEHOLDER_DOMAINS = ("example.com", "example.org", "example.net")  # RFC 2606: never real
 
 
-def placeholder_urls(sb: Storyboard) -> list[Problem]:
+def placeholder_urls(sb: Storyboard, sends_url: Callable[[model.Asset], bool] | None = None) -> list[Problem]:
     """Image URLs on the domains reserved for examples (as `storyboard init` writes them):
     fine for a plan, but a hosted render would pay for shots made from images that do not
-    exist. One located problem per image, for the render to refuse before asking."""
+    exist. One located problem per image, for the render to refuse before asking. With
+    `sends_url` (the provider's), only the links it would send: a provider that takes the
+    file's bytes is never sent the link beside it."""
     from urllib.parse import urlsplit
 
     seen: set[str] = set()
     out: list[Problem] = []
     for shot in sb.shots:
         for asset in shot.images:
+            if sends_url is not None and not sends_url(asset):
+                continue
             host = (urlsplit(asset.url).hostname or "") if asset.url else ""
             reserved = any(host == d or host.endswith("." + d) for d in PLACEHOLDER_DOMAINS)
             if asset.label in seen or not reserved:

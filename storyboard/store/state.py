@@ -244,7 +244,7 @@ class State:
         self._set(fingerprints, Status.UNCERTAIN, reason, "uncertain_at")
 
     def record_failed(self, fingerprint: str, reason: str) -> None:
-        """The service said the job failed (and refunded it): the task id is kept for the record."""
+        """The service said the job failed (refunded or not: the provider says): the task id is kept."""
         self._set([fingerprint], Status.FAILED, reason, "failed_at")
 
     def settle_intents(self, reason: str) -> list[str]:

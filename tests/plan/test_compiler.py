@@ -151,6 +151,7 @@ def test_fingerprints_are_the_same_as_before_provider_options(folder: Path) -> N
     material = {
         "v": FINGERPRINT_VERSION,
         "provider": "kie",
+        "request": ["POST", "/api/v1/veo/generate"],
         "body": body,
         "inputs": [],
         "extra": {"resolution": "720p"},
@@ -211,3 +212,25 @@ def test_a_setting_refused_once_is_one_problem_and_warnings_show_beside_errors(f
     assert all(repr(i) in refused.message for i in ids), refused.message
     assert refused.message.startswith("shots ")
     assert [w.path for w in warnings] == ["settings.seed"]  # not hidden by the error
+
+
+def test_the_request_path_is_part_of_the_fingerprint_the_host_and_key_are_not(folder: Path) -> None:
+    """A service that names the model in the URL path (Google's) makes another clip at another
+    path with the same body: a fingerprint without the path would serve one model's clip as
+    the other's. The host (a base URL that moves) and the key select nothing."""
+    from storyboard.providers.aivideoapi import AivideoapiProvider
+
+    class Elsewhere(AivideoapiProvider):
+        submit_path = "/v1/models/other:generate"
+
+    path = folder / "board.yaml"
+    path.write_text(BOARD.replace("  - id: c\n    continues: b\n    prompt: The gull flies off\n", ""))
+    sb = model.from_document(loader.load(path))
+
+    def prints(provider: AivideoapiProvider) -> dict[str, str]:
+        return {s.id: s.fingerprint for s in compile_plan(sb, provider).shots}
+
+    here = prints(AivideoapiProvider(base_url="https://api.aivideoapi.ai", api_key="sk-one"))
+    assert prints(AivideoapiProvider(base_url="https://proxy.example.net/veo/", api_key="sk-two")) == here
+    other = prints(Elsewhere(base_url="https://api.aivideoapi.ai", api_key="sk-one"))
+    assert set(other) == set(here) and all(other[s] != here[s] for s in here)

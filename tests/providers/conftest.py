@@ -3,6 +3,7 @@ schemas in tests/provider_schemas, a grid of settings, and loopback servers (tes
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import time
@@ -107,7 +108,11 @@ def fill(body: Any, needs: tuple[Need, ...], values: dict[str, str] | None = Non
     text = json.dumps(body)
     for need in needs:
         value = values.get(need.placeholder) or (
-            "task-0123" if need.kind == "task_id" else "https://uploads.example.com/x.png"
+            "task-0123"
+            if need.kind == "task_id"
+            else base64.b64encode(Path(need.source).read_bytes()).decode()
+            if need.kind == "inline"
+            else "https://uploads.example.com/x.png"
         )
         text = text.replace(json.dumps(need.placeholder)[1:-1], value)
     return json.loads(text)

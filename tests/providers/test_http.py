@@ -445,3 +445,27 @@ def test_a_task_id_is_one_path_segment(task_id: str, sent: str) -> None:
     from storyboard.providers.http import segment
 
     assert segment(task_id) == sent
+
+
+def test_the_key_goes_only_to_the_services_own_origin(server: Any) -> None:
+    """A reply may name an absolute URL on another host: it is sent no key. The key travels as
+    the provider's `auth` says (a header of its own, or a query parameter)."""
+    from storyboard.providers.base import Auth
+
+    own, other = server("aivideoapi"), server("kie")
+    http = Http(own.base_url, KEY, sleep=Sleeps(), retries=0)
+    http.request(
+        "GET", f"{other.base_url}/api/v1/veo/record-info", params={"taskId": "x"}, check=lambda r: None
+    )
+    (elsewhere,) = other.requests
+    assert "Authorization" not in elsewhere.headers and KEY not in repr(elsewhere)
+    http.request("GET", "/v1/tasks/nope", check=lambda r: None)
+    assert own.requests[-1].headers["Authorization"] == "REDACTED"  # Bearer, on its own host
+
+    keyed = Http(own.base_url, KEY, sleep=Sleeps(), retries=0, auth=Auth(header="x-goog-api-key", scheme=""))
+    keyed.request("GET", "/v1/tasks/nope", check=lambda r: None)
+    assert "Authorization" not in own.requests[-1].headers
+    assert own.requests[-1].headers.get("x-goog-api-key") == "REDACTED"
+    query = Http(own.base_url, KEY, sleep=Sleeps(), retries=0, auth=Auth(query="key"))
+    query.request("GET", "/v1/tasks/nope", check=lambda r: None)
+    assert own.requests[-1].query == {"key": KEY} and "Authorization" not in own.requests[-1].headers

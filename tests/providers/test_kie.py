@@ -85,12 +85,12 @@ def test_problem_messages() -> None:
     assert set(by_path) == {"shots[1].resolution", "shots[1].model"}
     res = by_path["shots[1].resolution"].message
     assert res.startswith("shot 'tall': kie makes 1080p only at aspect ratio 16:9")
-    assert "this shot is 9:16" in res and "providers that can: aivideoapi, nanophoto" in res
+    assert "this shot is 9:16" in res and "providers that can: aivideoapi, gemini, nanophoto" in res
     assert "kie has no model 'lite'" in by_path["shots[1].model"].message
     assert "providers that can: aivideoapi" in by_path["shots[1].model"].message
     (four_k,) = p.check(compiled(resolution="4k"))
     assert "kie makes no 4k clips" in four_k.message
-    assert "providers that can: aivideoapi, nanophoto" in four_k.message
+    assert "providers that can: aivideoapi, gemini, nanophoto" in four_k.message
     ref = {
         pr.path: pr
         for pr in p.check(compiled(references=(url_asset("a"),), model="quality", aspect_ratio="9:16"))

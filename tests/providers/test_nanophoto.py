@@ -112,7 +112,7 @@ def test_1080p_and_4k_only_for_one_shot() -> None:
     assert problem.path == "shots[1].resolution"
     assert problem.message.startswith("shot 'b': nanophoto makes 1080p clips only in a request")
     assert "in a request of 2 shots" in problem.message
-    assert "providers that can: aivideoapi, kie" in problem.message
+    assert "providers that can: aivideoapi, gemini, kie" in problem.message
     assert "batch: 1" in (problem.hint or "")
     with pytest.raises(UnsupportedError):
         p.requests(many)
@@ -129,7 +129,7 @@ def test_problem_messages(png: Path) -> None:
     assert "providers that can: aivideoapi, kie, veo3o1" in cont.message
     (local,) = p.check(compiled("c", index=3, first=local_asset(png, "images.still")))
     assert local.path == "shots[3].frames.first"
-    assert "local file" in local.message and "providers that can: veo3o1" in local.message
+    assert "local file" in local.message and "providers that can: gemini, veo3o1" in local.message
     assert local.hint is not None and "images: {still: {file: still.png, url: https://...}}" in local.hint
     (seed,) = p.check(compiled(seed=12345))  # a warning: the shot is made, not reproducibly
     assert seed.severity is Severity.WARNING and seed.path == "shots[0].seed"

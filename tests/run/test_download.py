@@ -50,6 +50,14 @@ class _Handler(BaseHTTPRequestHandler):
         with srv.mutex:
             srv.hits[self.path] += 1
             n = srv.hits[self.path]
+            srv.seen.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+        if self.path.startswith("/go/"):  # /go/<port>/<path>: a redirect to that port's <path>
+            port, _, rest = self.path.removeprefix("/go/").partition("/")
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{port}/{rest}" if port != "here" else f"/{rest}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         name, _, rule = self.path.strip("/").partition("/")
         data = srv.media.get(name.removesuffix(".mp4"))
         if data is None:
@@ -90,6 +98,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.media = media
         self.hits: Counter[str] = Counter()
+        self.seen: list[tuple[str, dict[str, str]]] = []  # (path, headers) of every request
         self.mutex = threading.Lock()
 
     @property
@@ -97,14 +106,58 @@ class _Server(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-@pytest.fixture
-def server(media: dict[str, bytes]) -> Iterator[_Server]:
+def _serve(media: dict[str, bytes]) -> Iterator[_Server]:
     srv = _Server(media)
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield srv
     srv.shutdown()
     srv.server_close()
+
+
+@pytest.fixture
+def server(media: dict[str, bytes]) -> Iterator[_Server]:
+    yield from _serve(media)
+
+
+@pytest.fixture
+def other(media: dict[str, bytes]) -> Iterator[_Server]:
+    """A second host (another origin: its own port), as a storage host behind a redirect."""
+    yield from _serve(media)
+
+
+def test_the_key_goes_to_its_own_origin_and_never_across_a_redirect(
+    server: _Server, other: _Server, tmp_path: Path
+) -> None:
+    from storyboard.providers.base import origin
+
+    def credentials(url: str) -> tuple[dict[str, str], dict[str, str]]:
+        own = origin(url) == origin(server.url)
+        return ({"x-goog-api-key": "KEY-1234567890"}, {}) if own else ({}, {})
+
+    # on its own host (a redirect within it keeps the key), then to another host (without it)
+    port = other.server_address[1]
+    dest = fetch(
+        f"{server.url}/go/here/go/{port}/good.mp4/ok", tmp_path / "clip.mp4", credentials=credentials
+    )
+    assert dest.read_bytes() == server.media["good"]
+    assert [(p, h.get("x-goog-api-key")) for p, h in server.seen] == [
+        (f"/go/here/go/{port}/good.mp4/ok", "KEY-1234567890"),
+        (f"/go/{port}/good.mp4/ok", "KEY-1234567890"),
+    ]
+    assert [(p, h.get("x-goog-api-key"), h.get("authorization")) for p, h in other.seen] == [
+        ("/good.mp4/ok", None, None)
+    ]
+    # without credentials a download sends nothing but the link, wherever it leads
+    fetch(f"{server.url}/go/{port}/good.mp4/ok", tmp_path / "again.mp4")
+    assert all("x-goog-api-key" not in h for _, h in server.seen[2:] + other.seen[1:])
+
+
+def test_redirects_are_followed_five_times_at_most(server: _Server, tmp_path: Path) -> None:
+    url = f"{server.url}/" + "go/here/" * 6 + "good.mp4/ok"
+    with pytest.raises(DownloadError, match="more than 5 redirects"):
+        fetch(url, tmp_path / "clip.mp4", attempts=1)
+    assert _only(tmp_path) == []
 
 
 def _only(folder: Path) -> list[str]:

@@ -1,4 +1,5 @@
-"""Loopback fakes of the four hosted Veo 3.1 providers, for clients, executors and e2e tests.
+"""Loopback fakes of the hosted Veo 3.1 services (four resellers and Google's Gemini API),
+for clients, executors and e2e tests.
 
     from tests.servers import start_server
     with start_server("kie", clip=path_to_mp4) as srv:
@@ -17,6 +18,7 @@ from typing import Any
 
 from tests.servers.aivideoapi import AivideoapiServer
 from tests.servers.base import FakeProvider, Fault, RequestRecord, Task, load_schema
+from tests.servers.gemini import GeminiServer
 from tests.servers.kie import KieServer
 from tests.servers.nanophoto import NanophotoServer
 from tests.servers.veo3o1 import Veo3o1Server
@@ -26,8 +28,11 @@ SERVERS: dict[str, type[FakeProvider]] = {
     "nanophoto": NanophotoServer,
     "aivideoapi": AivideoapiServer,
     "kie": KieServer,
+    "gemini": GeminiServer,
 }
-PROVIDERS: tuple[str, ...] = tuple(SERVERS)
+# the resellers, whose fakes share one body of protocol tests (tests/servers/test_servers.py);
+# gemini's is tested on its own terms there too (a key header, not Bearer)
+PROVIDERS: tuple[str, ...] = ("veo3o1", "nanophoto", "aivideoapi", "kie")
 
 
 def start_server(
@@ -62,6 +67,7 @@ __all__ = [
     "AivideoapiServer",
     "FakeProvider",
     "Fault",
+    "GeminiServer",
     "KieServer",
     "NanophotoServer",
     "RequestRecord",

@@ -4,7 +4,8 @@ A `FakeProvider` is a real HTTP server on 127.0.0.1 (a random free port, a daemo
 that a provider module teaches one vendor's protocol by listing `Route`s. Everything the
 tests look at lives on the instance and is guarded by `lock`:
 
-- `requests`: every request as a `RequestRecord` (the Authorization header redacted);
+- `requests`: every request as a `RequestRecord` (the key's headers redacted: Authorization,
+  x-goog-api-key);
 - `accepted`: one dict `{"task_id", "shot_id", "body"}` per created task;
 - `tasks`: task id -> `Task`, whose `status` moves pending -> processing -> completed (or
   failed) by elapsed time: pending for the first quarter of the job, done at `ready_at`;
@@ -61,6 +62,8 @@ FAULT_KINDS = (
 _AFTER = ("accept_drop", "accept_500")  # faults that strike once the request is done
 FAULT_PLACES = ("submit", "poll", "download", "upload", "any")
 _DOWNLOAD_ONLY = ("truncate", "corrupt", "trickle")
+
+SECRET_HEADERS = ("authorization", "x-goog-api-key")  # kept out of `requests` (the key's headers)
 
 # the word that content checks refuse, as a whole word in a prompt
 FORBIDDEN = re.compile(r"\bFORBIDDEN\b")
@@ -739,7 +742,7 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         raw = self._read_body()
         headers = {k.lower(): v for k, v in self.headers.items()}
-        shown = {k: ("REDACTED" if k.lower() == "authorization" else v) for k, v in self.headers.items()}
+        shown = {k: ("REDACTED" if k.lower() in SECRET_HEADERS else v) for k, v in self.headers.items()}
         body: Any = None
         if raw:
             with contextlib.suppress(ValueError, UnicodeDecodeError):

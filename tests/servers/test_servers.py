@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import socket
 import threading
 import time
@@ -1022,6 +1023,33 @@ DOC_EXAMPLES: dict[str, list[Any]] = {
             "input": {"prompt": "继续这个场景,镜头缓慢拉远", "extend_task_id": "原始任务的 upstream task id"},
         },
     ],
+    # the REST examples of Google's video guide (the image bytes shortened to a real PNG's start)
+    "gemini.generate": [
+        {"instances": [{"prompt": "A close up of two people staring at a cryptic drawing on a wall"}]},
+        {
+            "instances": [
+                {
+                    "prompt": "Panning wide shot of a calico kitten sleeping in the sunshine",
+                    "image": {"bytesBase64Encoded": "iVBORw0KGgo=", "mimeType": "image/png"},
+                }
+            ],
+            "parameters": {"aspectRatio": "9:16", "resolution": "1080p", "durationSeconds": 8},
+        },
+        {
+            "instances": [
+                {
+                    "prompt": "A woman walks on the beach in a flamingo dress",
+                    "referenceImages": [
+                        {
+                            "image": {"bytesBase64Encoded": "iVBORw0KGgo=", "mimeType": "image/png"},
+                            "referenceType": "asset",
+                        }
+                    ],
+                }
+            ],
+            "parameters": {"negativePrompt": "cartoon, drawing, low quality"},
+        },
+    ],
     # 004's example minus enableFallback, which 004 itself says to remove (see below)
     "kie.generate": [
         {
@@ -1091,4 +1119,103 @@ def test_doc_examples_are_accepted_by_the_servers(name: str, provider_clip: Path
         if name == "kie":
             r = c.post("/api/v1/veo/extend", json={**DOC_EXAMPLES["kie.extend"][0], "taskId": made[0][1]})
             assert r.json()["code"] == 200
+        assert srv.errors == []
+
+
+# -- gemini: Google's own API, its key in a header of its own --------------------------------
+GEMINI_FAST = "/v1beta/models/veo-3.1-fast-generate-preview:predictLongRunning"
+GEMINI_TEXT = {"instances": [{"prompt": "a lighthouse"}], "parameters": {"aspectRatio": "16:9"}}
+
+
+def gemini_client(srv: FakeProvider, headers: dict[str, str] | None = None) -> httpx.Client:
+    keyed = {"x-goog-api-key": srv.api_key} if headers is None else headers
+    return httpx.Client(base_url=srv.base_url, headers=keyed, timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "words"),
+    [
+        ({"Authorization": "Bearer KEY"}, 401, "Expected OAuth 2 access token"),
+        ({}, 403, "unregistered callers"),
+        ({"x-goog-api-key": "AIza-wrong"}, 400, "API key not valid"),
+    ],
+)
+def test_gemini_takes_its_key_in_x_goog_api_key_only(
+    headers: dict[str, str], status: int, words: str, provider_clip: Path
+) -> None:
+    with start_server("gemini", clip=provider_clip) as srv:
+        if "Authorization" in headers:
+            headers = {"Authorization": f"Bearer {srv.api_key}"}  # the right key, the wrong way
+        with gemini_client(srv, headers) as c:
+            r = c.post(GEMINI_FAST, json=GEMINI_TEXT)
+        assert r.status_code == status and words in r.json()["error"]["message"]
+        assert srv.accepted == [] and srv.api_key not in repr(srv.requests)
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"instances": [{"prompt": "x"}], "parameters": {"seed": 12345}}, "seed"),
+        (
+            {
+                "instances": [
+                    {"prompt": "x", "lastFrame": {"bytesBase64Encoded": "iVBORw0K", "mimeType": "image/png"}}
+                ]
+            },
+            "image",
+        ),
+        (
+            {
+                "instances": [
+                    {"prompt": "x", "image": {"bytesBase64Encoded": "aGVsbG8=", "mimeType": "image/png"}}
+                ]
+            },
+            "image/png",
+        ),
+        (
+            {"instances": [{"prompt": "x"}], "parameters": {"resolution": "1080p", "durationSeconds": 4}},
+            "durationSeconds",
+        ),
+        ({"instances": [{"prompt": "x"}], "parameters": {"aspectRatio": "auto"}}, "auto"),
+    ],
+)
+def test_gemini_refuses_what_google_refuses(body: dict[str, Any], words: str, provider_clip: Path) -> None:
+    with start_server("gemini", clip=provider_clip) as srv, gemini_client(srv) as c:
+        r = c.post(GEMINI_FAST, json=body)
+        assert r.status_code == 400 and r.json()["error"]["status"] == "INVALID_ARGUMENT", r.text
+        assert words in r.json()["error"]["message"]
+        lite = c.post(
+            "/v1beta/models/veo-3.1-lite-generate-preview:predictLongRunning",
+            json={"instances": [{"prompt": "x"}], "parameters": {"resolution": "4k"}},
+        )
+        assert lite.status_code == 400 and "4k" in lite.json()["error"]["message"]
+        unknown = c.post("/v1beta/models/veo-9:predictLongRunning", json=GEMINI_TEXT)
+        assert unknown.status_code == 404 and unknown.json()["error"]["status"] == "NOT_FOUND"
+        assert srv.accepted == []
+
+
+def test_gemini_operations_and_keyed_downloads(provider_clip: Path) -> None:
+    with start_server("gemini", clip=provider_clip, job_seconds=0.3) as srv, gemini_client(srv) as c:
+        name = c.post(GEMINI_FAST, json=GEMINI_TEXT).json()["name"]
+        assert re.fullmatch(r"models/veo-3\.1-fast-generate-preview/operations/[a-z0-9]{12}", name)
+        assert c.get(f"/v1beta/{name}").json() == {"name": name}  # running: no `done`
+        srv.finish()
+        op = c.get(f"/v1beta/{name}").json()
+        assert op["done"] is True
+        uri = op["response"]["generateVideoResponse"]["generatedSamples"][0]["video"]["uri"]
+        assert uri.startswith(srv.base_url + "/v1beta/files/")
+        assert httpx.get(uri).status_code == 403  # the link needs the key
+        hop = c.get(uri)  # with it: a redirect to the storage host, which takes no key
+        assert hop.status_code == 302 and hop.headers["Location"].startswith("http://localhost:")
+        assert httpx.get(hop.headers["Location"]).content == provider_clip.read_bytes()
+        other = name.replace("fast-generate", "generate")
+        assert c.get(f"/v1beta/{other}").status_code == 404  # an operation is its model's
+        srv.fault("fail_job", reason="Video generation failed.")
+        failing = c.post(GEMINI_FAST, json=GEMINI_TEXT).json()["name"]
+        srv.finish()
+        assert c.get(f"/v1beta/{failing}").json()["error"] == {
+            "code": 13,
+            "message": "Video generation failed.",
+        }
+        assert srv.credits == 10_000 - 2 * 80  # not refunded: the worst case of what Google leaves open
         assert srv.errors == []
