@@ -128,11 +128,18 @@ class Decision:
             Why.PARENT: f"it continues shot {self.parent!r}, which is regenerated",
             Why.RETRY: f"its last request failed: {rec.reason}" if rec and rec.reason else "retry",
             Why.REFETCH: "paid for; its clip is fetched again (free)",
-            Why.POLL: f"submitted as task {rec.task_id}" if rec else "submitted",
+            Why.POLL: _submitted(rec),
             Why.LOST: (rec.reason if rec and rec.reason else "its request's answer was lost"),
             Why.WAITS: f"it continues shot {self.parent!r}, which cannot be made in this render",
             Why.MADE: "made",
         }[self.why]
+
+
+def _submitted(rec: TaskRecord | None) -> str:
+    if rec is None:
+        return "submitted"
+    stalled = f"; left stalled last time: {rec.reason}" if rec.reason else ""  # polled again, free
+    return f"submitted as task {rec.task_id}{stalled}"
 
 
 class Decisions:

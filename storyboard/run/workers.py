@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,6 +36,7 @@ from storyboard.errors import (
 from storyboard.hashing import file_sha256
 from storyboard.plan.compiler import Plan
 from storyboard.providers.base import HttpRequest, Need, Task
+from storyboard.run.clock import Clock
 from storyboard.run.download import fetch
 from storyboard.run.events import Event, Sending, Uploading
 from storyboard.run.jobs import Job
@@ -139,8 +139,9 @@ Result = SubmitResult | Downloaded | DownloadFailed | Rendered | RenderFailed | 
 class Workers:
     """What the threads of one render share: the provider, the journal, the cache."""
 
-    def __init__(self, plan: Plan, state: State, cache: Cache, redactor: Redactor) -> None:
+    def __init__(self, plan: Plan, state: State, cache: Cache, redactor: Redactor, clock: Clock) -> None:
         self.plan = plan
+        self.clock = clock
         self.provider = plan.provider
         self.state = state
         self.cache = cache
@@ -184,7 +185,7 @@ class Workers:
             return NotTaken(jobs, e, sent=True)
         except BaseException as e:  # not provably refused: it may have been taken
             return self._lost(jobs, f"the request failed after it was sent ({self._reason(e)})")
-        now = time.time()
+        now = self.clock.time()
         tasks: list[Task] = []
         missing: list[Job] = []
         for job in jobs:
