@@ -439,6 +439,15 @@ class _Run:
         status) is not waited for here: the render ends saying so. A service that asks to be
         called again later than a render waits gets no more requests from this render."""
         words = self.words.not_now(exc)
+        if w.asks_too_long(exc):
+            # its own word that it takes nothing for longer than a render waits: the other
+            # shots would only be refused too, so nothing more is sent (the CLI says it once)
+            assert exc.retry_after is not None
+            later = f"render again in {duration(exc.retry_after)} or later: the made shots are kept"
+            stop = type(exc)(words, status=exc.status, retry_after=exc.retry_after, hint=later)
+            self.stop(stop)
+            self.end(job, Outcome.FAILED, f"not submitted: {self.words.reason(self.fatal)}")
+            return
         if self.crew.stop.is_set():
             why = self.words.reason(self.fatal) if self.fatal else words
             self.end(job, Outcome.FAILED, f"not submitted: {why}")
@@ -454,13 +463,7 @@ class _Run:
             job.not_before = now + wait
             self.tell(Retry(job.leader, f"{words}; sending again in {duration(wait)}", wait=wait))
             return
-        if said_so and exc.retry_after is not None and self.patience.too_long(exc.retry_after):
-            # its own word that it takes nothing for longer than a render waits: the other
-            # shots would only be refused too, so nothing more is sent (the CLI says it once)
-            later = f"render again in {duration(exc.retry_after)} or later: the made shots are kept"
-            self.stop(type(exc)(words, status=exc.status, retry_after=exc.retry_after, hint=later))
-            words = self.words.reason(self.fatal)
-        elif said_so:
+        if said_so:
             words += f"; left unsent {duration(spent)} after it was first sent"
         self.end(job, Outcome.FAILED, f"not submitted: {words}")
 

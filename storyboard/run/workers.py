@@ -30,12 +30,15 @@ from storyboard.errors import (
     CreditsError,
     GenerationFailed,
     ProviderError,
+    RateLimitError,
     ReplyLost,
     StoryboardError,
+    TransientError,
 )
 from storyboard.hashing import file_sha256
 from storyboard.plan.compiler import Plan
 from storyboard.providers.base import HttpRequest, Need, Task
+from storyboard.retry import Patience
 from storyboard.run.clock import Clock
 from storyboard.run.download import fetch
 from storyboard.run.events import Event, Sending, Uploading
@@ -178,7 +181,7 @@ class Workers:
         except ReplyLost as e:
             return self._lost(jobs, self.redactor.redact(e.cause or e.reason))
         except ProviderError as e:  # the service answered no: it did not take the job
-            if is_fatal(e):
+            if is_fatal(e) or asks_too_long(e):
                 self.stop.set()  # at once: the next queued request must not go out
             with contextlib.suppress(BaseException):  # else the intent stays: uncertain next time, safe
                 self.state.record_not_sent([j.fp for j in jobs], self._reason(e))
@@ -351,6 +354,13 @@ def _substitute(value: Any, values: dict[str, str]) -> Any:
 def is_fatal(exc: BaseException) -> bool:
     """A refused key or too few credits: no request after this one can succeed."""
     return isinstance(exc, (AuthError, CreditsError))
+
+
+def asks_too_long(exc: BaseException) -> bool:
+    """Refused for now, and asked to call again later than a render waits (retry.Patience):
+    every other request would be refused too."""
+    refused = isinstance(exc, (RateLimitError, TransientError))
+    return refused and Patience().too_long(getattr(exc, "retry_after", None))
 
 
 def guarded(fn: Callable[..., Result], jobs: list[Job], *args: Any) -> Result:

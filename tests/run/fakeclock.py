@@ -6,9 +6,14 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from pathlib import Path
 from typing import TypeVar
 
+from storyboard import providers
+from storyboard.plan.compiler import Plan, compile_plan
 from storyboard.run.clock import Clock
+from storyboard.spec.checks import load_storyboard
+from tests.servers import FakeProvider
 
 T = TypeVar("T")
 STUCK = 300.0  # real seconds a busy render may wait for a worker before the test calls it stuck
@@ -47,3 +52,15 @@ class FakeClock(Clock):
             return results.get_nowait()
         except queue.Empty:
             return None
+
+
+def clocked_plan(board: Path, srv: FakeProvider, clock: FakeClock) -> Plan:
+    """The plan of `board` against `srv`, its client sleeping on `clock`."""
+    sb = load_storyboard(board)
+    provider = providers.get(srv.name)(
+        base_url=srv.base_url,
+        api_key=srv.api_key,
+        options=sb.provider_options.get(srv.name),
+        sleep=clock.sleep,
+    )
+    return compile_plan(sb, provider)

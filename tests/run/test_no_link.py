@@ -11,15 +11,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from storyboard import providers
 from storyboard.cli import cli
-from storyboard.plan.compiler import Plan, compile_plan
 from storyboard.plan.decide import Action, decide
 from storyboard.run.events import Outcome
 from storyboard.run.executor import generate
-from storyboard.spec.checks import load_storyboard
 from tests.run.boards import states, use, write_board
-from tests.run.fakeclock import FakeClock
+from tests.run.fakeclock import FakeClock, clocked_plan
 from tests.servers import FakeProvider, start_server
 
 SUBMIT_PATHS = {
@@ -73,12 +70,6 @@ def test_one_completed_status_without_its_link_pays_for_nothing_again(
     assert (tmp_path / "film" / "renders" / "board.mp4").is_file()
 
 
-def _plan(board: Path, srv: FakeProvider, clock: FakeClock) -> Plan:
-    sb = load_storyboard(board)
-    cls = providers.get(srv.name)
-    return compile_plan(sb, cls(base_url=srv.base_url, api_key=srv.api_key, sleep=clock.sleep))
-
-
 def test_a_glitch_that_persists_stalls_the_shot_with_its_task_and_never_pays_again(
     clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -95,12 +86,14 @@ def test_a_glitch_that_persists_stalls_the_shot_with_its_task_and_never_pays_aga
         srv.fault("no_link", times=10**6)  # every status
         task_ids = set()
         for _ in range(3):
-            plan = _plan(board, srv, clock)
+            plan = clocked_plan(board, srv, clock)
             began, polls = clock.monotonic(), len(srv.requests)
             result = generate(plan, clock=clock)
             shot = result.shots["a"]
             assert shot.outcome is Outcome.STALLED, shot
-            assert shot.reason is not None and "kie says it is done but gives no link to the clip" in shot.reason
+            assert (
+                shot.reason is not None and "kie says it is done but gives no link to the clip" in shot.reason
+            )
             assert re.search(r"no answer from kie about it for 1[56] min", shot.reason), shot.reason
             assert "no new charge" in shot.reason
             assert 900 <= clock.monotonic() - began <= 965  # the deadline, and one wait (60 s at most) more
@@ -117,8 +110,8 @@ def test_a_glitch_that_persists_stalls_the_shot_with_its_task_and_never_pays_aga
         assert len(task_ids) == 1 and None not in task_ids
         assert submissions(srv) == 1 and srv.paid_for() == {FOUR[0]["prompt"]: 1}
         srv.clear_faults()
-        done = generate(_plan(board, srv, clock), clock=clock)
+        done = generate(clocked_plan(board, srv, clock), clock=clock)
         assert done.shots["a"].outcome is Outcome.MADE and done.submitted == []
         assert submissions(srv) == 1 and srv.credits == 10_000 - 60
-    (d,) = decide(_plan(board, srv, clock))
+    (d,) = decide(clocked_plan(board, srv, clock))
     assert d.action is Action.CACHED
