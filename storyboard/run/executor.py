@@ -9,10 +9,12 @@
     -> every shot ends with an outcome (run.events), the clips in the cache.
 
 A job the service says failed is resubmitted `resubmits` times (refunded), then reported
-while the other shots finish. A request whose answer is lost is uncertain and never sent
-again on its own. A refused key, too few credits, or a journal that cannot be written stop
-new submissions at once; what is in flight is waited for and recorded before the lock is
-released, however the render ends (an error, Ctrl-C).
+while the other shots finish; one it has not taken for now (a rate limit) is sent again
+within retry.Patience. A request whose answer is lost is uncertain and never sent again on
+its own. A refused key, too few credits, a service asking to be called again later than a
+render waits, or a journal that cannot be written stop new submissions at once; what is in
+flight is waited for and recorded before the lock is released, however the render ends (an
+error, Ctrl-C).
 
 Signals are the CLI's: it turns SIGTERM into an interrupt (cli.app.Terminated), which runs
 the same way out as Ctrl-C.

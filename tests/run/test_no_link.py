@@ -4,6 +4,7 @@ Counted by the submissions each loopback service received."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,10 @@ def test_a_glitch_that_persists_stalls_the_shot_with_its_task_and_never_pays_aga
             shown = CliRunner().invoke(cli, ["plan", str(board)])
             assert "0 to generate" in shown.stdout and "1 to resume" in shown.stdout, shown.stdout
             assert "left stalled last time" in shown.stdout
+            status = CliRunner().invoke(cli, ["status", str(board), "--json"])
+            (row,) = json.loads(status.stdout)["shots"]
+            assert row["state"] == "submitted" and row["task_id"] == shot.task_id
+            assert "kie says it is done but gives no link to the clip" in row["reason"]
         assert len(task_ids) == 1 and None not in task_ids
         assert submissions(srv) == 1 and srv.paid_for() == {FOUR[0]["prompt"]: 1}
         srv.clear_faults()
