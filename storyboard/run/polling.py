@@ -4,10 +4,10 @@
 A status request that fails (an HTML 404 from a proxy, a 5xx, a dropped or timed-out
 connection, a body that is not the provider's) says nothing about the job, and nor does a
 status that says "done" without a usable link to the clip: it is asked again with growing,
-jittered waits, and neither counts as an answer. A task the service has not answered for `contact_timeout`, or
-that is still running after `task_timeout`, is *stalled*: its task id stays in the journal and
-the next render polls it again. It is never failed, and never submitted again, for that.
-Only the service saying the job failed fails it.
+jittered waits, and neither counts as an answer. A task the service has not answered for
+`contact_timeout`, or that is still running after `task_timeout`, is *stalled*: its task id
+stays in the journal and the next render polls it again. It is never failed, and never
+submitted again, for that. Only the service saying the job failed fails it.
 
     STORYBOARD_POLL_INTERVAL     seconds between polls (default: the provider's own pace)
     STORYBOARD_CONTACT_TIMEOUT   seconds without a status answer before a task is left
