@@ -4,7 +4,14 @@ honoured) and the one polling pace, for every retry and poll the tool makes.
 - `Backoff.delay(n)`: before retry n (0-based), a uniform wait in [0, min(cap, base * 2**n)]
   ("full jitter": clients that failed together do not come back together); a Retry-After the
   service sent wins, capped. A `Backoff` is also a tenacity wait strategy, so `tenacity`'s
-  `Retrying` loops (provider requests, clip downloads) use exactly this policy.
+  `Retrying` loops (provider requests, clip downloads) use exactly this policy. A Retry-After
+  beyond the cap is not waited for at all (`waits_for`): calling sooner than the service
+  asked only earns another refusal, so the caller hears the refusal at once.
+- `within(total)`: a tenacity stop that keeps a request's waits together under `total` (a
+  submission's retries by the client wait at most `SUBMIT_WAIT` in all).
+- `Patience`: how long, in all, a render keeps sending again a request the service refused
+  for now (a rate limit, its own 5xx) before the shot is left unsent: `PATIENCE` from its
+  first try, the client's own retries included.
 - `Pace`: how long to wait between two polls of a service's tasks, and how much longer after
   polls that failed (the executor's loop asks it; see `Provider.pace`).
 
@@ -15,12 +22,15 @@ not take it) is not decided here but by the caller (providers.http).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from storyboard import env
 
 MAX_DELAY = 60.0  # no single wait is longer, whatever Retry-After says
+SUBMIT_WAIT = MAX_DELAY  # the client's retries of one submission wait this long at most, together
+PATIENCE = 150.0  # a request refused for now is left unsent this long after its first try, at most
 
 
 @dataclass(frozen=True)
@@ -39,11 +49,48 @@ class Backoff:
         ceiling = min(self.cap, self.base * (2 ** max(0, attempt)))
         return random.uniform(0, ceiling)
 
+    def waits_for(self, retry_after: float | None) -> bool:
+        """Whether a retry is worth its wait: not when the service asks for more than the cap."""
+        return retry_after is None or retry_after <= self.cap
+
     def __call__(self, retry_state: Any) -> float:
         """tenacity's wait protocol: the last failure's `retry_after` if it has one."""
         outcome = retry_state.outcome
         error = outcome.exception() if outcome is not None else None
         return self.delay(retry_state.attempt_number - 1, getattr(error, "retry_after", None))
+
+
+def within(total: float) -> Callable[[Any], bool]:
+    """A tenacity stop: no retry whose wait would take the waits together past `total`."""
+
+    def out_of_time(state: Any) -> bool:
+        return bool(state.idle_for + (state.upcoming_sleep or 0.0) > total)
+
+    return out_of_time
+
+
+@dataclass(frozen=True)
+class Patience:
+    """A request the service refused for now is sent again after a wait: the one it asks for
+    (Retry-After), else `backoff`; each wait at most `cap`, and the last try over (its own
+    retries by the client, `client` seconds at most, included) within `total` seconds of the
+    first. A service that asks to be called again after that is not."""
+
+    total: float = PATIENCE
+    cap: float = MAX_DELAY
+    client: float = SUBMIT_WAIT
+
+    def wait(self, spent: float, asked: float | None, backoff: float) -> float | None:
+        """The wait before sending again, `spent` seconds after the first try; None: give up."""
+        left = self.total - spent - self.client
+        want = max(0.0, backoff if asked is None else asked)
+        if left <= 0 or (asked is not None and want > left):
+            return None
+        return min(want, self.cap, left)
+
+    def too_long(self, asked: float | None) -> bool:
+        """The service asks to be called again later than any render waits."""
+        return asked is not None and asked > self.total
 
 
 @dataclass(frozen=True)

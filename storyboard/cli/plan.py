@@ -32,7 +32,7 @@ from storyboard.cli.app import (
 from storyboard.errors import Problem, Severity
 from storyboard.money import Unit
 from storyboard.plan.compiler import Plan
-from storyboard.plan.decide import Action, Decision, Decisions
+from storyboard.plan.decide import Action, Decision, Decisions, Why
 from storyboard.providers import get as type_of_provider
 from storyboard.spec.checks import placeholder_urls, sort_problems
 
@@ -202,7 +202,12 @@ def print_plan(decisions: Decisions) -> None:
         else:
             cost = _NOT_PAID[d.action]
         note = ""
-        if d.action is Action.REGENERATE or d.action in (Action.UNCERTAIN, Action.BLOCKED, Action.FAILED):
+        stalled = d.why is Why.POLL and d.record is not None and d.record.reason
+        if (
+            d.action is Action.REGENERATE
+            or d.action in (Action.UNCERTAIN, Action.BLOCKED, Action.FAILED)
+            or stalled
+        ):
             note = f"  ({d.reason})"
         note += _take_note(d, several)
         kind = d.shot.compiled.shot.kind

@@ -59,6 +59,8 @@ def status_data(decisions: Decisions) -> dict[str, Any]:
             )
         elif (state == "new" and d.why is not Why.NEW) or (state == "submitted" and d.why is Why.REFETCH):
             reason = d.reason
+        elif state == "submitted" and rec is not None and rec.reason:  # a render left it stalled
+            reason = f"left stalled last time: {rec.reason}"
         shots.append(
             {
                 "id": d.shot_id,

@@ -141,11 +141,18 @@ class Decision:
                 f"--force {self.shot_id} makes it again"
             ),
             Why.REFETCH: "paid for; its clip is fetched again (free)",
-            Why.POLL: f"submitted as task {rec.task_id}" if rec else "submitted",
+            Why.POLL: _submitted(rec),
             Why.LOST: (rec.reason if rec and rec.reason else "its request's answer was lost"),
             Why.WAITS: f"it continues shot {self.parent!r}, which cannot be made in this render",
             Why.MADE: "made",
         }[self.why]
+
+
+def _submitted(rec: TaskRecord | None) -> str:
+    if rec is None:
+        return "submitted"
+    stalled = f"; left stalled last time: {rec.reason}" if rec.reason else ""  # polled again, free
+    return f"submitted as task {rec.task_id}{stalled}"
 
 
 class Decisions:

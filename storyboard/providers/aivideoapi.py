@@ -31,7 +31,7 @@ from storyboard.providers.base import (
 from storyboard.providers.capabilities import Capabilities
 from storyboard.providers.hosted import HostedProvider
 from storyboard.providers.http import protocol_error, segment, shots_label
-from storyboard.providers.replies import ErrorKind, Reply, Rule, ServiceError, as_dict
+from storyboard.providers.replies import ErrorKind, Reply, Rule, ServiceError, as_dict, first, link
 
 ASPECT = {"16:9": "16:9", "9:16": "9:16", "auto": "Auto"}
 GENERATION_TYPE = {
@@ -191,10 +191,8 @@ class AivideoapiProvider(HostedProvider):
         progress = body.get("progress")
         progress = float(progress) if isinstance(progress, (int, float)) else None
         if state is TaskState.DONE:
-            urls = as_dict(body.get("output")).get("urls") or []
-            if not urls or not isinstance(urls[0], str):
-                return TaskStatus(TaskState.FAILED, reason="completed without output.urls")
-            return TaskStatus(TaskState.DONE, url=urls[0], progress=progress)
+            url = link(first(as_dict(body.get("output")).get("urls")))
+            return TaskStatus(TaskState.DONE, url=url, progress=progress)
         if state is TaskState.FAILED:
             err = as_dict(body.get("error"))
             words = ": ".join(str(x) for x in (err.get("code"), err.get("message")) if x)

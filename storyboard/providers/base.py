@@ -229,14 +229,14 @@ class TaskState(str, Enum):
 
     PENDING = "pending"  # accepted, not started
     RUNNING = "running"  # being generated
-    DONE = "done"  # the clip is ready at `url`
+    DONE = "done"  # the clip is ready at `url` (None: no usable link given; asked again, never failed)
     FAILED = "failed"  # the service says the job failed (`reason`); charged? `refunds_failures`
 
 
 @dataclass(frozen=True)
 class TaskStatus:
     state: TaskState
-    url: str | None = None  # the clip, when done
+    url: str | None = None  # the clip, when done (providers.replies.link: an http(s) URL or None)
     reason: str | None = None  # the provider's words, when failed
     progress: float | None = None  # 0-100 where the provider says
     eta_seconds: float | None = None  # how long the service expects it still to take, if it says

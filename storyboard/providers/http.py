@@ -2,21 +2,23 @@
 header by default), sent only to the service's own origin; retries with backoff; no key in
 any text.
 
-`Http.request` sends one request and, on a rate limit (429, Retry-After honoured), a server
-error (5xx) or a connection that failed, tries again (storyboard.retry's backoff, through
+`Http.request` sends one request and, on a rate limit (429, Retry-After honoured unless it
+asks for more than a wait's cap: then at once), a server error (5xx) or a connection that
+failed, tries again (storyboard.retry's backoff, through
 tenacity); after the last attempt it raises `RateLimitError` or `TransientError`. What counts
 as an error is decided by a `check` callable (Reply -> ProviderError | None), because the
 services report errors in their bodies in four different ways (providers.replies). Every
 answer comes back as a redacted `Reply`: no text of a service reaches us unredacted.
 
-A submission (a generation or an extension: money) is retried only when the service provably
-did not accept it: a rate limit, a connection that never opened (nothing was sent), or a
-server error in the service's own documented error body (it answered that it failed: it
-did not take the job). When the request went out and its answer is lost (the connection
-dropped, no answer came before the timeout, a bare 5xx from a proxy) the service may have
-started and charged for the job: that raises `ReplyLost`, never a second submission.
-`HostedProvider` (providers.hosted) runs every plugin's `submit` as a submission and its
-`poll` as a poll, so no plugin can forget which is which.
+A submission (a generation or an extension: money) is retried, its waits together at most
+`retry.SUBMIT_WAIT`, only when the service provably did not accept it: a rate limit, a
+connection that never opened (nothing was sent), or a server error in the service's own
+documented error body (it answered that it failed: it did not take the job). When the
+request went out and its answer is lost (the connection dropped, no answer came before the
+timeout, a bare 5xx from a proxy) the service may have started and charged for the job:
+that raises `ReplyLost`, never a second submission. `HostedProvider` (providers.hosted) runs
+every plugin's `submit` as a submission and its `poll` as a poll, so no plugin can forget
+which is which.
 
 httpx and tenacity are imported on first use: a plan never loads them.
 """
@@ -42,7 +44,7 @@ from storyboard.providers.replies import (
     parse_retry_after,
     status_error,
 )
-from storyboard.retry import MAX_DELAY, Backoff
+from storyboard.retry import MAX_DELAY, SUBMIT_WAIT, Backoff, within
 from storyboard.secrets import Redactor
 
 if TYPE_CHECKING:
@@ -215,10 +217,16 @@ class Http:
             if error is not None:
                 last[:] = [error]
 
+        attempts = tenacity.stop_after_attempt(retries + 1 if retry else 1)
+        in_time = within(SUBMIT_WAIT)  # a submission's waits: the executor's patience counts on it
+
+        def stop(state: tenacity.RetryCallState) -> bool:
+            return bool(attempts(state) or (paid and in_time(state)))
+
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(retries + 1 if retry else 1),
+            stop=stop,
             wait=self.policy,
-            retry=tenacity.retry_if_exception(lambda e: isinstance(e, ProviderError) and e.retryable),
+            retry=tenacity.retry_if_exception(self._worth_retrying),
             before_sleep=remember,
             sleep=self._pause if paid else self.sleep,
             reraise=True,
@@ -228,6 +236,11 @@ class Http:
             return retrying(self._once, method, self.url(path_or_url), json, files, params, send, paid)
         except _Stopped:
             raise last[0] from None
+
+    def _worth_retrying(self, error: BaseException) -> bool:
+        return (
+            isinstance(error, ProviderError) and error.retryable and self.policy.waits_for(error.retry_after)
+        )
 
     def _once(
         self,

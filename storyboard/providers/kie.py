@@ -24,7 +24,7 @@ from storyboard.providers.base import CompiledShot, HttpRequest, Need, NeedKind,
 from storyboard.providers.capabilities import Capabilities
 from storyboard.providers.hosted import HostedProvider
 from storyboard.providers.http import protocol_error, shots_label
-from storyboard.providers.replies import ErrorKind, Reply, Rule, ServiceError, as_dict
+from storyboard.providers.replies import ErrorKind, Reply, Rule, ServiceError, as_dict, first, link
 
 MODEL = {"fast": "veo3_fast", "quality": "veo3"}
 ASPECT = {"16:9": "16:9", "9:16": "9:16", "auto": "Auto"}
@@ -90,11 +90,10 @@ class KiePolling:
 
     def status(self, task: Task, resolution: str) -> TaskStatus:
         if task.task_id not in self._ready:
-            first = self._record(task)
-            if first.state is not TaskState.DONE or resolution != "1080p":
-                return first
-            assert first.url is not None
-            self._ready[task.task_id] = first.url
+            made = self._record(task)
+            if made.state is not TaskState.DONE or made.url is None or resolution != "1080p":
+                return made
+            self._ready[task.task_id] = made.url
         return self._hd(task)
 
     def _record(self, task: Task) -> TaskStatus:
@@ -109,11 +108,8 @@ class KiePolling:
             raise protocol_error(self.http, "no data in the record-info reply", reply, task.shot_id)
         flag = data.get("successFlag")
         if flag == self.SUCCESS:
-            result = as_dict(data.get("response"))
-            urls = result.get("resultUrls") or []
-            if not urls or not isinstance(urls[0], str):
-                return TaskStatus(TaskState.FAILED, reason="succeeded without response.resultUrls")
-            return TaskStatus(TaskState.DONE, url=urls[0])
+            urls = as_dict(data.get("response")).get("resultUrls")
+            return TaskStatus(TaskState.DONE, url=link(first(urls)))
         if flag in (self.FAILED, self.GENERATION_FAILED):
             words = ": ".join(str(x) for x in (data.get("errorCode"), data.get("errorMessage")) if x)
             return TaskStatus(TaskState.FAILED, reason=words or "generation failed (no reason given)")
@@ -136,10 +132,7 @@ class KiePolling:
         )
         if reply.body.get("code") == self.HD_NOT_READY:
             return TaskStatus(TaskState.RUNNING)
-        url = as_dict(reply.body.get("data")).get("resultUrl")
-        if not isinstance(url, str) or not url:
-            raise protocol_error(self.http, "no data.resultUrl in the 1080p reply", reply, task.shot_id)
-        return TaskStatus(TaskState.DONE, url=url)
+        return TaskStatus(TaskState.DONE, url=link(as_dict(reply.body.get("data")).get("resultUrl")))
 
 
 class KieProvider(HostedProvider):

@@ -31,7 +31,7 @@ from storyboard.providers.capabilities import Capabilities
 from storyboard.providers.hosted import HostedProvider
 from storyboard.providers.http import protocol_error, shots_label
 from storyboard.providers.options import ProviderOptions, option
-from storyboard.providers.replies import ErrorKind, Reply, Rule, ServiceError
+from storyboard.providers.replies import ErrorKind, Reply, Rule, ServiceError, link
 
 GENERATION_TYPE = {
     "text": "TEXT_2_VIDEO",
@@ -248,10 +248,7 @@ class NanophotoProvider(HostedProvider):
     def _status(self, item: dict[str, Any]) -> TaskStatus:
         state = STATES.get(str(item.get("status") or ""), TaskState.PENDING)
         if state is TaskState.DONE:
-            url = item.get("videoUrl")
-            if not isinstance(url, str) or not url:
-                return TaskStatus(TaskState.FAILED, reason="completed without a videoUrl")
-            return TaskStatus(TaskState.DONE, url=url)
+            return TaskStatus(TaskState.DONE, url=link(item.get("videoUrl")))
         if state is TaskState.FAILED:
             return TaskStatus(
                 TaskState.FAILED, reason=str(item.get("error") or "generation failed (no reason given)")

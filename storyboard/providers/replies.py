@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from storyboard.errors import (
     AuthError,
@@ -79,6 +80,26 @@ def parse_retry_after(value: str | None) -> float | None:
 def as_dict(value: Any) -> dict[str, Any]:
     """`value` if it is a JSON object, else an empty one (replies are read defensively)."""
     return value if isinstance(value, dict) else {}
+
+
+def first(value: Any) -> Any:
+    """The first item of a JSON list (a reply's list of links), else None."""
+    return value[0] if isinstance(value, list) and value else None
+
+
+def link(value: Any) -> str | None:
+    """`value` if it is a link a clip can be fetched from (an absolute http(s) URL), else None.
+
+    A status that says "done" with no such link (missing, empty, null, a path) is no failure
+    of the job: the poller asks again (run.polling), so a shot is never paid for twice
+    because a reply left its link out."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return None
+    return value.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from storyboard.providers.base import CompiledShot, HttpRequest, Need, NeedKind,
 from storyboard.providers.capabilities import Capabilities
 from storyboard.providers.hosted import HostedProvider
 from storyboard.providers.http import protocol_error, read_image, segment, shots_label
-from storyboard.providers.replies import ErrorKind, Reply, Rule, ServiceError, as_dict
+from storyboard.providers.replies import ErrorKind, Reply, Rule, ServiceError, as_dict, link
 
 ASPECT = {"16:9": "16:9", "9:16": "9:16", "auto": "auto"}
 STATES = {
@@ -146,10 +146,7 @@ class Veo3o1Provider(HostedProvider):
         eta = data.get("estimatedTime")  # seconds, the document says
         eta = float(eta) if isinstance(eta, (int, float)) and not isinstance(eta, bool) else None
         if state is TaskState.DONE:
-            url = data.get("videoUrl")
-            if not isinstance(url, str) or not url:
-                return TaskStatus(TaskState.FAILED, reason="completed without a videoUrl", progress=progress)
-            return TaskStatus(TaskState.DONE, url=url, progress=progress)
+            return TaskStatus(TaskState.DONE, url=link(data.get("videoUrl")), progress=progress)
         if state is TaskState.FAILED:
             # the document says "see the error message" without naming its field
             words = next(

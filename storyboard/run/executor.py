@@ -10,10 +10,12 @@
 
 A job the service says failed is resubmitted `resubmits` times where the provider refunds
 failed jobs (as `decide` says: `Decisions.refunded`), else reported at once with the
-service's words; either way while the other shots finish. A request whose answer is lost
-is uncertain and never sent again on its own. A refused key, too few credits, or a journal
-that cannot be written stop new submissions at once; what is in flight is waited for and
-recorded before the lock is released, however the render ends (an error, Ctrl-C).
+service's words; either way while the other shots finish. One it has not taken for now (a
+rate limit) is sent again within retry.Patience. A request whose answer is lost is uncertain
+and never sent again on its own. A refused key, too few credits, a service asking to be
+called again later than a render waits, or a journal that cannot be written stop new
+submissions at once; what is in flight is waited for and recorded before the lock is
+released, however the render ends (an error, Ctrl-C).
 
 Signals are the CLI's: it turns SIGTERM into an interrupt (cli.app.Terminated), which runs
 the same way out as Ctrl-C.
@@ -32,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -52,7 +53,9 @@ from storyboard.errors import (
 from storyboard.plan.compiler import Plan
 from storyboard.plan.decide import Action, Decisions, Why, decide
 from storyboard.plan.decide import charges as charges_words
+from storyboard.retry import Patience
 from storyboard.run import workers as w
+from storyboard.run.clock import Clock
 from storyboard.run.download import safe_url
 from storyboard.run.events import (
     Downloading,
@@ -72,7 +75,7 @@ from storyboard.run.events import (
 )
 from storyboard.run.jobs import Job, JobState, JobTable
 from storyboard.run.polling import Poller, Polling
-from storyboard.run.words import Words, describe
+from storyboard.run.words import SAVED, Words, describe, duration
 from storyboard.secrets import Redactor
 from storyboard.store.cache import Cache
 from storyboard.store.layout import Layout
@@ -96,11 +99,13 @@ def generate(
     resubmits: int = 1,
     reporter: Reporter | None = None,
     agreed: Decisions | None = None,
+    clock: Clock | None = None,
 ) -> GenerateResult:
     """Make every shot's clip as `decide` says (see the module docstring).
 
     `agreed`: the decisions the user was shown and agreed to pay for; if the state moved
-    since (another render finished meanwhile), nothing is sent and ConfigError says so."""
+    since (another render finished meanwhile), nothing is sent and ConfigError says so.
+    `clock`: the system's unless a test gives its own (run.clock)."""
     polling = Polling.read(plan.provider, poll_interval)  # a bad variable fails before the lock
     sb = plan.storyboard
     tell = Teller(reporter, Redactor([plan.provider.api_key]))
@@ -122,7 +127,7 @@ def generate(
                 "the state changed since the plan was shown (did another render finish?): nothing was sent",
                 hint="run the command again to see the new plan",
             )
-        run = _Run(plan, state, decisions, concurrency, polling, resubmits, tell)
+        run = _Run(plan, state, decisions, concurrency, polling, resubmits, tell, clock or Clock())
         try:
             return run.run()
         except KeyboardInterrupt:
@@ -150,7 +155,9 @@ class _Run:
         polling: Polling,
         resubmits: int,
         tell: Teller,
+        clock: Clock,
     ) -> None:
+        self.clock = clock
         self.plan = plan
         self.provider = plan.provider
         self.state = state
@@ -159,10 +166,11 @@ class _Run:
         self.tell = tell
         self.redactor = tell.redactor
         self.polling = polling
-        self.started = time.time()
+        self.patience = Patience()
+        self.started = clock.time()
         self.local = self.provider.local
         self.table = JobTable.from_decisions(decisions, max(0, resubmits) if decisions.refunded else 0)
-        self.crew = w.Workers(plan, state, self.cache, self.redactor)
+        self.crew = w.Workers(plan, state, self.cache, self.redactor, clock)
         self.crew.by_shot = self.table.by_shot
         self.crew.emit = tell
         if self.provider.http is not None:
@@ -172,7 +180,7 @@ class _Run:
         self.fatal: StoryboardError | None = None
         self.result = GenerateResult()
         self.words = Words(plan, self.redactor)
-        self.poller = Poller(self.provider, self.table, polling, self, self.words, tell)
+        self.poller = Poller(self.provider, self.table, polling, self, self.words, tell, clock)
         workers = max(1, concurrency)
         self.submitters = ThreadPoolExecutor(RENDER_WORKERS if self.local else workers, "submit")
         self.downloaders = ThreadPoolExecutor(min(workers, 4), "download")
@@ -248,7 +256,7 @@ class _Run:
         job.state = JobState.POLLING
         job.watch_from = job.last_contact = max(task.submitted_at, self.started)
         for sid in job.shot_ids:
-            self.tell(Resumed(sid, task.task_id, time.time() - task.submitted_at))
+            self.tell(Resumed(sid, task.task_id, self.clock.time() - task.submitted_at))
 
     # the loop ----------------------------------------------------------------------------
     def run(self) -> GenerateResult:
@@ -257,16 +265,13 @@ class _Run:
             self.launch()
             if self.in_flight == 0 and self.table.settled():
                 break
-            now = time.monotonic()
+            now = self.clock.monotonic()
             waits = [1.0]
             poll_in = self.poller.wait()
             if poll_in is not None:
                 waits.append(poll_in)
             waits += [j.not_before - now for j in self.table.in_state(JobState.WAITING) if j.not_before > now]
-            try:
-                future: Future[w.Result] | None = self.results.get(timeout=max(0.0, min(waits)))
-            except queue.Empty:
-                future = None
+            future = self.clock.wait(self.results, min(waits), busy=self.in_flight > 0)
             while future is not None:
                 self.in_flight -= 1
                 self.handle(future.result())
@@ -318,7 +323,7 @@ class _Run:
 
     # launching ---------------------------------------------------------------------------
     def launch(self) -> None:
-        now = time.monotonic()
+        now = self.clock.monotonic()
         ready: list[Job] = []
         for job in self.table.in_state(JobState.WAITING):
             if self.crew.stop.is_set():
@@ -337,6 +342,8 @@ class _Run:
             return
         for job in ready:
             job.state = JobState.SENDING
+            if job.first_sent is None:
+                job.first_sent = now
         if self.local:
             for job in ready:
                 self._hand(self.submitters, self.crew.render, [job], job)
@@ -422,29 +429,49 @@ class _Run:
         elif isinstance(exc, GenerationFailed) and job.resubmits_left > 0 and not self.crew.stop.is_set():
             job.resubmits_left -= 1
             job.state = JobState.WAITING
+            job.first_sent = None  # a new request: its own patience
             self.tell(Retry(job.leader, reason, resubmit=True))
-        elif isinstance(exc, (RateLimitError, TransientError)) and self.refused_for_now(job, exc):
-            # provably not taken, so sending it again is safe: later, with a growing wait
-            job.not_taken += 1
-            job.state = JobState.WAITING
-            wait = (
-                exc.retry_after if exc.retry_after is not None else self.polling.after_failure(job.not_taken)
-            )
-            job.not_before = time.monotonic() + wait
-            self.tell(Retry(job.leader, f"{reason} (nothing was charged)", wait=wait))
         elif isinstance(exc, (RateLimitError, TransientError)):
-            self.end(job, Outcome.FAILED, f"not submitted: {reason} (nothing was charged)")
+            self.refused_for_now(job, exc)
         elif isinstance(exc, RejectedError):
             self.end(job, Outcome.FAILED, f"rejected: {reason}")
         else:
             self.end(job, Outcome.FAILED, f"not submitted: {reason}")
 
-    def refused_for_now(self, job: Job, exc: ProviderError) -> bool:
-        """Worth sending again later in this render: the service itself said not now (a rate
-        limit, its own 5xx) and the client's retries ran out. A host that cannot be reached at
-        all (no status) is not waited for here: the render ends saying so."""
+    def refused_for_now(self, job: Job, exc: ProviderError) -> None:
+        """The service did not take it (a rate limit, its own 5xx; the client's own retries
+        ran out): provably nothing was charged, so it is sent again later, each wait and all
+        of them together bounded (retry.Patience). A host that cannot be reached at all (no
+        status) is not waited for here: the render ends saying so. A service that asks to be
+        called again later than a render waits gets no more requests from this render."""
+        words = self.words.not_now(exc)
+        if w.asks_too_long(exc):
+            # its own word that it takes nothing for longer than a render waits: the other
+            # shots would only be refused too, so nothing more is sent (the CLI says it once)
+            assert exc.retry_after is not None
+            later = f"render again in {duration(exc.retry_after)} or later: the made shots are kept"
+            stop = type(exc)(words, status=exc.status, retry_after=exc.retry_after, hint=later)
+            self.stop(stop)
+            self.end(job, Outcome.FAILED, f"not submitted: {self.words.reason(self.fatal)}")
+            return
+        if self.crew.stop.is_set():
+            why = self.words.reason(self.fatal) if self.fatal else words
+            self.end(job, Outcome.FAILED, f"not submitted: {why}")
+            return
         said_so = isinstance(exc, RateLimitError) or exc.status is not None
-        return said_so and job.not_taken < NOT_TAKEN_RETRIES
+        now = self.clock.monotonic()
+        spent = 0.0 if job.first_sent is None else now - job.first_sent
+        backoff = self.polling.after_failure(job.not_taken + 1)
+        wait = self.patience.wait(spent, exc.retry_after, backoff)
+        if said_so and wait is not None and job.not_taken < NOT_TAKEN_RETRIES:
+            job.not_taken += 1
+            job.state = JobState.WAITING
+            job.not_before = now + wait
+            self.tell(Retry(job.leader, f"{words}; sending again in {duration(wait)}", wait=wait))
+            return
+        if said_so:
+            words += f"; left unsent {duration(spent)} after it was first sent"
+        self.end(job, Outcome.FAILED, f"not submitted: {words}")
 
     def unrecorded(self, result: w.Unrecorded) -> None:
         """The service took these and their task ids could not be saved: stop paying, and
@@ -507,6 +534,9 @@ class _Run:
         self.generation_failed(job, reason)
 
     def stalled(self, job: Job, reason: str) -> None:
+        if job.task is not None and not job.orphan:
+            with contextlib.suppress(Exception):  # a note for plan and status: the task id is saved already
+                self.state.record_stalled(job.fp, reason.removesuffix(f"; {SAVED}"))
         self.end(job, Outcome.STALLED, reason)
 
     def key_refused(self, error: AuthError) -> None:
@@ -521,6 +551,7 @@ class _Run:
             job.resubmits_left -= 1
             job.state = JobState.WAITING
             job.task = None
+            job.first_sent = None  # a new request: its own patience
             for sid in job.shot_ids:
                 self.tell(Retry(sid, reason, resubmit=True))
         elif not self.decisions.refunded:

@@ -52,6 +52,7 @@ class Job:
     last_contact: float = 0.0  # time.time() of the last status the service gave
     failures: int = 0  # status requests failed in a row
     not_taken: int = 0  # submissions refused for now (rate limit, outage): nothing charged
+    first_sent: float | None = None  # monotonic: when this request was first handed to be sent
     next_poll: float = 0.0  # monotonic
     outcome: Outcome | None = None
     reason: str | None = None

@@ -2,11 +2,12 @@
 (`Polling`) and the poller that follows it (`Poller`).
 
 A status request that fails (an HTML 404 from a proxy, a 5xx, a dropped or timed-out
-connection, a body that is not the provider's) says nothing about the job: it is asked again
-with growing, jittered waits. A task the service has not answered for `contact_timeout`, or
-that is still running after `task_timeout`, is *stalled*: its task id stays in the journal and
-the next render polls it again. It is never failed, and never submitted again, for that.
-Only the service saying the job failed fails it.
+connection, a body that is not the provider's) says nothing about the job, and nor does a
+status that says "done" without a usable link to the clip: it is asked again with growing,
+jittered waits, and neither counts as an answer. A task the service has not answered for
+`contact_timeout`, or that is still running after `task_timeout`, is *stalled*: its task id
+stays in the journal and the next render polls it again. It is never failed, and never
+submitted again, for that. Only the service saying the job failed fails it.
 
     STORYBOARD_POLL_INTERVAL     seconds between polls (default: the provider's own pace)
     STORYBOARD_CONTACT_TIMEOUT   seconds without a status answer before a task is left
@@ -16,7 +17,6 @@ Only the service saying the job failed fails it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -24,7 +24,9 @@ from typing import Protocol
 from storyboard import env
 from storyboard.errors import AuthError, TaskNotFound
 from storyboard.providers.base import Provider, TaskState, TaskStatus
+from storyboard.providers.replies import link
 from storyboard.retry import Pace
+from storyboard.run.clock import Clock
 from storyboard.run.events import ContactLost, Event, Progress
 from storyboard.run.jobs import Job, JobState, JobTable
 from storyboard.run.words import SAVED, Words, duration
@@ -93,7 +95,9 @@ class Poller:
         outcomes: Outcomes,
         words: Words,
         tell: Callable[[Event], None],
+        clock: Clock | None = None,
     ) -> None:
+        self.clock = clock or Clock()
         self.provider = provider
         self.table = table
         self.policy = policy
@@ -104,7 +108,7 @@ class Poller:
 
     def soon(self, at_once: bool = False) -> None:
         """New tasks to ask about: within one interval (or now)."""
-        when = time.monotonic() + (0.0 if at_once else self.policy.interval())
+        when = self.clock.monotonic() + (0.0 if at_once else self.policy.interval())
         if self.next_poll is None or self.next_poll > when:
             self.next_poll = when
 
@@ -112,10 +116,10 @@ class Poller:
         """Seconds to the next poll, if one is due at all."""
         if self.next_poll is None or not self.table.in_state(JobState.POLLING):
             return None
-        return self.next_poll - time.monotonic()
+        return self.next_poll - self.clock.monotonic()
 
     def poll_if_due(self) -> None:
-        if self.next_poll is not None and time.monotonic() >= self.next_poll:
+        if self.next_poll is not None and self.clock.monotonic() >= self.next_poll:
             self.poll()
 
     def poll(self) -> None:
@@ -161,34 +165,40 @@ class Poller:
         self.reschedule(due)
 
     def heard(self, due: list[Job], statuses: Mapping[str, TaskStatus]) -> None:
-        now = time.time()
+        now = self.clock.time()
         for job in due:
             assert job.task is not None
             status = statuses.get(job.task.task_id)
-            if status is not None:
-                job.last_contact = now
-                job.failures = 0
-                self.on_status(job, status)
+            if status is None:
+                continue
+            url = link(status.url)
+            if status.state is TaskState.DONE and url is None:
+                # "done" without a link to fetch says nothing usable: not an answer, and never
+                # a failure (the job is paid for: failing it would pay for it again)
+                self.unanswered(job, f"{self.provider.name} says it is done but gives no link to the clip")
+                continue
+            job.last_contact = now
+            job.failures = 0
+            self.on_status(job, status, url)
 
-    def on_status(self, job: Job, status: TaskStatus) -> None:
+    def on_status(self, job: Job, status: TaskStatus, url: str | None) -> None:
         state = status.state
-        if state is TaskState.DONE and status.url:
-            self.outcomes.finished(job, status.url)
-        elif state is TaskState.FAILED:
+        if state is TaskState.DONE and url is not None:
+            self.outcomes.finished(job, url)
+        elif state is TaskState.FAILED:  # the service's own word: the only failure of a job
             self.outcomes.failed(job, status.reason or "the service gave no reason")
-        elif state is not TaskState.DONE:
+        else:
             seen = (state.value, status.progress)
             if seen != job.last_progress and not job.orphan:
                 job.last_progress = seen
                 for sid in job.shot_ids:
                     self.tell(Progress(sid, state.value, status.progress, status.eta_seconds))
-        # done without a link: said nothing usable; the contact deadline judges it
 
     def reschedule(self, due: list[Job]) -> None:
         self.expire(due)
         failing = [j.failures for j in self.table.in_state(JobState.POLLING) if j.failures]
         wait = self.policy.after_failure(max(failing)) if failing else self.policy.interval()
-        self.next_poll = time.monotonic() + wait
+        self.next_poll = self.clock.monotonic() + wait
 
     def key_refused(self, due: list[Job], e: AuthError) -> None:
         """The key was refused: the tasks stay saved for a render with a working key."""
@@ -202,9 +212,13 @@ class Poller:
         if isinstance(e, TaskNotFound):
             self.not_found(job, e)
             return
+        self.unanswered(job, f"checking progress failed: {self.words.reason(e)}")
+
+    def unanswered(self, job: Job, reason: str) -> None:
+        """No usable answer about this task this time (`reason` says what came instead): asked
+        again with growing waits until the contact deadline, then stalled, its task id kept."""
         job.failures += 1
-        reason = self.words.reason(e)
-        now = time.time()
+        now = self.clock.time()
         if self.policy.out_of_contact(now - job.last_contact):
             silent = duration(now - job.last_contact)
             self.outcomes.stalled(
@@ -212,7 +226,7 @@ class Poller:
             )
         elif job.failures in (1, 3) or job.failures % 10 == 0:  # said now and then, not at every try
             wait = self.policy.after_failure(job.failures)
-            self.tell(ContactLost(job.leader, f"checking progress failed: {reason}", wait))
+            self.tell(ContactLost(job.leader, reason, wait))
 
     def not_found(self, job: Job, e: TaskNotFound) -> None:
         """The service says it has no such task, for a task id it gave us: resubmitting could
@@ -222,7 +236,7 @@ class Poller:
 
     def expire(self, due: list[Job]) -> None:
         """Tasks still running after the deadline are left to a later render, still saved."""
-        now = time.time()
+        now = self.clock.time()
         for job in due:
             if job.state is JobState.POLLING and self.policy.overdue(now - job.watch_from):
                 assert job.task is not None

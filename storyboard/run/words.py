@@ -37,6 +37,14 @@ class Words:
             f"`storyboard render {path}{option} --force {shot}` pays for a new one"
         )
 
+    def not_now(self, exc: ProviderError) -> str:
+        """A request the service refused for now, in words: what it asked, and that nothing
+        was charged."""
+        asked = ""
+        if exc.retry_after is not None:
+            asked = f"{self.plan.provider.name} asks to be called again in {duration(exc.retry_after)}: "
+        return f"{asked}{self.reason(exc)} (nothing was charged)"
+
     def damaged(self, job: Job, why: str) -> str:
         """A cached clip damaged since, that could not be fetched again: what it costs to make."""
         cost = job.sp.cost if job.sp else None
@@ -72,4 +80,6 @@ def describe(exc: BaseException) -> str:
 
 
 def duration(seconds: float) -> str:
+    if seconds >= 90 * 60:
+        return f"{seconds / 3600:.0f} h"
     return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"

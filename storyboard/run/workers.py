@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,12 +31,16 @@ from storyboard.errors import (
     CreditsError,
     GenerationFailed,
     ProviderError,
+    RateLimitError,
     ReplyLost,
     StoryboardError,
+    TransientError,
 )
 from storyboard.hashing import file_sha256
 from storyboard.plan.compiler import Plan
 from storyboard.providers.base import HttpRequest, Need, Task
+from storyboard.retry import Patience
+from storyboard.run.clock import Clock
 from storyboard.run.download import fetch
 from storyboard.run.events import Event, Sending, Uploading
 from storyboard.run.jobs import Job
@@ -140,8 +143,9 @@ Result = SubmitResult | Downloaded | DownloadFailed | Rendered | RenderFailed | 
 class Workers:
     """What the threads of one render share: the provider, the journal, the cache."""
 
-    def __init__(self, plan: Plan, state: State, cache: Cache, redactor: Redactor) -> None:
+    def __init__(self, plan: Plan, state: State, cache: Cache, redactor: Redactor, clock: Clock) -> None:
         self.plan = plan
+        self.clock = clock
         self.provider = plan.provider
         self.state = state
         self.cache = cache
@@ -178,14 +182,14 @@ class Workers:
         except ReplyLost as e:
             return self._lost(jobs, self.redactor.redact(e.cause or e.reason))
         except ProviderError as e:  # the service answered no: it did not take the job
-            if is_fatal(e):
+            if is_fatal(e) or asks_too_long(e):
                 self.stop.set()  # at once: the next queued request must not go out
             with contextlib.suppress(BaseException):  # else the intent stays: uncertain next time, safe
                 self.state.record_not_sent([j.fp for j in jobs], self._reason(e))
             return NotTaken(jobs, e, sent=True)
         except BaseException as e:  # not provably refused: it may have been taken
             return self._lost(jobs, f"the request failed after it was sent ({self._reason(e)})")
-        now = time.time()
+        now = self.clock.time()
         tasks: list[Task] = []
         missing: list[Job] = []
         for job in jobs:
@@ -358,6 +362,13 @@ def _substitute(value: Any, values: dict[str, str]) -> Any:
 def is_fatal(exc: BaseException) -> bool:
     """A refused key or too few credits: no request after this one can succeed."""
     return isinstance(exc, (AuthError, CreditsError))
+
+
+def asks_too_long(exc: BaseException) -> bool:
+    """Refused for now, and asked to call again later than a render waits (retry.Patience):
+    every other request would be refused too."""
+    refused = isinstance(exc, (RateLimitError, TransientError))
+    return refused and Patience().too_long(getattr(exc, "retry_after", None))
 
 
 def guarded(fn: Callable[..., Result], jobs: list[Job], *args: Any) -> Result:

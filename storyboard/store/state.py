@@ -243,6 +243,16 @@ class State:
         """The request went out and its answer was lost: never sent again on its own."""
         self._set(fingerprints, Status.UNCERTAIN, reason, "uncertain_at")
 
+    def record_stalled(self, fingerprint: str, reason: str) -> None:
+        """A render left the task without its clip (no usable answer in time): it stays
+        `submitted`, to be polled again, with why it was left, for plan and status to say."""
+        with self._mutex:
+            rec = self.data["tasks"].get(fingerprint)
+            if rec is None or rec["status"] != Status.SUBMITTED.value:
+                return
+            rec["reason"] = self.redactor.redact(reason)
+            self._save()
+
     def record_failed(self, fingerprint: str, reason: str) -> None:
         """The service said the job failed (refunded or not: the provider says): the task id is kept."""
         self._set([fingerprint], Status.FAILED, reason, "failed_at")

@@ -113,10 +113,16 @@ def test_429_honours_retry_after(scripted: Any, sleeps: Sleeps) -> None:
     assert len(srv.seen) == 2
 
 
-def test_retry_after_is_capped(scripted: Any, sleeps: Sleeps) -> None:
+def test_a_retry_after_beyond_the_cap_is_not_waited_for(scripted: Any, sleeps: Sleeps) -> None:
+    """Calling again sooner than the service asked only earns another refusal: the caller
+    hears it at once, with what was asked (the executor decides what follows)."""
     srv = scripted((429, {"Retry-After": "3600"}, b""), (200, {}, b"{}"))
-    http(srv, sleeps, max_delay=30).request("GET", "/x")
-    assert sleeps.calls == [30]
+    with pytest.raises(RateLimitError) as info:
+        http(srv, sleeps, max_delay=30).request("GET", "/x")
+    assert sleeps.calls == [] and len(srv.seen) == 1 and info.value.retry_after == 3600.0
+    srv = scripted((429, {"Retry-After": "30"}, b""), (200, {}, b"{}"))
+    http(srv, sleeps, max_delay=30).request("GET", "/x")  # at the cap: waited for
+    assert sleeps.calls == [30.0]
 
 
 def test_retry_after_http_date() -> None:

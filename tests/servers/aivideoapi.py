@@ -46,6 +46,7 @@ from tests.servers.base import (
     Reply,
     Route,
     schema_errors,
+    set_link,
 )
 
 PRICES: dict[str, dict[str, int]] = {
@@ -153,6 +154,12 @@ class AivideoapiServer(FakeProvider):
                 )
             task = self.create_task(body, body, cost, fail_reason=fail, parent=parent_id, info=info)
         return Reply(200, {"code": 200, "msg": "success", "data": {"taskId": task.task_id}})
+
+    def strip_link(self, body: Any, value: Any = None, *, remove: bool = True) -> bool:
+        output = body.get("output")
+        if body.get("status") == "completed" and isinstance(output, dict) and "urls" in output:
+            return set_link(output, "urls", value, remove)
+        return False
 
     def get_task(self, req: Incoming, task_id: str) -> Reply:
         task = self.task(task_id)

@@ -17,7 +17,9 @@ tests look at lives on the instance and is guarded by `lock`:
   anything; `accept_drop` and `accept_500` do the request (create and charge the task), then
   close the connection without a reply, or answer a bare HTTP 500 (a proxy's page); `echo` is a
   careless proxy's page (HTTP `status`, 400) echoing the request's headers, the key among them,
-  after `offset` characters.
+  after `offset` characters. `no_link` (on "poll") takes the link out of one "completed" status
+  of a reply (or sets it to `value`): it is consumed only by a reply that had one to take, so
+  `times=1` strips exactly one status, and a large `times` every status.
 
 Clips are served at `/files/<task_id>.mp4` without auth (they stand for CDN links).
 """
@@ -58,6 +60,7 @@ FAULT_KINDS = (
     "trickle",
     "slow",
     "echo",
+    "no_link",
 )
 _AFTER = ("accept_drop", "accept_500")  # faults that strike once the request is done
 FAULT_PLACES = ("submit", "poll", "download", "upload", "any")
@@ -204,6 +207,15 @@ def _describe(err: jsonschema.ValidationError) -> str:
 
 def is_http_url(value: Any) -> bool:
     return isinstance(value, str) and re.match(r"^https?://[^\s/]+", value) is not None
+
+
+def set_link(holder: dict[str, Any], key: str, value: Any, remove: bool) -> bool:
+    """A status's link taken out (`remove`) or set to `value` (the no_link fault); True."""
+    if remove:
+        holder.pop(key, None)
+    else:
+        holder[key] = value
+    return True
 
 
 def sniff_image(data: bytes) -> str | None:
@@ -354,6 +366,11 @@ class FakeProvider:
     def new_task_id(self) -> str:
         return os.urandom(16).hex()
 
+    def strip_link(self, body: Any, value: Any = None, *, remove: bool = True) -> bool:
+        """Take the link out of one "completed" status in a reply's JSON `body` (`remove`:
+        the field goes; else it is set to `value`). False when the body holds none."""
+        raise NotImplementedError
+
     def servable(self, name: str) -> bool:
         """May /files/<name>.mp4 be downloaded now? By default: the task has completed."""
         with self.lock:
@@ -450,14 +467,15 @@ class FakeProvider:
     def fault(self, kind: str, on: str | None = None, times: int = 1, **params: Any) -> None:
         """Queue `times` faults of `kind` for requests to `on` (see the module docstring).
 
-        `on` defaults to "download" for truncate/corrupt and to "submit" otherwise; fail_job
-        ignores it (the next created task fails). params: retry_after (429, seconds, default
-        1), seconds (slow, default 1), reason (fail_job), and what a provider documents.
+        `on` defaults to "download" for truncate/corrupt, "poll" for no_link and "submit"
+        otherwise; fail_job ignores it (the next created task fails). params: retry_after (429,
+        seconds, default 1), seconds (slow, default 1), reason (fail_job), value (no_link: the
+        link's value instead of none), and what a provider documents.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}")
         if on is None:
-            on = "download" if kind in _DOWNLOAD_ONLY else "submit"
+            on = "download" if kind in _DOWNLOAD_ONLY else "poll" if kind == "no_link" else "submit"
         if on not in FAULT_PLACES:
             raise ValueError(f"unknown place {on!r}; one of {', '.join(FAULT_PLACES)}")
         if kind in _DOWNLOAD_ONLY and on not in ("download", "any"):
@@ -604,7 +622,24 @@ class FakeProvider:
             return None  # done (and charged), but the answer never leaves
         if fault is not None and fault.kind == "accept_500":
             return Reply(500, b"500 Internal Server Error\n", content_type="text/plain; charset=utf-8")
+        if fault is None and route.endpoint == "poll":
+            self._no_link(reply)
         return reply
+
+    def _no_link(self, reply: Reply) -> None:
+        """The first queued no_link fault, spent only if this reply had a link to take."""
+        with self.lock:
+            fault = next((f for f in self._faults if f.kind == "no_link" and f.on in ("poll", "any")), None)
+            if fault is None or not isinstance(reply.body, dict):
+                return
+            if "value" in fault.params:
+                stripped = self.strip_link(reply.body, fault.params["value"], remove=False)
+            else:
+                stripped = self.strip_link(reply.body)
+            if stripped:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
 
     def _outage(self, endpoint: str) -> str | None:
         now = time.time()

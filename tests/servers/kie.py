@@ -50,6 +50,7 @@ from tests.servers.base import (
     Route,
     Task,
     schema_errors,
+    set_link,
 )
 
 PRICES: dict[str, int] = {"veo3_fast": 60, "veo3": 250}
@@ -201,6 +202,17 @@ class KieServer(FakeProvider):
         if not self._hd_ready(task):
             raise _err(400, HD_PROCESSING)
         return _reply(200, "success", {"resultUrl": f"{self.base_url}/files/{task.task_id}-1080p.mp4"})
+
+    def strip_link(self, body: Any, value: Any = None, *, remove: bool = True) -> bool:
+        data = body.get("data")
+        if not isinstance(data, dict):
+            return False
+        response = data.get("response")
+        if data.get("successFlag") == 1 and isinstance(response, dict) and "resultUrls" in response:
+            return set_link(response, "resultUrls", value, remove)  # record-info
+        if "resultUrl" in data:
+            return set_link(data, "resultUrl", value, remove)  # get-1080p-video
+        return False
 
     def _hd_ready(self, task: Task) -> bool:
         return task.status == "completed" and time.time() >= task.ready_at + self.hd_seconds

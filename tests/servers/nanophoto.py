@@ -50,6 +50,7 @@ from tests.servers.base import (
     Task,
     is_http_url,
     schema_errors,
+    set_link,
 )
 
 PRICES: dict[str, int] = {"720p": 10, "1080p": 14, "4k": 30}
@@ -190,6 +191,12 @@ class NanophotoServer(FakeProvider):
         else:
             overall = "completed"
         return Reply(200, {"status": overall, "shots": shots})
+
+    def strip_link(self, body: Any, value: Any = None, *, remove: bool = True) -> bool:
+        for shot in body.get("shots") or []:
+            if shot.get("status") == "completed" and "videoUrl" in shot:
+                return set_link(shot, "videoUrl", value, remove)
+        return False
 
     def _shot_status(self, task: Task) -> dict[str, Any]:
         state = task.status

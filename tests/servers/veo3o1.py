@@ -43,6 +43,7 @@ from tests.servers.base import (
     Route,
     parse_multipart,
     schema_errors,
+    set_link,
     sniff_image,
 )
 
@@ -153,6 +154,12 @@ class Veo3o1Server(FakeProvider):
         elif state == "failed":
             data["error"] = task.fail_reason
         return _body(200, 0, "Success", data)
+
+    def strip_link(self, body: Any, value: Any = None, *, remove: bool = True) -> bool:
+        data = body.get("data")
+        if isinstance(data, dict) and data.get("status") == "completed" and "videoUrl" in data:
+            return set_link(data, "videoUrl", value, remove)
+        return False
 
     def upload(self, req: Incoming) -> Reply:
         try:
