@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from storyboard.errors import Problem, ValidationError, format_path
+from storyboard.media import fontfile
 from storyboard.money import PRICE_FORMS, PRICE_MODELS, price_problems
 from storyboard.providers import registry
 from storyboard.resources import builtin_templates
@@ -33,8 +34,6 @@ from storyboard.spec.sniff import audio_kind, image_kind, what_it_is
 from storyboard.spec.templating import check_all
 
 MAX_IMAGE_BYTES = 50 * 1024 * 1024  # the providers' upload limit
-# the first bytes of a TrueType (1.0 or Apple's 'true'), OpenType (CFF) or collection file
-FONT_MAGIC = (b"\x00\x01\x00\x00", b"OTTO", b"true", b"ttcf")
 MAX_REFERENCES = 3
 
 
@@ -272,8 +271,11 @@ class _Checker:
             if audio_kind(head) is None:
                 return f"not an MP3, WAV, M4A, OGG or FLAC sound file ({what_it_is(head)}): export it as MP3"
         elif what == "font":
-            if head[:4] not in FONT_MAGIC:
+            if head[:4] not in fontfile.MAGIC:
                 return f"not a TrueType or OpenType font ({what_it_is(head)}): give a .ttf, .otf or .ttc file"
+            broken = fontfile.problem(resolved)  # its tables against its size, before any reader
+            if broken is not None:
+                return f"{broken}: export the font again, or give another .ttf, .otf or .ttc file"
         elif what == "template" and size > 1_000_000:
             return "a template is text of a few lines; this file is over 1 MB"
         return None
