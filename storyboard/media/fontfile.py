@@ -36,7 +36,7 @@ def problem(path: Path | str) -> str | None:
     try:
         size = path.stat().st_size
         if size > MAX_FONT_BYTES:
-            return f"the font is {size / 2**20:.0f} MB; a font file is at most {MAX_FONT_BYTES // 2**20} MB"
+            return too_big(size)
         with path.open("rb") as f:
             _check(f, size)
     except _Bad as e:
@@ -44,6 +44,10 @@ def problem(path: Path | str) -> str | None:
     except OSError as e:
         return f"cannot read the font ({e.strerror or e})"
     return None
+
+
+def too_big(size: int) -> str:
+    return f"the font is {size / 2**20:.0f} MB; a font file is at most {MAX_FONT_BYTES // 2**20} MB"
 
 
 def _read(f: BinaryIO, size: int, offset: int, length: int, what: str) -> bytes:
