@@ -158,3 +158,15 @@ def test_any_damage_to_the_directory_or_cmap_is_refused_or_harmless(data: st.Dat
         assert found is None or isinstance(found, str)
         if found is None:
             assert isinstance(fonts._charmap(str(path), 0, 0.0), frozenset)
+
+
+def test_the_report_page_never_embeds_a_crafted_font(tmp_path: Path) -> None:
+    from storyboard.report.webfont import web_font
+
+    path = build(tmp_path / "Caption.ttf", {0x41: "A", 0x6D77: "B"})
+    assert web_font(path, "海") is not None
+    rec, _, _ = table(path.read_bytes(), b"cmap")
+    patched(path, rec + 12, struct.pack(">I", 2**31))
+    with mock.patch("fontTools.ttLib.TTFont", side_effect=AssertionError("read")) as reader:
+        assert web_font(path, "海") is None
+    assert reader.call_count == 0
