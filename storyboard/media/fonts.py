@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from storyboard.errors import InputError
+from storyboard.media import fontfile
 
 if TYPE_CHECKING:
     from PIL.ImageDraw import ImageDraw
@@ -140,6 +141,8 @@ def _charmap(path: str, index: int, mtime: float) -> frozenset[int]:
     """The code points a face has glyphs for (its best cmap); empty if it cannot be read."""
     from fontTools.ttLib import TTFont  # a few tens of ms: only when fonts are chosen
 
+    if fontfile.problem(path) is not None:  # its tables claim more than the file holds
+        return frozenset()
     try:
         with TTFont(path, fontNumber=index, lazy=True) as font:
             return frozenset(font.getBestCmap() or {})
@@ -175,6 +178,8 @@ def _faces_in(path: Path) -> list[Face]:
     """Every face of a font file (a .ttc holds several)."""
     if path.suffix.lower() not in (".ttc", ".otc"):
         return [Face(path, 0, path.stem)]
+    if fontfile.problem(path) is not None:
+        return []
     try:
         from fontTools.ttLib import TTCollection
 
@@ -237,6 +242,12 @@ def user_face(path: Path) -> Face:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"caption font {path} not found", hint="give a .ttf, .otf or .ttc file")
+    broken = fontfile.problem(path)
+    if broken is not None:
+        raise InputError(
+            f"caption font {path.name} cannot be used: {broken}",
+            hint="export the font again, or give another .ttf, .otf or .ttc file",
+        )
     face = Face(path, 0, path.stem)
     if not coverage(face):
         raise InputError(

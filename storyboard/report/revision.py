@@ -1,17 +1,19 @@
 """A storyboard as it was at a git revision, read without a checkout.
 
-The storyboard's folder at that revision (`git archive REV -- folder`: the YAML, its images,
-templates and music as they were) is unpacked into a temporary folder and loaded from there
-like any storyboard: validated whole, its images read and hashed as they were, so its
-fingerprints are the ones a render at that revision made. The working copy, the index and
-HEAD are not touched. Files kept in Git LFS arrive as LFS pointers (git archive does not
-fetch them): such a storyboard's images do not validate at a revision.
+The storyboard at that revision, and the files it names there (its images, music, font and
+templates, as checks.files_named finds them), each within its kind's size limit and streamed
+from `git cat-file`, are copied into a temporary folder and loaded from there like any
+storyboard: validated whole, its images read and hashed as they were, so its fingerprints are
+the ones a render at that revision made. Nothing else of the folder is written: a commit that
+adds a 1 GB file beside the storyboard costs diff nothing. The working copy, the index and
+HEAD are not touched. Files kept in Git LFS arrive as LFS pointers: such a storyboard's images
+do not validate at a revision.
 """
 
 from __future__ import annotations
 
+import posixpath
 import subprocess
-import tarfile
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +22,8 @@ from pathlib import Path, PurePosixPath
 
 from storyboard import pipeline
 from storyboard.errors import ConfigError, InputError, ValidationError
-from storyboard.spec.document import MAX_FILE_BYTES
+from storyboard.spec.checks import MAX_BYTES, files_named, too_big
+from storyboard.spec.document import MAX_FILE_BYTES, load
 from storyboard.spec.model import Storyboard
 
 
@@ -71,20 +74,70 @@ def resolve(root: Path, rev: str) -> str:
     return _text(got)
 
 
-def _unpack(archive: Path, into: Path) -> None:
-    with tarfile.open(archive) as tar:
-        for member in tar.getmembers():
-            name = PurePosixPath(member.name)
-            if name.is_absolute() or ".." in name.parts:
-                raise InputError(f"the revision's archive holds an unsafe path: {member.name}")
-            if member.issym() or member.islnk():
-                continue  # a link could point anywhere: the folder is read as plain files
-            if not (member.isfile() or member.isdir()):
-                continue
-            if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12: say which filter (3.12 asks)
-                tar.extract(member, into, set_attrs=False, filter="data")
-            else:  # the paths are checked above
-                tar.extract(member, into, set_attrs=False)
+def _entry(root: Path, commit: str, path: str) -> tuple[str, int] | None:
+    """(object id, size) of the plain file at `path` in `commit`; None for no such file, a
+    folder, a link (it could point anywhere) or a submodule."""
+    listed = _git(root, "ls-tree", "-l", "-z", "--full-tree", commit, "--", path)
+    if listed.returncode != 0 or not listed.stdout:
+        return None
+    meta, _, name = listed.stdout.rstrip(b"\0").partition(b"\t")
+    mode, kind, oid, size = meta.decode().split()
+    if kind != "blob" or mode not in ("100644", "100755") or name.decode("utf-8", "replace") != path:
+        return None
+    return oid, int(size)
+
+
+def _stream(root: Path, oid: str, into: Path, limit: int) -> None:
+    """Write the blob `oid` to `into` in pieces, never more than `limit` bytes."""
+    into.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        subprocess.Popen(["git", "-C", str(root), "cat-file", "blob", oid], stdout=subprocess.PIPE) as proc,
+        open(into, "wb") as out,
+    ):
+        assert proc.stdout is not None
+        written = 0
+        while piece := proc.stdout.read(1 << 20):
+            written += len(piece)
+            if written > limit:  # git said its size: only a changing repository gets here
+                proc.kill()
+                raise InputError(f"{into.name} grew past {limit:,} bytes while it was read from git")
+            out.write(piece)
+    if proc.returncode != 0:
+        raise ConfigError(f"git cat-file could not read {into.name} (object {oid})")
+
+
+def _copy_named(
+    root: Path, commit: str, folder: PurePosixPath, copy: Path, sb_file: Path, label: str
+) -> None:
+    """Copy into `copy` the files the storyboard at `sb_file` names, as they were at `commit`,
+    each within its kind's limit. A file over it is a located problem of the revision."""
+    try:
+        doc = load(sb_file)
+    except ValidationError:
+        return  # the storyboard itself is broken there: loading it says so
+    problems = []
+    done: set[str] = set()
+    todo: list[tuple[str, Path, int]] = []  # every size is known before a byte is written
+    for named in files_named(doc):
+        ref = posixpath.normpath(named.ref)
+        if ref.startswith(("/", "../")) or ref == ".." or "\\" in ref:
+            continue  # it names a file outside the folder: validation says so
+        rel = posixpath.join(str(folder), ref) if str(folder) != "." else ref
+        if rel in done:
+            continue
+        done.add(rel)
+        found = _entry(root, commit, rel)
+        if found is None:
+            continue  # missing at that revision (or a link): validation says so
+        oid, size = found
+        if size > MAX_BYTES[named.kind]:
+            problems.append(doc.problem(named.path, f"{named.ref!r}: {too_big(named.kind, size)}"))
+            continue
+        todo.append((oid, copy / rel, MAX_BYTES[named.kind]))
+    if problems:
+        raise _relabel(ValidationError(problems), sb_file, label)
+    for oid, into, limit in todo:
+        _stream(root, oid, into, limit)
 
 
 @contextmanager
@@ -105,24 +158,14 @@ def storyboard_at(file: Path, rev: str = "HEAD") -> Iterator[Revision]:
             f"{rev}:{rel} is {int(_text(size)) / 1e6:.1f} MB; a storyboard is at most "
             f"{MAX_FILE_BYTES / 1e6:.0f} MB of text"
         )
+    found = _entry(root, commit, rel)
+    if found is None:
+        raise InputError(f"{rev}:{rel} is not a plain file (a link or a folder?): diff reads files only")
     with tempfile.TemporaryDirectory(prefix="storyboard-rev-") as tmp:
-        tar = Path(tmp) / "revision.tar"  # streamed to disk: a folder of media is not held in memory
-        what = str(folder) if str(folder) != "." else "."
-        with open(tar, "wb") as out:
-            archive = subprocess.run(
-                ["git", "-C", str(root), "archive", "--format=tar", commit, "--", what],
-                stdout=out,
-                stderr=subprocess.PIPE,
-                check=False,
-            )
-        if archive.returncode != 0:
-            raise ConfigError(
-                f"git archive {rev} failed: {archive.stderr.decode('utf-8', 'replace').strip()}"
-            )
         copy = Path(tmp) / "tree"
-        _unpack(tar, copy)
-        tar.unlink()
         path = copy / rel
+        _stream(root, found[0], path, MAX_FILE_BYTES)
+        _copy_named(root, commit, folder, copy, path, f"{rev}:{rel}")
         try:
             sb = pipeline.load(path)
         except ValidationError as e:

@@ -15,6 +15,8 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from storyboard.media import fontfile
+
 FAMILY = "storyboard-caption"  # the name the page's styles give it
 MAX_FONT = 64 * 1024 * 1024  # a font file larger than this is not read for a page
 
@@ -56,6 +58,8 @@ def web_font(path: Path | None, text: str) -> WebFont | None:
         if not path.is_file() or path.stat().st_size > MAX_FONT:
             return None
     except OSError:
+        return None
+    if fontfile.problem(path) is not None:  # its tables claim more than the file holds
         return None
     wanted = "".join(sorted({c for c in text if not c.isascii() and not c.isspace()}))
     made = _subset(path, wanted + " ")

@@ -1,10 +1,18 @@
-"""The bounds a prompt template renders within, and the arithmetic that keeps them.
+"""The bounds the templates of a storyboard render within, and the arithmetic that keeps them.
 
 Every value a template makes is measured (`size`, deeply, stopping early) and refused above
 MAX_VALUE; operations that could build a huge value in one step are refused from their
 arguments first (`check_binop`, `check_printf`, `check_spec`, `check_method`), so nothing
-large is ever built; each rendering has budgets of work, text written and loop iterations
-(`rendering()`), and all the renderings of a storyboard share one deadline (`deadline()`).
+large is ever built.
+
+Work is counted in operations: a loop iteration, a call, an operator, a filter, a piece of
+text written, each 64 characters or items a value made, an argument passed or a text scanned
+holds, and the tokens of each template compiled. Each rendering may do MAX_WORK of them (so
+one runaway prompt is named as the one), and all the templates of a file share one budget,
+`FileBudget`: MAX_FILE_WORK operations and DEADLINE_SECONDS of rendering, across every pass
+that renders them (validate, plan, render), so 21 runaway prompts cost what one file may, not
+21 times it. The count is the bound; the clock (injectable) is a backstop for work no count
+sees, and counts only time spent rendering, so a long render between passes spends none.
 The sandbox (sandbox.py) and the filters (filters.py) call these.
 """
 
@@ -23,70 +31,132 @@ from jinja2.sandbox import SecurityError
 
 MAX_VALUE = 100_000  # items or characters in any one value (deep)
 MAX_WRITTEN = 200_000  # characters a rendering may write, captured blocks and macros included
-MAX_WORK = 2_000_000  # units of work per rendering: sizes of values made, calls, iterations
+MAX_WORK = 50_000  # operations one rendering may do
+MAX_FILE_WORK = 250_000  # operations all the templates of a file may do together (~1 s)
+ITEMS_PER_OP = 32  # characters or items handled that count as one operation
+MAX_TOKENS = 1_000  # in one template: a prompt is a paragraph (`{{ x }}` is three)
+TOKEN_OPS = 25  # operations compiling a token costs (Jinja's compiler is slow per token)
+MAX_NESTING = 30  # expressions and tags within each other: Jinja compiles in time ~ depth²
 MAX_ITERATIONS = 10_000  # loop iterations per rendering
 MAX_INT_BITS = 10_000  # an int of ~3000 digits: far more than a prompt needs
 MAX_DEPTH = 32  # nesting of a value that tojson or pprint indents
-DEADLINE_SECONDS = 2.0  # for all the prompts and captions of a storyboard
+DEADLINE_SECONDS = 2.0  # of rendering, for all the templates of a file together
+
+
+LIGHTER = "a prompt is a paragraph: loop over fewer items, build less text, or write it out in `vars:`"
+TOGETHER = (
+    "the bound is for all the prompts, captions and templates of the file together: make the "
+    "heaviest lighter (fewer loop items, shorter texts), or write their text out in `vars:`"
+)
 
 
 class LimitError(SecurityError):
-    """A template asked for more than its bounds allow."""
+    """A template asked for more than its bounds allow; `hint` says what to do instead."""
+
+    def __init__(self, message: str, hint: str = LIGHTER) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class FileLimitError(LimitError):
+    """The templates of a file together went past the file's budget."""
+
+    def __init__(self, message: str, hint: str = TOGETHER) -> None:
+        super().__init__(message, hint)
+
+
+def ops(items: int) -> int:
+    """The operations that handling `items` characters or items counts for."""
+    return 1 + items // ITEMS_PER_OP
+
+
+@dataclass(eq=False)
+class FileBudget:
+    """The work and time all the templates of one file may take, across every pass that
+    renders them. `clock` is injectable: tests drive it, never the wall."""
+
+    work: int = MAX_FILE_WORK
+    seconds: float = DEADLINE_SECONDS
+    # the rendering thread's CPU time: what the templates spend, however busy the machine is
+    # (rendering never waits on anything, so its wall time is this plus other programs' turns)
+    clock: Callable[[], float] = time.thread_time
+    used: int = 0  # operations counted so far
+    compiled: set[tuple[str, str]] = field(default_factory=set)  # (text, name) charged for compiling
+
+    @property
+    def spent(self) -> str | None:
+        """Which of the file's bounds is used up, in words; None while some is left."""
+        if self.work <= 0:
+            return f"they did more than {MAX_FILE_WORK:,} operations together"
+        if self.seconds <= 0:
+            return f"they took more than {DEADLINE_SECONDS:g} s of work to render together"
+        return None
+
+    def charge(self, units: int) -> None:
+        self.work -= units
+        self.used += units
+        if self.work < 0:
+            raise FileLimitError(
+                f"the templates of this file together do more than {MAX_FILE_WORK:,} operations, "
+                "and this one went past it"
+            )
+
+    def charge_compile(self, text: str, name: str, tokens: int) -> None:
+        """Compiling a template counts once per file, by its tokens (each prompt is compiled
+        under its own name, so that errors point at it)."""
+        if (text, name) not in self.compiled:
+            self.compiled.add((text, name))
+            self.charge(tokens * TOKEN_OPS)
 
 
 @dataclass
 class _Limits:
+    file: FileBudget
     deadline: float
     work: int = MAX_WORK
     written: int = MAX_WRITTEN
     iterations: int = MAX_ITERATIONS
-    ticks: int = field(default=0)
+    ticks: int = 0
 
     def charge(self, units: int) -> None:
         self.work -= units
         if self.work < 0:
-            raise LimitError(f"the template does more than {MAX_WORK} units of work")
-        self.ticks += 1
-        if self.ticks % 64 == 0 and time.monotonic() > self.deadline:
             raise LimitError(
-                f"the templates take more than {DEADLINE_SECONDS:g} s to render (a loop or "
-                "filter doing too much work?)"
+                f"the template does more than {MAX_WORK:,} operations (loop iterations, calls, "
+                f"filters, operators, and every {ITEMS_PER_OP} characters or items they handle)"
+            )
+        self.file.charge(units)
+        self.ticks += 1
+        if self.ticks % 64 == 0 and self.file.clock() > self.deadline:
+            raise FileLimitError(
+                f"the templates of this file together take more than {DEADLINE_SECONDS:g} s of "
+                "work to render, and this one went past it (a loop or filter doing too much?)"
             )
 
 
 _current: contextvars.ContextVar[_Limits | None] = contextvars.ContextVar("storyboard_limits", default=None)
-_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("storyboard_deadline", default=None)
 
 
 @contextmanager
-def deadline(seconds: float = DEADLINE_SECONDS) -> Iterator[None]:
-    """One deadline for every rendering inside the block (all the prompts of a storyboard)."""
-    if _deadline.get() is not None:  # an outer deadline already holds
-        yield
-        return
-    token = _deadline.set(time.monotonic() + seconds)
-    try:
-        yield
-    finally:
-        _deadline.reset(token)
-
-
-@contextmanager
-def rendering() -> Iterator[_Limits]:
-    """Fresh budgets for one rendering, under the current deadline (or one of its own)."""
-    end = _deadline.get()
-    limits = _Limits(end if end is not None else time.monotonic() + DEADLINE_SECONDS)
+def rendering(budget: FileBudget | None = None) -> Iterator[_Limits]:
+    """Fresh limits for one rendering, within `budget` (the file's; one of its own if None).
+    The time spent inside is taken from the budget's seconds, whatever happens."""
+    file = budget if budget is not None else FileBudget()
+    start = file.clock()
+    limits = _Limits(file, start + file.seconds)
     token = _current.set(limits)
     try:
         yield limits
     finally:
         _current.reset(token)
+        file.seconds -= file.clock() - start
 
 
 def current() -> _Limits:
     found = _current.get()
     if found is None:  # rendering outside `rendering()`: bounded all the same
-        found = _Limits(time.monotonic() + DEADLINE_SECONDS)
+        file = FileBudget()
+        found = _Limits(file, file.clock() + file.seconds)
         _current.set(found)
     return found
 
@@ -140,7 +210,7 @@ def made(value: Any, what: str = "an operation") -> Any:
     n = size(value)
     if n > MAX_VALUE:
         raise LimitError(f"{what} makes a value larger than {MAX_VALUE} characters or items")
-    current().charge(n)
+    current().charge(ops(n))
     return value
 
 

@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from storyboard.errors import Problem, ValidationError, format_path
+from storyboard.media import fontfile
 from storyboard.money import PRICE_FORMS, PRICE_MODELS, price_problems
 from storyboard.providers import registry
 from storyboard.resources import builtin_templates
@@ -30,12 +31,36 @@ from storyboard.spec.document import Document, PathKey, load
 from storyboard.spec.model import CLIP_SECONDS, MAX_SECONDS, MAX_SHOTS, Storyboard
 from storyboard.spec.schema import did_you_mean
 from storyboard.spec.sniff import audio_kind, image_kind, what_it_is
-from storyboard.spec.templating import check_all
+from storyboard.spec.templating import MAX_TEMPLATE_BYTES, check_all
 
 MAX_IMAGE_BYTES = 50 * 1024 * 1024  # the providers' upload limit
-# the first bytes of a TrueType (1.0 or Apple's 'true'), OpenType (CFF) or collection file
-FONT_MAGIC = (b"\x00\x01\x00\x00", b"OTTO", b"true", b"ttcf")
+MAX_AUDIO_BYTES = 256 * 1024 * 1024  # a film's music: three minutes of 96 kHz float WAV fit
+# what each kind of file a storyboard names may weigh: validate refuses more, and so does diff
+# before it writes a revision's copy
+MAX_BYTES = {
+    "image": MAX_IMAGE_BYTES,
+    "audio": MAX_AUDIO_BYTES,
+    "font": fontfile.MAX_FONT_BYTES,
+    "template": MAX_TEMPLATE_BYTES,
+}
 MAX_REFERENCES = 3
+
+
+@dataclass(frozen=True)
+class Named:
+    """A file a storyboard names: where (its path in the document), as written, and its kind."""
+
+    path: PathKey
+    ref: str
+    kind: str  # a key of MAX_BYTES
+
+
+def files_named(doc: Document) -> list[Named]:
+    """Every file `doc` names (images, music, its font, its templates), whether or not it
+    exists: what a copy of its folder needs, and nothing else."""
+    checker = _Checker(doc)
+    checker.run()
+    return checker.named
 
 
 def validate_document(doc: Document) -> list[Problem]:
@@ -99,6 +124,18 @@ def _template_problems(partial: model.Partial, problems: list[Problem]) -> list[
     return [p for p in out if not _echoes(p, dropped)]
 
 
+def too_big(kind: str, size: int) -> str:
+    """The problem of a file of `kind` that weighs `size` bytes, over MAX_BYTES[kind]."""
+    if kind == "image":
+        return f"the image is {size / 2**20:.0f} MB; the providers take at most 50 MB: export it smaller"
+    if kind == "template":
+        return "a template is text of a few lines; this file is over 1 MB"
+    if kind == "audio":
+        limit = MAX_AUDIO_BYTES // 2**20
+        return f"the music is {size / 2**20:.0f} MB; at most {limit} MB: export it as MP3 or M4A"
+    return fontfile.too_big(size)
+
+
 def sort_problems(problems: list[Problem]) -> list[Problem]:
     """In the file's order, each once."""
     unique: dict[tuple[str, str, int, int], Problem] = {}
@@ -125,6 +162,7 @@ class _ShotInfo:
 class _Checker:
     doc: Document
     problems: list[Problem] = field(default_factory=list)
+    named: list[Named] = field(default_factory=list)  # every file reference met, in order
     _files: dict[tuple[Path, str], str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -207,6 +245,7 @@ class _Checker:
 
     def file(self, path: PathKey, ref: str, what: str) -> Path | None:
         """Check that `ref` is a file inside the storyboard's folder holding `what`."""
+        self.named.append(Named(path, ref, what))
         if _control(ref):
             self.add(path, f"{_short(ref)!r}: a path cannot hold control characters")
             return None
@@ -261,21 +300,20 @@ class _Checker:
                 head = f.read(16)
         except OSError as e:
             return f"cannot read the file ({e.strerror or e})"
+        if size > MAX_BYTES[what]:
+            return too_big(what, size)
         if what == "image":
-            if size > MAX_IMAGE_BYTES:
-                return (
-                    f"the image is {size / 2**20:.0f} MB; the providers take at most 50 MB: export it smaller"
-                )
             if image_kind(head) is None:
                 return f"not a JPEG, PNG or WebP image ({what_it_is(head)}): export it as PNG or JPEG"
         elif what == "audio":
             if audio_kind(head) is None:
                 return f"not an MP3, WAV, M4A, OGG or FLAC sound file ({what_it_is(head)}): export it as MP3"
         elif what == "font":
-            if head[:4] not in FONT_MAGIC:
+            if head[:4] not in fontfile.MAGIC:
                 return f"not a TrueType or OpenType font ({what_it_is(head)}): give a .ttf, .otf or .ttc file"
-        elif what == "template" and size > 1_000_000:
-            return "a template is text of a few lines; this file is over 1 MB"
+            broken = fontfile.problem(resolved)  # its tables against its size, before any reader
+            if broken is not None:
+                return f"{broken}: export the font again, or give another .ttf, .otf or .ttc file"
         return None
 
     def _near_miss(self, resolved: Path) -> str | None:

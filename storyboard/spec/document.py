@@ -8,6 +8,7 @@ and (3) bound the work, so that a "billion laughs" alias bomb is an error, not a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,14 @@ class Document:
     def name(self) -> str:
         return str(self.path)
 
+    @cached_property
+    def lines(self) -> list[str]:
+        """The text split into lines once: every location looks its line up here, so a file
+        with 20,000 problems costs one split, not one per problem."""
+        return self.text.splitlines()
+
     def source_line(self, line: int) -> str | None:
-        lines = self.text.splitlines()
+        lines = self.lines
         return lines[line - 1] if 0 < line <= len(lines) else None
 
     def location(self, path: PathKey | list[str | int], *, key: bool = False) -> Location:

@@ -18,6 +18,7 @@ from storyboard.spec.bounds import (
     estimate_join,
     estimate_replace,
     made,
+    ops,
     refuse_over,
     size,
     str_of,
@@ -137,10 +138,19 @@ _PRECHECKS: dict[str, Callable[..., None]] = {
 }
 
 
+# filters that call Python for each item of their input (a key, a comparison): an item is an
+# operation, where elsewhere 64 count as one
+_PER_ITEM = frozenset(
+    {"sort", "unique", "groupby", "dictsort", "min", "max", "sum", "selectattr", "rejectattr"}
+)
+
+
 def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    """`func` with its arguments checked first (for filters that can grow a value) and its
-    result measured; Jinja's pass_* markers are kept by functools.wraps."""
+    """`func` with its arguments checked first (for filters that can grow a value), its input
+    counted as work, and its result measured; Jinja's pass_* markers are kept by
+    functools.wraps."""
     pre = _PRECHECKS.get(name)
+    per_item = name in _PER_ITEM
     pass_arg = getattr(func, "jinja_pass_arg", None)
 
     first = 1 if pass_arg is not None else 0  # the environment or context comes first
@@ -151,6 +161,9 @@ def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             if isinstance(args[first], Iterator):  # measured once, then handed on as a list
                 args = (*args[:first], list(counted(args[first])), *args[first + 1 :])
             pre(*args[first:], **kwargs)
+        if len(args) > first and not isinstance(args[first], Iterator):
+            n = size(args[first])
+            current().charge(n if per_item else ops(n))
         result = func(*args, **kwargs)
         if isinstance(result, Iterator) and not isinstance(result, (str, bytes)):
             return counted(result)  # map, select...: consumed later, item by item

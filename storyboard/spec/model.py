@@ -117,6 +117,15 @@ class Captions:
     font: Path | None = None  # the user's font file, tried first
 
 
+@dataclass(eq=False)
+class Renders:
+    """What a storyboard's templates made, each once however many passes ask for it, and the
+    one budget of work and time they all render within (spec.templating keeps both)."""
+
+    made: dict[tuple[int, str], Any] = field(default_factory=dict)  # (shot index, what) -> result
+    budget: Any = None  # a spec.bounds.FileBudget, made at the first rendering
+
+
 @dataclass(frozen=True)
 class Storyboard:
     path: Path  # the storyboard file, absolute
@@ -137,6 +146,7 @@ class Storyboard:
     # `providers: {name: {price: ...}}`: the price the user declares, by provider name
     prices: dict[str, Price] = field(default_factory=dict)
     doc: Document | None = field(default=None, compare=False, repr=False)
+    renders: Renders = field(default_factory=Renders, init=False, compare=False, repr=False)
 
     def location(self, path: tuple[str | int, ...], *, key: bool = False) -> Location | None:
         """Where a part of the storyboard stands in its file, for messages."""

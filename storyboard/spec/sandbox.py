@@ -8,9 +8,13 @@ reaching Python's internals; the bounds here stop it from eating the machine:
 - operations that could build a huge value in one step (`'x'|center(10**9)`, `9**64**64`,
   `s.replace('', t)`, `'%1000000000s' % x`) are refused by arithmetic on their arguments
   before anything is built;
-- every piece of text written, captured blocks and macros included, and every loop iteration
-  count against one budget per rendering;
-- all the renderings of a storyboard share one deadline (`deadline(seconds)`).
+- every piece of text written, captured blocks and macros included, every loop iteration,
+  call (by its arguments, and a method of a long text or list by its length), slice and
+  operator counts as work, against each rendering's budget and the file's (bounds.FileBudget:
+  one budget of work and time for all the templates of a file, across passes);
+- a template is compiled only when it is short and shallow enough to compile quickly: its
+  tokens are counted before Jinja parses it (MAX_TOKENS), and its nesting is measured before
+  Jinja's code generator, whose time grows with the square of it, sees it (MAX_NESTING).
 
 The bounds themselves live in bounds.py, the bounded filters in filters.py; this module is
 the environment: Jinja's compiler with three hooks, and the sandbox's interception points.
@@ -27,19 +31,23 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from jinja2 import StrictUndefined, nodes
-from jinja2.compiler import CodeGenerator, Frame
+from jinja2.compiler import CodeGenerator, Frame, operators
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 
 from storyboard.spec.bounds import (
     MAX_ITERATIONS,
+    MAX_NESTING,
+    MAX_TOKENS,
     MAX_WRITTEN,
+    FileBudget,
+    FileLimitError,
     LimitError,
     check_binop,
     check_method,
     check_spec,
     current,
-    deadline,
     made,
+    ops,
     refuse_over,
     rendering,
     size,
@@ -47,7 +55,18 @@ from storyboard.spec.bounds import (
 )
 from storyboard.spec.filters import bounded_filter, counted
 
-__all__ = ["BoundedSandbox", "LimitError", "bounded_filter", "bounded_range", "deadline", "rendering"]
+__all__ = [
+    "BoundedSandbox",
+    "FileBudget",
+    "FileLimitError",
+    "LimitError",
+    "bounded_filter",
+    "bounded_range",
+    "rendering",
+]
+
+_SIZED = (str, bytes, list, tuple, dict, set, frozenset)
+_SPLIT = "split it into parts: {% set part = ... %}, then use the parts"
 
 
 class _BoundedFormatter(SandboxedFormatter):
@@ -58,9 +77,10 @@ class _BoundedFormatter(SandboxedFormatter):
 
 # the environment -------------------------------------------------------------------------
 class _CodeGenerator(CodeGenerator):
-    """Jinja's compiler with three hooks: every loop iterates through `environment.sb_loop`,
+    """Jinja's compiler with four hooks: every loop iterates through `environment.sb_loop`,
     every `~` joins through `environment.sb_concat`, every piece of output (yielded or
-    captured by set blocks, macros and filter blocks) passes `environment.sb_written`."""
+    captured by set blocks, macros and filter blocks) passes `environment.sb_written`, and
+    what a slice makes or a comparison walks passes `environment.sb_handled`."""
 
     def visit_For(self, node: nodes.For, frame: Frame) -> None:
         node = copy.copy(node)  # the tree stays as parsed; only this loop's code changes
@@ -75,6 +95,25 @@ class _CodeGenerator(CodeGenerator):
             self.visit(arg, frame)
             self.write(", ")
         self.write("))")
+
+    def visit_Getitem(self, node: nodes.Getitem, frame: Frame) -> None:
+        if not isinstance(node.arg, nodes.Slice):  # the rest go through environment.getitem
+            super().visit_Getitem(node, frame)
+            return
+        self.write("environment.sb_handled(")  # a slice copies: Jinja writes it inline
+        super().visit_Getitem(node, frame)
+        self.write(")")
+
+    def visit_Compare(self, node: nodes.Compare, frame: Frame) -> None:
+        # `==` and `in` walk both sides: each side is counted by its size
+        self.write("(environment.sb_handled(")
+        self.visit(node.expr, frame)
+        self.write(")")
+        for op in node.ops:
+            self.write(f" {operators[op.op]} environment.sb_handled(")
+            self.visit(op.expr, frame)
+            self.write(")")
+        self.write(")")
 
     def _output_const_repr(self, group: Iterable[Any]) -> str:
         return f"environment.sb_written({super()._output_const_repr(group)})"
@@ -102,8 +141,48 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         check_binop(operator, left, right)
         return made(super().call_binop(context, operator, left, right), f"a `{operator}`")
 
+    def compile_counted(self, source: str, name: str) -> tuple[Any, int]:
+        """The template compiled under its own file name (so Jinja maps runtime errors to its
+        lines), and how many tokens it is (what compiling it costs): refused past MAX_TOKENS
+        before Jinja parses it."""
+        tokens = 0
+        for _ in self._tokenize(source, name, name):
+            tokens += 1
+            if tokens > MAX_TOKENS:
+                raise LimitError(
+                    f"the template is more than {MAX_TOKENS:,} tokens long",
+                    "text outside `{{ }}` and `{% %}` is one token however long, `{{ x }}` is "
+                    "three: keep the tags few, or put the long parts in `vars:`",
+                )
+        code = self.compile(source, name=name, filename=name)
+        return self.template_class.from_code(self, code, self.make_globals(None), None), tokens
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        """Jinja's parser, and the tree's nesting measured before the code generator sees it."""
+        try:
+            tree = super()._parse(source, name, filename)
+        except RecursionError:
+            raise LimitError(f"the template nests more than {MAX_NESTING} levels deep", _SPLIT) from None
+        deepest = 0
+        stack: list[tuple[nodes.Node, int]] = [(tree, 0)]
+        while stack:
+            node, d = stack.pop()
+            deepest = max(deepest, d)
+            if deepest > MAX_NESTING:
+                raise LimitError(
+                    f"the template nests more than {MAX_NESTING} levels deep (an expression of "
+                    "many operators, or tags within tags)",
+                    _SPLIT,
+                )
+            stack.extend((child, d + 1) for child in node.iter_child_nodes())
+        return tree
+
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        current().charge(1)
+        # a call costs by its arguments (`f(*range(9999))` passes 9999), and a method of a long
+        # text or list by that length: count, find and the like scan it whole
+        owner = getattr(__obj, "__self__", None)
+        scanned = size(owner) if isinstance(owner, _SIZED) else 0
+        current().charge(ops(len(args) + len(kwargs) + scanned))
         if getattr(__obj, "__name__", "") == "join" and args and isinstance(args[0], Iterator):
             args = (list(counted(args[0])), *args[1:])
         # inside a loop or block Jinja passes its own _loop_vars/_block_vars along (Context.call
@@ -152,8 +231,13 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         limits.written -= n
         if limits.written < 0:
             raise LimitError(f"the template writes more than {MAX_WRITTEN} characters")
-        limits.charge(1 + n // 64)
+        limits.charge(ops(n))
         return text
+
+    def sb_handled(self, value: Any) -> Any:
+        """A value an operation walks or copies (a slice, a side of `==` or `in`), counted."""
+        current().charge(ops(size(value)))
+        return value
 
 
 def bounded_range(*args: Any) -> range:

@@ -2,6 +2,10 @@
 
 Both run in Jinja's immutable sandbox with undefined names as errors (never an empty string),
 and a template file may only come from the built-ins or the storyboard's own folder.
+
+Each prompt and caption of a storyboard is rendered once, whichever pass asks first
+(validate, plan, render), and kept with the storyboard (`Storyboard.renders`) with the one
+budget all its templates share (bounds.FileBudget): a pass after the first renders nothing.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import difflib
 import re
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -110,11 +114,22 @@ def _error_line(exc: BaseException, name: str) -> int | None:
     return line
 
 
-def _render(template: Any, ctx: dict[str, Any]) -> str:
-    """Render with fresh budgets, stopping as soon as the output is too long."""
+def budget(sb: Storyboard) -> sandbox.FileBudget:
+    """The one budget all the templates of `sb`'s file render within, across passes."""
+    if sb.renders.budget is None:
+        sb.renders.budget = sandbox.FileBudget()
+    found: sandbox.FileBudget = sb.renders.budget
+    return found
+
+
+def _render(file: sandbox.FileBudget, text: str, name: str, ctx: dict[str, Any]) -> str:
+    """Compile (counted once per file) and render within the file's budget and fresh limits
+    of its own, stopping as soon as the output is too long."""
     out: list[str] = []
     size = 0
-    with sandbox.rendering():
+    with sandbox.rendering(file):
+        template, tokens = _compile(text, name)
+        file.charge_compile(text, name, tokens)
         for chunk in template.generate(ctx):
             size += len(chunk)
             if size > MAX_OUTPUT:
@@ -123,20 +138,68 @@ def _render(template: Any, ctx: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _compile(text: str, name: str) -> tuple[Any, int]:
+    """The compiled template and its tokens; a template that cannot compile fails the same
+    way each time without being compiled again."""
+    found = _compiled(text, name)
+    if isinstance(found, BaseException):
+        raise found
+    return found
+
+
 @lru_cache(maxsize=256)  # the storyboard's template wraps every shot: compile it once
-def _compile(text: str, name: str) -> Any:
-    # compiled under its own file name so Jinja maps runtime errors to the template's lines
-    code = _env.compile(text, name=name, filename=name)
-    return _env.template_class.from_code(_env, code, _env.make_globals(None), None)
+def _compiled(text: str, name: str) -> tuple[Any, int] | Exception:
+    try:
+        return _env.compile_counted(text, name)
+    except Exception as e:  # kept, and raised again by _compile
+        return e
+
+
+def _once(sb: Storyboard, shot: Shot, what: str, render: Callable[[], Any]) -> Any:
+    """`render()`'s result for this shot, made the first time it is asked for: a later pass
+    (plan after validate) gets the same text, or the same problems, for no work."""
+    key = (shot.index, what)
+    kept = sb.renders.made.get(key)
+    if kept is None or kept[0] is not shot:
+        spent = budget(sb).spent
+        if spent is not None:
+            kept = (shot, ValidationError([_not_rendered(sb, shot, what, spent, 0)]))
+        else:
+            try:
+                kept = (shot, render())
+            except ValidationError as e:
+                kept = (shot, e)
+        sb.renders.made[key] = kept
+    if isinstance(kept[1], ValidationError):
+        raise ValidationError(kept[1].problems)
+    return kept[1]
+
+
+def _not_rendered(sb: Storyboard, shot: Shot, what: str, spent: str, more: int) -> Problem:
+    """The problem for templates left unrendered because the file's budget is used up."""
+    others = f" (nor the {more} prompts and captions after it)" if more else ""
+    return Problem(
+        f"the {what} was not rendered{others}: the templates before it used up what the templates "
+        f"of one file may do ({spent})",
+        f"shots[{shot.index}].{what}",
+        sb.location(("shots", shot.index, what)),
+        "fix the templates named above (a loop or filter doing too much), then validate again",
+    )
 
 
 def render_caption(sb: Storyboard, shot: Shot) -> str | None:
     """The shot's caption, a template like its prompt (with the same names), or None."""
     if shot.caption is None:
         return None
+    result: str = _once(sb, shot, "caption", lambda: _caption(sb, shot))
+    return result
+
+
+def _caption(sb: Storyboard, shot: Shot) -> str:
+    assert shot.caption is not None
     name = f"{sb.path.name}:shots[{shot.index}].caption"
     try:
-        return _render(_compile(shot.caption, name), context(sb, shot)).strip()
+        return _render(budget(sb), shot.caption, name, context(sb, shot)).strip()
     except Exception as e:  # anything a template can raise is the template's fault
         raise ValidationError(
             [
@@ -155,11 +218,16 @@ def render_prompt(sb: Storyboard, shot: Shot) -> str:
 
     Raises ValidationError with one Problem naming the shot, the template file and line.
     """
+    result: str = _once(sb, shot, "prompt", lambda: _prompt(sb, shot))
+    return result
+
+
+def _prompt(sb: Storyboard, shot: Shot) -> str:
     ctx = context(sb, shot)
     shot_path = ("shots", shot.index, "prompt")
     prompt_name = f"{sb.path.name}:shots[{shot.index}].prompt"
     try:
-        prompt = _render(_compile(shot.prompt, prompt_name), ctx)
+        prompt = _render(budget(sb), shot.prompt, prompt_name, ctx)
     except Exception as e:  # anything a template can raise is the template's fault
         loc = sb.location(shot_path)
         line = _error_line(e, prompt_name)
@@ -187,7 +255,7 @@ def render_prompt(sb: Storyboard, shot: Shot) -> str:
             [Problem(e.message, ".".join(str(p) for p in field_path), sb.location(field_path))]
         ) from None
     try:
-        text = _render(_compile(source.text, source.name), {**ctx, "prompt": prompt})
+        text = _render(budget(sb), source.text, source.name, {**ctx, "prompt": prompt})
     except Exception as e:  # anything a template can raise is the template's fault
         line = _error_line(e, source.name) or 1
         lines = source.text.splitlines()
@@ -206,6 +274,8 @@ def render_prompt(sb: Storyboard, shot: Shot) -> str:
 
 
 def _describe(e: BaseException) -> str:
+    if isinstance(e, sandbox.LimitError):
+        return str(e)
     if isinstance(e, SecurityError):
         return f"not allowed in a template ({e})"
     if isinstance(e, RecursionError):
@@ -221,6 +291,8 @@ def _describe(e: BaseException) -> str:
 
 
 def _hint(e: BaseException, ctx: dict[str, Any], source: str | None = None) -> str | None:
+    if isinstance(e, sandbox.LimitError):
+        return e.hint
     m = re.match(r"'(\w+)' is undefined", str(e))
     if m:
         close = difflib.get_close_matches(m.group(1), list(ctx), n=1)
@@ -260,16 +332,31 @@ def _member_hint(name: str, ctx: dict[str, Any], source: str) -> str | None:
 
 def check_all(sb: Storyboard, shots: Iterable[int] | None = None) -> list[Problem]:
     """Render every prompt and caption once (of the shots at these indices; all by default),
-    under one deadline: the template problems every command reports with the file's others."""
+    within the file's budget: the template problems every command reports with the file's
+    others. Templates the budget did not reach are one problem, at the first of them."""
     problems: list[Problem] = []
     wanted = None if shots is None else set(shots)
-    with sandbox.deadline():
-        for shot in sb.shots:
-            if wanted is not None and shot.index not in wanted:
-                continue
-            for render in (render_prompt, render_caption):
-                try:
-                    render(sb, shot)
-                except ValidationError as e:
-                    problems.extend(e.problems)
+    todo = [
+        (shot, what, render)
+        for shot in sb.shots
+        if wanted is None or shot.index in wanted
+        for what, render in (("prompt", render_prompt), ("caption", render_caption))
+        if what == "prompt" or shot.caption is not None
+    ]
+    skipped: list[tuple[Shot, str]] = []
+    for shot, what, render in todo:
+        kept = sb.renders.made.get((shot.index, what))
+        if budget(sb).spent is not None and (kept is None or kept[0] is not shot):
+            skipped.append((shot, what))
+            continue
+        try:
+            render(sb, shot)
+        except ValidationError as e:  # those the budget left unrendered share one problem
+            problems.extend(p for p in e.problems if all(p is not q for q in problems))
+    if skipped:
+        shot, what = skipped[0]
+        problem = _not_rendered(sb, shot, what, budget(sb).spent or "", len(skipped) - 1)
+        problems.append(problem)
+        for s, w in skipped:  # every later pass says the same, once
+            sb.renders.made[(s.index, w)] = (s, ValidationError([problem]))
     return problems

@@ -98,7 +98,7 @@ def test_a_bad_user_font_is_a_clear_error(tmp_path: Path) -> None:
         choose_font("x", user_font=tmp_path / "nope.ttf")
     junk = tmp_path / "junk.ttf"
     junk.write_bytes(b"not a font" * 50)
-    with pytest.raises(InputError, match="not a font that can be read"):
+    with pytest.raises(InputError, match=r"caption font junk\.ttf cannot be used: it is not a TrueType"):
         choose_font("x", user_font=junk)
 
 

@@ -332,3 +332,77 @@ def test_selecting_a_made_take_costs_nothing_as_plan_says(
         assert data["cost"]["shots"] == 0 and data["cost"]["credits"] == 0
         assert data["render"]["cost"]["shots"] == plan["cost"]["shots"] == 0
         assert len(srv.requests) == sent  # nothing was asked of the service
+
+
+def _written(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Every file diff writes into its copy of the revision, with the limit it was written under."""
+    from storyboard.report import revision
+
+    seen: list[tuple[str, int]] = []
+    stream = revision._stream
+
+    def counted(root: Path, oid: str, into: Path, limit: int) -> None:
+        inside = into.parts[into.parts.index("tree") + 1 :]  # the copy's folder is named tree
+        seen.append(("/".join(inside), limit))
+        stream(root, oid, into, limit)
+
+    monkeypatch.setattr(revision, "_stream", counted)
+    return seen
+
+
+def test_diff_writes_only_the_storyboard_and_the_files_it_names(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit that adds a big file beside the storyboard (64 MB of zeros, sparse on disk; git
+    stores it in a few KB): diff's copy holds the storyboard and what it names, not that."""
+    folder = repo / "films/lighthouse"
+    with (folder / "raw-footage.mov").open("wb") as f:
+        f.truncate(64 * 2**20)
+    (folder / "notes").mkdir()
+    (folder / "notes/todo.txt").write_text("not named by the storyboard\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "footage beside the storyboard")
+    from storyboard.report.revision import storyboard_at
+
+    written = _written(monkeypatch)
+    with storyboard_at(board(repo), "HEAD") as then:
+        assert then.storyboard is not None
+        copy = then.storyboard.root
+        on_disk = sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file())
+        size = sum(p.stat().st_size for p in copy.rglob("*") if p.is_file())
+    named = sorted(
+        [f"images/{n}" for n in ("dawn.jpg", "keeper-front.png", "keeper-side.webp", "lamp.jpg")]
+        + ["images/night.png", "images/storm.webp", "audio/theme.mp3", "templates/storm.j2"]
+    )
+    assert on_disk == sorted(["lighthouse.yaml", *named])
+    assert sorted(w for w, _ in written) == sorted(
+        f"films/lighthouse/{n}" for n in ["lighthouse.yaml", *named]
+    )
+    assert size < 2**20  # the example's own media: the footage was never written
+    limits = dict(written)
+    assert limits["films/lighthouse/lighthouse.yaml"] == 1_000_000
+    assert limits["films/lighthouse/images/dawn.jpg"] == 50 * 2**20
+    assert limits["films/lighthouse/audio/theme.mp3"] == 256 * 2**20
+    assert diff(repo, str(board(repo)))["cost"]["shots"] == 0  # and diff reads it as before
+
+
+def test_a_named_file_over_its_limit_at_the_revision_is_a_located_problem_unwritten(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = repo / "films/lighthouse"
+    good = (folder / "images/lamp.jpg").read_bytes()
+    with (folder / "images/lamp.jpg").open("r+b") as f:  # a JPEG's bytes, then 51 MB of zeros
+        f.truncate(51 * 2**20)
+    git(repo, "commit", "-qam", "an image too big to send")
+    (folder / "images/lamp.jpg").write_bytes(good)
+    written = _written(monkeypatch)
+    (error,) = json.loads(diff(repo, str(board(repo)), code=2))["errors"]
+    assert (error["file"], error["line"], error["path"]) == (
+        "HEAD:films/lighthouse/lighthouse.yaml",
+        39,
+        "shots[1].references[1].file",
+    )
+    assert error["message"].startswith(
+        "'images/lamp.jpg': the image is 51 MB; the providers take at most 50 MB"
+    )
+    assert [w for w, _ in written] == ["films/lighthouse/lighthouse.yaml"]

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from unittest import mock
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storyboard.errors import ValidationError
 from storyboard.spec.checks import load_storyboard
@@ -225,3 +229,38 @@ def test_an_unquoted_template_that_parses_as_a_map_says_quote_it() -> None:
         parse("storyboard: 1\nshots:\n  - id: a\n    prompt: {{ place }}\n", Path("x.yaml"))
     p = e.value.problems[0]
     assert "must be in quotes" in p.message and p.hint == 'e.g. prompt: "{{ place }} at dawn"'
+
+
+class _CountedText(str):
+    """Text that counts how often it is split into lines: the work of locating problems."""
+
+    splits = 0
+
+    def splitlines(self, keepends: bool = False) -> list[str]:
+        type(self).splits += 1
+        return super().splitlines(keepends)
+
+
+@settings(max_examples=6, deadline=None)
+@given(
+    count=st.sampled_from([4, 7, 500, 20_000]),
+    names=st.lists(st.sampled_from(["k", "mood", "place", "x-y"]), min_size=1, max_size=3, unique=True),
+)
+def test_problems_are_located_with_one_split_of_the_file(count: int, names: list[str]) -> None:
+    """However many duplicate keys (20,000 at file scale), the file is split into lines once,
+    and every duplicate is named at its own line with that line's text."""
+    lines = ["storyboard: 1", "vars:"] + [f"  {names[i % len(names)]}: {i}" for i in range(count)]
+    _CountedText.splits = 0
+    compose = yaml.compose  # the C parser takes only a plain str; the document keeps ours
+    with (
+        mock.patch.object(yaml, "compose", lambda text, Loader: compose(str(text), Loader=Loader)),
+        pytest.raises(ValidationError) as err,
+    ):
+        parse(_CountedText("\n".join(lines) + "\n"), Path("board.yaml"))
+    problems = err.value.problems
+    assert len(problems) == count - len(names)
+    assert _CountedText.splits == 1
+    for p in problems[:: max(1, len(problems) // 50)]:
+        assert p.location is not None
+        assert p.location.source_line == lines[p.location.line - 1]
+        assert p.message.startswith(f"duplicate key {p.path.split('.')[-1]!r}")
