@@ -40,31 +40,49 @@ PIECE = 8  # a run of this many of a key's characters is redacted wherever it ap
 SHORTEST = 4  # keys shorter than this are not secrets worth the name (and would hit everywhere)
 DEPTH = 4  # layers of escaping undone (`&amp;#x25;2F`: three)
 
-# One escape of any kind, in one alternation: a layer decodes a mixture in one pass. Each named
-# group is one kind; `_decode` turns its match into characters.
-_ESCAPE = re.compile(
-    r"""
-    \\(?:                                        # backslash escapes
-        u\{(?P<jsu>[0-9A-Fa-f]{1,6})\}           #   JavaScript \u{1F600}
-      | u(?P<u4>[0-9A-Fa-f]{4})                  #   JSON, JavaScript, Java: \u002F
-      | U(?P<u8>[0-9A-Fa-f]{8})                  #   Python \U0000002F
-      | x(?P<x2>[0-9A-Fa-f]{2})                  #   \x2F
-      | (?P<cont>\r\n|\r|\n)                       #   a line continuation: nothing
-      | (?P<punct>[^0-9A-Za-z\s])                #   \/ (PHP, JSON), \\, \", \- (regex quoting)
-    )
-  | %(?:                                         # percent-encoding
-        u(?P<pu>[0-9A-Fa-f]{4})                  #   JavaScript escape(): %u002F
+# Escapes of three kinds, and zero-width spaces. A layer decodes all of them in one pass (a
+# mixture: `%2F` beside `&#x2F;`); each named group is one kind, which `_decode` undoes.
+_BACKSLASH = r"""
+    \\(?:
+        u\{(?P<jsu>[0-9A-Fa-f]{1,6})\}           # JavaScript \u{1F600}
+      | u(?P<u4>[0-9A-Fa-f]{4})                  # JSON, JavaScript, Java: \u002F
+      | U(?P<u8>[0-9A-Fa-f]{8})                  # Python \U0000002F
+      | x(?P<x2>[0-9A-Fa-f]{2})                  # \x2F
+      | (?P<cont>\r\n|\r|\n)                     # a line continuation: nothing
+      | KEEP(?P<punct>[^0-9A-Za-z\s])            # \/ (PHP, JSON), \\, \", \- (regex quoting)
+    )"""
+_PERCENT = r"""
+    %(?:
+        u(?P<pu>[0-9A-Fa-f]{4})                  # JavaScript escape(): %u002F
       | (?P<pct>[0-9A-Fa-f]{2}(?:%[0-9A-Fa-f]{2})*)  # %2F, a UTF-8 sequence as one
-    )
-  | &(?:                                         # HTML character references
-        \#[xX](?P<hex>[0-9A-Fa-f]{1,8});?         #   &#x2F;
-      | \#(?P<dec>[0-9]{1,10});?                  #   &#47;
-      | (?P<named>[A-Za-z][A-Za-z0-9]{1,31};?)   #   &sol; &amp (a few work without the ;)
-    )
-  | (?P<invisible>[\u00ad\u200b-\u200d\u2060\ufeff])  # a zero-width space splitting the key
-    """,
-    re.VERBOSE,
-)
+    )"""
+# an entity without its `;` before a percent or backslash escape (or a zero-width space) is read
+# in a later layer, once that is undone (`&#4%38\;` is `&#48;`, not `&#4`)
+_ENTITY = r"""
+    &(?:
+        \#[xX](?P<hex>[0-9A-Fa-f]{1,8})(?![0-9A-Fa-f])NOSEMI      # &#x2F; &#x2F
+      | \#(?P<dec>[0-9]{1,10})(?![0-9])NOSEMI                     # &#47;
+      | (?P<named>[A-Za-z][A-Za-z0-9]{1,31}(?![A-Za-z0-9])NOSEMI)  # &sol; &amp
+    )""".replace("NOSEMI", r"(?:;|(?![%\\\u00ad\u200b-\u200d\u2060\ufeff]))")
+_INVISIBLES = r"(?P<invisible>[\u00ad\u200b-\u200d\u2060\ufeff])"  # splitting the key, or an escape
+# A backslash before another escape or a zero-width space (`\&#47;`) reads two ways: it escapes
+# the `&`, or it is a backslash and the entity is one; a layer reads it both ways where it
+# occurs. And where kinds overlap otherwise (`%` before `00\u0030`: `%00`, or a `%` and a key?),
+# a layer reads each kind alone as well. READINGS bounds how many readings go a layer further.
+_BEFORE = r"&[\#A-Za-z]|%[0-9A-Fa-f]{2}|%u|[\u00ad\u200b-\u200d\u2060\ufeff]"
+_KEEP = f"(?!{_BEFORE})"
+
+
+def _pattern(*parts: str) -> re.Pattern[str]:
+    return re.compile("|".join(parts), re.VERBOSE)
+
+
+_ESCAPE = _pattern(_BACKSLASH.replace("KEEP", _KEEP), _PERCENT, _ENTITY, _INVISIBLES)
+_ESCAPE_ALSO = _pattern(_BACKSLASH.replace("KEEP", ""), _PERCENT, _ENTITY, _INVISIBLES)
+_TWO_WAYS = re.compile(rf"\\(?:{_BEFORE})")
+_KINDS = tuple(_pattern(p) for p in (_BACKSLASH.replace("KEEP", ""), _PERCENT, _ENTITY, _INVISIBLES))
+_INVISIBLE = _KINDS[-1]
+READINGS = 8  # at most this many readings of a text are followed a layer further
 _URLSAFE = str.maketrans("-_", "+/")
 
 
@@ -137,13 +155,13 @@ class _View:
         self.segments: list[tuple[int, int, bool]] = []
 
     @classmethod
-    def decoded(cls, below_text: str, below: _View | None) -> _View | None:
+    def decoded(cls, below_text: str, below: _View | None, escape: re.Pattern[str] = _ESCAPE) -> _View | None:
         """The next layer of `below_text`, or None when it has no escape to undo."""
         view = cls("", below)
         out: list[str] = []
         at = 0  # in below_text
         size = 0  # of the decoded text so far
-        for m in _ESCAPE.finditer(below_text):
+        for m in escape.finditer(below_text):
             chars = list(_decode(m))
             if not chars:
                 continue
@@ -152,7 +170,7 @@ class _View:
                 out.append(below_text[at : m.start()])
                 size += m.start() - at
             for c, s, e in chars:
-                if c:
+                if c and not _INVISIBLE.fullmatch(c):  # one decoded (`&#x200B;`) splits nothing
                     view._add(size, s, e, literal=False)
                     out.append(c)
                     size += len(c)
@@ -213,15 +231,27 @@ class Redactor:
     def spans(self, text: str) -> list[tuple[int, int]]:
         """The spans of `text` that are (some encoding of) a run of a key, merged, in order."""
         found: list[tuple[int, int]] = []
-        view: _View | None = None
-        layer = text
-        for _ in range(DEPTH + 1):
-            found += self._runs(layer, view)
-            found += self._encoded(layer, view)
-            view = _View.decoded(layer, view)
-            if view is None:
-                break
-            layer = view.text
+        readings: list[tuple[str, _View | None]] = [(text, None)]
+        seen = {text}
+        for depth in range(DEPTH + 1):
+            deeper: list[tuple[str, _View | None]] = []
+            for layer, view in readings:
+                found += self._runs(layer, view)
+                found += self._encoded(layer, view)
+                if depth == DEPTH:
+                    continue
+                ways = [_ESCAPE]
+                if _TWO_WAYS.search(layer):
+                    ways.append(_ESCAPE_ALSO)
+                kinds = [kind for kind in _KINDS if kind.search(layer)]
+                if len(kinds) > 1:
+                    ways += kinds
+                for escape in ways:
+                    below = _View.decoded(layer, view, escape)
+                    if below is not None and below.text not in seen:
+                        seen.add(below.text)
+                        deeper.append((below.text, below))
+            readings = deeper[:READINGS]
         return _merge(found)
 
     def _runs(self, text: str, view: _View | None) -> Iterator[tuple[int, int]]:
