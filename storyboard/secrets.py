@@ -19,8 +19,11 @@ A service may echo the key in another form than it was sent, and the run is foun
 It works by decoding, not by listing encoded variants: each layer decodes the text once,
 every escape it knows at a time, keeping for each decoded character the span of the original
 text it came from (`_View`). A run of the key found in any layer blots out the original span,
-whole escapes included, so no cut can leave half an escape of it. Each layer is one pass over
-the text, and there are at most `DEPTH` of them (fewer when a layer finds no escape).
+whole escapes included, so no cut can leave half an escape of it. Where escapes of different
+kinds overlap (a backslash before an entity, `%` before digits a `\\u` escape ends), a layer
+also reads the text each other way, and follows at most `READINGS` of them further. Each
+reading is one pass over the text, and there are at most `DEPTH` layers (fewer when one finds
+no escape): the work grows with the text, not with the number of forms.
 
 `one_line` makes a service's text inert as well: a line break in it is shown as `\\n`, so an
 error body cannot print lines that look like ours ("2 of 2 shots made").
@@ -126,8 +129,9 @@ def _decode(m: re.Match[str]) -> Iterator[tuple[str, int, int]]:
 
 
 def _percent(value: str, start: int) -> Iterator[tuple[str, int, int]]:
-    """%XX%XX...: UTF-8 where it is (a sequence of several bytes, one character), else each byte
-    as the character of its number."""
+    """%XX%XX...: UTF-8, a character for each sequence of one to four bytes. A byte that is not
+    part of one stays as it is written (`%E2` alone): a later layer may find the rest of its
+    sequence (`%E2&#x25;80%8B`), and no key has such a character anyway."""
     data = bytes(int(value[i : i + 2], 16) for i in range(0, len(value), 3))
     i = 0
     while i < len(data):
@@ -136,7 +140,7 @@ def _percent(value: str, start: int) -> Iterator[tuple[str, int, int]]:
         try:
             c = data[i : i + size].decode("utf-8")
         except UnicodeDecodeError:
-            c, size = chr(b), 1
+            c, size = f"%{value[3 * i : 3 * i + 2]}", 1
         yield c, start + 3 * i, start + 3 * (i + size)  # each byte is 3 letters: %XX
         i += size
 
@@ -231,35 +235,49 @@ class Redactor:
     def spans(self, text: str) -> list[tuple[int, int]]:
         """The spans of `text` that are (some encoding of) a run of a key, merged, in order."""
         found: list[tuple[int, int]] = []
-        readings: list[tuple[str, _View | None]] = [(text, None)]
+        # (text, its view, main): the main reading decodes every kind at once at every layer;
+        # the other ways branch off it, and go on decoding every kind at once
+        readings: list[tuple[str, _View | None, bool]] = [(text, None, True)]
         seen = {text}
         for depth in range(DEPTH + 1):
-            deeper: list[tuple[str, _View | None]] = []
-            for layer, view in readings:
+            deeper: list[tuple[str, _View | None, bool]] = []
+            for layer, view, main in readings:
                 found += self._runs(layer, view)
                 found += self._encoded(layer, view)
                 if depth == DEPTH:
                     continue
                 ways = [_ESCAPE]
-                if _TWO_WAYS.search(layer):
-                    ways.append(_ESCAPE_ALSO)
-                kinds = [kind for kind in _KINDS if kind.search(layer)]
-                if len(kinds) > 1:
-                    ways += kinds
-                for escape in ways:
+                if main:
+                    if _TWO_WAYS.search(layer):
+                        ways.append(_ESCAPE_ALSO)
+                    kinds = [kind for kind in _KINDS if kind.search(layer)]
+                    if len(kinds) > 1:
+                        ways += kinds
+                for way, escape in enumerate(ways):
                     below = _View.decoded(layer, view, escape)
                     if below is not None and below.text not in seen:
                         seen.add(below.text)
-                        deeper.append((below.text, below))
+                        deeper.append((below.text, below, main and way == 0))
             readings = deeper[:READINGS]
         return _merge(found)
 
     def _runs(self, text: str, view: _View | None) -> Iterator[tuple[int, int]]:
         """The runs of a key in one layer's `text`, as spans of the original."""
+        for start, end in self._found(text):
+            yield view.origin(start, end) if view is not None else (start, end)
+
+    def _found(self, text: str) -> list[tuple[int, int]]:
+        """Where pieces of a key stand in `text`, overlapping ones merged into one run (so a
+        run is mapped back through the layers once, not once a piece)."""
         assert self._pieces is not None
+        runs: list[tuple[int, int]] = []
         for m in self._pieces.finditer(_fold(text)):
             start, end = m.span(1)
-            yield view.origin(start, end) if view is not None else (start, end)
+            if runs and start <= runs[-1][1]:
+                runs[-1] = (runs[-1][0], max(end, runs[-1][1]))
+            else:
+                runs.append((start, end))
+        return runs
 
     def _encoded(self, text: str, view: _View | None) -> Iterator[tuple[int, int]]:
         """Runs of a key inside base64 or hex in one layer, as spans of the original: each run
@@ -291,8 +309,7 @@ class Redactor:
         if not places:
             return
         offsets = [p[0] for p in places]
-        for m in self._pieces.finditer(_fold("\0".join(decoded))):
-            start, end = m.span(1)
+        for start, end in self._found("\0".join(decoded)):  # no run spans a NUL
             joined, at, until, group, width = places[bisect_right(offsets, start) - 1]
             start, end = start - joined, end - joined
             first = at + start // group * width
