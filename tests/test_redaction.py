@@ -1,9 +1,19 @@
 """storyboard.secrets: the key whole, and any run of 8 or more of its characters, wherever
-they stand, in text and in parsed JSON."""
+they stand, in text and in parsed JSON, in any form a service may echo it."""
 
 from __future__ import annotations
 
+import base64
+import html
+import string
+from urllib.parse import quote
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from storyboard.secrets import MARK, PIECE, Redactor, redact
+from tests import leaks
+from tests.servers.echo import FORMS, percent_lower
 
 KEY = "sk-Zr7Qv2Xm9Lp4Tc8Wn1Ks6Hd3Bf5Jy0Ga7Ue2Io9Rt4Yw6Pq"
 
@@ -49,16 +59,6 @@ def test_json_trees_keys_included() -> None:
 # encoding with the standard library's decoders) holds 8 characters of the key, and the text
 # around it is kept.
 
-import base64  # noqa: E402
-import html  # noqa: E402
-import string  # noqa: E402
-from urllib.parse import quote  # noqa: E402
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from tests import leaks  # noqa: E402
-from tests.servers.echo import FORMS, percent_lower  # noqa: E402
 
 KEY_LETTERS = string.ascii_letters + string.digits + "/+=-_.~:"
 keys = st.one_of(
