@@ -213,14 +213,16 @@ def test_the_cli_shows_and_stores_no_piece_of_an_echoed_key(name: str, tmp_path:
 # a mixture): no 8 characters of it are left in any reading of what reaches us (tests.leaks
 # undoes every encoding with the standard library's decoders). Keys with `/`, `+` and `=`:
 # the issue's PHP-style one, and a base64-like one whose literal runs between escapes are short.
+# gemini sends its key in x-goog-api-key, not Authorization: redaction is by key, not by header
 ESCAPED_KEYS = ("sk-ab/cd/Ef7Kq/2Lm+Np9=Rs/T4uV+wX8=yZ/0aB", "q8Zk/3+Vb0xN/T4r+Hw2=Lm9/Pz+Ya1=")
+ECHOING = (*PROVIDERS, "gemini")
 
 
 def escaped_key(name: str) -> str:
-    return ESCAPED_KEYS[PROVIDERS.index(name) % 2]
+    return ESCAPED_KEYS[ECHOING.index(name) % 2]
 
 
-@pytest.mark.parametrize("name", PROVIDERS)
+@pytest.mark.parametrize("name", ECHOING)
 def test_a_key_echoed_in_any_form_leaves_no_piece(name: str, clip: Path) -> None:
     key = escaped_key(name)
     texts: list[tuple[str, str, str]] = []
@@ -269,11 +271,11 @@ def _rotated(name: str) -> list[str]:
     """The forms, starting at a different one for each provider: each surface below meets a
     different form on each, and every form is met somewhere."""
     forms = list(FORMS)
-    at = PROVIDERS.index(name) * 5 % len(forms)
+    at = ECHOING.index(name) * 5 % len(forms)
     return forms[at:] + forms[:at]
 
 
-@pytest.mark.parametrize("name", PROVIDERS)
+@pytest.mark.parametrize("name", ECHOING)
 def test_no_output_or_file_holds_a_piece_of_a_key_echoed_in_any_form(
     name: str, tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -319,6 +321,8 @@ def test_no_output_or_file_holds_a_piece_of_a_key_echoed_in_any_form(
         once = ("--retries", "0", "--concurrency", "1")
         assert run("render: a lost, b fails", "render", "--yes", "-v", *once) == 1
         lost = srv.accepted[0]["task_id"]
+        if name == "gemini":  # its task id is the operation's name
+            lost = f"models/{srv.tasks[lost].info['model']}/operations/{lost}"
         assert run("status -v", "status", "-v") == 0
         srv.fault("echo", on="poll", form=forms[6])
         assert run("adopt -v: echoed", "adopt", "-v", "a", lost) == 1

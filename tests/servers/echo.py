@@ -76,15 +76,21 @@ def base64_value(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
+def _scheme_and_key(text: str) -> tuple[str, str]:
+    """("Bearer ", KEY) of `Bearer KEY`; ("", KEY) of a header that is the key alone."""
+    scheme, space, key = text.partition(" ")
+    return (f"{scheme} ", key) if space else ("", text)
+
+
 def base64_key(text: str) -> str:
     """`Bearer ` and the key in base64, URL-safe and without padding."""
-    scheme, _, key = text.partition(" ")
-    return f"{scheme} " + base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+    scheme, key = _scheme_and_key(text)
+    return scheme + base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
 
 
 def basic(text: str) -> str:
     """As an `Authorization: Basic` value: base64 of user:KEY."""
-    key = text.partition(" ")[2]
+    key = _scheme_and_key(text)[1]
     return "Basic " + base64.b64encode(f"user:{key}".encode()).decode()
 
 
