@@ -1,8 +1,11 @@
 """What a service answered, and what its errors mean: one reading for every provider.
 
 `Reply.read` is the only way a service's answer reaches a provider's code: the body is
-decoded and redacted whole (the key, and any 8-character piece of it) before anything can
-cut, quote or store it, and every string of its JSON is redacted too.
+decoded and redacted (the key, and any 8-character piece of it, in any encoding a service may
+echo it: storyboard.secrets) before anything can cut, quote or store it, and every string of
+its JSON and every header is redacted too. A body is read up to `MAX_BODY` bytes as JSON and
+`MAX_TEXT` characters as text: redaction stays quick on a page of any size (a snippet quotes
+300 characters of it).
 
 A provider's error table maps its own codes to a `Rule` (the kind of error, in our words);
 the plugin only says where its code lives (`HostedProvider.read_error` returns a
@@ -49,6 +52,8 @@ if TYPE_CHECKING:  # httpx is loaded at render time only: plans and validation s
     import httpx
 
 SNIPPET = 300  # characters of an unexpected reply quoted in a message (after redaction)
+MAX_TEXT = 64 * 1024  # characters of a body kept as text (for a snippet), redacted as kept
+MAX_BODY = 4 * 1024 * 1024  # bytes of a body read as JSON: a status is a few kilobytes
 
 
 class Stage(str, Enum):
@@ -114,11 +119,15 @@ class Reply:
     @classmethod
     def read(cls, response: httpx.Response, redactor: Redactor) -> Reply:
         raw = response.content
-        text = redactor.redact(raw.decode("utf-8", "replace"))  # whole: a page's lines, for a snippet
-        try:  # the values providers quote (messages, reasons, ids) on one line each
-            data = one_line(redactor.redact_tree(jsonlib.loads(raw)))
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            data = None
+        # what is kept is redacted whole, and cut (a snippet) only after; a run of the key at
+        # the end of what is kept is found as far as it goes (a cut escape decodes to nothing)
+        text = redactor.redact(raw[: MAX_TEXT * 4].decode("utf-8", "replace")[:MAX_TEXT])
+        data = None
+        if len(raw) <= MAX_BODY:
+            try:  # the values providers quote (messages, reasons, ids) on one line each
+                data = one_line(redactor.redact_tree(jsonlib.loads(raw)))
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                data = None
         headers = {k.lower(): redactor.redact(v) for k, v in response.headers.items()}
         return cls(response.status_code, text, data, headers)
 

@@ -342,7 +342,8 @@ class State:
         if not self.data.get("lineage"):
             self.data["lineage"] = str(uuid.uuid4())
         self.data["serial"] = int(self.data.get("serial", 0)) + 1
-        text = self.redactor.redact(json.dumps(self.data, indent=1, sort_keys=True))
+        # string by string, so a mark never cuts into the file's own JSON escapes
+        text = json.dumps(self.redactor.redact_tree(self.data), indent=1, sort_keys=True)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         write_atomic(self.path, text + "\n")
 

@@ -15,12 +15,14 @@ from storyboard.errors import AuthError, CreditsError, ProviderError
 from storyboard.providers.base import TaskState
 from storyboard.run.events import Retry
 from storyboard.run.executor import generate
+from tests import leaks
 from tests.cli_run import FAST, storyboard
 from tests.clips import make_clip
 from tests.providers.conftest import Sleeps, compiled, request_for, task
 from tests.run.boards import Events, make_plan, three, write_board
 from tests.servers import PROVIDERS as SERVED
 from tests.servers import start_server
+from tests.servers.echo import FORMS
 
 KEY = "sk-KNOWN-secret-4f9a2c7e1b"
 PROVIDERS = ("veo3o1", "nanophoto", "aivideoapi", "kie")
@@ -206,6 +208,47 @@ def test_the_cli_shows_and_stores_no_piece_of_an_echoed_key(name: str, tmp_path:
     assert {str(p): pieces(t) for p, t in written.items() if pieces(t)} == {}
 
 
+# the key echoed in another form -----------------------------------------------------------
+# A service or proxy may echo the key escaped or encoded (PHP's `\/`, `%2F`, `&#x2F;`, base64,
+# a mixture): no 8 characters of it are left in any reading of what reaches us (tests.leaks
+# undoes every encoding with the standard library's decoders). Keys with `/`, `+` and `=`:
+# the issue's PHP-style one, and a base64-like one whose literal runs between escapes are short.
+# gemini sends its key in x-goog-api-key, not Authorization: redaction is by key, not by header
+ESCAPED_KEYS = ("sk-ab/cd/Ef7Kq/2Lm+Np9=Rs/T4uV+wX8=yZ/0aB", "q8Zk/3+Vb0xN/T4r+Hw2=Lm9/Pz+Ya1=")
+ECHOING = (*PROVIDERS, "gemini")
+
+
+def escaped_key(name: str) -> str:
+    return ESCAPED_KEYS[ECHOING.index(name) % 2]
+
+
+@pytest.mark.parametrize("name", ECHOING)
+def test_a_key_echoed_in_any_form_leaves_no_piece(name: str, clip: Path) -> None:
+    key = escaped_key(name)
+    texts: list[tuple[str, str, str]] = []
+    with start_server(name, clip=clip, api_key=key) as srv:
+        p = providers.get(name)(base_url=srv.base_url, api_key=key, sleep=Sleeps(), retries=0)
+        shot = compiled()
+        ids = p.submit(request_for(p, shot))
+        done = task("s1", ids["s1"], name, **p.task_extra(shot))
+        for form, encode in FORMS.items():
+            for on in ("submit", "poll"):
+                srv.fault("echo", on=on, form=form)
+                with pytest.raises(ProviderError) as info:
+                    p.submit(request_for(p, shot)) if on == "submit" else p.poll([done])
+                texts.append((form, on, said(info.value)))
+            # the job's own failure reason, in the service's JSON, echoes it too
+            srv.fault("fail_job", reason=f"upstream refused Authorization: {encode(f'Bearer {key}')}")
+            failing = p.submit(request_for(p, shot))["s1"]
+            srv.finish()
+            (status,) = p.poll([task("s1", failing, name, **p.task_extra(shot))]).values()
+            assert status.state is TaskState.FAILED
+            texts.append((form, "reason", status.reason or ""))
+        assert srv.pending_faults == []
+    assert [(form, on, leaks.pieces(t, [key])) for form, on, t in texts if leaks.pieces(t, [key])] == []
+    assert [(form, on) for form, on, t in texts if "[redacted]" not in t] == []  # it came, blotted out
+
+
 @pytest.mark.parametrize("name", PROVIDERS)
 def test_clips_are_downloaded_without_the_key(name: str, tmp_path: Path, clip: Path) -> None:
     board = write_board(tmp_path / "film", name, three())
@@ -218,3 +261,84 @@ def test_clips_are_downloaded_without_the_key(name: str, tmp_path: Path, clip: P
             assert "authorization" not in {k.lower() for k in record.headers}, record.headers
         # the API requests did carry it (redacted in the record): the check can see it
         assert any("Authorization" in r.headers for r in srv.requests if not r.path.startswith("/files/"))
+
+
+def pieces_in_bytes(data: bytes, key: str) -> list[str]:
+    return [key[i : i + 8] for i in range(len(key) - 7) if key[i : i + 8].encode() in data]
+
+
+def _rotated(name: str) -> list[str]:
+    """The forms, starting at a different one for each provider: each surface below meets a
+    different form on each, and every form is met somewhere."""
+    forms = list(FORMS)
+    at = ECHOING.index(name) * 5 % len(forms)
+    return forms[at:] + forms[:at]
+
+
+@pytest.mark.parametrize("name", ECHOING)
+def test_no_output_or_file_holds_a_piece_of_a_key_echoed_in_any_form(
+    name: str, tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In process (click's runner): render's stdout and stderr, `status -v`, `adopt -v`, the
+    report page and every file written, with the key echoed by the service in every form."""
+    from click.testing import CliRunner
+
+    from storyboard.cli import cli
+
+    key = escaped_key(name)
+    forms = _rotated(name)
+    folder = tmp_path / "film"
+    board = write_board(folder, name, three())
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("STORYBOARD_CONTACT_TIMEOUT", "5")
+    shown: dict[str, str] = {}
+
+    def run(label: str, *args: str) -> int:
+        r = CliRunner().invoke(cli, [*args[:1], str(board), *args[1:]])
+        assert "Traceback" not in r.output and not isinstance(r.exception, AssertionError), r.output
+        shown[label] = r.output
+        return r.exit_code
+
+    with start_server(name, clip=clip, api_key=key) as srv:
+        monkeypatch.setenv(f"{name.upper()}_API_KEY", key)
+        monkeypatch.setenv(f"{name.upper()}_BASE_URL", srv.base_url)
+        # 1. every submission meets a proxy's page echoing the key: nothing is sent
+        for form in forms[:3]:
+            srv.fault("echo", on="submit", form=form)
+        assert run("render: echoed submissions", "render", "--yes", "-v", "--retries", "0") == 1
+        # 2. a's submission is taken and its answer lost (uncertain, to be adopted); then b's job
+        # fails, its reason echoing the key in every form at once; polls meet echoes
+        every_form = " | ".join(f"{f}: {FORMS[f](f'Bearer {key}')}" for f in forms)
+        srv.fault("accept_drop", on="submit")
+
+        def then_fail(_: object) -> None:  # once: c is made
+            srv.on_accept = None
+            srv.fault("fail_job", reason=f"upstream refused: {every_form}")
+
+        srv.on_accept = then_fail
+        for form in forms[3:6]:
+            srv.fault("echo", on="poll", form=form)
+        once = ("--retries", "0", "--concurrency", "1")
+        assert run("render: a lost, b fails", "render", "--yes", "-v", *once) == 1
+        lost = srv.accepted[0]["task_id"]
+        if name == "gemini":  # its task id is the operation's name
+            lost = f"models/{srv.tasks[lost].info['model']}/operations/{lost}"
+        assert run("status -v", "status", "-v") == 0
+        srv.fault("echo", on="poll", form=forms[6])
+        assert run("adopt -v: echoed", "adopt", "-v", "a", lost) == 1
+        assert run("adopt -v", "adopt", "-v", "a", lost) == 0
+        assert run("report", "report") == 0
+        assert srv.pending_faults == []
+
+    page = next(folder.glob("renders/*.html")).read_text("utf-8")
+    files = _files(folder)
+    media = {p: data for p, data in files.items() if p.endswith((".mp4", ".png", ".jpg"))}
+    written = {p: data.decode("utf-8", "replace") for p, data in files.items() if p not in media}
+    assert any(p.endswith("state.json") for p in written) and media  # the clips are plain bytes
+    assert [p for p, data in media.items() if pieces_in_bytes(data, key)] == []
+    left = {label: leaks.pieces(text, [key]) for label, text in {**shown, **written}.items()}
+    assert {label: found for label, found in left.items() if found} == {}
+    # the echoes did reach each surface, blotted out
+    for label in ("render: echoed submissions", "render: a lost, b fails", "status -v", "adopt -v: echoed"):
+        assert "[redacted]" in shown[label], (label, shown[label])
+    assert page.count("[redacted]") >= len(forms)  # a's reason, every form of it, on the page

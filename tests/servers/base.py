@@ -17,9 +17,11 @@ tests look at lives on the instance and is guarded by `lock`:
   anything; `accept_drop` and `accept_500` do the request (create and charge the task), then
   close the connection without a reply, or answer a bare HTTP 500 (a proxy's page); `echo` is a
   careless proxy's page (HTTP `status`, 400) echoing the request's headers, the key among them,
-  after `offset` characters. `no_link` (on "poll") takes the link out of one "completed" status
-  of a reply (or sets it to `value`): it is consumed only by a reply that had one to take, so
-  `times=1` strips exactly one status, and a large `times` every status.
+  after `offset` characters, each value in `form` (tests.servers.echo.FORMS: "php" escapes
+  `/` as `\\/`, "percent", "html-hex", "base64", "mixed"...; default "raw"). `no_link` (on
+  "poll") takes the link out of one "completed" status of a reply (or sets it to `value`): it
+  is consumed only by a reply that had one to take, so `times=1` strips exactly one status,
+  and a large `times` every status.
 
 Clips are served at `/files/<task_id>.mp4` without auth (they stand for CDN links).
 """
@@ -44,6 +46,8 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 import jsonschema
+
+from tests.servers.echo import FORMS
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "provider_schemas"
 
@@ -544,11 +548,13 @@ class FakeProvider:
             return self.server_error()
         return self.unavailable()
 
-    @staticmethod
-    def echo(req: Incoming, fault: Fault) -> Reply:
+    def echo(self, req: Incoming, fault: Fault) -> Reply:
         """A careless proxy's error page: `offset` characters, then the request's headers as
-        sent (the Authorization header with the key in it)."""
-        shown = "".join(f"{k}: {v}\r\n" for k, v in req.headers.items())
+        sent, each value in `form`: those that carry the key first (a 300-character snippet
+        of the page holds it in any form)."""
+        form = FORMS[fault.params.get("form", "raw")]
+        headers = sorted(req.headers.items(), key=lambda kv: self.api_key not in kv[1])
+        shown = "".join(f"{k}: {form(v)}\r\n" for k, v in headers)
         text = "x" * int(fault.params.get("offset", 0)) + shown
         status = int(fault.params.get("status", 400))
         return Reply(status, text.encode(), content_type="text/plain; charset=utf-8")
