@@ -6,6 +6,7 @@ spending, generates, tells each shot's outcome with its way on, and cuts the fil
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from collections.abc import Iterator
@@ -337,7 +338,8 @@ def render(
     write_timeline(p, result.clips, target, timeline)
     if as_json:
         emit_json(_result_json(p, result, film))
-    note(f"done in {time.monotonic() - started:.1f} s")
+    note(f"done in {time.monotonic() - started:.1f} s: the film is {target}")
+    note(f"next: storyboard report {shlex.quote(str(file))}   (a contact sheet of every shot and the film)")
 
 
 def _result_json(plan: pipeline.Plan, result: ev.GenerateResult, film: Any) -> dict[str, Any]:
