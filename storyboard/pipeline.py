@@ -46,7 +46,9 @@ def _provider_problems(partial: Partial, provider: str | None) -> list[Problem]:
     except ValidationError as e:
         kept = {f"shots[{i}]" for i in partial.shots}
         return [p for p in e.problems if not p.path.startswith("shots[") or p.path.split(".")[0] in kept]
-    except Exception:  # a best effort on a file already refused: its own problems stand
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # a best effort on a file already refused (a plugin's SystemExit too)
         return []
     return []
 

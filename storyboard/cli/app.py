@@ -237,6 +237,13 @@ class _Group(click.Group):
         return ctx
 
     def invoke(self, ctx: click.Context) -> Any:
+        from storyboard.providers import registry  # stdlib only: nothing is scanned until asked
+
+        # a broken plugin is said as it is found, once, and the command goes on without it
+        with registry.reporting(lambda p: warn(p.format())):
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except StoryboardError as e:
@@ -261,6 +268,9 @@ class _Group(click.Group):
             _fail(e.exit_code, error_json(RuntimeError(e.format_message())), e.format_message())
         except (click.exceptions.Exit, click.Abort):
             raise
+        except SystemExit as e:  # code that is not ours (a plugin) called exit: never a silent 0
+            text = f"internal error: the command was cut short by a call to exit({e.code!r})"
+            _fail(70, error_json(RuntimeError(text)), f"{text} (a provider plugin's?)\nplease report it")
         except OSError as e:  # a full disk, a read-only folder: the machine's word, plainly
             where = f" ({e.filename})" if e.filename else ""
             text = f"error: {e.strerror or e}{where}"

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import click
 
-from storyboard.errors import StoryboardError
-
 EXIT_CODES: dict[int, str] = {
     0: "done (or nothing to do)",
     1: "a service, the network or ffmpeg failed, or some shots failed (those made are kept)",
@@ -113,16 +111,12 @@ def short_code(code: int) -> str:
 
 def variables() -> list[tuple[str, str]]:
     """Each provider's key variable, asked of the provider registry, then ours."""
-    from storyboard import providers
+    from storyboard.providers import registry
 
     rows = []
-    for name in providers.names():
-        try:
-            cls = providers.get(name)
-        except StoryboardError:  # a broken plugin must not break --help
-            continue
-        if cls.needs_key:
-            rows.append((f"{cls.env}_API_KEY", f"the {name} API key"))
+    for name, env in registry.ask(lambda cls: cls.env if cls.needs_key else None, "naming its key"):
+        if env:  # a broken plugin is left out: it must not break --help
+            rows.append((f"{env}_API_KEY", f"the {name} API key"))
     rows.append(("<NAME>_BASE_URL", "send a provider's requests elsewhere (https, or http to this machine)"))
     rows.append((".env", "NAME=value lines in a .env file beside the storyboard (the environment wins)"))
     return rows + OTHER_VARIABLES

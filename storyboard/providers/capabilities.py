@@ -371,15 +371,14 @@ def who_can(key: str, shot: Shot, besides: str = "") -> list[str]:
     and able to make a shot of its kind (frames, references, continuing)."""
     from storyboard.providers import registry
 
-    out = []
-    for cls in registry.classes():
+    def can(cls: type[Provider]) -> bool:
         c = cls.capabilities
         if c is None or cls.name == besides:
-            continue
+            return False
         found = issues(cls.name, c, shot)
-        if not any(i.key == key or (i.key in STRUCTURAL and not i.warning) for i in found):
-            out.append(cls.name)
-    return out
+        return not any(i.key == key or (i.key in STRUCTURAL and not i.warning) for i in found)
+
+    return [name for name, yes in registry.ask(can, "checking what it can do for a shot") if yes]
 
 
 def _message(shot: Shot, reason: str, can: list[str]) -> str:

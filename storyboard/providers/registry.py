@@ -10,7 +10,16 @@ the path's order (the first distribution of a name wins, as importlib.metadata d
 parses the group with configparser. It does not import importlib.metadata: that module and
 what it pulls in (zipfile, email, csv) cost 17-30 ms a start here, more than the whole scan
 (about 1 ms for 50 distributions), and `validate` and `plan` run on every edit. Zipped
-distributions on sys.path are not scanned. Nothing is imported until a provider is asked for.
+distributions on sys.path are not scanned.
+
+Plugins are isolated from each other and from the tool. Nothing is imported until a name is
+used (`get`) or a listing asks every provider (`ask`: "providers that can", help texts). A
+plugin whose code raises anything but Ctrl-C (SystemExit at import, a class attribute that
+raises, a capability check that fails) is an error only where it is the provider asked for by
+name; in a listing it is left out with a warning, said once, naming it and its package. A name
+registered twice never displaces a built-in (the entry points of the `storyboard`
+distribution); between two other packages the first on sys.path is used, with a warning
+naming both. The registry prints nothing: the CLI passes a listener to `reporting`.
 """
 
 from __future__ import annotations
@@ -20,17 +29,22 @@ import inspect
 import os
 import re
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import import_module
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from storyboard.errors import ConfigError
+from storyboard.errors import ConfigError, Problem, Severity
 
 if TYPE_CHECKING:
     from storyboard.providers.base import Provider
     from storyboard.providers.options import OptionProblem
 
 GROUP = "storyboard.providers"
+BUILT_IN = "storyboard"  # the distribution whose entry points are the built-in providers
+T = TypeVar("T")
 _DIST = re.compile(r"^(?P<name>[^-]+)(?:-[^-]*)?\.(?:dist-info|egg-info)$")
 
 
@@ -39,6 +53,14 @@ class Entry:
     name: str  # the provider's name
     target: str  # "module:Class"
     dist: str  # the distribution that registered it
+
+    @property
+    def built_in(self) -> bool:
+        return self.dist == BUILT_IN
+
+    @property
+    def where(self) -> str:
+        return f"{self.target}, from the {self.dist} package"
 
 
 def _normalise(dist: str) -> str:
@@ -85,89 +107,138 @@ def entries() -> dict[str, tuple[Entry, ...]]:
 
 
 def names() -> list[str]:
-    """The installed providers' names, sorted."""
+    """The installed providers' names, sorted (nothing is imported)."""
     return list(entries())
 
 
-def example_hosted() -> tuple[str, str]:
-    """A hosted provider for help texts and suggestions to name, with its key variable:
-    (name, KEY_VARIABLE). The first installed one that needs a key, by name."""
-    for name in names():
-        try:
-            cls = get(name)
-        except ConfigError:  # a broken plugin must not break a help text
-            continue
-        if not cls.local and cls.needs_key:
-            return name, f"{cls.env}_API_KEY"
-    return "NAME", "NAME_API_KEY"
+# warnings: each said once, to whoever listens (the CLI prints them) ---------------------------
+_said: dict[tuple[str, str], Problem] = {}
+_listeners: list[Callable[[Problem], None]] = []
+_lock = threading.Lock()
+_left_out: set[str] = set()  # plugins that loaded, then failed a listing's question
 
 
-def name_problem(name: str) -> tuple[str, str | None] | None:
-    """(message, hint) when no installed provider has this name, else None."""
-    known = names()
-    if name in known:
-        return None
-    installed = ", ".join(known) if known else "none (install storyboard with pip: `pip install .`)"
-    message = f"unknown provider {name!r}: the installed providers are {installed}"
-    from storyboard.spec.schema import did_you_mean  # only for a wrong name: it loads jsonschema
-
-    return message, did_you_mean(name, known)
-
-
-def option_problems(name: str, raw: object) -> list[OptionProblem]:
-    """What is wrong with `providers: {name: raw}` in a storyboard: an unknown provider (the
-    key), or the provider's own verdict on its options (paths below `providers.<name>`)."""
-    from storyboard.providers.options import OptionProblem
-
-    problem = name_problem(name)
-    if problem is not None:
-        return [OptionProblem((), problem[0], problem[1], key=True)]
+@contextmanager
+def reporting(listener: Callable[[Problem], None]) -> Iterator[None]:
+    """While the block runs, each warning about an installed plugin is passed to `listener`
+    when it is found (a warning found earlier in the process is not said again)."""
+    _listeners.append(listener)
     try:
-        cls = _load(name)
-    except ConfigError as e:
-        return [OptionProblem((), e.message, e.hint, key=True)]
-    return cls.Options.problems(raw)
+        yield
+    finally:
+        _listeners.remove(listener)
 
 
-def get(name: str) -> type[Provider]:
-    """The provider class registered as `name`; ConfigError (never a traceback) when it is
-    unknown, registered twice, cannot be imported, or does not keep the contract."""
-    problem = name_problem(name)
-    if problem is not None:
-        message, hint = problem
-        raise ConfigError(message, hint=hint or f"choose one of: {', '.join(names())}")
-    return _load(name)
+def warnings() -> list[Problem]:
+    """Every warning about installed plugins found so far, in the order found."""
+    return list(_said.values())
+
+
+def _warn(kind: str, name: str, message: str, hint: str | None) -> None:
+    with _lock:
+        if (kind, name) in _said:
+            return
+        problem = _said[(kind, name)] = Problem(message, hint=hint, severity=Severity.WARNING)
+    for listener in list(_listeners):
+        listener(problem)
+
+
+def reset() -> None:
+    """Forget what was found, loaded and said (tests install and remove plugins)."""
+    entries.cache_clear()
+    _load.cache_clear()
+    with _lock:
+        _said.clear()
+        _left_out.clear()
+
+
+def _words(e: BaseException) -> str:
+    """A plugin's exception in one line: its type and its own words, cut short."""
+    text = " ".join(str(e).split())
+    text = text if len(text) <= 200 else text[:199] + "…"
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+# choosing and loading ---------------------------------------------------------------------
+def _entry(name: str) -> Entry:
+    """The registration of `name` that is used: the built-in one if storyboard registers the
+    name, else the first on sys.path. Any other is a warning, naming each package."""
+    regs = entries()[name]
+    chosen = next((e for e in regs if e.built_in), regs[0])
+    others = [e for e in regs if e is not chosen]
+    if others:
+        who = ", ".join(f"{e.dist} ({e.target})" for e in others)
+        dists = " and ".join(e.dist for e in others)
+        if chosen.built_in:
+            _warn(
+                "twice",
+                name,
+                f"the package {who} also registers a provider named {name!r}: "
+                f"the built-in {name} is used, not theirs",
+                hint=f"uninstall {dists}, or have it register its provider under another name",
+            )
+        else:
+            _warn(
+                "twice",
+                name,
+                f"provider {name!r} is registered by more than one package: {chosen.dist} "
+                f"({chosen.target}), {who}; the one from {chosen.dist} is used (the first on sys.path)",
+                hint="uninstall one of them",
+            )
+    return chosen
+
+
+# What the tool reads of a provider class without an instance; read once when it loads, so
+# that a class attribute that raises is found here, not in the middle of someone else's plan.
+_CLASS_ATTRIBUTES = ("env", "default_base_url", "needs_key", "local", "capabilities", "Options")
 
 
 @functools.cache
-def _load(name: str) -> type[Provider]:
+def _load(name: str) -> type[Provider] | ConfigError:
+    """The class registered as `name`, or why it cannot be used (kept: a broken plugin is
+    imported once, not once a question)."""
+    entry = _entry(name)
+    try:
+        return _import(entry)
+    except ConfigError as e:
+        return e
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # a plugin's own code ran: SystemExit included, never for the rest
+        return ConfigError(
+            f"provider plugin {name!r} ({entry.where}) could not be loaded: {_words(e)}",
+            hint=f"reinstall or fix the {entry.dist} package",
+        )
+
+
+def _import(entry: Entry) -> type[Provider]:
     from storyboard.providers.base import Provider
 
-    regs = entries()[name]
-    if len(regs) > 1:
-        who = ", ".join(f"{e.dist} ({e.target})" for e in regs)
-        raise ConfigError(
-            f"provider {name!r} is registered by more than one package: {who}",
-            hint="uninstall one of them",
-        )
-    entry = regs[0]
+    name = entry.name
     module_name, _, attr = entry.target.partition(":")
-    try:
-        cls = import_module(module_name)
-        for part in attr.split(".") if attr else []:
-            cls = getattr(cls, part)
-    except Exception as e:  # a broken plugin is the user's to fix, with its own words
-        raise ConfigError(
-            f"provider plugin {name!r} ({entry.target}, from {entry.dist}) could not be loaded: "
-            f"{type(e).__name__}: {e}",
-            hint=f"reinstall or fix the {entry.dist} package",
-        ) from None
+    cls = import_module(module_name)
+    for part in attr.split(".") if attr else []:
+        cls = getattr(cls, part)
     if not (isinstance(cls, type) and issubclass(cls, Provider)):
-        raise ConfigError(f"provider plugin {name!r} ({entry.target}) is not a Provider subclass")
+        raise ConfigError(
+            f"provider plugin {name!r} ({entry.where}) is not a Provider subclass",
+            hint=f"fix the {entry.dist} package's entry point",
+        )
+    for attribute in _CLASS_ATTRIBUTES:
+        try:
+            getattr(cls, attribute)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:
+            raise ConfigError(
+                f"provider plugin {name!r} ({entry.where}) is broken: reading its `{attribute}` "
+                f"raised {_words(e)}",
+                hint=f"reinstall or fix the {entry.dist} package",
+            ) from None
     broken = contract_problems(cls, name)
     if broken:
         raise ConfigError(
-            f"provider plugin {name!r} ({entry.target}) does not keep the Provider contract: "
+            f"provider plugin {name!r} ({entry.where}) does not keep the Provider contract: "
             + "; ".join(broken),
             hint="see the README's section on writing a provider plugin",
         )
@@ -177,6 +248,8 @@ def _load(name: str) -> type[Provider]:
 def contract_problems(cls: type[Provider], name: str) -> list[str]:
     """What a provider class lacks, in words (empty when it keeps the contract)."""
     from storyboard.providers.base import Provider
+    from storyboard.providers.capabilities import Capabilities
+    from storyboard.providers.options import ProviderOptions
 
     out = []
     if getattr(cls, "name", None) != name:
@@ -193,16 +266,103 @@ def contract_problems(cls: type[Provider], name: str) -> list[str]:
                 out.append(f"a hosted provider must implement {hook}()")
         if cls.needs_key and not cls.env:
             out.append("a provider that needs a key must set `env` (NAME in NAME_API_KEY)")
+    if cls.capabilities is not None and not isinstance(cls.capabilities, Capabilities):
+        out.append("its `capabilities` is not a Capabilities (from storyboard.providers.capabilities)")
+    if not (isinstance(cls.Options, type) and issubclass(cls.Options, ProviderOptions)):
+        out.append("its `Options` is not a ProviderOptions subclass (from storyboard.providers.options)")
     return out
+
+
+# asked for by name: an error --------------------------------------------------------------
+def name_problem(name: str) -> tuple[str, str | None] | None:
+    """(message, hint) when no installed provider has this name, else None."""
+    known = names()
+    if name in known:
+        return None
+    installed = ", ".join(known) if known else "none (install storyboard with pip: `pip install .`)"
+    message = f"unknown provider {name!r}: the installed providers are {installed}"
+    from storyboard.spec.schema import did_you_mean  # only for a wrong name: it loads jsonschema
+
+    return message, did_you_mean(name, known)
+
+
+def get(name: str) -> type[Provider]:
+    """The provider class registered as `name`; ConfigError (never a traceback) when it is
+    unknown, cannot be imported, or does not keep the contract."""
+    problem = name_problem(name)
+    if problem is not None:
+        message, hint = problem
+        raise ConfigError(message, hint=hint or f"choose one of: {', '.join(names())}")
+    got = _load(name)
+    if isinstance(got, ConfigError):
+        raise ConfigError(got.message, hint=got.hint)  # a new one: a raised error keeps its traceback
+    return got
+
+
+def option_problems(name: str, raw: object) -> list[OptionProblem]:
+    """What is wrong with `providers: {name: raw}` in a storyboard: an unknown provider (the
+    key), or the provider's own verdict on its options (paths below `providers.<name>`). A
+    plugin that cannot say is a warning: its options go unchecked until it is used."""
+    from storyboard.providers.options import OptionProblem
+
+    problem = name_problem(name)
+    if problem is not None:
+        return [OptionProblem((), problem[0], problem[1], key=True)]
+    for _, found in ask(lambda cls: cls.Options.problems(raw), "checking its options", only=name):
+        return found
+    return []
+
+
+# asked of every provider: a broken plugin is left out, with a warning ------------------------
+def _usable(name: str) -> type[Provider] | None:
+    got = _load(name)
+    if isinstance(got, ConfigError):
+        _warn("broken", name, f"{got.message}; it is left out", got.hint)
+        return None
+    return None if name in _left_out else got
+
+
+def ask(
+    question: Callable[[type[Provider]], T], doing: str, *, only: str | None = None
+) -> Iterator[tuple[str, T]]:
+    """(name, answer) of each installed provider that loads, by name, as the caller goes (a
+    caller that stops early loads no more). A plugin that raises anything but Ctrl-C while
+    answering (`doing` says what it was asked) is left out of this and every later listing,
+    with a warning; a built-in's exception is a bug of ours, and raised."""
+    for name in [only] if only is not None else names():
+        cls = _usable(name)
+        if cls is None:
+            continue
+        try:
+            answer = question(cls)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:
+            entry = _entry(name)
+            if entry.built_in:
+                raise
+            with _lock:
+                _left_out.add(name)
+            _warn(
+                "broken",
+                name,
+                f"provider plugin {name!r} ({entry.where}) failed {doing}: {_words(e)}; it is left out",
+                hint=f"reinstall or fix the {entry.dist} package",
+            )
+            continue
+        yield name, answer
 
 
 def classes() -> list[type[Provider]]:
-    """Every installed provider that loads, by name (a broken plugin is left out here; it is
-    reported when it is asked for by name)."""
-    out = []
-    for name in names():
-        try:
-            out.append(_load(name))
-        except ConfigError:
-            continue
-    return out
+    """Every installed provider that loads, by name (a broken plugin is left out, with a
+    warning; asked for by name, it is an error)."""
+    return [cls for _, cls in ask(lambda cls: cls, "")]
+
+
+def example_hosted() -> tuple[str, str]:
+    """A hosted provider for help texts and suggestions to name, with its key variable:
+    (name, KEY_VARIABLE). The first installed one that needs a key, by name."""
+    for name, env in ask(lambda cls: cls.env if not cls.local and cls.needs_key else None, "naming its key"):
+        if env:
+            return name, f"{env}_API_KEY"
+    return "NAME", "NAME_API_KEY"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from storyboard.errors import Problem, ValidationError, format_path
+from storyboard.errors import ConfigError, Problem, ValidationError, format_path
 from storyboard.media import fontfile
 from storyboard.money import PRICE_FORMS, PRICE_MODELS, price_problems
 from storyboard.providers import registry
@@ -355,6 +355,11 @@ class _Checker:
             problem = registry.name_problem(name)
             if problem is not None:
                 self.add(("provider",), problem[0], hint=problem[1])
+            else:  # a plugin that cannot be used is this file's problem too, said with the others
+                try:
+                    registry.get(name)
+                except ConfigError as e:
+                    self.add(("provider",), e.message, hint=e.hint)
         for key, raw in _dict(self.data.get("providers")).items():
             if isinstance(raw, dict) and model.PRICE_KEY in raw:  # the storyboard's, not an option
                 raw = {k: v for k, v in raw.items() if k != model.PRICE_KEY}
