@@ -34,10 +34,24 @@ def _clean(text: str) -> str:
     return "\n".join(line.strip() for line in text.strip().splitlines() if line.strip())
 
 
+# SRT has no escapes, and readers are lenient: ffmpeg starts a new cue at any line holding a
+# timing (`-->`), blank line before it or not. A word joiner inside the arrow (zero width, not
+# a space: the caption reads the same) keeps a caption's own lines from being taken for the
+# timing of another cue, so a caption is always one cue.
+_ARROW = "-->"
+_JOINED_ARROW = "--\u2060>"
+
+
+def srt_caption(text: str) -> str:
+    """A caption as the text of one SRT cue: no blank line, no line a reader takes for the
+    timing of another cue."""
+    return _clean(text).replace(_ARROW, _JOINED_ARROW)
+
+
 def timeline_srt(timeline: Timeline) -> str:
     entries = []
     for n, (a, b, text) in enumerate(timeline.caption_windows(), start=1):
-        entries.append(f"{n}\n{_stamp(a)} --> {_stamp(b)}\n{_clean(text)}\n")
+        entries.append(f"{n}\n{_stamp(a)} --> {_stamp(b)}\n{srt_caption(text)}\n")
     return "\n".join(entries)
 
 

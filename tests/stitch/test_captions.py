@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from PIL import Image
 
+from storyboard.media.ffmpeg import ffmpeg_exe
 from storyboard.stitch.captions import render_caption, srt_text
 from storyboard.stitch.spec import CutSpec
 from tests.stitch.conftest import clip
@@ -63,3 +65,35 @@ def test_long_captions_wrap_inside_the_frame(tmp_path: Path) -> None:
     # A single word wider than the frame is broken rather than overflowing.
     render_caption("x" * 400, long, (320, 180), size=0.1)
     assert Image.open(long).width <= 320
+
+
+def _cues_as_ffmpeg_reads_them(tmp_path: Path, srt: str) -> list[tuple[str, str, str]]:
+    """(start, end, text) of each cue, as ffmpeg's own SRT reader finds them (written out as
+    ASS, one Dialogue line a cue; its \\N is a line break)."""
+    path = tmp_path / "film.srt"
+    path.write_text(srt, encoding="utf-8")
+    out = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", str(path), "-f", "ass", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    cues = []
+    for line in out.splitlines():
+        if line.startswith("Dialogue:"):
+            fields = line.split(",", 9)
+            cues.append((fields[1], fields[2], fields[9].replace("\\N", "\n").replace("\u2060", "")))
+    return cues
+
+
+def test_a_caption_is_one_cue_whatever_it_holds(tmp_path: Path) -> None:
+    hostile = "Hello\n\n2\n00:00:00,000 --> 00:00:20,000\nInjected"
+    s = cut(
+        clip("a", Path("a.mp4"), (0, 8), caption=hostile),
+        clip("b", Path("b.mp4"), (0, 8), caption="Second\n 3 \n-->"),
+    )
+    cues = _cues_as_ffmpeg_reads_them(tmp_path, srt_text(s))
+    assert cues == [
+        ("0:00:00.00", "0:00:08.00", "Hello\n2\n00:00:00,000 --> 00:00:20,000\nInjected"),
+        ("0:00:08.00", "0:00:16.00", "Second\n3\n-->"),
+    ]
