@@ -38,10 +38,11 @@ def read_dotenv(path: Path) -> dict[str, str]:
     if path.stat().st_size > MAX_DOTENV_BYTES:
         raise ConfigError(f"{path} is over {MAX_DOTENV_BYTES // 1024} KB: a .env holds a few KEY=VALUE lines")
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open(encoding="utf-8", newline="") as f:  # lines end at \n only: a stray \r
+            text = f.read()  # (or U+2028) inside a key must not cut it short
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"cannot read {path}: {e}") from None
-    for raw in text.splitlines():
+    for raw in text.split("\n"):
         line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
@@ -116,16 +117,55 @@ def make_provider(
     base_url, api_key = settings(cls.env, root, environ, cls.key_aliases) if cls.env else (None, None)
     provider = cls(base_url=base_url, api_key=api_key, options=options)
     if need_key:
-        require_key(provider, root)
+        require_key(provider, root, environ)
     return provider
 
 
-def require_key(provider: Provider, root: Path) -> None:
-    """ConfigError saying where to put the key, when the provider needs one and has none."""
-    if provider.needs_key and not provider.api_key:
+def require_key(provider: Provider, root: Path, environ: Mapping[str, str] | None = None) -> None:
+    """ConfigError saying where to put the key, when the provider needs one and has none, or
+    has one that cannot be sent (checked before anything is journaled: a key httpx refuses to
+    put in a header would leave every shot uncertain, though nothing went out)."""
+    if not provider.needs_key:
+        return
+    var = f"{provider.env}_API_KEY"
+    if not provider.api_key:
         also = "".join(f" (or {name})" for name in provider.key_aliases)
         raise ConfigError(
-            f"{provider.name} needs an API key: set {provider.env}_API_KEY{also} in the environment or "
-            f"in {root / '.env'}",
+            f"{provider.name} needs an API key: set {var}{also} in the environment or in {root / '.env'}",
             hint="`storyboard plan` works without a key; the offline `preview` provider needs none",
         )
+    wrong = header_problem(provider.api_key)
+    if wrong is not None:
+        environ = os.environ if environ is None else environ
+        dotenv = read_dotenv(root / ".env")
+        where, var = next(
+            (
+                (place, name)
+                for place, source in (("the environment", environ), (root / ".env", dotenv))
+                for name in (var, *provider.key_aliases)
+                if (source.get(name) or "").strip() == provider.api_key
+            ),
+            ("the environment", var),
+        )
+        raise ConfigError(
+            f"{var} (from {where}) cannot be sent in an HTTP header: {wrong}",
+            hint="copy the key again from the provider's dashboard, as one line of visible characters",
+        )
+
+
+def header_problem(key: str) -> str | None:
+    """What in a key cannot go in an HTTP header, in words that do not show the key (an
+    invisible or control character is named; a visible one is not), or None."""
+    for i, ch in enumerate(key, start=1):
+        if " " <= ch <= "~":  # printable ASCII: what a header value holds
+            continue
+        import unicodedata  # only for a key that is wrong
+
+        code = f"U+{ord(ch):04X}"
+        named = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab"}.get(ch)
+        if named is None and unicodedata.category(ch) == "Cc":
+            named = f"a control character ({code})"
+        elif named is None and unicodedata.category(ch) in ("Cf", "Zs", "Zl", "Zp"):
+            named = f"an invisible {unicodedata.name(ch, 'character').lower()} ({code})"
+        return f"its character {i} of {len(key)} is {named or 'outside ASCII (not shown: it is part of the key)'}"
+    return None

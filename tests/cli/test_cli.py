@@ -91,6 +91,32 @@ def test_a_locked_storyboard_is_refused_before_asking(board: Path, kie: object) 
     assert result.exit_code == 3 and "locked by pid" in result.output and kie.accepted == []
 
 
+@pytest.mark.parametrize("bad", ["\n", "\u200b", "\r", "\x7f", "\u00e9"])
+def test_a_key_that_cannot_go_in_a_header_is_refused_before_anything_is_journaled(
+    board: Path, kie: object, monkeypatch: pytest.MonkeyPatch, bad: str
+) -> None:
+    """httpx refuses such a header, so nothing is sent, yet a journaled intent would leave
+    every shot uncertain: the key is bad input, said before the plan is journaled."""
+    key = f"kie-cli-{bad}key-0123456789"
+    monkeypatch.setenv("KIE_API_KEY", key)
+    result = invoke("render", board, "-p", "kie", "--yes")
+    assert result.exit_code == 2, result.output
+    assert "KIE_API_KEY (from the environment) cannot be sent in an HTTP header: its character 9 of" in (
+        result.output
+    )
+    assert "kie-cli" not in result.output and "key-0123456789" not in result.output
+    assert kie.requests == [] and not (board.parent / ".storyboard").exists()  # type: ignore[attr-defined]
+    # from the folder's .env, it is named there
+    monkeypatch.delenv("KIE_API_KEY")
+    monkeypatch.delenv("KIE_BASE_URL")
+    if bad != "\n":  # a .env line cannot hold a line break
+        url = kie.base_url  # type: ignore[attr-defined]
+        (board.parent / ".env").write_text(f"KIE_API_KEY={key}\r\nKIE_BASE_URL={url}\r\n", newline="")
+        result = invoke("render", board, "-p", "kie", "--yes")
+        assert result.exit_code == 2 and f"KIE_API_KEY (from {board.parent / '.env'})" in result.output
+        assert kie.requests == [] and not (board.parent / ".storyboard").exists()  # type: ignore[attr-defined]
+
+
 def test_output_never_overwrites_what_is_not_a_film(board: Path) -> None:
     before = board.read_text()
     for target in (board, board.parent / "notes.mp4"):

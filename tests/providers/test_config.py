@@ -19,6 +19,23 @@ def test_dotenv_parsing(tmp_path: Path) -> None:
         "KIE_API_KEY": "kie-secret",
         "KIE_BASE_URL": "http://127.0.0.1:9",
     }
+    # Windows line ends are line ends; a \r or U+2028 inside a line is the value's (said, if
+    # it is a key: config.header_problem), never a line end that cuts a key short
+    (tmp_path / ".env").write_bytes("A=1\r\nB='2'\r\nC=3\r4\u20285\n".encode())
+    assert config.read_dotenv(tmp_path / ".env") == {"A": "1", "B": "2", "C": "3\r4\u20285"}
+
+
+def test_a_key_that_cannot_go_in_a_header_is_named_never_shown() -> None:
+    assert config.header_problem("sk-Ab0~ !x") is None  # printable ASCII, spaces too, go in a header
+    assert config.header_problem("sk-\nAb") == "its character 4 of 6 is a line break"
+    assert config.header_problem("sk\u200bAb") == (
+        "its character 3 of 5 is an invisible zero width space (U+200B)"
+    )
+    assert config.header_problem("sk\x01") == "its character 3 of 3 is a control character (U+0001)"
+    assert (
+        config.header_problem("skÅb")
+        == "its character 3 of 4 is outside ASCII (not shown: it is part of the key)"
+    )
 
 
 def test_environment_wins_over_dotenv(tmp_path: Path) -> None:
