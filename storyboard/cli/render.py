@@ -233,13 +233,16 @@ def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
         ways.append("for each uncertain shot, adopt its task id from the dashboard or --force it")
     if ev.Outcome.BLOCKED in kinds:
         ways.append("the waiting shots follow once the shots they continue are made")
+    if ev.Outcome.UNRECORDED in kinds:
+        ways.append("attach the task ids above with the adopt commands shown (paid already: no new charge)")
     takes = len(result.takes)
     counted = f"{made} of {len(result.shots)} shots made" + (
         f" ({sum(1 for r in result.takes.values() if r.outcome.has_clip)} of {takes} other takes)"
         if takes
         else ""
     )
-    warn(f"{counted}; the film was not cut. " + "; ".join(ways).capitalize() + ".")
+    said = "; ".join(ways)
+    warn(f"{counted}; the film was not cut." + (f" {said[:1].upper()}{said[1:]}." if said else ""))
 
 
 @cli.command()

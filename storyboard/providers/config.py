@@ -167,5 +167,6 @@ def header_problem(key: str) -> str | None:
             named = f"a control character ({code})"
         elif named is None and unicodedata.category(ch) in ("Cf", "Zs", "Zl", "Zp"):
             named = f"an invisible {unicodedata.name(ch, 'character').lower()} ({code})"
-        return f"its character {i} of {len(key)} is {named or 'outside ASCII (not shown: it is part of the key)'}"
+        named = named or "outside ASCII (not shown: it is part of the key)"
+        return f"its character {i} of {len(key)} is {named}"
     return None
