@@ -8,10 +8,12 @@ A file's packets (exact lengths, keyframes, priming) are read by packets.py.
 from __future__ import annotations
 
 import re
+import shutil
+import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -34,9 +36,56 @@ def run(args: list[str], *, what: str = "ffmpeg", timeout: float | None = None) 
     except subprocess.TimeoutExpired as e:
         raise StitchError(f"{what}: ffmpeg took longer than {timeout:.0f} s") from e
     if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
-        raise StitchError(f"{what}: ffmpeg failed (exit {proc.returncode}):\n{tail}")
+        raise failure(f"{what}: ffmpeg failed (exit {proc.returncode})", proc.returncode, proc.stderr)
     return proc.stderr
+
+
+# The system's own words, when ffmpeg passes them on: said first, so that a full disk reads
+# as a full disk and not as six lines of ffmpeg's stream mapping.
+_SYSTEM_ERRORS = re.compile(
+    r"No space left on device|Disk quota exceeded|Read-only file system|File too large|"
+    r"Permission denied|Input/output error|Too many open files|Cannot allocate memory",
+    re.IGNORECASE,
+)
+_SIGNALS = {
+    "SIGXFSZ": "a file grew past the size limit (ulimit -f)",
+    "SIGKILL": "killed from outside (out of memory?)",
+    "SIGSEGV": "it crashed",
+}
+
+
+def cause(code: int, stderr: str, writes: Sequence[Path] = ()) -> str | None:
+    """Why ffmpeg failed, in a few words, or None when it does not say: the system error it
+    reports, the signal that stopped it, or a full disk where it was writing (`writes`)."""
+    found = _SYSTEM_ERRORS.findall(stderr)
+    if found:
+        words = found[-1]
+        return words[0].lower() + words[1:]
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        why = _SIGNALS.get(name)
+        return f"ffmpeg was stopped by {name}" + (f": {why}" if why else "")
+    for folder in dict.fromkeys(Path(p) for p in writes):
+        try:
+            free = shutil.disk_usage(folder).free
+        except OSError:
+            continue
+        if free < FULL:
+            return f"no space left on device ({free // 1024} KB free in {folder})"
+    return None
+
+
+FULL = 1 << 20  # less free space than this where ffmpeg writes: the disk is the likely cause
+
+
+def failure(headline: str, code: int, stderr: str, writes: Sequence[Path] = ()) -> StitchError:
+    """`headline: cause`, then the last lines ffmpeg wrote (its own account, if any)."""
+    why = cause(code, stderr, writes)
+    tail = "\n".join(stderr.strip().splitlines()[-6:])
+    return StitchError(headline + (f": {why}" if why else "") + (f"\n{tail}" if tail else ""))
 
 
 @dataclass(frozen=True)
@@ -175,7 +224,6 @@ def run_progress(
         stderr = errf.read()
     if timed_out.is_set():
         raise StitchError(f"{what}: ffmpeg took longer than {timeout:.0f} s")
-    if code != 0:
-        tail = "\n".join(stderr.strip().splitlines()[-6:])
-        raise StitchError(f"{what}: ffmpeg failed (exit {code}):\n{tail}")
+    if code != 0:  # its stderr went to a temporary file: a full temporary folder loses it
+        raise failure(f"{what}: ffmpeg failed (exit {code})", code, stderr, [Path(tempfile.gettempdir())])
     return stderr

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storyboard.errors import StitchError
-from storyboard.media.ffmpeg import MediaInfo, ffmpeg_exe, parse_media
+from storyboard.media.ffmpeg import MediaInfo, failure, ffmpeg_exe, parse_media
 
 
 @dataclass(frozen=True)
@@ -246,8 +246,8 @@ def extract_audio(pairs: Sequence[tuple[Path, Path]], *, timeout: float | None =
     except subprocess.TimeoutExpired as e:
         raise StitchError("copying the clips' sound took too long") from e
     if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
-        raise StitchError(f"copying the clips' sound failed:\n{tail}")
+        writes = [out.parent for _, out in pairs]
+        raise failure("copying the clips' sound failed", proc.returncode, proc.stderr, writes)
 
 
 def inspect(path: Path, *, timeout: float | None = 60) -> tuple[MediaInfo, VideoTrack | None]:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from storyboard.errors import StitchError
-from storyboard.media.ffmpeg import probe, run_progress
-from storyboard.media.packets import inspect, inspect_all, inspect_file, video_track
+from storyboard.media.ffmpeg import cause, probe, run_progress
+from storyboard.media.packets import extract_audio, inspect, inspect_all, inspect_file, video_track
+from tests.clips import make_clip
 
 
 def test_probe_and_packets(media) -> None:  # type: ignore[no-untyped-def]
@@ -92,3 +97,63 @@ def test_x264_options_are_read_from_the_stream(media) -> None:  # type: ignore[n
     assert opts is not None and opts["keyint"] == "12" and opts["rc"] == "crf"
     assert opts["cabac"] == "0" and opts["bframes"] == "0"  # ultrafast
     assert x264_options(media["music"]) is None  # a WAV: no x264 here
+
+
+# a failure names its cause: the disk, a limit, a signal -----------------------------------------
+@contextlib.contextmanager
+def full_disk(path: Path) -> Iterator[Path]:
+    """A small tmpfs at `path`, filled to the last byte (root only: skipped elsewhere)."""
+    path.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(path)], capture_output=True
+    )
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.decode().strip() or 'not root'})")
+    try:
+        with contextlib.suppress(OSError), open(path / "filler", "wb") as f:  # its close fails too
+            while True:
+                f.write(b"\0" * 4096)
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def test_copying_sound_to_a_full_disk_says_the_disk_is_full(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", seconds=2.0, size=(64, 36), fps=10)
+    with full_disk(tmp_path / "disk") as disk, pytest.raises(StitchError) as err:
+        extract_audio([(clip, disk / "a.mp4"), (clip, disk / "b.mp4")])
+    assert err.value.message.splitlines()[0] == "copying the clips' sound failed: no space left on device"
+    # and where ffmpeg said nothing at all, the disk it wrote to is looked at
+    with full_disk(tmp_path / "disk2") as disk:
+        assert cause(1, "", [disk]) == f"no space left on device (0 KB free in {disk})"
+    assert cause(1, "", [tmp_path]) is None  # a disk with room says nothing
+
+
+LIMITED = """
+import resource, sys
+from pathlib import Path
+from storyboard.errors import StitchError
+from storyboard.media.packets import extract_audio
+resource.setrlimit(resource.RLIMIT_FSIZE, (8192, resource.RLIM_INFINITY))  # ffmpeg inherits it
+clip, out = Path(sys.argv[1]), Path(sys.argv[2])
+try:
+    extract_audio([(clip, out)])
+except StitchError as e:
+    print(e.message.splitlines()[0])
+"""
+
+
+def test_ffmpeg_stopped_by_a_file_size_limit_says_so(tmp_path: Path) -> None:
+    """ffmpeg is killed by SIGXFSZ and writes no error of its own: the signal is the cause."""
+    clip = make_clip(tmp_path / "clip.mp4", seconds=4.0, size=(64, 36), fps=10)
+    proc = subprocess.run(
+        [sys.executable, "-c", LIMITED, str(clip), str(tmp_path / "a.mp4")],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=60,
+    )
+    assert proc.stdout.strip() == (
+        "copying the clips' sound failed: ffmpeg was stopped by SIGXFSZ: "
+        "a file grew past the size limit (ulimit -f)"
+    ), proc.stderr
