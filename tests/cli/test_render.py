@@ -101,3 +101,39 @@ def test_a_service_s_control_characters_never_reach_the_terminal(
     (row,) = json.loads(shown)["shots"]
     assert "\x1b]0;PWNED\x07" in row["reason"]  # as data, the text is what the service said
     assert "\n" not in row["reason"] and "\\n1 of 1 shots made" in row["reason"]  # on one line
+
+
+def test_a_task_id_that_could_not_be_saved_ends_with_its_way_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills between the intent and the task id: the id is printed with its adopt
+    command, and the closing line says so (it had ended "the film was not cut. .")."""
+    import errno
+
+    from storyboard.store import state as state_module
+    from tests.clips import make_clip
+    from tests.run.boards import use
+    from tests.servers import start_server
+
+    real = state_module.write_atomic
+
+    def full_after_the_intent(path: Path, text: str, **kw: object) -> None:
+        if '"status": "submitted"' in text:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, text, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(state_module, "write_atomic", full_after_the_intent)
+    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
+    clip = make_clip(tmp_path / "clip.mp4", seconds=8.0, size=(64, 36), fps=10)
+    board = write_board(tmp_path / "film", "kie", three()[:1])
+    with start_server("kie", clip=clip) as srv:
+        use(monkeypatch, srv)
+        result = CliRunner().invoke(cli, ["render", str(board), "--yes", "-q"])
+        (taken,) = [a["task_id"] for a in srv.accepted]
+    assert result.exit_code == 1, result.output
+    assert f"storyboard adopt {board} a {taken}" in result.stderr
+    assert result.stderr.count(". .") == 0
+    assert (
+        "0 of 1 shots made; the film was not cut. Attach the task ids above with the adopt "
+        "commands shown (paid already: no new charge)." in result.stderr
+    ), result.stderr
