@@ -170,7 +170,7 @@ def clips_made(plan: Plan) -> ClipsMade:
     from storyboard.store.state import State
 
     sd = plan.storyboard.state_dir
-    cache, state = Cache(sd), State.load(sd)
+    cache, state = Cache(sd), State.of(plan.storyboard)
     clips: dict[str, Path] = {}
     stale: list[str] = []
     missing: list[str] = []

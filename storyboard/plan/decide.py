@@ -233,7 +233,7 @@ def decide(
     module docstring). `deep` checks cached clips by hash as well as by size (render and
     stitch do; plan and status, which must be quick, check sizes)."""
     sd = plan.storyboard.state_dir
-    state = State.load(sd) if state is None else state
+    state = State.of(plan.storyboard) if state is None else state
     cache = Cache(sd) if cache is None else cache
     named = check_force(plan, force)
     follows = followers(plan, named)

@@ -53,7 +53,7 @@ def adopt(plan: Plan, shot_id: str, task_id: str, *, force: bool = False) -> Ado
     sb = plan.storyboard
     redactor = Redactor([plan.provider.api_key])
     with acquire(sb.state_dir, "storyboard adopt", storyboard=sb.path) as lock:
-        state = State.load(sb.state_dir, lock=lock)
+        state = State.of(sb, lock=lock)
         state.redactor = redactor
         was = decide(plan, state, Cache(sb.state_dir))[shot_id]
         if was.action is not Action.UNCERTAIN and not force:

@@ -117,7 +117,7 @@ def generate(
     lock = acquire(sb.state_dir, "storyboard render", storyboard=sb.path, on_takeover=took_over)
     run: _Run | None = None
     try:
-        state = State.load(sb.state_dir, lock=lock)
+        state = State.of(sb, lock=lock)
         state.redactor = tell.redactor
         if not plan.provider.local:
             state.settle_intents(SETTLED_REASON)

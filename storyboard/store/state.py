@@ -1,13 +1,18 @@
 """What render has paid for, kept beside the storyboard in `.storyboard/state.json`: a journal.
 
-    {"version": 2, "lineage": uuid, "serial": n,
+    {"version": 3, "lineage": uuid, "serial": n,
      "tasks": {fingerprint: {shot_id, provider, status, task_id, intent_at, submitted_at,
                              attempts, extra, shots, reason?, done_at?, failed_at?,
                              uncertain_at?, adopted?, clip?}},
      "clips": {fingerprint: {size, sha256, url?, accepted_at}},   (what the cache accepted)
-     "made": {shot_id: fingerprint},                             (the last clip made, any provider)
-     "made_by": {provider: {shot_id: fingerprint}},
+     "made": {storyboard: {shot_id: fingerprint}},           (the last clip made, any provider)
+     "made_by": {storyboard: {provider: {shot_id: fingerprint}}},
      "uploads": {"provider:sha256": {url, uploaded_at}}}
+
+Storyboards of one folder share its state: tasks, clips and uploads go by fingerprint (the
+same request is the same clip, whoever asks), but which clip a shot uses is each storyboard's
+own (its file name, `storyboard`), as two storyboards may each have a shot `a`. An older file's
+records, written before they were kept apart, are taken by the first storyboard to load it.
 
 A paid request is journalled like a database's write-ahead log: its intent (status
 `sending`: shot, fingerprint, provider, time) is on disk before a byte is sent; the task id
@@ -34,7 +39,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storyboard.errors import StateError
 from storyboard.providers.base import Task
@@ -44,6 +49,9 @@ from storyboard.store import statefile
 from storyboard.store.atomic import write_atomic
 from storyboard.store.layout import Layout
 from storyboard.store.lock import Lock
+
+if TYPE_CHECKING:
+    from storyboard.spec.model import Storyboard
 
 __all__ = ["REDACTED", "ClipRecord", "Intent", "State", "StateError", "Status", "TaskRecord"]
 
@@ -108,20 +116,57 @@ class ClipRecord:
 
 
 class State:
-    def __init__(self, state_dir: Path, data: dict[str, Any], lock: Lock | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        data: dict[str, Any],
+        lock: Lock | None = None,
+        *,
+        storyboard: str | None = None,
+    ) -> None:
         self.state_dir = Path(state_dir)
         self.path = Layout(self.state_dir).state
         self.data = data
         self.lock = lock
+        self.storyboard = storyboard  # whose shots `made` is about: its file name
         self.redactor = Redactor()  # set by the executor: the keys never written
         self._mutex = threading.RLock()  # executor threads record concurrently
+        if storyboard is not None:
+            self._take_earlier(storyboard)
 
     # reading -------------------------------------------------------------------------------
     @classmethod
-    def load(cls, state_dir: Path, lock: Lock | None = None) -> State:
-        """The state of the storyboard whose state folder this is (empty if none yet), checked
-        field by field (store.statefile). Pass the held lock to be allowed to write."""
-        return cls(state_dir, statefile.read(Layout(Path(state_dir)).state), lock)
+    def load(cls, state_dir: Path, lock: Lock | None = None, *, storyboard: str | None = None) -> State:
+        """The state in this state folder (empty if none yet), checked field by field
+        (store.statefile); `storyboard`: the file name of the storyboard whose shots' clips
+        are asked about (a folder may hold several). Pass the held lock to be allowed to write."""
+        return cls(state_dir, statefile.read(Layout(Path(state_dir)).state), lock, storyboard=storyboard)
+
+    @classmethod
+    def of(cls, sb: Storyboard, lock: Lock | None = None) -> State:
+        """The state of this storyboard (its folder's, its own shots' clips)."""
+        return cls.load(sb.state_dir, lock, storyboard=sb.path.name)
+
+    def _take_earlier(self, storyboard: str) -> None:
+        """A file older than version 3 holds one storyboard's records, without saying whose: the
+        first storyboard that loads it takes them (its own, if any, win). Saved with its next write."""
+        for key in ("made", "made_by"):
+            earlier = self.data[key].pop(statefile.EARLIER, None)
+            if not earlier:
+                continue
+            own = self.data[key].setdefault(storyboard, {})
+            for name, value in earlier.items():
+                if isinstance(value, dict):  # made_by: {provider: {shot: fingerprint}}
+                    own[name] = {**value, **own.get(name, {})}
+                else:
+                    own.setdefault(name, value)
+
+    def _made(self) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+        """This storyboard's records: {shot: fingerprint}, {provider: {shot: fingerprint}}."""
+        if self.storyboard is None:
+            raise StateError("a shot's clip was asked of a state loaded for no storyboard (a bug of ours)")
+        made = self.data["made"].get(self.storyboard, {})
+        return made, self.data["made_by"].get(self.storyboard, {})
 
     def records(self) -> Iterator[TaskRecord]:
         for fp in list(self.data["tasks"]):
@@ -167,14 +212,16 @@ class State:
         return out
 
     def last_made(self, shot_id: str, provider: str | None = None) -> str | None:
-        """The fingerprint of the clip last made for the shot (by `provider`, if given)."""
+        """The fingerprint of the clip last made for the storyboard's shot (by `provider`, if
+        given)."""
+        made, made_by = self._made()
         if provider is None:
-            return self.data["made"].get(shot_id)
-        return self.data["made_by"].get(provider, {}).get(shot_id)
+            return made.get(shot_id)
+        return made_by.get(provider, {}).get(shot_id)
 
     @property
     def made(self) -> dict[str, str]:
-        return dict(self.data["made"])
+        return dict(self._made()[0])
 
     def clip(self, fingerprint: str) -> ClipRecord | None:
         raw = self.data["clips"].get(fingerprint)
@@ -305,7 +352,7 @@ class State:
         """The shot's clip is the cached one with this fingerprint (rendered locally, or
         found in the cache), made by `provider`."""
         with self._mutex:
-            known = self.data["made"].get(shot_id) == fingerprint and (
+            known = self.last_made(shot_id) == fingerprint and (
                 provider is None or self.last_made(shot_id, provider) == fingerprint
             )
             if known and (clip is None or self.clip(fingerprint) == clip):
@@ -327,9 +374,11 @@ class State:
         self.data["clips"][fingerprint] = entry
 
     def _set_made(self, shot_id: str, fingerprint: str, provider: str | None) -> None:
-        self.data["made"][shot_id] = fingerprint
+        self._made()  # raises for a state loaded for no storyboard: never another's records
+        name = str(self.storyboard)
+        self.data["made"].setdefault(name, {})[shot_id] = fingerprint
         if provider:
-            self.data["made_by"].setdefault(provider, {})[shot_id] = fingerprint
+            self.data["made_by"].setdefault(name, {}).setdefault(provider, {})[shot_id] = fingerprint
 
     def record_upload(self, key: str, url: str) -> None:
         with self._mutex:

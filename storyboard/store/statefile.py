@@ -14,7 +14,11 @@ from storyboard.errors import InputError
 from storyboard.resources import schema_file
 from storyboard.store.layout import Layout
 
-VERSION = 2
+VERSION = 3
+# Before version 3 a folder's `made` records were one storyboard's, though which one is not
+# written: they are kept under this name (no file has it) until a storyboard of the folder
+# loads the state and takes them as its own (store.state).
+EARLIER = ""
 
 
 def read(path: Path) -> dict[str, Any]:
@@ -44,7 +48,8 @@ def read(path: Path) -> dict[str, Any]:
             hint="upgrade storyboard to render this storyboard",
         )
     _upgrade(data)
-    _check(path, data)
+    _check(path, data)  # in the terms of the version it was written in (a message names its field)
+    _by_storyboard(data)
     return data
 
 
@@ -61,8 +66,16 @@ def empty() -> dict[str, Any]:
     }
 
 
+def _by_storyboard(data: dict[str, Any]) -> None:
+    """Version 2 to 3: the records of shots made become one storyboard's (EARLIER)."""
+    if data["version"] < 3:
+        data["made"] = {EARLIER: data["made"]} if data["made"] else {}
+        data["made_by"] = {EARLIER: data["made_by"]} if data["made_by"] else {}
+        data["version"] = 3
+
+
 def _upgrade(data: dict[str, Any]) -> None:
-    """Bring an older file up to this version in memory (written back on the next save)."""
+    """Bring a version 1 file up to version 2 in memory (written back on the next save)."""
     if data["version"] < 2:
         fresh = "made_by" not in data
         for key in ("tasks", "made", "made_by", "uploads"):

@@ -154,6 +154,19 @@ def test_status_render_stitch_unlock(board: Path) -> None:
     assert "The door" in (board.parent / "recut.srt").read_text()
 
 
+def test_two_storyboards_in_one_folder_keep_their_own_shots(board: Path) -> None:
+    """Both have shots `one` and `two`; the second's were never made, whatever the first did."""
+    assert invoke("render", board, "-q").exit_code == 0
+    other = board.parent / "other.yaml"
+    other.write_text(BOARD.replace("A red door", "A green door").replace("onto the sea", "onto a field"))
+    result = invoke("plan", other)
+    assert "Plan: 2 to generate, 0 to regenerate, 0 already made." in result.output, result.output
+    assert invoke("stitch", other).exit_code == 2  # none of its clips is made: never the first's
+    assert invoke("status", other).output.split().count("new") == 2
+    result = invoke("plan", board)  # and the first keeps its own
+    assert "Plan: 0 to generate, 0 to regenerate, 2 already made." in result.output
+
+
 def test_unknown_force_and_empty_provider_are_input_errors(board: Path) -> None:
     assert invoke("render", board, "--force", "three").exit_code == 2
     assert invoke("plan", board, "-p", "").exit_code == 2

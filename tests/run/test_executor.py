@@ -32,7 +32,7 @@ from tests.servers import start_server
 
 
 def statuses(plan: object) -> list[str]:
-    state = State.load(plan.storyboard.state_dir)  # type: ignore[attr-defined]
+    state = State.of(plan.storyboard)  # type: ignore[attr-defined]
     return [r.status.value for r in state.records()]
 
 
@@ -67,7 +67,7 @@ def test_faults_cost_exactly_one_submission_per_shot(tmp_path: Path, clip: Path)
             assert abs(info.duration - 8.0) < 0.1
         # the continuation extended b's own task
         extend = [r for r in srv.requests if r.path.endswith("/extend") and r.status == 200]
-        state = State.load(plan.storyboard.state_dir)
+        state = State.of(plan.storyboard)
         b_task = state.task(plan.shot("b").fingerprint)
         assert b_task is not None and extend and extend[-1].body["taskId"] == b_task.task_id
         assert set(statuses(plan)) == {"done"}
@@ -96,7 +96,7 @@ def test_editing_one_prompt_submits_that_shot_alone(tmp_path: Path, clip: Path) 
         assert result.submitted == ["b"]
         assert prompts_accepted(srv)[3:] == ["a blue door at dusk"]
         assert result.clips["a"] == first.clips["a"] and result.clips["b"] != first.clips["b"]
-        state = State.load(plan.storyboard.state_dir)
+        state = State.of(plan.storyboard)
         assert state.last_made("b") == plan.shot("b").fingerprint
         assert states(plan) == ["made", "made", "made"]
 
@@ -295,7 +295,7 @@ def test_states_follow_the_shots(tmp_path: Path, clip: Path) -> None:
         generate(plan)
         assert states(plan) == ["made"] * 3
         data = json.loads((plan.storyboard.state_dir / "state.json").read_text())
-        assert data["version"] == 2 and data["serial"] >= 9 and len(data["lineage"]) == 36
+        assert data["version"] == 3 and data["serial"] >= 9 and len(data["lineage"]) == 36
         for fp, rec in data["tasks"].items():
             assert rec["status"] == "done" and rec["task_id"] and rec["intent_at"] <= rec["submitted_at"]
             clip_rec = data["clips"][fp]
@@ -319,7 +319,7 @@ def test_preview_renders_locally_with_the_same_caching(
     for path in result.clips.values():
         info = probe(path)
         assert info.video is not None and abs(info.duration - 8.0) < 0.5
-    state = State.load(plan.storyboard.state_dir)
+    state = State.of(plan.storyboard)
     assert state.made == {s.id: s.fingerprint for s in plan.shots} and list(state.records()) == []
     assert states(plan) == ["made", "made"]
 
@@ -347,7 +347,7 @@ def test_a_task_of_an_edited_shot_is_still_saved_for_later(tmp_path: Path, clip:
         result = generate(new, reporter=events)
         assert events.of(ev.Orphan) == ["a"] and result.submitted == ["a"]
         assert len(srv.accepted) == 3
-        state = State.load(new.storyboard.state_dir)
+        state = State.of(new.storyboard)
         assert state.last_made("a") == new.shot("a").fingerprint  # the orphan does not displace
         old_rec = state.task(old.shot("a").fingerprint)
         assert old_rec is not None and old_rec.status is Status.DONE
@@ -427,7 +427,7 @@ def test_a_lost_answer_to_a_batch_makes_every_shot_of_it_uncertain(tmp_path: Pat
         lost = [s for s, r in result.shots.items() if r.outcome is Outcome.UNCERTAIN]
         assert lost and all("--force" in result.failed[s] for s in lost)
         assert len(srv.accepted) == 3  # every shot paid once, the lost one never sent again
-        state = State.load(plan.storyboard.state_dir)
+        state = State.of(plan.storyboard)
         for s in lost:
             rec = state.task(plan.shot(s).fingerprint)
             assert rec is not None and rec.status is Status.UNCERTAIN and s in rec.shots
@@ -531,13 +531,13 @@ def test_a_preview_does_not_make_hosted_shots_look_changed(
     with start_server("kie", clip=clip) as srv:
         kie = make_plan(board, srv)
         assert actions(kie) == ["generate", "generate"]
-        state = State.load(kie.storyboard.state_dir)
+        state = State.of(kie.storyboard)
         assert state.last_made("a") == preview.shot("a").fingerprint  # any provider
         assert state.last_made("a", "kie") is None
         assert state.last_made("a", "preview") == preview.shot("a").fingerprint
         generate(kie)
         assert states(preview) == ["made", "made"]
-        assert State.load(kie.storyboard.state_dir).last_made("a") == kie.shot("a").fingerprint
+        assert State.of(kie.storyboard).last_made("a") == kie.shot("a").fingerprint
 
 
 # the environment ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from storyboard.store.state import ClipRecord, Intent, State, StateError, Status
 
 REPO = Path(__file__).resolve().parents[2]
 FP1, FP2 = "a" * 64, "b" * 64
+SB = "board.yaml"  # the storyboard whose shots `made` is about
 
 
 def _task(fp: str = FP1, shot: str = "s1", provider: str = "kie") -> Task:
@@ -36,7 +37,7 @@ def _on_disk(sd: Path) -> dict:  # type: ignore[type-arg]
 def test_the_intent_is_on_disk_before_the_task_id_replaces_it(tmp_path: Path) -> None:
     sd = tmp_path / ".storyboard"
     with acquire(sd) as lock:
-        state = State.load(sd, lock=lock)
+        state = State.load(sd, lock=lock, storyboard=SB)
         state.record_intent([_intent()])
         rec = _on_disk(sd)["tasks"][FP1]
         assert rec["status"] == "sending" and rec["task_id"] is None and rec["intent_at"] > 0
@@ -47,7 +48,7 @@ def test_the_intent_is_on_disk_before_the_task_id_replaces_it(tmp_path: Path) ->
         rec = on_disk["tasks"][FP1]
         assert rec["task_id"] == "task-s1" and rec["status"] == "submitted"
         assert rec["attempts"] == 1 and rec["extra"] == {"resolution": "720p"}
-        assert on_disk["version"] == 2 and on_disk["serial"] == 2
+        assert on_disk["version"] == 3 and on_disk["serial"] == 2
         lineage = on_disk["lineage"]
 
         again = State.load(sd)
@@ -62,9 +63,9 @@ def test_the_intent_is_on_disk_before_the_task_id_replaces_it(tmp_path: Path) ->
         assert data["tasks"][FP1]["attempts"] == 2 and data["tasks"][FP1]["status"] == "done"
         assert data["tasks"][FP1]["clip"] == f"clips/{FP1}.mp4"
         assert data["clips"][FP1]["size"] == 1234 and data["clips"][FP1]["url"] == "https://cdn/x.mp4"
-        assert data["made"] == {"s1": FP1} and data["lineage"] == lineage
+        assert data["made"] == {SB: {"s1": FP1}} and data["lineage"] == lineage
         assert data["serial"] == 6
-        loaded = State.load(sd)
+        loaded = State.load(sd, storyboard=SB)
         assert loaded.last_made("s1") == FP1 and loaded.pending() == []
         assert loaded.clip(FP1) == ClipRecord(1234, "c" * 64, "https://cdn/x.mp4")
 
@@ -72,11 +73,11 @@ def test_the_intent_is_on_disk_before_the_task_id_replaces_it(tmp_path: Path) ->
 def test_intents_left_by_a_dead_render_become_uncertain(tmp_path: Path) -> None:
     sd = tmp_path / ".storyboard"
     with acquire(sd) as lock:
-        state = State.load(sd, lock=lock)
+        state = State.load(sd, lock=lock, storyboard=SB)
         state.record_intent([_intent(FP1, "s1"), _intent(FP2, "s2")])
         state.record_submitted([_task(FP2, "s2")])
     with acquire(sd) as lock:
-        state = State.load(sd, lock=lock)
+        state = State.load(sd, lock=lock, storyboard=SB)
         assert state.settle_intents("killed while sending") == [FP1]
         one, two = state.task(FP1), state.task(FP2)
         assert one is not None and one.status is Status.UNCERTAIN and one.reason == "killed while sending"
@@ -87,7 +88,7 @@ def test_intents_left_by_a_dead_render_become_uncertain(tmp_path: Path) -> None:
 def test_an_adopted_task_replaces_an_uncertain_one(tmp_path: Path) -> None:
     sd = tmp_path / ".storyboard"
     with acquire(sd) as lock:
-        state = State.load(sd, lock=lock)
+        state = State.load(sd, lock=lock, storyboard=SB)
         state.record_intent([_intent()])
         state.record_uncertain([FP1], "the answer was lost")
         state.record_submitted([_task()], adopted=True)
@@ -99,7 +100,7 @@ def test_an_adopted_task_replaces_an_uncertain_one(tmp_path: Path) -> None:
 def test_an_orphan_clip_becomes_the_shots_only_when_it_has_none(tmp_path: Path) -> None:
     sd = tmp_path / ".storyboard"
     with acquire(sd) as lock:
-        state = State.load(sd, lock=lock)
+        state = State.load(sd, lock=lock, storyboard=SB)
         for fp in (FP1, FP2):
             state.record_intent([_intent(fp)])
             state.record_submitted([_task(fp)])
@@ -119,7 +120,7 @@ def test_writing_without_the_lock_is_refused(tmp_path: Path) -> None:
 def test_an_interrupted_write_leaves_the_old_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sd = tmp_path / ".storyboard"
     with acquire(sd) as lock:
-        state = State.load(sd, lock=lock)
+        state = State.load(sd, lock=lock, storyboard=SB)
         state.record_intent([_intent()])
         before = (sd / "state.json").read_bytes()
 
@@ -220,10 +221,51 @@ def test_a_version_1_file_is_read_and_upgraded(tmp_path: Path) -> None:
         "uploads": {},
     }
     (sd / "state.json").write_text(json.dumps(old))
-    state = State.load(sd)
+    state = State.load(sd, storyboard=SB)
     assert state.last_made("s1", "kie") == FP1 and state.clip(FP1) is None
     rec = state.task(FP1)
     assert rec is not None and rec.status is Status.DONE and rec.task_id == "t1"
+
+
+def test_storyboards_sharing_a_folder_keep_their_own_clips(tmp_path: Path) -> None:
+    sd = tmp_path / ".storyboard"
+    with acquire(sd) as lock:
+        one = State.load(sd, lock=lock, storyboard="one.yaml")
+        one.record_intent([_intent()])
+        one.record_submitted([_task()])
+        one.record_done(FP1, ClipRecord(10, "d" * 64, None), sd / "x.mp4")
+        one.record_made("s2", FP2, "preview")
+    other = State.load(sd, storyboard="two.yaml")  # its own shot s1 was never made
+    assert other.last_made("s1") is None and other.last_made("s1", "kie") is None and other.made == {}
+    assert other.task(FP1) is not None  # the journal is the folder's: a request is one whoever asks
+    again = State.load(sd, storyboard="one.yaml")
+    assert again.made == {"s1": FP1, "s2": FP2} and again.last_made("s2", "preview") == FP2
+    assert _on_disk(sd)["made_by"] == {"one.yaml": {"kie": {"s1": FP1}, "preview": {"s2": FP2}}}
+    with pytest.raises(StateError, match="for no storyboard"):
+        State.load(sd).last_made("s1")
+
+
+def test_a_version_2_file_is_the_first_storyboards_to_load_it(tmp_path: Path) -> None:
+    sd = tmp_path / ".storyboard"
+    sd.mkdir()
+    old = {
+        "version": 2,
+        "tasks": {FP1: {**GOOD_TASK, "status": "done", "attempts": 1, "extra": {}}},
+        "clips": {},
+        "made": {"s1": FP1, "s2": FP2},
+        "made_by": {"kie": {"s1": FP1}},
+        "uploads": {},
+    }
+    (sd / "state.json").write_text(json.dumps(old))
+    with acquire(sd) as lock:
+        state = State.load(sd, lock=lock, storyboard=SB)
+        assert state.made == {"s1": FP1, "s2": FP2} and state.last_made("s1", "kie") == FP1
+        state.record_made("s3", FP2, "kie")  # a write keeps them as this storyboard's
+    data = _on_disk(sd)
+    assert data["version"] == 3
+    assert data["made"] == {SB: {"s1": FP1, "s2": FP2, "s3": FP2}}
+    assert data["made_by"] == {SB: {"kie": {"s1": FP1, "s3": FP2}}}
+    assert State.load(sd, storyboard="other.yaml").made == {}
 
 
 def test_a_newer_state_version_is_refused(tmp_path: Path) -> None:
@@ -240,7 +282,7 @@ def test_secrets_never_reach_the_file(tmp_path: Path) -> None:
     sd = tmp_path / ".storyboard"
     key = "sk-very-secret-key-42"
     with acquire(sd) as lock:
-        state = State.load(sd, lock=lock)
+        state = State.load(sd, lock=lock, storyboard=SB)
         state.redactor = Redactor([key])
         state.record_intent([_intent()])
         state.record_submitted([_task()])
