@@ -105,3 +105,13 @@ def test_a_dotenv_that_is_not_a_small_file_of_the_folder_is_refused(tmp_path: Pa
 def test_a_virtualenv_called_dotenv_is_not_a_key_file(tmp_path: Path) -> None:
     (tmp_path / ".env" / "bin").mkdir(parents=True)
     assert config.read_dotenv(tmp_path / ".env") == {}
+
+
+def test_a_bad_key_is_named_by_the_variable_that_holds_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:  # gemini reads GOOGLE_API_KEY too, as Google's SDK does
+        config.make_provider("gemini", tmp_path, need_key=True, environ={"GOOGLE_API_KEY": "AIza\u200bSy"})
+    assert err.value.message.startswith("GOOGLE_API_KEY (from the environment) cannot be sent in an HTTP")
+    assert "AIza" not in err.value.message and "Sy" not in err.value.message
+    (tmp_path / ".env").write_text("KIE_API_KEY=kie\u2028key\n")
+    with pytest.raises(ConfigError, match=r"KIE_API_KEY \(from .*\.env\) .* invisible line separator"):
+        config.make_provider("kie", tmp_path, need_key=True, environ={})
