@@ -9,6 +9,9 @@ import pytest
 from tests.browser import browser  # noqa: F401 - a fixture for every test folder
 from tests.clips import make_clip, make_tone
 from tests.fonts import shipped_fonts  # noqa: F401 - the project's own CJK font, installed for a test
+from tests.plugin import register
+
+register()  # the test provider loopvid, for this session only (never installed: see tests/plugin)
 
 MUSIC_HZ = 3000  # far above the clips' tones, so a high-pass hears only the music
 

@@ -1,11 +1,13 @@
-"""A provider plugin installed from outside (tests/plugin, `pip install -e tests/plugin`) works
-exactly like a built-in one, through the real CLI against its own loopback server: plan,
-render, status, adopt; its capability checks are located, its errors mapped, its prices and
-options counted; and the README's example plugin keeps the contract."""
+"""A provider plugin from outside (tests/plugin, registered for the test session as an installed
+distribution: see tests/plugin/__init__.py) works exactly like a built-in one, through the real
+CLI against its own loopback server: plan, render, status, adopt; its capability checks are
+located, its errors mapped, its prices and options counted; and the README's example plugin
+keeps the contract."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -16,14 +18,13 @@ from typing import Any
 
 import pytest
 import yaml
+from loopvid.server import LoopvidServer
 
 from storyboard import providers
 from storyboard.providers import registry
 from tests.cli_run import FAST, storyboard
 from tests.clips import make_clip
-
-loopvid = pytest.importorskip("loopvid.server", reason="install the plugin: pip install -e tests/plugin")
-LoopvidServer = loopvid.LoopvidServer
+from tests.plugin import PLUGIN
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "lv-Tq8Wm3Zr6Yp1Kc5Nd9"
@@ -73,6 +74,24 @@ def test_it_is_installed_like_any_provider() -> None:
     (entry,) = registry.entries()["loopvid"]
     assert entry.dist == "storyboard-loopvid" and entry.target == "loopvid.provider:LoopvidProvider"
     assert providers.get("loopvid").name == "loopvid"
+
+
+def test_the_users_storyboard_does_not_list_it() -> None:
+    """Registered for the tests alone: the environment the README's install makes (without
+    the session's PYTHONPATH) knows no loopvid; with it, the help names its key."""
+
+    def help_text(pythonpath: list[str]) -> str:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(pythonpath)}
+        proc = subprocess.run(
+            [sys.executable, "-m", "storyboard", "--help"], capture_output=True, text=True, env=env, cwd=ROOT
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    session = os.environ["PYTHONPATH"].split(os.pathsep)
+    assert "LOOPVID_API_KEY" in help_text(session)
+    users = [p for p in session if p not in (str(PLUGIN), os.environ["STORYBOARD_TEST_PLUGIN_SITE"])]
+    assert "loopvid" not in help_text(users).lower()
 
 
 def test_plan_shows_its_requests_prices_and_options(tmp_path: Path, srv: Any) -> None:
