@@ -350,7 +350,8 @@ def test_a_stopping_render_ends_a_submissions_backoff(scripted: Any) -> None:
     t0 = time.monotonic()
     with client.submission(), pytest.raises(RateLimitError):
         client.request("POST", "/generate", json={})
-    assert time.monotonic() - t0 < 5 and len(srv.seen) == 1
+    # asked once: the 30 s backoff was cut short (else it would have asked again after it)
+    assert len(srv.seen) == 1 and time.monotonic() - t0 < 30
 
 
 def test_every_hosted_plugins_submit_runs_as_a_submission(scripted: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -496,7 +497,8 @@ def test_a_task_past_the_deadline_is_left_for_the_next_render(
         plan = make_plan(board, srv)
         result = generate(plan)
         assert result.shots["a"].outcome is Outcome.STALLED
-        assert result.failed["a"].startswith("still running at kie after 0 s; the task is saved")
+        # its age is the machine's time since it was sent (a second or more on a busy one)
+        assert re.match(r"still running at kie after \d+ s; the task is saved", result.failed["a"])
         assert states(plan) == ["submitted"]
         srv.finish()
         events = Events()

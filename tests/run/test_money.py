@@ -248,12 +248,12 @@ def test_a_status_endpoint_answering_error_pages_fails_no_job(
     board = write_board(tmp_path / "film", provider, TWO)
     with start_server(provider, clip=clip, job_seconds=0.2) as srv:
         use(monkeypatch, srv)
-        srv.outage(2.0, on="poll", kind=kind)  # a proxy's pages, at a poll every 20 ms
+        srv.outage(on="poll", kind=kind, requests=4)  # a proxy's pages, for the next 4 polls
         result = invoke("render", str(board), "--yes", "--quiet")
         assert result.exit_code == 0, result.output
         assert srv.paid_for() == {"a red door": 1, "a blue door": 1}
         polls = [r for r in srv.requests if r.status in (400, 404, 502) or r.status is None]
-        assert len(polls) >= 3  # the outage was met, and ridden out
+        assert len(polls) >= 4  # the outage was met, and ridden out
         assert (tmp_path / "film" / "renders" / "board.mp4").is_file()
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.servers.aivideoapi import AivideoapiServer
-from tests.servers.base import FakeProvider, Fault, RequestRecord, Task, load_schema
+from tests.servers.base import FakeProvider, Fault, ManualClock, RequestRecord, Task, load_schema
 from tests.servers.gemini import GeminiServer
 from tests.servers.kie import KieServer
 from tests.servers.nanophoto import NanophotoServer
@@ -69,6 +69,7 @@ __all__ = [
     "Fault",
     "GeminiServer",
     "KieServer",
+    "ManualClock",
     "NanophotoServer",
     "RequestRecord",
     "Task",

@@ -97,7 +97,7 @@ class Fault:
 @dataclass
 class Task:
     task_id: str
-    created_at: float  # time.time()
+    created_at: float  # the server's clock (time.time() unless a test moves it by hand)
     ready_at: float  # when it completes (or fails)
     body: dict[str, Any]  # what it was made from (nanophoto: the shot's object)
     request: dict[str, Any]  # the whole request body
@@ -109,9 +109,10 @@ class Task:
     refunded: bool = False
     info: dict[str, Any] = field(default_factory=dict)  # provider specifics (model, aspect...)
     result_url: str = ""  # the clip, once completed
+    clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
 
     def state(self, now: float | None = None) -> str:
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         if now >= self.ready_at:
             return "failed" if self.fail_reason is not None else "completed"
         if now < self.created_at + (self.ready_at - self.created_at) * 0.25:
@@ -124,14 +125,14 @@ class Task:
         return self.state()
 
     def progress(self, now: float | None = None) -> int:
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         span = self.ready_at - self.created_at
         if span <= 0 or now >= self.ready_at:
             return 100
         return max(0, min(99, int(100 * (now - self.created_at) / span)))
 
     def remaining(self, now: float | None = None) -> float:
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         return max(0.0, self.ready_at - now)
 
 
@@ -282,6 +283,9 @@ class FakeProvider:
         self.clip_for: Callable[[str], Path] | None = None
         self.api_key: str = api_key or self.default_api_key
         self.job_seconds = float(job_seconds)
+        # what jobs, outages and refunds are timed by: a test that checks timing sets a
+        # ManualClock here instead of racing the machine's
+        self.clock: Callable[[], float] = time.time
         # jobs end over a spread of time: each lasts job_seconds * (1 - job_spread * u), u uniform
         # in [0, 1) from a seeded generator (benchmarks: not every job ends in the same second)
         self.job_spread = 0.0
@@ -294,7 +298,7 @@ class FakeProvider:
         # on_accept(task) runs once a task is created and charged, before the reply is sent
         # (tests kill the client or fill its disk at that moment)
         self.on_accept: Callable[[Task], None] | None = None
-        self._outages: list[tuple[str, float, str]] = []  # (endpoint, until, kind)
+        self._outages: list[list[Any]] = []  # [endpoint, until, kind, requests left or None]
         self._chaos: Chaos | None = None
         self.base_url = ""
         self._credits = int(credits)
@@ -395,7 +399,7 @@ class FakeProvider:
 
     def _settle(self) -> None:
         """Refund failed tasks once (all four documents promise refunds on failure)."""
-        now = time.time()
+        now = self.clock()
         for task in self.tasks.values():
             if not task.refunded and task.fail_reason is not None and task.state(now) == "failed":
                 task.refunded = True
@@ -420,7 +424,7 @@ class FakeProvider:
     ) -> Task:
         """Charge `cost` (the caller has checked the balance) and make a task."""
         with self.lock:
-            now = time.time()
+            now = self.clock()
             task_id = self.new_task_id()
             task = Task(
                 task_id=task_id,
@@ -433,6 +437,7 @@ class FakeProvider:
                 parent=parent,
                 info=dict(info or {}),
                 result_url=f"{self.base_url}/files/{task_id}.mp4",
+                clock=lambda: self.clock(),
             )
             fault = self._take_fault(None, ("fail_job",))
             if fault is None and self._chaos is not None and self._chaos.hit("fail_job"):
@@ -458,7 +463,7 @@ class FakeProvider:
     def finish(self, task_id: str | None = None) -> None:
         """Make one task (or every task) reach its end now, whatever job_seconds said."""
         with self.lock:
-            now = time.time()
+            now = self.clock()
             for task in self.tasks.values():
                 if task_id is None or task.task_id == task_id:
                     task.ready_at = min(task.ready_at, now)
@@ -489,11 +494,14 @@ class FakeProvider:
         with self.lock:
             self._faults.append(Fault(kind, on, int(times), dict(params)))
 
-    def outage(self, seconds: float, on: str = "poll", kind: str = "html404") -> None:
-        """For the next `seconds`, every request to `on` gets a proxy's answer instead of the
-        service's: `html404` (an HTML 404 page), `html400`, `bare502`, or `drop`."""
+    def outage(
+        self, seconds: float = float("inf"), on: str = "poll", kind: str = "html404", requests: int = 0
+    ) -> None:
+        """For the next `seconds` (or, given `requests`, for that many requests), every request
+        to `on` gets a proxy's answer instead of the service's: `html404` (an HTML 404 page),
+        `html400`, `bare502`, or `drop`. By count, an outage is met however slow the machine."""
         with self.lock:
-            self._outages.append((on, time.time() + seconds, kind))
+            self._outages.append([on, self.clock() + seconds, kind, requests or None])
 
     def chaos(self, seed: int, **rates: float) -> Chaos:
         """Faults at random, each with its rate: see `Chaos`."""
@@ -648,10 +656,30 @@ class FakeProvider:
                     self._faults.remove(fault)
 
     def _outage(self, endpoint: str) -> str | None:
-        now = time.time()
+        now = self.clock()
         with self.lock:
-            self._outages = [o for o in self._outages if o[1] > now]
-            return next((kind for on, _, kind in self._outages if on in (endpoint, "any")), None)
+            self._outages = [o for o in self._outages if o[1] > now and o[3] != 0]
+            for outage in self._outages:
+                on, _, kind, left = outage
+                if on in (endpoint, "any"):
+                    if left is not None:
+                        outage[3] = left - 1
+                    return kind
+            return None
+
+
+class ManualClock:
+    """A clock that moves only when a test says so: `srv.clock = clock = ManualClock()`, then
+    `clock.advance(0.2)`. Timing is tested by moving it, never by sleeping."""
+
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 class Chaos:

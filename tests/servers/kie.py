@@ -38,7 +38,6 @@ Choices where the documents are silent:
 from __future__ import annotations
 
 import os
-import time
 from typing import Any, ClassVar
 
 from tests.servers.base import (
@@ -215,7 +214,7 @@ class KieServer(FakeProvider):
         return False
 
     def _hd_ready(self, task: Task) -> bool:
-        return task.status == "completed" and time.time() >= task.ready_at + self.hd_seconds
+        return task.status == "completed" and self.clock() >= task.ready_at + self.hd_seconds
 
     def servable(self, name: str) -> bool:
         for suffix in ("-1080p", "-origin"):

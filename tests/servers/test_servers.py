@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 
 from tests.clips import make_image
-from tests.servers import PROVIDERS, FakeProvider, fixtures, load_schema, start_server
+from tests.servers import PROVIDERS, FakeProvider, ManualClock, fixtures, load_schema, start_server
 from tests.servers.base import SCHEMA_DIR
 
 provider_clip = fixtures.provider_clip
@@ -673,15 +673,17 @@ def test_aivideoapi_rules(provider_server: FakeProvider) -> None:
 def test_aivideoapi_status_shapes(provider_server: FakeProvider) -> None:
     srv = provider_server
     srv.job_seconds = 0.4
+    srv.clock = clock = ManualClock()  # the job's phases by the clock we move, not by sleeping
     with client(srv) as c:
         task = submit(c, "aivideoapi", good("aivideoapi"))[0]
         _, _, raw = poll(c, "aivideoapi", task)
         assert raw["status"] == "pending" and raw["progress"] is None
         assert set(raw) == {"id", "status", "model", "created_at", "progress"}
-        time.sleep(0.15)
+        clock.advance(0.15)
         _, _, raw = poll(c, "aivideoapi", task)
-        assert raw["status"] == "processing" and isinstance(raw["progress"], int)
-        state, _, raw = wait_done(c, "aivideoapi", task)
+        assert raw["status"] == "processing" and raw["progress"] == 37
+        clock.advance(0.25)
+        state, _, raw = poll(c, "aivideoapi", task)
         assert state == "completed"
         assert raw["output"]["metadata"] == {"resolution": "720p"}
         assert raw["completed_at"] >= raw["created_at"]
@@ -764,17 +766,18 @@ def test_kie_rules(provider_server: FakeProvider) -> None:
 @pytest.mark.parametrize("provider_server", [{"name": "kie", "hd_seconds": 0.3}], indirect=True)
 def test_kie_1080p_and_origin(provider_server: FakeProvider, provider_clip: Path) -> None:
     srv = provider_server
+    srv.clock = clock = ManualClock()  # 1080p comes hd_seconds after the 720p: by this clock
     hd = "/api/v1/veo/get-1080p-video"
     with client(srv) as c:
         _, wide = submit(c, "kie", good("kie"))[0]
         _, tall = submit(c, "kie", {**good("kie"), "aspectRatio": "9:16"})[0]
-        state, _, raw = wait_done(c, "kie", (None, wide))
+        state, _, raw = poll(c, "kie", (None, wide))
         assert state == "completed" and raw["response"]["originUrls"] is None
         assert raw["response"]["resolution"] == "720p"
         r = c.get(hd, params={"taskId": wide, "index": 0})
         assert error_of("kie", r) == (200, 400) and "1080P" in r.json()["msg"]
         assert c.get(f"/files/{wide}-1080p.mp4").status_code == 404
-        time.sleep(0.35)
+        clock.advance(0.35)
         r = c.get(hd, params={"taskId": wide, "index": 0})
         assert r.json()["code"] == 200
         url = r.json()["data"]["resultUrl"]
