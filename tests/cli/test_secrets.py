@@ -1,10 +1,10 @@
 """A known API key appears in no output, no exception text, no event and no file: checked in
-process (events, exceptions) and through the real CLI (stdout, stderr, every file written)."""
+process (events, exceptions) and through the real CLI (stdout, stderr, every file written),
+run in this process with click's runner (a child process would add only its start-up)."""
 
 from __future__ import annotations
 
 import logging
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from storyboard.providers.base import TaskState
 from storyboard.run.events import Retry
 from storyboard.run.executor import generate
 from tests import leaks
-from tests.cli_run import FAST, storyboard
+from tests.cli_run import FAST, Ran, invoke
 from tests.clips import make_clip
 from tests.providers.conftest import Sleeps, compiled, request_for, task
 from tests.run.boards import Events, make_plan, three, write_board
@@ -78,8 +78,8 @@ def test_the_key_is_never_in_events_exceptions_or_files(
     assert len(echoed) == 2 and all("Bearer [redacted]" in r for r in echoed)  # one mark, everywhere
 
 
-def _cli(folder: Path, srv: Any, *args: str, key: str = KEY) -> subprocess.CompletedProcess[str]:
-    return storyboard(folder, srv.name.upper(), srv.base_url, key, *args)
+def _cli(folder: Path, srv: Any, *args: str, key: str = KEY) -> Ran:
+    return invoke(folder, srv.name.upper(), srv.base_url, key, *args)
 
 
 @pytest.mark.parametrize("name", PROVIDERS)
@@ -87,10 +87,10 @@ def test_the_cli_never_shows_or_stores_the_key(tmp_path: Path, clip: Path, name:
     folder = tmp_path / "film"
     shots = three()[:2]
     board = write_board(folder, name, shots)
-    runs: list[subprocess.CompletedProcess[str]] = []
+    runs: list[Ran] = []
     with start_server(name, clip=clip, api_key=KEY) as srv:
 
-        def cli(*args: str, key: str = KEY) -> subprocess.CompletedProcess[str]:
+        def cli(*args: str, key: str = KEY) -> Ran:
             runs.append(_cli(folder, srv, *args, key=key))
             return runs[-1]
 
@@ -179,9 +179,9 @@ def test_an_echoed_key_leaves_no_piece_at_any_offset(name: str, clip: Path) -> N
     assert any("[redacted]" in t for t in texts)  # it was there, and blotted out
 
 
-def _echo_cli(folder: Path, srv: Any, *args: str) -> subprocess.CompletedProcess[str]:
+def _echo_cli(folder: Path, srv: Any, *args: str) -> Ran:
     more = {**FAST, "STORYBOARD_CONTACT_TIMEOUT": "2"}
-    return storyboard(folder, srv.name.upper(), srv.base_url, ECHOED, *args, **more)
+    return invoke(folder, srv.name.upper(), srv.base_url, ECHOED, *args, **more)
 
 
 @pytest.mark.parametrize("name", PROVIDERS)
