@@ -28,3 +28,11 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "fast": make_clip(d / "fast.mp4", fps=30, color="blue", tone=660),
         "music": make_tone(d / "music.wav", seconds=1.5, tone=MUSIC_HZ),
     }
+
+
+@pytest.fixture(scope="session")
+def veo_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clip shaped as Veo's exactly (8 s of 1280x720 H.264 at 24 fps, AAC 48 kHz stereo), so
+    a 720p film of such clips is cut by copying, in a second or two: for the tests that render
+    whole films to count what they paid (a tiny clip would make every such cut a full encode)."""
+    return make_clip(tmp_path_factory.mktemp("veo") / "veo.mp4", seconds=8.0, size=(1280, 720), fps=24)

@@ -26,9 +26,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from storyboard import pipeline
 from storyboard.cli import cli
 from storyboard.plan.decide import decide
+from storyboard.run.events import GenerateResult
+from storyboard.run.executor import generate
 from storyboard.store.state import State
+from tests.cli_run import FAST, Ran
+from tests.cli_run import invoke as invoke_in
 from tests.clips import make_clip
 from tests.run.boards import cli_env, make_plan, use, write_board
 from tests.servers import FakeProvider, start_server
@@ -95,6 +100,14 @@ def compare(plan_json: dict[str, Any], srv: FakeProvider, since: int) -> None:
     want = Counter(json.dumps(normal(r["body"], placeholders, ids, up), sort_keys=True) for r in listed)
     got = Counter(json.dumps(normal(r.body, placeholders, ids, up), sort_keys=True) for r in sent(srv, since))
     assert got == want, f"plan listed {sorted(want)}\nrender sent {sorted(got)}"
+
+
+def render_without_cut(board: Path, force: tuple[str, ...] = ()) -> GenerateResult:
+    """What `render FILE --yes` does up to the cut: the same plan, the decisions shown agreed
+    to, the executor. The money is spent there; the cut has its own tests."""
+    sb = pipeline.load(board)
+    plan = pipeline.make_plan(sb, need_key=True)
+    return generate(plan, force=force, agreed=pipeline.decide(plan, force))
 
 
 # what plan lists is what render sends ---------------------------------------------------------
@@ -198,8 +211,8 @@ def test_the_plan_lists_exactly_what_the_render_sends(
     priced = plan_json["cost"]["credits"]
     before = len(srv.requests)
     accepted = len(srv.accepted)
-    rendered = invoke("render", str(board), "--yes", "--quiet", *forced)
-    assert rendered.exit_code in (0, 1), rendered.output
+    rendered = render_without_cut(board, FORCES[force])
+    assert rendered.fatal is None or rendered.fatal.exit_code == 1, rendered.fatal  # as render's 0 or 1
     compare(plan_json, srv, before)
     paid = len(srv.accepted) - accepted
     assert paid == len([r for r in plan_json["requests"] if "body" in r])
@@ -208,9 +221,9 @@ def test_the_plan_lists_exactly_what_the_render_sends(
     after = {s: d.action.value for s, d in ((d.shot_id, d) for d in decide(make_plan(board, srv)))}
     for shot in plan_json["shots"]:
         if shot["action"] in ("generate", "regenerate", "resume", "cached"):
-            assert after[shot["id"]] == "cached", (shot, rendered.output)
+            assert after[shot["id"]] == "cached", (shot, rendered.failed)
         elif shot["action"] == "uncertain":  # left as it was: adopt or force it
-            assert after[shot["id"]] == "uncertain", (shot, rendered.output)
+            assert after[shot["id"]] == "uncertain", (shot, rendered.failed)
 
 
 def test_force_over_a_chain_prices_all_three(
@@ -249,12 +262,12 @@ def test_a_status_endpoint_answering_error_pages_fails_no_job(
     with start_server(provider, clip=clip, job_seconds=0.2) as srv:
         use(monkeypatch, srv)
         srv.outage(on="poll", kind=kind, requests=4)  # a proxy's pages, for the next 4 polls
-        result = invoke("render", str(board), "--yes", "--quiet")
-        assert result.exit_code == 0, result.output
+        result = render_without_cut(board)
+        assert result.complete and result.failed == {}, result.failed
         assert srv.paid_for() == {"a red door": 1, "a blue door": 1}
         polls = [r for r in srv.requests if r.status in (400, 404, 502) or r.status is None]
         assert len(polls) >= 4  # the outage was met, and ridden out
-        assert (tmp_path / "film" / "renders" / "board.mp4").is_file()
+        assert sorted(result.clips) == ["a", "b"] and all(p.is_file() for p in result.clips.values())
 
 
 def test_past_the_deadline_a_task_without_contact_is_stalled_never_failed(
@@ -341,7 +354,14 @@ def long_board(folder: Path, provider: str, n: int = 21) -> Path:
     return write_board(folder, provider, shots, output="renders/film.mp4")
 
 
-def storyboard(srv: FakeProvider, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def storyboard(srv: FakeProvider, *args: str) -> Ran:
+    """`storyboard ARGS` against the loopback service, in this process: what follows a kill
+    or a fault is the CLI's doing, not the process's."""
+    return invoke_in(ROOT, srv.name.upper(), srv.base_url, srv.api_key, *args, **FAST)
+
+
+def in_a_process(srv: FakeProvider, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """`storyboard ARGS` in a child process, where a hang must fail the test (the timeout)."""
     return subprocess.run(
         [sys.executable, "-m", "storyboard", *args],
         capture_output=True,
@@ -380,9 +400,11 @@ def _shot_of(body: dict[str, Any], shot_id: str | None) -> str:
 
 
 @pytest.mark.parametrize("kill_at", [1, 5, 10, 15])
-def test_a_render_killed_at_any_moment_pays_once_per_shot(kill_at: int, clip: Path, tmp_path: Path) -> None:
+def test_a_render_killed_at_any_moment_pays_once_per_shot(
+    kill_at: int, veo_clip: Path, tmp_path: Path
+) -> None:
     board = long_board(tmp_path / "film", "kie")
-    with start_server("kie", clip=clip, job_seconds=0.5) as srv:
+    with start_server("kie", clip=veo_clip, job_seconds=0.5) as srv:
         child: list[subprocess.Popen[str]] = []
 
         def kill(task: Any) -> None:  # SIGKILL the render the moment the Nth job is taken
@@ -441,10 +463,10 @@ CHAOS = {
 
 @pytest.mark.parametrize("provider", ["veo3o1", "nanophoto", "aivideoapi", "kie"])
 def test_under_random_faults_every_shot_is_made_or_named_uncertain(
-    provider: str, clip: Path, tmp_path: Path
+    provider: str, veo_clip: Path, tmp_path: Path
 ) -> None:
     board = long_board(tmp_path / "film", provider)
-    with start_server(provider, clip=clip, job_seconds=0.2) as srv:
+    with start_server(provider, clip=veo_clip, job_seconds=0.2) as srv:
         srv.chaos(seed=sum(map(ord, provider)), **CHAOS)
         first = storyboard(
             srv, "render", str(board), "--yes", "--quiet", "--retries", "3", "--concurrency", "8"
@@ -479,7 +501,7 @@ def test_a_clips_folder_that_became_a_file_ends_the_render_with_a_message(clip: 
                 clips.write_text("not a folder")
 
         srv.on_accept = break_folder
-        proc = storyboard(srv, "render", str(board), "--yes", "--quiet", timeout=60)  # a hang fails here
+        proc = in_a_process(srv, "render", str(board), "--yes", "--quiet", timeout=60)  # a hang fails here
         assert proc.returncode == 1, proc.stderr
         assert "Traceback" not in proc.stderr
         assert "download failed" in proc.stderr and str(clips) in proc.stderr
@@ -519,7 +541,7 @@ def test_a_disk_without_inodes_ends_the_render_with_a_message(clip: Path, tmp_pa
                         break
 
         srv.on_accept = exhaust
-        proc = storyboard(srv, "render", str(board), "--yes", "--quiet", "--concurrency", "1", timeout=60)
+        proc = in_a_process(srv, "render", str(board), "--yes", "--quiet", "--concurrency", "1", timeout=60)
         assert proc.returncode == 1, proc.stderr
         assert "Traceback" not in proc.stderr
         assert "could not be written" in proc.stderr or "No space left" in proc.stderr
