@@ -1,6 +1,11 @@
-"""End to end, as a user runs it: `storyboard render` of the 21-shot example on each provider,
-against its loopback server, through a mix of faults and a SIGKILL; the film must hold the
-downloaded clips in storyboard order, and every shot must be paid for once."""
+"""End to end, as a user runs it: `storyboard render` of the 21-shot example against a loopback
+server, through a mix of faults, and through a SIGKILL; the film must hold the downloaded clips
+in storyboard order, and every shot must be paid for once.
+
+One render per kind of fault, each on one provider: what a fault does to a shot is the
+executor's, the same for every service; how each service's protocol meets each fault is tested
+provider by provider (tests/providers, tests/servers), and under random faults of every kind on
+all four (tests/run/test_money.py)."""
 
 from __future__ import annotations
 
@@ -25,7 +30,8 @@ from tests.servers import start_server
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "long-21"
 KEY = "sk-e2e-known-key-0123456789abcdef"
-PROVIDERS = ("veo3o1", "nanophoto", "aivideoapi", "kie")
+FAULTS_ON = "aivideoapi"  # the README's hosted example
+KILLED_ON = "nanophoto"  # its status call covers every task at once (kie's kills: test_money)
 
 
 def colour(i: int) -> tuple[int, int, int]:
@@ -177,8 +183,8 @@ def completed_by_shot(srv: Any) -> dict[str, int]:
     return counts
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
-def test_render_21_shots_through_faults(provider: str, tmp_path: Path, shot_clips: list[Path]) -> None:
+def test_render_21_shots_through_faults(tmp_path: Path, shot_clips: list[Path]) -> None:
+    provider = FAULTS_ON
     folder = workdir(tmp_path)
     with start_server(provider, api_key=KEY, job_seconds=0.2) as srv:
         serve_in_order(srv, shot_clips)
@@ -207,11 +213,6 @@ def test_render_21_shots_through_faults(provider: str, tmp_path: Path, shot_clip
         assert sorted(done) == sorted(prompts) and set(done.values()) == {1}
         submitted = len(srv.accepted)
         assert submitted == 22, submitted
-        if provider == "nanophoto":  # every shot sent, each once (a request may carry several)
-            generate_calls = [
-                r for r in srv.requests if r.path.endswith("/generate") and r.status in (200, None)
-            ]
-            assert sum(len(c.body["shots"]) for c in generate_calls) == submitted
         assert_film_in_order(folder)
         for path in [*folder.rglob("*")]:
             if path.is_file() and path.suffix in (".json", ".srt", ".yaml", ".lock", ""):
@@ -225,10 +226,8 @@ def test_render_21_shots_through_faults(provider: str, tmp_path: Path, shot_clip
         assert len(srv.accepted) == before
 
 
-@pytest.mark.parametrize("provider", ["kie", "nanophoto"])
-def test_sigkill_midway_then_resume_without_paying_twice(
-    provider: str, tmp_path: Path, shot_clips: list[Path]
-) -> None:
+def test_sigkill_midway_then_resume_without_paying_twice(tmp_path: Path, shot_clips: list[Path]) -> None:
+    provider = KILLED_ON
     folder = workdir(tmp_path)
     state = folder / ".storyboard" / "state.json"
     with start_server(provider, api_key=KEY, job_seconds=30) as srv:
