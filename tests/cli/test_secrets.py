@@ -83,12 +83,12 @@ def _cli(folder: Path, srv: Any, *args: str, key: str = KEY) -> Ran:
 
 
 @pytest.mark.parametrize("name", PROVIDERS)
-def test_the_cli_never_shows_or_stores_the_key(tmp_path: Path, clip: Path, name: str) -> None:
+def test_the_cli_never_shows_or_stores_the_key(tmp_path: Path, veo_clip: Path, name: str) -> None:
     folder = tmp_path / "film"
     shots = three()[:2]
     board = write_board(folder, name, shots)
     runs: list[Ran] = []
-    with start_server(name, clip=clip, api_key=KEY) as srv:
+    with start_server(name, clip=veo_clip, api_key=KEY) as srv:
 
         def cli(*args: str, key: str = KEY) -> Ran:
             runs.append(_cli(folder, srv, *args, key=key))

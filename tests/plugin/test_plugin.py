@@ -22,22 +22,16 @@ from loopvid.server import LoopvidServer
 
 from storyboard import providers
 from storyboard.providers import registry
-from tests.cli_run import FAST, storyboard
-from tests.clips import make_clip
+from tests.cli_run import FAST, Ran, invoke
 from tests.plugin import PLUGIN
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "lv-Tq8Wm3Zr6Yp1Kc5Nd9"
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=8.0, size=(64, 36), fps=10)
-
-
 @pytest.fixture
-def srv(clip: Path) -> Iterator[Any]:
-    with LoopvidServer(clip=clip, key=KEY, job_seconds=0.1).start() as server:
+def srv(veo_clip: Path) -> Iterator[Any]:
+    with LoopvidServer(clip=veo_clip, key=KEY, job_seconds=0.1).start() as server:
         yield server
         assert server.errors == []
 
@@ -63,8 +57,9 @@ def board(folder: Path, shots: list[dict[str, Any]] | None = None, **top: Any) -
     return path
 
 
-def cli(folder: Path, srv: Any, *args: str, key: str = KEY) -> subprocess.CompletedProcess[str]:
-    proc = storyboard(folder, "LOOPVID", srv.base_url, key, *args, **FAST)
+def cli(folder: Path, srv: Any, *args: str, key: str = KEY) -> Ran:
+    """The real CLI, in this process (the plugin is loaded as the CLI would load it)."""
+    proc = invoke(folder, "LOOPVID", srv.base_url, key, *args, **FAST)
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     assert key not in proc.stderr + proc.stdout
     return proc

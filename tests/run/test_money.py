@@ -271,11 +271,11 @@ def test_a_status_endpoint_answering_error_pages_fails_no_job(
 
 
 def test_past_the_deadline_a_task_without_contact_is_stalled_never_failed(
-    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    veo_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STORYBOARD_CONTACT_TIMEOUT", "0.5")
     board = write_board(tmp_path / "film", "kie", TWO)
-    with start_server("kie", clip=clip, job_seconds=0.1) as srv:
+    with start_server("kie", clip=veo_clip, job_seconds=0.1) as srv:
         use(monkeypatch, srv)
         srv.outage(60, on="poll", kind="html404")
         first = invoke("render", str(board), "--yes", "--quiet")
@@ -310,10 +310,10 @@ def tmpfs(path: Path, size: str) -> Iterator[Path]:
 
 
 def test_a_full_disk_loses_no_task_id_and_adopting_pays_nothing_again(
-    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    veo_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shots = [{"id": f"s{i}", "prompt": f"shot number {i}"} for i in range(6)]
-    with tmpfs(tmp_path / "disk", "2m") as disk, start_server("kie", clip=clip, job_seconds=0.3) as srv:
+    with tmpfs(tmp_path / "disk", "2m") as disk, start_server("kie", clip=veo_clip, job_seconds=0.3) as srv:
         use(monkeypatch, srv)
         board = write_board(disk / "film", "kie", shots)
         filler = disk / "filler"
@@ -490,10 +490,12 @@ def test_under_random_faults_every_shot_is_made_or_named_uncertain(
 
 
 # no hang, whatever the machine does -----------------------------------------------------------
-def test_a_clips_folder_that_became_a_file_ends_the_render_with_a_message(clip: Path, tmp_path: Path) -> None:
+def test_a_clips_folder_that_became_a_file_ends_the_render_with_a_message(
+    veo_clip: Path, tmp_path: Path
+) -> None:
     board = write_board(tmp_path / "film", "kie", TWO)
     clips = tmp_path / "film" / ".storyboard" / "clips"
-    with start_server("kie", clip=clip, job_seconds=0.2) as srv:
+    with start_server("kie", clip=veo_clip, job_seconds=0.2) as srv:
 
         def break_folder(task: Any) -> None:
             if len(srv.accepted) == 2:
@@ -528,8 +530,8 @@ def test_a_state_folder_that_cannot_hold_clips_is_refused_before_paying(
         assert srv.accepted == [] and srv.paid_for() == {}
 
 
-def test_a_disk_without_inodes_ends_the_render_with_a_message(clip: Path, tmp_path: Path) -> None:
-    with tmpfs(tmp_path / "disk", "8m,nr_inodes=64") as disk, start_server("kie", clip=clip) as srv:
+def test_a_disk_without_inodes_ends_the_render_with_a_message(veo_clip: Path, tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "disk", "8m,nr_inodes=64") as disk, start_server("kie", clip=veo_clip) as srv:
         board = write_board(disk / "film", "kie", TWO)
 
         def exhaust(task: Any) -> None:  # no inode left once the first job is taken
@@ -561,10 +563,10 @@ def test_a_disk_without_inodes_ends_the_render_with_a_message(clip: Path, tmp_pa
 # a cache that does not trust what it finds ----------------------------------------------------
 @pytest.mark.parametrize("damage", ["half", "garbage", "same-size"])
 def test_a_damaged_cached_clip_is_fetched_again_for_free(
-    damage: str, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    damage: str, veo_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     board = write_board(tmp_path / "film", "aivideoapi", TWO)
-    with start_server("aivideoapi", clip=clip) as srv:
+    with start_server("aivideoapi", clip=veo_clip) as srv:
         use(monkeypatch, srv)
         assert invoke("render", str(board), "--yes", "--quiet").exit_code == 0
         plan = make_plan(board, srv)
