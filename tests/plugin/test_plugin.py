@@ -153,7 +153,9 @@ def test_what_it_cannot_do_is_refused_with_a_location(tmp_path: Path, srv: Any) 
     proc = cli(tall.parent, srv, "plan", str(tall))
     assert proc.returncode == 2 and "providers that can: aivideoapi, kie, veo3o1" in proc.stderr
     wide = board(tmp_path / "other", [{"id": "a", "prompt": "x", "model": "quality"}], provider="veo3o1")
-    assert "loopvid" not in cli(wide.parent, srv, "plan", str(wide)).stderr  # fast only
+    said = cli(wide.parent, srv, "plan", str(wide)).stderr.splitlines()
+    (model,) = [ln for ln in said if "error: shots[0].model:" in ln]
+    assert "providers that can: aivideoapi, kie" in model and "loopvid" not in model  # fast only
 
 
 def test_a_wrong_name_or_option_is_located_with_did_you_mean(tmp_path: Path, srv: Any) -> None:

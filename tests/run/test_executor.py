@@ -147,7 +147,8 @@ def test_nanophoto_batches_its_polls(tmp_path: Path, clip: Path) -> None:
         assert "c" in result.failed and "generation failed" in result.failed["c"]
         assert events.ended(Outcome.FAILED) == ["c"]
         polls = [r for r in srv.requests if r.path == "/api/veo-3/check-status"]
-        assert max(len(r.body["taskIds"]) for r in polls) >= 2  # polled together
+        seen = [(r.path, r.body, r.status) for r in srv.requests if not r.path.startswith("/files/")]
+        assert max(len(r.body["taskIds"]) for r in polls) >= 2, seen  # polled together
 
 
 def test_veo3o1_uploads_an_image_once_and_continues_from_the_last_frame(tmp_path: Path, clip: Path) -> None:
