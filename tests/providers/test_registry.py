@@ -52,7 +52,10 @@ def test_the_contract_is_declared_on_the_base_class() -> None:
         "env",
         "default_base_url",
         "needs_key",
-        "local",
+        "free",
+        "clip_schemes",
+        "burns_captions",
+        "workdir",
         "capabilities",
         "Options",
         "submit_path",
@@ -69,7 +72,7 @@ def test_the_contract_is_declared_on_the_base_class() -> None:
         "upload",
         "submit",
         "poll",
-        "render",
+        "fetched",
         "pace",
         "http",
         "close",
@@ -87,7 +90,7 @@ def test_the_contract_is_declared_on_the_base_class() -> None:
 
 
 def test_nothing_outside_providers_names_a_provider() -> None:
-    hosted = {n for n in providers.names() if not providers.get(n).local}
+    hosted = {n for n in providers.names() if not providers.get(n).free}
     found = []
     for path in PACKAGE.rglob("*.py"):
         if path.is_relative_to(PACKAGE / "providers"):
@@ -237,7 +240,7 @@ def test_broken_plugins_are_named_not_raised(site: Path) -> None:
     assert {"good", "misnamed", "nopoll", "notone", "gone", "oddcaps"} <= set(providers.names())
     cases = {
         "misnamed": "its `name` is 'other', registered as 'misnamed'",
-        "nopoll": "a hosted provider must implement poll()",
+        "nopoll": "a provider must implement poll()",
         "notone": "is not a Provider subclass",
         "gone": "could not be loaded: ModuleNotFoundError",
         "oddcaps": "its `capabilities` is not a Capabilities",
