@@ -337,6 +337,36 @@ def test_preview_renders_locally_with_the_same_caching(
     assert again.ended(Outcome.MADE) == ["b"] and again.ended(Outcome.CACHED) == ["a"]
 
 
+def test_a_dead_renders_intent_is_made_again_on_the_free_preview_and_uncertain_on_a_paid_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal is the same for every provider; only what costs nothing is sent again on
+    its own (Provider.free), never a paid request whose answer was lost."""
+    from storyboard.store.lock import acquire
+    from storyboard.store.state import Intent
+
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")
+    board = write_board(tmp_path / "film", "preview", three()[:1])
+    plan = preview_plan(board)
+    fp = plan.shot("a").fingerprint
+    with acquire(plan.storyboard.state_dir, "test") as lock:  # a render that died mid-send
+        State.load(plan.storyboard.state_dir, lock=lock).record_intent([Intent(fp, "a", "preview", ("a",))])
+    assert decide(plan)["a"].action.value == "generate"
+    events = Events()
+    result = generate(plan, reporter=events)
+    assert events.of(ev.Submitted) == ["a"] and set(result.clips) == {"a"}
+
+    paid = write_board(tmp_path / "paid", "kie", three()[:1])
+    with start_server("kie") as srv:
+        kie = make_plan(paid, srv)
+        kfp = kie.shot("a").fingerprint
+        with acquire(kie.storyboard.state_dir, "test") as lock:
+            State.load(kie.storyboard.state_dir, lock=lock).record_intent([Intent(kfp, "a", "kie", ("a",))])
+        assert decide(kie)["a"].action.value == "uncertain"
+        generate(kie)
+        assert srv.accepted == []
+
+
 def test_a_task_of_an_edited_shot_is_still_saved_for_later(tmp_path: Path, clip: Path) -> None:
     shots = three()[:2]
     board = write_board(tmp_path / "film", "kie", shots)
