@@ -157,9 +157,9 @@ def fetch(
     `credentials(url)`: the headers and query parameters each request sends (see above).
     """
     parts = urlsplit(url) if isinstance(url, str) else None
-    local = parts is not None and parts.scheme == "file" and parts.netloc in ("", "localhost")
+    on_disk = parts is not None and parts.scheme == "file" and parts.netloc in ("", "localhost")
     remote = parts is not None and parts.scheme in ("http", "https") and bool(parts.netloc)
-    if parts is None or parts.scheme not in schemes or not (local or remote):
+    if parts is None or parts.scheme not in schemes or not (on_disk or remote):
         shown = safe_url(url) if isinstance(url, str) else repr(url)
         allowed = " or ".join(f"{s}://" for s in schemes)
         raise DownloadError(f"refusing to download {shown!r}: only {allowed} links are fetched")
@@ -181,7 +181,7 @@ def fetch(
             if attempt:
                 _sleep(backoff.delay(attempt - 1), stop)
             try:
-                if local:
+                if on_disk:
                     assert parts is not None
                     _copy(Path(url2pathname(parts.path)), tmp, max_bytes, stop)
                 else:

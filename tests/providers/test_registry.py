@@ -100,6 +100,33 @@ def test_nothing_outside_providers_names_a_provider() -> None:
     assert found == []
 
 
+def test_nothing_outside_providers_asks_whether_a_provider_is_local_or_a_test() -> None:
+    """The preview goes the providers' way: no module outside providers/ reads a `local`
+    attribute (what a provider differs in, it declares: free, clip_schemes, burns_captions),
+    and only the key's http rule asks whether a URL is this machine's (never "is it a test")."""
+    import ast
+
+    local: list[str] = []
+    loopback: list[str] = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = str(path.relative_to(PACKAGE))
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            name = (
+                node.attr
+                if isinstance(node, ast.Attribute)
+                else node.id
+                if isinstance(node, ast.Name)
+                else ""
+            )
+            if name == "local" and not rel.startswith("providers/"):
+                local.append(f"{rel}:{node.lineno}")
+            if name == "is_loopback":
+                loopback.append(rel)
+    assert local == []
+    assert sorted(set(loopback)) == ["env.py", "providers/config.py"]  # its definition, its one use
+
+
 def test_an_unknown_name_lists_the_installed_providers() -> None:
     with pytest.raises(ConfigError) as info:
         providers.get("kei")
