@@ -215,10 +215,7 @@ def print_plan(decisions: Decisions) -> None:
     counts = decisions.counts()
     parts = [f"{counts[a]} {words}" for a, words in _TOTALS[:3]]
     parts += [f"{counts[a]} {words}" for a, words in _TOTALS[3:] if counts[a]]
-    if free:
-        money = f"nothing ({plan.provider.name} is free)"
-    else:
-        money = decisions.cost().text(plan.provider.name)
+    money = f"nothing ({plan.provider.name} is free)" if free else decisions.cost().text(plan.provider.name)
     say(f"Plan: {', '.join(parts)}. Cost: {money}.")
     sources = [] if free else price_sources(decisions)
     if len(sources) == 1:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
 import uuid
@@ -42,7 +41,6 @@ from storyboard.spec.model import CLIP_SECONDS, Asset
 
 FPS = 24
 WORKERS = 2  # drawing is CPU-bound: two at once on a small machine
-TASK_ID = re.compile(r"preview-[0-9a-f]{16}")
 KEEP_SECONDS = 7 * 24 * 3600.0  # work nobody asked about for a week is cleared
 
 
@@ -74,6 +72,8 @@ class PreviewProvider(Provider):
     clip_schemes = ("file",)  # its clips are files on this machine
     burns_captions = True  # an animatic always shows its captions
     poll_interval = 0.5  # a clip takes a second or two
+    task_id_pattern = r"preview-[0-9a-f]{16}"  # as submit issues them
+    task_id_words = "preview- and 16 digits 0-9 a-f"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -164,13 +164,13 @@ class PreviewProvider(Provider):
                 out[tid] = TaskStatus(TaskState.FAILED, reason=_words(work.exception()))
             elif clip.is_file():
                 out[tid] = TaskStatus(TaskState.DONE, url=clip.as_uri(), progress=100.0)
-            elif not TASK_ID.fullmatch(tid):
+            elif self.task_id_problem(tid) is not None:
                 unknown.append(tid)
             else:
                 out[tid] = self._again(folder, tid)
         if unknown:
             raise TaskNotFound(
-                f"no such task (preview task ids look like preview-{'0' * 16})",
+                f"no such task (preview task ids are {self.task_id_words})",
                 task_ids=tuple(unknown),
                 found=out,
                 provider=self.name,
