@@ -190,7 +190,16 @@ def _entry(name: str) -> Entry:
 
 # What the tool reads of a provider class without an instance; read once when it loads, so
 # that a class attribute that raises is found here, not in the middle of someone else's plan.
-_CLASS_ATTRIBUTES = ("env", "default_base_url", "needs_key", "local", "capabilities", "Options")
+_CLASS_ATTRIBUTES = (
+    "env",
+    "default_base_url",
+    "needs_key",
+    "free",
+    "clip_schemes",
+    "burns_captions",
+    "capabilities",
+    "Options",
+)
 
 
 @functools.cache
