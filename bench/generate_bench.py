@@ -61,6 +61,7 @@ def _render(provider: str, n: int, job_seconds: float, batch: int | None) -> tup
         env[f"{prefix}_BASE_URL"] = srv.base_url
         env[f"{prefix}_API_KEY"] = srv.api_key
         env["STORYBOARD_POLL_INTERVAL"] = str(POLL)
+        env["STORYBOARD_POLL_FLOOR"] = "0"  # the fakes have no rate limit (nanophoto's is 46 s)
         args = {"storyboard": str(story), "concurrency": 4}
         cmd = [sys.executable, str(Path(__file__).with_name("worker.py")), "generate", json.dumps(args)]
         run = run_measured(cmd, env=env, timeout=n * job_seconds * 3 + 120)

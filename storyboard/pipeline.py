@@ -220,7 +220,7 @@ def cut_spec(plan: Plan, clips: dict[str, Path], output: Path) -> CutSpec:
         fallback_size=sb.settings.size,
         fps=24.0,
         music=music,
-        burn_captions=sb.captions.burn or plan.provider.local,  # an animatic always shows them
+        burn_captions=sb.captions.burn or plan.provider.burns_captions,  # an animatic always shows them
         caption_position=sb.captions.position,
         caption_size=sb.captions.size,
         caption_font=sb.captions.font,

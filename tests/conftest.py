@@ -16,6 +16,13 @@ register()  # the test provider loopvid, for this session only (never installed:
 MUSIC_HZ = 3000  # far above the clips' tones, so a high-pass hears only the music
 
 
+@pytest.fixture(autouse=True)
+def unlimited_fakes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The services in tests/servers have no rate limit: polls are not held to the documented
+    ones (which production keeps on every host, this machine's too). Child processes inherit it."""
+    monkeypatch.setenv("STORYBOARD_POLL_FLOOR", "0")
+
+
 @pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("media")

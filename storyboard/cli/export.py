@@ -138,7 +138,7 @@ def diff_data(d: Diff, storyboard: Path) -> dict[str, Any]:
     return {
         "storyboard": str(storyboard),
         "revision": {"rev": d.rev, "commit": d.commit, "path": d.path, "existed": d.old_provider is not None},
-        "provider": {"old": d.old_provider, "new": d.new_provider, "local": d.local},
+        "provider": {"old": d.old_provider, "new": d.new_provider, "free": d.free},
         "changed": d.changed,
         "shots": [
             {
@@ -183,7 +183,7 @@ def _print_diff(d: Diff, storyboard: Path) -> None:
             Change.CUT: ", ".join(s.aspects) if s.notes else "cut only: " + ", ".join(s.aspects),
         }[s.change]
         if s.paid:
-            cost = "free" if d.local else s.cost.text()
+            cost = "free" if d.free else s.cost.text()
             cost = f"regenerate, {cost}" if s.change is Change.CHANGED else f"generate, {cost}"
         elif s.change is Change.CUT:
             cost = "its clip serves"
@@ -205,10 +205,10 @@ def _print_diff(d: Diff, storyboard: Path) -> None:
         f"{counts[Change.SAME]} unchanged",
     ]
     c = d.cost
-    money = "nothing" if not c.shots or d.local else c.text(d.new_provider)
+    money = "nothing" if not c.shots or d.free else c.text(d.new_provider)
     say(f"Diff: {', '.join(parts)}. Cost of the change: {money}.")
     r = d.render_cost
-    here = "nothing" if not r.shots or d.local else r.text(d.new_provider)
+    here = "nothing" if not r.shots or d.free else r.text(d.new_provider)
     say(f"A render here now: {r.shots} shot{'s' if r.shots != 1 else ''} to generate, costing {here}.")
 
 

@@ -84,6 +84,7 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
 OTHER_VARIABLES = [
     ("STORYBOARD_PREVIEW_SCALE", "draw preview clips smaller, e.g. 0.25 (0-1)"),
     ("STORYBOARD_POLL_INTERVAL", "seconds between polls of a service"),
+    ("STORYBOARD_POLL_FLOOR", "shortest wait between polls, in place of a documented rate limit"),
     ("STORYBOARD_TASK_TIMEOUT", "seconds a render waits for one task (default 1800)"),
     ("STORYBOARD_CONTACT_TIMEOUT", "seconds without a status answer before a task is left stalled (900)"),
     ("STORYBOARD_DOWNLOAD_TIMEOUT", "seconds a clip's download may take, retries included (600)"),

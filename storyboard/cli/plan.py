@@ -112,7 +112,7 @@ def plan_data(decisions: Decisions) -> dict[str, Any]:
         "title": plan.storyboard.title,
         "provider": plan.provider.name,
         "base_url": plan.provider.base_url,
-        "local": plan.provider.local,
+        "free": plan.provider.free,
         "shots": [
             {
                 "id": d.shot_id,
@@ -158,7 +158,7 @@ def plan_warnings(plan: Plan) -> list[Problem]:
     """What the provider will not do as asked (a seed it ignores, a caption no font draws),
     and the placeholder images a hosted render would refuse: in the file's order."""
     found = list(plan.warnings)
-    if not plan.provider.local:
+    if not plan.provider.free:
         placeholders = placeholder_urls(plan.storyboard, plan.provider.sends_url)
         found += [replace(p, severity=Severity.WARNING) for p in placeholders]
     return sort_problems(found)
@@ -189,12 +189,12 @@ def print_plan(decisions: Decisions) -> None:
         warn(w.format())
     say(f"Plan for {plan.storyboard.title!s} ({plan.storyboard.path}) on {plan.provider.name}:")
     width = max((len(d.shot_id) for d in decisions), default=4)
-    local = plan.provider.local
+    free = plan.provider.free
     counted = Counter(sp.id for sp in plan.entries)
     several = {shot for shot, n in counted.items() if n > 1}
     for d in decisions:
         if d.paid:
-            cost = "free" if local else d.shot.cost.text()
+            cost = "free" if free else d.shot.cost.text()
         elif d.shares:
             cost = f"same clip as {d.shares}"
         elif d.action is Action.FAILED:  # what the --force that makes it again costs
@@ -215,12 +215,9 @@ def print_plan(decisions: Decisions) -> None:
     counts = decisions.counts()
     parts = [f"{counts[a]} {words}" for a, words in _TOTALS[:3]]
     parts += [f"{counts[a]} {words}" for a, words in _TOTALS[3:] if counts[a]]
-    if local:
-        money = f"nothing ({plan.provider.name} renders on this machine)"
-    else:
-        money = decisions.cost().text(plan.provider.name)
+    money = f"nothing ({plan.provider.name} is free)" if free else decisions.cost().text(plan.provider.name)
     say(f"Plan: {', '.join(parts)}. Cost: {money}.")
-    sources = [] if local else price_sources(decisions)
+    sources = [] if free else price_sources(decisions)
     if len(sources) == 1:
         say(f"Prices: {sources[0]}.")
     elif sources:
@@ -233,7 +230,7 @@ def print_plan(decisions: Decisions) -> None:
             detail(f"  {req['method']} {req['url']}  [{', '.join(req['shots'])}]")
             detail("    " + json.dumps(body, ensure_ascii=False, sort_keys=True))
     default = type_of_provider(plan.provider.name).default_base_url
-    if not local and default and plan.provider.base_url != default.rstrip("/"):
+    if default and plan.provider.base_url != default.rstrip("/"):
         say(f"Requests go to {plan.provider.base_url} (not {default}).")
 
 

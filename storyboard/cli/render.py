@@ -34,7 +34,6 @@ from storyboard.cli.app import (
 )
 from storyboard.cli.export import timeline_option, write_timeline
 from storyboard.cli.plan import _force_option, _takes_option, print_plan
-from storyboard.env import is_loopback
 from storyboard.errors import (
     ConfigError,
     LockError,
@@ -153,7 +152,7 @@ def _confirm_spend(decisions: Decisions, yes: bool, budget: Amount | None) -> No
     plan = decisions.plan
     if budget is not None:
         check_budget(decisions, budget)
-    if plan.provider.local or not cost.shots or yes:
+    if plan.provider.free or not cost.shots or yes:
         return
     if not _interactive():
         raise ConfigError(
@@ -307,9 +306,9 @@ def render(
     sb = pipeline.load(file, provider)
     p = pipeline.make_plan(sb, provider, need_key=True, takes=takes)
     target = pipeline.output_path(sb, output)  # before any work: the film must have somewhere to go
-    if not p.provider.local and not is_loopback(p.provider.base_url):  # a test's fake fetches nothing
+    if not p.provider.free:  # a render that pays would pay for shots of images that do not exist
         placeholders = placeholder_urls(sb, p.provider.sends_url)
-        if placeholders:  # a hosted render would pay for shots made from images that do not exist
+        if placeholders:
             raise ValidationError(placeholders)
     decisions = pipeline.decide(p, force)  # the decision shown is the decision followed
     _refuse_if_locked(sb)  # before asking for money that could not be spent

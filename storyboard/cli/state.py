@@ -112,7 +112,7 @@ def status(file: Path, provider: str | None, as_json: bool) -> None:
             line += f" reason: {s['reason']}"
         say(line.rstrip())
     cost = decisions.cost()
-    if cost.shots and not p.provider.local:
+    if cost.shots and not p.provider.free:
         say(f"A render now pays for {plural(cost.shots, 'shot')}: {cost.text(p.provider.name)}.")
 
 

@@ -126,8 +126,6 @@ def fingerprint(provider: Provider, compiled: CompiledShot, parent: str | None, 
             text = text.replace(need.placeholder, "sha256:" + file_sha256(Path(need.source)))
         else:  # a parent's last frame or task: the parent's fingerprint stands for it
             inputs.append(need.kind)
-    if provider.local:  # a local renderer reads the files themselves
-        inputs += [file_sha256(a.path) for a in compiled.images if a.path and a.path.is_file()]
     material: dict[str, Any] = {
         "v": FINGERPRINT_VERSION,
         "provider": provider.name,
@@ -178,7 +176,7 @@ def compile_plan(sb: Storyboard, provider: Provider, *, takes: int = 1) -> Plan:
     warnings = [p for p in problems if p.severity is Severity.WARNING]
     problems = [p for p in problems if p.severity is not Severity.WARNING]
     drawn: list[Problem] = []
-    if sb.captions.burn or provider.local:  # captions drawn into the picture (an animatic always)
+    if sb.captions.burn or provider.burns_captions:  # drawn into the picture (an animatic always)
         drawn = caption_warnings(sb, ((cs.shot, cs.caption) for cs in compiled))
     if not problems and not placed:
         problems.extend(provider.check_batch(compiled))

@@ -13,6 +13,9 @@
     otherwise                                -> generate (new)
     a paid shot continuing one that cannot be made in this render -> blocked
 
+A free provider (Provider.free: the preview) is journaled like any other, and a shot it
+would fetch again or leave uncertain is simply made again: nothing can be paid twice.
+
 Only `generate` and `regenerate` spend. Two shots with the same fingerprint share one
 request and one clip: the second `shares` the first and costs nothing. No network, nothing
 heavy: plan and status import this, not the executor.
@@ -238,7 +241,7 @@ def decide(
     named = check_force(plan, force)
     follows = followers(plan, named)
     forced = named | frozenset(follows)
-    local = plan.provider.local
+    free = plan.provider.free
     provider = plan.provider.name
     seen: dict[str, Decision] = {}  # fingerprint -> the first shot's decision
     out: list[Decision] = []
@@ -247,12 +250,12 @@ def decide(
         if first is not None:
             out.append(Decision(sp, first.action, first.why, first.record, first.parent, first.shot_id))
             continue
-        rec = None if local else state.task(sp.fingerprint)
-        if rec is not None and rec.provider != provider:
+        rec = state.task(sp.fingerprint)
+        if rec is not None and (rec.provider != provider or (free and rec.status in _MADE_AGAIN_WHEN_FREE)):
             rec = None
         integrity = cache.integrity(sp.fingerprint, state.clip(sp.fingerprint), deep=deep)
         last = state.last_made(sp.id, provider) if sp.selected else None  # other takes: their own
-        d = _one(sp, rec, integrity, last, forced, follows, local, charges(plan))
+        d = _one(sp, rec, integrity, last, forced, follows, free, charges(plan))
         seen[sp.fingerprint] = d
         out.append(d)
     return Decisions(plan, _blocked(plan, out), forced)
@@ -265,7 +268,7 @@ def _one(
     last: str | None,
     forced: frozenset[str],
     follows: dict[str, str],
-    local: bool,
+    free: bool,
     charged: str | None,
 ) -> Decision:
     made_before = integrity is not Integrity.ABSENT or rec is not None or last is not None
@@ -288,8 +291,8 @@ def _one(
             return Decision(sp, Action.FAILED, Why.CHARGED, rec, integrity=integrity, charges=charged)
         action = Action.REGENERATE if last is not None else Action.GENERATE
         return Decision(sp, action, Why.RETRY, rec, integrity=integrity)
-    if integrity is Integrity.DAMAGED:  # a local renderer makes it again for free
-        action = Action.REGENERATE if local else Action.RESUME
+    if integrity is Integrity.DAMAGED:  # a free provider makes it again
+        action = Action.REGENERATE if free else Action.RESUME
         return Decision(sp, action, Why.REFETCH, None, integrity=integrity)
     if last is not None and last != sp.fingerprint:
         return Decision(sp, Action.REGENERATE, Why.EDITED, integrity=integrity)
@@ -305,6 +308,9 @@ def charges(plan: Plan) -> str | None:
     if provider.refunds_failures is False:
         return f"{provider.name} charges"
     return f"{provider.name} may charge"
+
+
+_MADE_AGAIN_WHEN_FREE = (Status.DONE, Status.SENDING, Status.UNCERTAIN)
 
 
 def _blocked(plan: Plan, decisions: list[Decision]) -> list[Decision]:

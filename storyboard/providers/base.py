@@ -21,6 +21,7 @@ plugin sets the class attributes that differ and implements one method per stage
                                                        is sent again on its own; False (charged)
                                                        or None (unknown): it stays failed until
                                                        --force, which plan prices
+                free                                   False: its clips are paid for
     plan        shot_body(shot) -> (body, needs)       REQUIRED
                 check(shot), check_batch(shots)        the capability rules; no batch rules
                 requests(shots), submit_url(shot)      one `submit_method` (POST) a shot to
@@ -28,13 +29,20 @@ plugin sets the class attributes that differ and implements one method per stage
                 cost(shot), price_source               price unknown (None)
                 task_extra(shot)                       nothing extra
                 upload_url()                           None: takes no uploads
-    generate    submit(request) -> {shot: task id}     REQUIRED for a hosted provider
-                poll(tasks) -> {task id: TaskStatus}   REQUIRED for a hosted provider
+    generate    submit(request) -> {shot: task id}     REQUIRED
+                poll(tasks) -> {task id: TaskStatus}   REQUIRED
                 task_id_pattern, task_id_words         up to 200 of A-Z a-z 0-9 . _ - : @ = +
                 upload(path) -> URL                    refuses
-                render(shot, dest, first_frame)        REQUIRED for a `local` provider
+                fetched(task)                          nothing (the clip is in the cache)
+    clips       clip_schemes                           ("http", "https")
+                burns_captions                         False: captions as the storyboard says
     pace        poll_interval, min_poll_interval, pace(requested)
-    plumbing    http (None), redactor, close()
+    plumbing    http (None), redactor, workdir, close()
+
+Every provider goes the same way: submit, a task id, polls, done with a link, a verified
+download into the cache. A renderer on this machine (`preview`) is a provider like the
+others: its submit queues the work and answers with a task id, its poll says when the clip
+is done, and its link is a file:// URL (it declares `clip_schemes = ("file",)`).
 
 The fingerprint of a shot covers everything that selects what is made: the method and the
 URL path of its request (the model may be in the path), its body and `task_extra`; never the
@@ -53,7 +61,8 @@ the contract (storyboard.errors):
 - Clips are fetched by the executor's verified download (storyboard.run.download). A link is
   public unless the provider `fetches_own_clips`: then each request of the download, redirects
   included, carries `credentials(url)`, which is the key only on base_url's own origin; a
-  redirect to any other host is followed without it.
+  redirect to any other host is followed without it. Only the link schemes the provider
+  declares are fetched (`clip_schemes`: a file:// link from a hosted service is refused).
 - What a task id looks like is `task_id_pattern` (`adopt` accepts what the service issued);
   an id is percent-encoded wherever it enters a URL (providers.http.segment, path_segments).
 
@@ -171,6 +180,8 @@ class NeedKind(str, Enum):
     LAST_FRAME = "last_frame"  # `source` is a shot id: its clip's last frame, uploaded
     TASK_ID = "task_id"  # `source` is a shot id whose provider task id fills the placeholder
     INLINE = "inline"  # `source` is a local file: its bytes, base64, fill the placeholder
+    LAST_FRAME_FILE = "last_frame_file"  # `source` is a shot id: its clip's last frame, as a
+    # local file path (for a provider on this machine, which reads it where it lies)
 
 
 @dataclass(frozen=True)
@@ -190,7 +201,7 @@ class HttpRequest:
     url: str
     shots: tuple[str, ...]
     body: dict[str, Any] | None = None
-    multipart: dict[str, str] | None = None  # field -> local file path (uploads)
+    multipart: dict[str, str] | None = None  # field -> local file path, sent with the request
     needs: tuple[Need, ...] = ()
     keys: tuple[str, ...] = ()  # our names for `shots` (a shot's other takes are `id@K`)
 
@@ -249,12 +260,19 @@ class Provider(ABC):
     default_base_url: ClassVar[str] = ""
     needs_key: ClassVar[bool] = True
     key_aliases: ClassVar[tuple[str, ...]] = ()  # other variables read for the key, in order
-    local: ClassVar[bool] = False  # renders on this machine (preview): `render`, no HTTP
     # how the key travels ------------------------------------------------------------------
     auth: ClassVar[Auth] = Auth()  # Authorization: Bearer KEY
     fetches_own_clips: ClassVar[bool] = False  # clip links need the key (only to base_url's host)
     # money -----------------------------------------------------------------------------------
     refunds_failures: ClassVar[bool | None] = True  # a failed job: refunded | charged | unknown
+    # free: making a clip costs nothing (the preview renders on this machine). Nothing asks
+    # before such a render, no budget applies, no task of an older version is kept waiting
+    # for, and a shot whose request may or may not have been taken is simply made again:
+    # nothing can be paid twice.
+    free: ClassVar[bool] = False
+    # its clips ----------------------------------------------------------------------------
+    clip_schemes: ClassVar[tuple[str, ...]] = ("http", "https")  # what its links may be
+    burns_captions: ClassVar[bool] = False  # an animatic: the cut always draws the captions
     # tasks -----------------------------------------------------------------------------------
     task_id_pattern: ClassVar[str] = TASK_ID  # what the service issues (adopt checks it)
     task_id_words: ClassVar[str] = TASK_ID_WORDS
@@ -268,6 +286,9 @@ class Provider(ABC):
     # how often to ask about tasks -------------------------------------------------------------
     poll_interval: ClassVar[float] = 10.0  # a wait between polls is between half of it and all
     min_poll_interval: ClassVar[float] = 0.0  # never shorter (a documented rate limit); 0: none
+    # where it may keep files between renders: the executor sets it to a folder of the
+    # storyboard's state (`.storyboard/providers/<name>/`) before the first request
+    workdir: Path | None = None
 
     def __init__(
         self,
@@ -365,24 +386,25 @@ class Provider(ABC):
 
     def submit(self, request: HttpRequest) -> dict[str, str]:
         """Send a generation request; return {shot id: task id}."""
-        raise NotImplementedError(f"{self.name} submits nothing (it renders locally)")
+        raise NotImplementedError(f"{self.name} does not implement submit")
 
     def poll(self, tasks: list[Task]) -> dict[str, TaskStatus]:
         """The status of each task, by task id (batched where the service allows)."""
-        raise NotImplementedError(f"{self.name} has no tasks to poll (it renders locally)")
+        raise NotImplementedError(f"{self.name} does not implement poll")
 
-    def render(self, shot: CompiledShot, dest: Path, first_frame: Path | None = None) -> None:
-        """Local providers only: make the shot's clip at `dest` (`first_frame` for continues)."""
-        raise NotImplementedError(f"{self.name} is not a local provider")
+    def fetched(self, task: Task) -> None:  # noqa: B027 - an optional hook
+        """The task's clip is in the cache, verified: nothing more is asked about it (a
+        renderer on this machine frees its files)."""
 
     def pace(self, requested: float | None = None) -> Pace:
         """How often to poll: `requested` (else STORYBOARD_POLL_INTERVAL), else this provider's
-        own pace; never below `min_poll_interval`, except against a service on this machine
-        (a test's fake, which has no rate limit)."""
+        own pace; never below `min_poll_interval`, unless STORYBOARD_POLL_FLOOR says otherwise
+        (a service with a higher limit than documented, or a test's fake with none)."""
         from storyboard.retry import Pace  # render time only
 
         chosen = env.poll_interval() if requested is None else requested
-        floor = 0.0 if env.is_loopback(self.base_url) else self.min_poll_interval
+        floor = env.poll_floor()
+        floor = self.min_poll_interval if floor is None else floor
         return Pace(every=self.poll_interval, floor=floor, requested=chosen)
 
     def close(self) -> None:  # noqa: B027 - an optional hook

@@ -85,7 +85,8 @@ def settings(
 
 
 def check_base_url(var: str, url: str) -> None:
-    """Keys travel only over https, or over http to this machine (tests, local proxies)."""
+    """Keys travel only over https, or over plain http to this machine (a gateway or proxy
+    here), which never crosses a network: a user's safety rule, not an allowance for tests."""
     try:
         parts = urlsplit(url)
         host = parts.hostname

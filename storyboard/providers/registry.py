@@ -190,7 +190,16 @@ def _entry(name: str) -> Entry:
 
 # What the tool reads of a provider class without an instance; read once when it loads, so
 # that a class attribute that raises is found here, not in the middle of someone else's plan.
-_CLASS_ATTRIBUTES = ("env", "default_base_url", "needs_key", "local", "capabilities", "Options")
+_CLASS_ATTRIBUTES = (
+    "env",
+    "default_base_url",
+    "needs_key",
+    "free",
+    "clip_schemes",
+    "burns_captions",
+    "capabilities",
+    "Options",
+)
 
 
 @functools.cache
@@ -257,15 +266,11 @@ def contract_problems(cls: type[Provider], name: str) -> list[str]:
     if inspect.isabstract(cls):
         missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
         out.append(f"it does not implement {missing}")
-    if cls.local:
-        if cls.render is Provider.render:
-            out.append("a local provider must implement render()")
-    else:
-        for hook in ("submit", "poll"):
-            if getattr(cls, hook) is getattr(Provider, hook):
-                out.append(f"a hosted provider must implement {hook}()")
-        if cls.needs_key and not cls.env:
-            out.append("a provider that needs a key must set `env` (NAME in NAME_API_KEY)")
+    for hook in ("submit", "poll"):
+        if getattr(cls, hook) is getattr(Provider, hook):
+            out.append(f"a provider must implement {hook}()")
+    if cls.needs_key and not cls.env:
+        out.append("a provider that needs a key must set `env` (NAME in NAME_API_KEY)")
     if cls.capabilities is not None and not isinstance(cls.capabilities, Capabilities):
         out.append("its `capabilities` is not a Capabilities (from storyboard.providers.capabilities)")
     if not (isinstance(cls.Options, type) and issubclass(cls.Options, ProviderOptions)):
@@ -362,7 +367,7 @@ def classes() -> list[type[Provider]]:
 def example_hosted() -> tuple[str, str]:
     """A hosted provider for help texts and suggestions to name, with its key variable:
     (name, KEY_VARIABLE). The first installed one that needs a key, by name."""
-    for name, env in ask(lambda cls: cls.env if not cls.local and cls.needs_key else None, "naming its key"):
+    for name, env in ask(lambda cls: cls.env if not cls.free and cls.needs_key else None, "naming its key"):
         if env:
             return name, f"{env}_API_KEY"
     return "NAME", "NAME_API_KEY"

@@ -92,8 +92,9 @@ def first(value: Any) -> Any:
     return value[0] if isinstance(value, list) and value else None
 
 
-def link(value: Any) -> str | None:
-    """`value` if it is a link a clip can be fetched from (an absolute http(s) URL), else None.
+def link(value: Any, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
+    """`value` if it is a link a clip can be fetched from (an absolute http(s) URL, or a
+    file:// one where the provider declares that scheme: Provider.clip_schemes), else None.
 
     A status that says "done" with no such link (missing, empty, null, a path) is no failure
     of the job: the poller asks again (run.polling), so a shot is never paid for twice
@@ -104,6 +105,10 @@ def link(value: Any) -> str | None:
         parts = urlsplit(value.strip())
     except ValueError:
         return None
+    if parts.scheme not in schemes:
+        return None
+    if parts.scheme == "file":  # a file on this machine
+        return value.strip() if parts.netloc in ("", "localhost") and parts.path else None
     return value.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 

@@ -64,7 +64,7 @@ class Diff:
     path: str  # the storyboard's path in the repository
     old_provider: str | None  # None: the storyboard did not exist at the revision
     new_provider: str
-    local: bool  # the working copy's provider renders on this machine (costs nothing)
+    free: bool  # the working copy's provider costs nothing (Provider.free)
     shots: tuple[ShotDiff, ...]
     film: tuple[str, ...] = ()  # what changed about the whole film (music, captions, title...)
     cost: Totals = field(default_factory=lambda: totals([]))  # of the change
@@ -233,7 +233,7 @@ def compare(
         path=path,
         old_provider=old_plan.provider.name if old_plan else None,
         new_provider=new_plan.provider.name,
-        local=new_plan.provider.local,
+        free=new_plan.provider.free,
         shots=tuple(shots),
         film=tuple(_film(old_plan.storyboard, new_plan.storyboard)) if old_plan else (),
         cost=totals(paid.values()),

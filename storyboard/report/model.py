@@ -68,7 +68,7 @@ class Shot:
     prompt: str  # as sent: rendered through its templates
     provider: str
     cost: Money
-    free: bool  # a local provider: nothing to pay
+    free: bool  # a free provider (the preview): nothing to pay
     status: Status
     trim: tuple[float, float]
     transition: str  # "cut", "crossfade 0.5 s", "fade 1 s"

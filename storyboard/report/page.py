@@ -37,7 +37,7 @@ def check_page(path: Path) -> Path:
 
 def _money(shot: Shot) -> str:
     if shot.free:
-        return f"free ({shot.provider} renders on this machine)"
+        return f"free ({shot.provider} costs nothing)"
     if not shot.cost.known:
         return "price unknown (the provider's documents give none, and no price is declared)"
     return shot.cost.text()

@@ -16,6 +16,7 @@ from storyboard.plan.decide import Action, decide
 from storyboard.providers.base import Task, TaskStatus
 from storyboard.secrets import Redactor
 from storyboard.store.cache import Cache
+from storyboard.store.layout import Layout
 from storyboard.store.lock import acquire
 from storyboard.store.state import State
 
@@ -34,8 +35,6 @@ def adopt(plan: Plan, shot_id: str, task_id: str, *, force: bool = False) -> Ado
     Refused for a shot that is not uncertain unless `force` (attaching another task to a shot
     that is made or in flight would throw away what it has); the task id is checked with one
     status request first, and refused if the service does not know it."""
-    if plan.provider.local:
-        raise ConfigError(f"{plan.provider.name} renders on this machine: it has no tasks to adopt")
     try:
         sp = plan.shot(shot_id)
     except KeyError:
@@ -64,6 +63,7 @@ def adopt(plan: Plan, shot_id: str, task_id: str, *, force: bool = False) -> Ado
             )
         extra = dict(plan.provider.task_extra(sp.compiled))
         task = Task(sp.id, task_id, plan.provider.name, sp.fingerprint, time.time(), extra)
+        plan.provider.workdir = Layout(sb.state_dir).provider(plan.provider.name)
         try:
             status = plan.provider.poll([task]).get(task_id)
         except TaskNotFound as e:

@@ -1,6 +1,7 @@
 """Fetch a generated clip and accept it only when it is whole: a verified download.
 
-A clip link is fetched over http(s) only, streamed to a temp file beside the destination,
+A clip link is fetched over http(s) (or, where the provider declares it, from a file:// link
+on this machine: a renderer that runs here), streamed to a temp file beside the destination,
 capped in size, then verified (storyboard.media.verify) before it takes the destination's name.
 
 Redirects are followed here, hop by hop (at most five), so that what goes with each request is
@@ -17,11 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.request import url2pathname
 
 import httpx
 
@@ -114,6 +117,26 @@ def _stream(
             raise DownloadError(f"got {got} of {length} bytes from {safe_url(url)}")
 
 
+def _copy(path: Path, tmp: Path, max_bytes: int, stop: threading.Event | None) -> None:
+    """A file:// link: the same capped, synced copy as a download (a FIFO or a device is not
+    a clip: only a regular file is read)."""
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise DownloadError(f"{path} cannot be read: {e.strerror or e}", status=404) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise DownloadError(f"{path} is not a file", fatal=True)
+    if st.st_size > max_bytes:
+        raise DownloadError(f"{path} is {st.st_size} bytes, over the {max_bytes} limit", fatal=True)
+    with open(path, "rb") as src, open(tmp, "wb") as f:
+        for chunk in iter(lambda: src.read(1 << 20), b""):
+            if stop is not None and stop.is_set():
+                raise Cancelled()
+            f.write(chunk)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def fetch(
     url: str,
     dest: Path,
@@ -124,16 +147,22 @@ def fetch(
     attempts: int = 3,
     stop: threading.Event | None = None,
     credentials: Credentials | None = None,
+    schemes: tuple[str, ...] = ("http", "https"),
 ) -> Path:
     """Download `url` to `dest`, verified; DownloadError after `attempts` failed tries.
 
-    `stop`, when set, abandons the download (Cancelled) and leaves nothing behind.
+    `schemes`: the link schemes the provider declares (Provider.clip_schemes); a file:// link
+    names a file on this machine. `stop`, when set, abandons the download (Cancelled) and
+    leaves nothing behind.
     `credentials(url)`: the headers and query parameters each request sends (see above).
     """
     parts = urlsplit(url) if isinstance(url, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+    on_disk = parts is not None and parts.scheme == "file" and parts.netloc in ("", "localhost")
+    remote = parts is not None and parts.scheme in ("http", "https") and bool(parts.netloc)
+    if parts is None or parts.scheme not in schemes or not (on_disk or remote):
         shown = safe_url(url) if isinstance(url, str) else repr(url)
-        raise DownloadError(f"refusing to download {shown!r}: only http(s) links are fetched")
+        allowed = " or ".join(f"{s}://" for s in schemes)
+        raise DownloadError(f"refusing to download {shown!r}: only {allowed} links are fetched")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     own = client is None
@@ -152,7 +181,11 @@ def fetch(
             if attempt:
                 _sleep(backoff.delay(attempt - 1), stop)
             try:
-                _stream(client, url, tmp, max_bytes, stop, deadline, credentials or _no_credentials)
+                if on_disk:
+                    assert parts is not None
+                    _copy(Path(url2pathname(parts.path)), tmp, max_bytes, stop)
+                else:
+                    _stream(client, url, tmp, max_bytes, stop, deadline, credentials or _no_credentials)
                 verify_clip(tmp, expected_seconds=expected_seconds, max_bytes=max_bytes)
             except VerifyError as e:
                 last = DownloadError(f"{safe_url(url)}: {e.message}")

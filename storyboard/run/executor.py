@@ -22,12 +22,13 @@ the same way out as Ctrl-C.
 
 Over 400 lines on purpose: the loop and its answer to every result are kept together, so what
 follows each result reads in one file; everything around them is a module of its own (jobs:
-the table; workers: submit, upload, download, render; polling: the policy and the poller;
+the table; workers: submit, upload, download; polling: the policy and the poller;
 words: the messages; events: what is told and how each shot ended).
 
 Threads: the caller's thread runs the loop, polls and changes jobs; standard-library pools
-submit (with uploads), download, and render for local providers; each hands back a typed
-result through a queue. Nothing here prints: events go to a Reporter.
+submit (with uploads) and download; each hands back a typed result through a queue. Every
+provider goes this way, the offline preview too (its submit queues a drawing on this
+machine). Nothing here prints: events go to a Reporter.
 """
 
 from __future__ import annotations
@@ -82,7 +83,6 @@ from storyboard.store.layout import Layout
 from storyboard.store.lock import LockInfo, acquire
 from storyboard.store.state import ClipRecord, State
 
-RENDER_WORKERS = 2  # a local renderer is CPU-bound: two at once on a small machine
 NOT_TAKEN_RETRIES = 4  # a request refused for now (rate limit, outage) is sent again this often
 SETTLED_REASON = (
     "a render stopped (killed, or its machine lost power) while this request was being sent, "
@@ -113,14 +113,15 @@ def generate(
     def took_over(gone: LockInfo) -> None:
         tell(LockTakenOver("", gone.pid, f"took over the lock of pid {gone.pid}, which is gone"))
 
-    Layout(sb.state_dir).check()  # a clip paid for must have somewhere to go
+    layout = Layout(sb.state_dir)
+    layout.check()  # a clip paid for must have somewhere to go
+    plan.provider.workdir = layout.provider(plan.provider.name)
     lock = acquire(sb.state_dir, "storyboard render", storyboard=sb.path, on_takeover=took_over)
     run: _Run | None = None
     try:
         state = State.of(sb, lock=lock)
         state.redactor = tell.redactor
-        if not plan.provider.local:
-            state.settle_intents(SETTLED_REASON)
+        state.settle_intents(SETTLED_REASON)
         decisions = decide(plan, state, Cache(sb.state_dir), force, deep=True)
         if agreed is not None and _spend(agreed) != _spend(decisions):
             raise ConfigError(
@@ -168,7 +169,6 @@ class _Run:
         self.polling = polling
         self.patience = Patience()
         self.started = clock.time()
-        self.local = self.provider.local
         self.table = JobTable.from_decisions(decisions, max(0, resubmits) if decisions.refunded else 0)
         self.crew = w.Workers(plan, state, self.cache, self.redactor, clock)
         self.crew.by_shot = self.table.by_shot
@@ -182,7 +182,7 @@ class _Run:
         self.words = Words(plan, self.redactor)
         self.poller = Poller(self.provider, self.table, polling, self, self.words, tell, clock)
         workers = max(1, concurrency)
-        self.submitters = ThreadPoolExecutor(RENDER_WORKERS if self.local else workers, "submit")
+        self.submitters = ThreadPoolExecutor(workers, "submit")
         self.downloaders = ThreadPoolExecutor(min(workers, 4), "download")
 
     # setup -------------------------------------------------------------------------------
@@ -208,7 +208,7 @@ class _Run:
                 self.end(job, Outcome.BLOCKED, f"not sent: {d.reason}")
             elif d.action is Action.FAILED:
                 self.end(job, Outcome.FAILED, f"not sent: {d.reason}")
-        if not self.local:
+        if not self.provider.free:
             # Tasks of earlier versions of shots, still running: paid for, so their clips are
             # saved if they finish while this render runs (a later edit back reuses them).
             for task in self.state.pending(self.provider.name):
@@ -224,12 +224,11 @@ class _Run:
         parents = []
         if job.sp.compiled.shot.continues:
             parents.append(job.sp.compiled.shot.continues)
-        if not self.local:
-            try:
-                _, needs = self.provider.shot_body(job.sp.compiled)
-            except StoryboardError:  # the request itself will report it
-                needs = ()
-            parents += [n.source for n in needs if n.kind in ("last_frame", "task_id")]
+        try:
+            _, needs = self.provider.shot_body(job.sp.compiled)
+        except StoryboardError:  # the request itself will report it
+            needs = ()
+        parents += [n.source for n in needs if n.kind in ("last_frame", "last_frame_file", "task_id")]
         return [p for p in dict.fromkeys(parents) if p in self.table.by_shot]
 
     def _cached(self, job: Job) -> None:
@@ -344,10 +343,6 @@ class _Run:
             job.state = JobState.SENDING
             if job.first_sent is None:
                 job.first_sent = now
-        if self.local:
-            for job in ready:
-                self._hand(self.submitters, self.crew.render, [job], job)
-            return
         try:
             requests = self.plan.requests([j.leader for j in ready])
         except StoryboardError as e:
@@ -390,14 +385,9 @@ class _Run:
             self.downloaded(result)
         elif isinstance(result, w.DownloadFailed):
             self.download_failed(result)
-        elif isinstance(result, w.Rendered):
-            self.mark_made(result.job, self.cache.record_of(result.job.fp))
-            self.end(result.job, Outcome.MADE, clip=result.clip)
-        elif isinstance(result, w.RenderFailed):
-            self.end(result.job, Outcome.FAILED, f"preview failed: {self.words.reason(result.error)}")
         elif isinstance(result, w.Crashed):
             for job in result.jobs:
-                if job.state is JobState.SENDING and not self.local:  # it may have been sent
+                if job.state is JobState.SENDING:  # it may have been sent
                     why = f"the submission broke down ({self.words.reason(result.error)})"
                     self.end(job, Outcome.UNCERTAIN, self.words.uncertain(job.leader, why))
                 else:

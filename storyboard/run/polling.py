@@ -171,7 +171,7 @@ class Poller:
             status = statuses.get(job.task.task_id)
             if status is None:
                 continue
-            url = link(status.url)
+            url = link(status.url, self.provider.clip_schemes)
             if status.state is TaskState.DONE and url is None:
                 # "done" without a link to fetch says nothing usable: not an answer, and never
                 # a failure (the job is paid for: failing it would pay for it again)

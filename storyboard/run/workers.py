@@ -1,4 +1,4 @@
-"""The work a render hands to threads: submit (with its uploads), download, render locally.
+"""The work a render hands to threads: submit (with its uploads), download.
 
 Each worker returns a typed result to the loop and never raises: whatever goes wrong in a
 thread reaches the loop as a result, so a render can never wait for an answer that will not
@@ -117,18 +117,6 @@ class DownloadFailed:
 
 
 @dataclass(frozen=True)
-class Rendered:
-    job: Job
-    clip: Path
-
-
-@dataclass(frozen=True)
-class RenderFailed:
-    job: Job
-    error: BaseException
-
-
-@dataclass(frozen=True)
 class Crashed:
     """A worker broke down (a bug): its jobs end, and the render goes on."""
 
@@ -137,7 +125,7 @@ class Crashed:
 
 
 SubmitResult = Skipped | Accepted | NotTaken | Lost | JournalFailed | Unrecorded
-Result = SubmitResult | Downloaded | DownloadFailed | Rendered | RenderFailed | Crashed
+Result = SubmitResult | Downloaded | DownloadFailed | Crashed
 
 
 class Workers:
@@ -252,6 +240,8 @@ class Workers:
             raise GenerationFailed(f"it needs shot {need.source!r}, which is not in the storyboard")
         if need.kind == "last_frame":
             return self._upload(self.last_frame(parent), request.shots[0])
+        if need.kind == "last_frame_file":
+            return str(self.last_frame(parent))
         if need.kind == "task_id":
             rec = self.state.task(parent.fp)
             if rec is None or not rec.task_id:
@@ -303,12 +293,16 @@ class Workers:
                 expected_seconds=CLIP_SECONDS,
                 client=self.client,
                 stop=self.cancel,
+                schemes=self.provider.clip_schemes,  # file:// only where the provider says so
                 credentials=self.provider.download_credentials,
             )
             clip = self.cache.put(job.fp, tmp, verify=False)  # fetch verified it
             record = self.cache.record_of(job.fp, url)
             current = None if job.orphan else job.cut  # another take is kept beside, not made the shot's
             made = self.state.record_done(job.fp, record, clip, current=current)
+            if job.task is not None:
+                with contextlib.suppress(Exception):  # its own tidying: the clip is safe already
+                    self.provider.fetched(job.task)
             return Downloaded(job, clip, made)
         except Cancelled as e:
             return DownloadFailed(job, e, cancelled=True)
@@ -317,27 +311,6 @@ class Workers:
         finally:
             if tmp is not None:
                 tmp.unlink(missing_ok=True)  # before answering: the loop may finish as soon as it hears
-
-    # render (local providers) ------------------------------------------------------------
-    def render(self, job: Job) -> Rendered | RenderFailed:
-        tmp: Path | None = None
-        try:
-            if self.stop.is_set():
-                raise StoryboardError("stopped")
-            assert job.sp is not None
-            first: Path | None = None
-            parent_id = job.sp.compiled.shot.continues
-            if parent_id and parent_id in self.by_shot:
-                first = self.last_frame(self.by_shot[parent_id])
-            tmp = self.cache.temp(job.fp)
-            self.provider.render(job.sp.compiled, tmp, first)
-            clip = self.cache.put(job.fp, tmp, verify=True, expected_seconds=CLIP_SECONDS)
-            return Rendered(job, clip)
-        except BaseException as e:
-            return RenderFailed(job, e)
-        finally:
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
 
     def close(self) -> None:
         if self._client is not None:

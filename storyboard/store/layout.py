@@ -5,6 +5,7 @@
     lock              who is rendering (store.lock)
     clips/<fp>.mp4    generated clips by fingerprint (store.cache)
     frames/<fp>.png   last frames of clips, for shots that continue them
+    providers/<name>/ what a provider keeps between renders (the preview's queue)
     tmp/              scratch work of a running command, removed when it ends
 """
 
@@ -46,6 +47,10 @@ class Layout:
     @property
     def tmp(self) -> Path:
         return self.root / "tmp"
+
+    def provider(self, name: str) -> Path:
+        """The folder a provider may keep its own files in (Provider.workdir)."""
+        return self.root / "providers" / name
 
     def frame(self, fingerprint: str) -> Path:
         """The last frame of the clip with this fingerprint."""

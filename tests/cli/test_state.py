@@ -102,7 +102,12 @@ def test_adopt_attaches_the_dashboard_task_and_the_next_render_pays_nothing(
         assert (plan.storyboard.state_dir / "clips" / f"{plan.shot('a').fingerprint}.mp4").is_file()
 
 
-def test_adopt_on_the_offline_preview_is_refused(tmp_path: Path) -> None:
+def test_adopt_on_the_offline_preview_asks_it_like_any_provider(tmp_path: Path) -> None:
+    """No exception for the preview: a shot that is not uncertain is refused, and a task id it
+    never gave is one it does not know (its poll says so); nothing is recorded."""
     board = write_board(tmp_path / "film", "preview", three())
-    result = run("adopt", str(board), "a", "task-1")
-    assert result.exit_code == 2 and "renders on this machine" in result.output
+    result = run("adopt", str(board), "a", "preview-" + "0" * 16)
+    assert result.exit_code == 2 and "is not uncertain" in result.output, result.output
+    result = run("adopt", str(board), "a", "task-1", "--force")
+    assert result.exit_code == 2 and "not a task id of preview" in result.output, result.output
+    assert status(board)["shots"][0]["state"] == "new"

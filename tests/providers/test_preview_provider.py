@@ -1,4 +1,5 @@
-"""The `preview` provider: plan-time answers with no heavy imports, and real local renders."""
+"""The `preview` provider: plan-time answers with no heavy imports, and real local renders,
+made the way every provider makes them: submit, a task id, polls, done with a (file://) link."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import pytest
 from PIL import Image
 
-from storyboard.errors import ConfigError
+from storyboard.errors import ConfigError, TaskNotFound
 from storyboard.media.ffmpeg import probe
 from storyboard.media.frames import frame_at, last_frame
-from storyboard.providers.base import CompiledShot, HttpRequest, Task
+from storyboard.providers.base import CompiledShot, HttpRequest, NeedKind, Task, TaskState, TaskStatus
 from storyboard.providers.preview.animatic import RENDERER, SCALE_ENV
 from storyboard.providers.preview.provider import PreviewProvider
 from storyboard.spec.model import Asset, Settings, Shot
@@ -45,6 +48,39 @@ def local(path: Path, label: str = "images.x") -> Asset:
     return Asset(ref=path.name, label=label, path=path)
 
 
+def wait(p: PreviewProvider, task: Task) -> TaskStatus:
+    """Poll as the executor does until the task is done or failed (the drawing takes ~1 s)."""
+    for _ in range(6000):
+        status = p.poll([task])[task.task_id]
+        if status.state in (TaskState.DONE, TaskState.FAILED):
+            return status
+        time.sleep(0.02)
+    raise AssertionError(f"task {task.task_id} never finished: {status}")
+
+
+def clip_of(status: TaskStatus) -> Path:
+    assert status.state is TaskState.DONE and status.url, status
+    parts = urlsplit(status.url)
+    assert parts.scheme == "file"
+    return Path(url2pathname(parts.path))
+
+
+def made(shot: CompiledShot, tmp: Path, frame: Path | None = None, p: PreviewProvider | None = None) -> Path:
+    """The shot's clip, through submit and poll as a render makes it (`frame`: the last frame
+    of the clip a `continues` shot follows, as the executor fills it in)."""
+    p = p or PreviewProvider()
+    p.workdir = tmp / "work"
+    [req] = p.requests([shot])
+    if req.needs:
+        [need] = req.needs
+        assert need.kind is NeedKind.LAST_FRAME_FILE and frame is not None
+        files = {k: str(frame) if v == need.placeholder else v for k, v in (req.multipart or {}).items()}
+        req = replace(req, multipart=files, needs=())
+    ids = p.submit(req)
+    task = Task(shot.id, ids[shot.id], "preview", "fp", time.time())
+    return clip_of(wait(p, task))
+
+
 def colour_at(clip: Path, t: float, tmp: Path, xy: tuple[int, int] = (80, 45)) -> tuple:
     return Image.open(frame_at(clip, t, tmp / f"f{t}.png")).convert("RGB").getpixel(xy)
 
@@ -56,7 +92,7 @@ def near(rgb: tuple, want: tuple[int, int, int], tol: int = 40) -> bool:
 def test_class_attributes_and_plan_answers() -> None:
     p = PreviewProvider()
     assert (p.name, p.env, p.base_url) == ("preview", "", "local:")  # it reads no variable
-    assert p.needs_key is False and p.local is True
+    assert p.needs_key is False
     shot = compiled()
     assert p.check(shot) == []
     cost = p.cost(shot)
@@ -69,10 +105,7 @@ def test_class_attributes_and_plan_answers() -> None:
     json.dumps(body)  # the compiler hashes it
     [req] = p.requests([shot])
     assert isinstance(req, HttpRequest) and req.method == "LOCAL" and req.shots == ("establishing",)
-    with pytest.raises(NotImplementedError):
-        p.submit(req)
-    with pytest.raises(NotImplementedError):
-        p.poll([Task("establishing", "t", "preview", "fp", 0.0)])
+    assert (p.free, p.clip_schemes, p.burns_captions) == (True, ("file",), True)
 
 
 def test_url_only_images_are_accepted_as_placeholders(tmp_path: Path) -> None:
@@ -83,8 +116,13 @@ def test_url_only_images_are_accepted_as_placeholders(tmp_path: Path) -> None:
     p = PreviewProvider()
     assert p.check(shot) == []
     images = p.shot_body(shot)[0]["images"]
-    assert images[0] == {"role": "first", "ref": "a.png"}
+    assert images[0] == {"role": "first", "ref": "a.png", "placeholder": "images.x: a.png"}  # no file there
     assert images[1]["role"] == "last" and "storm" in images[1]["placeholder"]
+    make_image(tmp_path / "a.png", color="red")
+    images = p.shot_body(shot)[0]["images"]
+    assert images[0]["sha256"] and "placeholder" not in images[0]  # its bytes select the clip
+    [req] = p.requests([shot])
+    assert req.multipart == {"image.0": str(tmp_path / "a.png")}  # the file it reads, where it is
 
 
 def test_body_changes_with_what_changes_the_clip(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,9 +167,8 @@ def test_plan_time_imports_no_media_libraries() -> None:
 
 
 def test_render_text_shot(tmp_path: Path) -> None:
-    dest = tmp_path / "clips" / "establishing.mp4"
     t = time.perf_counter()
-    PreviewProvider().render(compiled(), dest)
+    dest = made(compiled(), tmp_path)
     print(f"preview provider, text shot at 160x90: {time.perf_counter() - t:.2f} s")
     info = probe(dest)
     assert info.size == (160, 90) and abs(info.duration - 8.0) <= 1 / 24
@@ -142,8 +179,7 @@ def test_render_frames_and_portrait(tmp_path: Path) -> None:
     red = make_image(tmp_path / "red.png", color="red")
     blue = make_image(tmp_path / "blue.png", color="blue")
     shot = compiled(kind="frames", first=local(red), last=local(blue), settings=Settings(aspect_ratio="9:16"))
-    dest = tmp_path / "frames.mp4"
-    PreviewProvider().render(shot, dest)
+    dest = made(shot, tmp_path)
     assert probe(dest).size == (90, 160)
     assert near(colour_at(dest, 0.1, tmp_path, (45, 80)), (255, 0, 0))
     assert near(colour_at(dest, 7.9, tmp_path, (45, 80)), (0, 0, 255))
@@ -151,36 +187,77 @@ def test_render_frames_and_portrait(tmp_path: Path) -> None:
 
 def test_continues_starts_from_the_given_frame(tmp_path: Path) -> None:
     """The executor passes the previous clip's last frame; it replaces the shot's first."""
-    p = PreviewProvider()
     green = make_image(tmp_path / "green.png", color="lime")
-    first_clip = tmp_path / "one.mp4"
-    p.render(compiled(kind="frames", first=local(green)), first_clip)
+    red = make_image(tmp_path / "red.png", color="red")
+    first_clip = made(compiled(kind="frames", first=local(green)), tmp_path)
     frame = last_frame(first_clip, tmp_path / "one-last.png")
-    second = compiled(kind="frames", continues="establishing", index=1)
+    second = compiled(kind="frames", continues="establishing", index=1, first=local(red))
     second = replace(second, shot=replace(second.shot, id="next"))
-    dest = tmp_path / "two.mp4"
-    p.render(second, dest, frame)
-    assert near(colour_at(dest, 0.1, tmp_path), (0, 255, 0))
+    dest = made(second, tmp_path, frame)
+    assert near(colour_at(dest, 0.1, tmp_path), (0, 255, 0))  # the frame, not its own first image
 
 
-def test_missing_continued_frame_and_url_only_image_render_placeholders(tmp_path: Path) -> None:
-    p = PreviewProvider()
-    dest = tmp_path / "cont.mp4"
-    p.render(compiled(kind="frames", continues="earlier", index=1), dest)
+def test_url_only_image_renders_a_placeholder(tmp_path: Path) -> None:
+    url = Asset(ref="https://example.com/a.jpg", label="images.a", url="https://example.com/a.jpg")
+    dest = made(compiled(kind="frames", first=url), tmp_path)
     r, g, b = colour_at(dest, 0.1, tmp_path)
     assert max(r, g, b) - min(r, g, b) < 30  # the grey placeholder panel
-    url = Asset(ref="https://example.com/a.jpg", label="images.a", url="https://example.com/a.jpg")
-    dest = tmp_path / "url.mp4"
-    p.render(compiled(kind="frames", first=url), dest)
-    r, g, b = colour_at(dest, 0.1, tmp_path)
-    assert max(r, g, b) - min(r, g, b) < 30
+
+
+def test_a_file_gone_since_the_request_fails_the_task_in_words(tmp_path: Path) -> None:
+    """Never a silent placeholder for a file the request named: the task fails, saying which."""
+    p = PreviewProvider()
+    p.workdir = tmp_path / "work"
+    red = make_image(tmp_path / "red.png", color="red")
+    [req] = p.requests([compiled(kind="frames", first=local(red))])
+    red.unlink()
+    ids = p.submit(req)
+    status = wait(p, Task("establishing", ids["establishing"], "preview", "fp", 0.0))
+    assert status.state is TaskState.FAILED and "red.png" in (status.reason or "")
 
 
 def test_render_references(tmp_path: Path) -> None:
     red = make_image(tmp_path / "red.png", color="red")
     blue = make_image(tmp_path / "blue.png", color="blue")
     shot = compiled(kind="reference", references=(local(red), local(blue)))
-    dest = tmp_path / "refs.mp4"
-    PreviewProvider().render(shot, dest)
+    dest = made(shot, tmp_path)
     assert near(colour_at(dest, 1.0, tmp_path, (40, 45)), (255, 0, 0))
     assert near(colour_at(dest, 1.0, tmp_path, (120, 45)), (0, 0, 255))
+
+
+def test_submit_answers_at_once_and_poll_follows_the_task(tmp_path: Path) -> None:
+    """A task id in the shape adopt accepts; pending or running, then done with a file:// link;
+    once fetched, its files are gone and a poll of it says it failed (so it is made again)."""
+    p = PreviewProvider()
+    p.workdir = tmp_path / "work"
+    [req] = p.requests([compiled()])
+    ids = p.submit(req)
+    tid = ids["establishing"]
+    assert p.task_id_problem(tid) is None and (p.workdir / f"{tid}.json").is_file()  # kept before the answer
+    task = Task("establishing", tid, "preview", "fp", 0.0)
+    assert p.poll([task])[tid].state in (TaskState.PENDING, TaskState.RUNNING, TaskState.DONE)
+    clip = clip_of(wait(p, task))
+    assert clip.parent == p.workdir and probe(clip).size == (160, 90)
+    p.fetched(task)
+    assert list(p.workdir.iterdir()) == []
+    assert p.poll([task])[tid].state is TaskState.FAILED
+    with pytest.raises(TaskNotFound) as info:
+        p.poll([task, Task("x", "task-1", "preview", "fp", 0.0)])
+    assert info.value.task_ids == ("task-1",) and tid in info.value.found
+    p.close()
+
+
+def test_a_task_left_by_a_render_that_died_is_drawn_again_from_its_request(tmp_path: Path) -> None:
+    """Another process (a new provider) polls a task whose drawing died with its render: the
+    request kept in the work folder is drawn again, with no new submission."""
+    first = PreviewProvider()
+    first.workdir = tmp_path / "work"
+    [req] = first.requests([compiled()])
+    tid = first.submit(req)["establishing"]
+    clip_of(wait(first, Task("establishing", tid, "preview", "fp", 0.0)))
+    first.close()
+    (first.workdir / f"{tid}.mp4").unlink()  # as if the render died mid-drawing: the request stays
+    again = PreviewProvider()
+    again.workdir = tmp_path / "work"
+    clip = clip_of(wait(again, Task("establishing", tid, "preview", "fp", 0.0)))
+    assert probe(clip).size == (160, 90)

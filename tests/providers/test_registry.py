@@ -52,7 +52,10 @@ def test_the_contract_is_declared_on_the_base_class() -> None:
         "env",
         "default_base_url",
         "needs_key",
-        "local",
+        "free",
+        "clip_schemes",
+        "burns_captions",
+        "workdir",
         "capabilities",
         "Options",
         "submit_path",
@@ -69,7 +72,7 @@ def test_the_contract_is_declared_on_the_base_class() -> None:
         "upload",
         "submit",
         "poll",
-        "render",
+        "fetched",
         "pace",
         "http",
         "close",
@@ -87,7 +90,7 @@ def test_the_contract_is_declared_on_the_base_class() -> None:
 
 
 def test_nothing_outside_providers_names_a_provider() -> None:
-    hosted = {n for n in providers.names() if not providers.get(n).local}
+    hosted = {n for n in providers.names() if not providers.get(n).free}
     found = []
     for path in PACKAGE.rglob("*.py"):
         if path.is_relative_to(PACKAGE / "providers"):
@@ -95,6 +98,33 @@ def test_nothing_outside_providers_names_a_provider() -> None:
         text = path.read_text("utf-8").lower()
         found += [f"{path.relative_to(PACKAGE)}: {n}" for n in sorted(hosted) if n in text]
     assert found == []
+
+
+def test_nothing_outside_providers_asks_whether_a_provider_is_local_or_a_test() -> None:
+    """The preview goes the providers' way: no module outside providers/ reads a `local`
+    attribute (what a provider differs in, it declares: free, clip_schemes, burns_captions),
+    and only the key's http rule asks whether a URL is this machine's (never "is it a test")."""
+    import ast
+
+    local: list[str] = []
+    loopback: list[str] = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = str(path.relative_to(PACKAGE))
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            name = (
+                node.attr
+                if isinstance(node, ast.Attribute)
+                else node.id
+                if isinstance(node, ast.Name)
+                else ""
+            )
+            if name == "local" and not rel.startswith("providers/"):
+                local.append(f"{rel}:{node.lineno}")
+            if name == "is_loopback":
+                loopback.append(rel)
+    assert local == []
+    assert sorted(set(loopback)) == ["env.py", "providers/config.py"]  # its definition, its one use
 
 
 def test_an_unknown_name_lists_the_installed_providers() -> None:
@@ -237,7 +267,7 @@ def test_broken_plugins_are_named_not_raised(site: Path) -> None:
     assert {"good", "misnamed", "nopoll", "notone", "gone", "oddcaps"} <= set(providers.names())
     cases = {
         "misnamed": "its `name` is 'other', registered as 'misnamed'",
-        "nopoll": "a hosted provider must implement poll()",
+        "nopoll": "a provider must implement poll()",
         "notone": "is not a Provider subclass",
         "gone": "could not be loaded: ModuleNotFoundError",
         "oddcaps": "its `capabilities` is not a Capabilities",

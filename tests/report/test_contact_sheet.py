@@ -104,7 +104,7 @@ def test_each_shot_as_planned(lighthouse: Sheet) -> None:
         assert f["prompt"] == " ".join(sp.compiled.prompt.split())  # as sent, templates applied
         assert f["type"] == sp.compiled.shot.kind
         assert f["provider"] == "preview"
-        assert f["cost"] == "free (preview renders on this machine)"
+        assert f["cost"] == "free (preview costs nothing)"
         assert f["state"] == "made" and f["task"] == "none"  # the preview provider has no tasks
         assert f["clip"] == sp.fingerprint[:16]
     by_id = {c.id: c.fields for c in got.cards}

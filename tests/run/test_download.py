@@ -222,6 +222,33 @@ def test_only_http_links_are_fetched(tmp_path: Path, url: str) -> None:
     assert _only(tmp_path) == []
 
 
+def test_a_file_link_is_copied_and_verified_only_where_the_provider_declares_it(
+    media: dict[str, bytes], tmp_path: Path
+) -> None:
+    """A renderer on this machine (clip_schemes ("file",)) gives file:// links: the same capped,
+    verified copy. From any other provider a file:// link is refused, and never a FIFO."""
+    src = tmp_path / "made" / "clip.mp4"
+    src.parent.mkdir()
+    src.write_bytes(media["good"])
+    dest = tmp_path / "cache" / "clip.mp4"
+    with pytest.raises(DownloadError, match="only http"):
+        fetch(src.as_uri(), dest)  # a hosted provider's schemes
+    assert not dest.exists()
+    fetch(src.as_uri(), dest, schemes=("file",))
+    assert dest.read_bytes() == media["good"] and src.is_file()  # a copy: the source is the provider's
+    short = tmp_path / "made" / "short.mp4"
+    short.write_bytes(media["short"])
+    with pytest.raises(DownloadError, match="8"):
+        fetch(short.as_uri(), tmp_path / "cache" / "short.mp4", schemes=("file",))
+    fifo = tmp_path / "made" / "fifo.mp4"
+    os.mkfifo(fifo)
+    with pytest.raises(DownloadError, match="not a file"):
+        fetch(fifo.as_uri(), tmp_path / "cache" / "fifo.mp4", schemes=("file",))
+    with pytest.raises(DownloadError, match="only file"):
+        fetch("https://cdn.test/clip.mp4", tmp_path / "cache" / "x.mp4", schemes=("file",))
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["clip.mp4"]
+
+
 def test_bytes_that_come_back_identical_are_what_the_service_made(server: _Server, tmp_path: Path) -> None:
     # decodes with errors, but the same bytes twice: not a transfer fault, so it is kept
     dest = fetch(f"{server.url}/flipped.mp4/ok", tmp_path / "clip.mp4", attempts=3)

@@ -75,8 +75,15 @@ def serve_in_order(srv: Any, clips: list[Path]) -> None:
 
 
 def workdir(tmp_path: Path) -> Path:
+    """A copy of the example whose image URLs name a test host (RFC 2606's `.test`) in place
+    of its example.com placeholders, which a render that pays refuses on any host: the fakes
+    fetch nothing, and production code makes no exception for them."""
     folder = tmp_path / "long-21"
     shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns(".storyboard", "renders"))
+    board = folder / "long-21.yaml"
+    board.write_text(
+        board.read_text("utf-8").replace("https://example.com/", "https://images.test/"), "utf-8"
+    )
     return folder
 
 

@@ -325,7 +325,13 @@ def test_preview_renders_locally_with_the_same_caching(
         info = probe(path)
         assert info.video is not None and abs(info.duration - 8.0) < 0.5
     state = State.of(plan.storyboard)
-    assert state.made == {s.id: s.fingerprint for s in plan.shots} and list(state.records()) == []
+    assert state.made == {s.id: s.fingerprint for s in plan.shots}
+    # journaled like any provider's: an intent, a task id, done; its queue emptied once fetched
+    records = {r.shot_id: r for r in state.records()}
+    assert sorted(records) == ["a", "b"] and {r.status.value for r in records.values()} == {"done"}
+    assert sorted(events.of(ev.Submitted)) == ["a", "b"]
+    assert all(r.task_id and r.task_id.startswith("preview-") for r in records.values())
+    assert list((plan.storyboard.state_dir / "providers" / "preview").iterdir()) == []
     assert states(plan) == ["made", "made"]
 
     shots[1]["prompt"] = "the door slams"
@@ -334,6 +340,36 @@ def test_preview_renders_locally_with_the_same_caching(
     again = Events()
     generate(plan, reporter=again)
     assert again.ended(Outcome.MADE) == ["b"] and again.ended(Outcome.CACHED) == ["a"]
+
+
+def test_a_dead_renders_intent_is_made_again_on_the_free_preview_and_uncertain_on_a_paid_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal is the same for every provider; only what costs nothing is sent again on
+    its own (Provider.free), never a paid request whose answer was lost."""
+    from storyboard.store.lock import acquire
+    from storyboard.store.state import Intent
+
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")
+    board = write_board(tmp_path / "film", "preview", three()[:1])
+    plan = preview_plan(board)
+    fp = plan.shot("a").fingerprint
+    with acquire(plan.storyboard.state_dir, "test") as lock:  # a render that died mid-send
+        State.load(plan.storyboard.state_dir, lock=lock).record_intent([Intent(fp, "a", "preview", ("a",))])
+    assert decide(plan)["a"].action.value == "generate"
+    events = Events()
+    result = generate(plan, reporter=events)
+    assert events.of(ev.Submitted) == ["a"] and set(result.clips) == {"a"}
+
+    paid = write_board(tmp_path / "paid", "kie", three()[:1])
+    with start_server("kie") as srv:
+        kie = make_plan(paid, srv)
+        kfp = kie.shot("a").fingerprint
+        with acquire(kie.storyboard.state_dir, "test") as lock:
+            State.load(kie.storyboard.state_dir, lock=lock).record_intent([Intent(kfp, "a", "kie", ("a",))])
+        assert decide(kie)["a"].action.value == "uncertain"
+        generate(kie)
+        assert srv.accepted == []
 
 
 def test_a_task_of_an_edited_shot_is_still_saved_for_later(tmp_path: Path, clip: Path) -> None:
@@ -573,11 +609,16 @@ def test_nanophoto_polls_no_faster_than_its_rate_limit_allows(monkeypatch: pytes
         polling = Polling.read(provider, requested)  # type: ignore[arg-type]
         return min(polling.interval() for _ in range(200))
 
+    monkeypatch.delenv("STORYBOARD_POLL_FLOOR")  # the tests' own setting for their fakes
     monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "5")
     hosted = NanophotoProvider(base_url="https://nanophoto.ai", api_key="k")
     assert shortest(hosted) == 46.0  # 100 requests an hour, with 21 submissions among them
     assert shortest(hosted, 120.0) >= 120.0
-    assert 5.0 <= shortest(NanophotoProvider(base_url="http://127.0.0.1:9", api_key="k")) < 6.0
+    here = NanophotoProvider(base_url="http://127.0.0.1:9", api_key="k")
+    assert shortest(here) == 46.0  # this machine is no exception: a gateway here forwards to the service
+    monkeypatch.setenv("STORYBOARD_POLL_FLOOR", "0")
+    assert 5.0 <= shortest(here) < 6.0
+    monkeypatch.delenv("STORYBOARD_POLL_FLOOR")
     assert 5.0 <= shortest(providers.get("kie")(base_url="https://api.kie.ai")) < 6.0
     monkeypatch.delenv("STORYBOARD_POLL_INTERVAL")
     assert shortest(hosted) >= 46.0  # the provider's own pace (46-92 s)

@@ -138,3 +138,55 @@ def test_sigterm_stops_like_ctrl_c_and_frees_the_lock(
         srv.finish()
         result = generate(plan)
         assert len(srv.accepted) == 3 and set(result.clips) == {"a", "b", "c"}
+
+
+# The preview in a child process whose drawings never end: killed while it draws.
+PREVIEW_CHILD = """
+import sys, threading
+from pathlib import Path
+import storyboard.providers.preview.animatic as animatic
+from storyboard.plan.compiler import compile_plan
+from storyboard.run.executor import generate
+from storyboard import providers
+from storyboard.spec.checks import load_storyboard
+animatic.render_preview = lambda *args, **kw: threading.Event().wait()  # still drawing when killed
+generate(compile_plan(load_storyboard(Path(sys.argv[1])), providers.get("preview")()))
+"""
+
+
+def test_the_preview_killed_mid_drawing_resumes_its_tasks(
+    tmp_path: Path, children: list[subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview goes the providers' way: killed while drawing, its shots are submitted
+    tasks (status says so, with their task ids), and the next render polls them and draws
+    them from the requests they left: no new submission."""
+    from storyboard.run.events import Submitted
+    from tests.run.boards import preview_plan, states
+
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")
+    shots = [{"id": "a", "prompt": "a red door"}, {"id": "b", "prompt": "it opens", "continues": "a"}]
+    board = write_board(tmp_path / "film", "preview", shots)
+    sd = board.parent / ".storyboard"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PREVIEW_CHILD, str(board)], cwd=REPO, env=env, stderr=subprocess.PIPE
+    )
+    children.append(proc)
+    saved = _wait_for_tasks(sd / "state.json", 1, proc)  # b waits for a's clip: one task
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    [task_id] = [r["task_id"] for r in saved["tasks"].values()]
+    assert (sd / "providers" / "preview" / f"{task_id}.json").is_file()  # the request it left
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "storyboard", "status", str(board), "--json"], capture_output=True, text=True
+    )
+    rows = {r["id"]: r for r in json.loads(shown.stdout)["shots"]}
+    assert (rows["a"]["state"], rows["a"]["task_id"], rows["b"]["state"]) == ("submitted", task_id, "new")
+    plan = preview_plan(board)
+    assert states(plan) == ["submitted", "new"]
+    events = Events()
+    result = generate(plan, reporter=events)
+    assert events.of(Resumed) == ["a"] and events.of(Submitted) == ["b"]  # a is not sent again
+    assert set(result.clips) == {"a", "b"} and states(plan) == ["made", "made"]
+    assert list((sd / "providers" / "preview").iterdir()) == []  # fetched: its queue is empty

@@ -409,6 +409,7 @@ def render_preview(
     last: Source,
     references: Sequence[Source],
     size: tuple[int, int],
+    scale: float | None = None,
     fps: float = 24,
     seconds: float = 8.0,
     audio: bool = True,
@@ -423,11 +424,11 @@ def render_preview(
     label, over the stills (gone for the last frames, which stay the image's own). A source
     that is a str (an https URL) or a missing file shows as a
     placeholder panel captioned with its entry in `labels` (in order: first, last / references).
-    `size` is the provider's frame size; STORYBOARD_PREVIEW_SCALE shrinks it. `seed` (the
+    `size` is the provider's frame size; `scale` (else STORYBOARD_PREVIEW_SCALE) shrinks it. `seed` (the
     shot index) picks the card colours and the chord. The file appears complete or not at all.
     """
     out = Path(out)
-    w, h = scaled_size(size, preview_scale())
+    w, h = scaled_size(size, preview_scale() if scale is None else scale)
     rate = Fraction(fps).limit_denominator(1001)
     if rate <= 0 or seconds <= 0:
         raise StitchError(f"preview of shot {shot_id!r}: fps and seconds must be positive")
