@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,11 @@ def _json(result: Any) -> dict[str, Any]:
 
 
 def run(folder: Path, env: dict[str, str], work: Any) -> Any:
-    return anyio.run(_session, folder, env, work)
+    """The session on a thread of its own: a test before it in this process may have left an
+    event loop running in the main thread (Playwright's sync API does), and anyio runs one
+    loop a thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(anyio.run, _session, folder, env, work).result()
 
 
 @pytest.mark.parametrize("provider_server", ["aivideoapi"], indirect=True)
