@@ -204,14 +204,19 @@ def run_progress(
             timer.start()
         try:
             assert proc.stdout is not None
+            said = -1.0  # ffmpeg's out_time can step back (copied timestamps): progress never does
             for line in proc.stdout:
                 key, _, value = line.strip().partition("=")
                 if progress is None:
                     continue
+                now = None
                 if key == "out_time_us" and value.lstrip("-").isdigit() and duration > 0:
-                    progress(min(max(int(value) / 1e6 / duration, 0.0), 1.0))
+                    now = min(max(int(value) / 1e6 / duration, 0.0), 1.0)
                 elif key == "progress" and value == "end":
-                    progress(1.0)
+                    now = 1.0
+                if now is not None and now > said:
+                    said = now
+                    progress(now)
             code = proc.wait()
         except BaseException:
             proc.kill()
