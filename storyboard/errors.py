@@ -124,7 +124,7 @@ class ValidationError(InputError):
         n = len(problems)
         super().__init__(f"{n} problem{'s' if n != 1 else ''} found")
         self.problems = problems
-        # a best-effort model of the file, its broken parts left out (spec.model.Partial), so
+        # a best-effort model of the file, its broken parts left out (board.model.Partial), so
         # that a later stage (what a provider can do) can add its problems in the same pass
         self.partial = partial
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from storyboard.board.model import Partial, Storyboard
 from storyboard.errors import ConfigError, InputError, Problem, ValidationError
 from storyboard.plan.compiler import Plan, compile_plan
 from storyboard.providers import config
-from storyboard.spec.checks import load_storyboard, sort_problems
-from storyboard.spec.model import Partial, Storyboard
+from storyboard.validate.checks import load_storyboard, sort_problems
 
 if TYPE_CHECKING:  # the stitcher pulls in video code: only the commands that cut import it
     from storyboard.plan.decide import Decisions
@@ -78,7 +78,7 @@ def output_path(sb: Storyboard, override: Path | None) -> Path:
     anything that is not a film (the storyboard, its state, a folder, a FIFO, another kind of
     file), and its folder must take new files: all checked before any work, so that a render
     never generates or encodes a film it then cannot write."""
-    from storyboard.spec import filekind
+    from storyboard.load import filekind
 
     path = Path(override).resolve() if override is not None else sb.output
     if path.suffix.lower() != ".mp4":

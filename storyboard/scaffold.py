@@ -6,8 +6,8 @@ from importlib.resources import files
 from pathlib import Path
 
 from storyboard.errors import InputError
+from storyboard.load.document import STORYBOARD_NAME
 from storyboard.resources import Traversable
-from storyboard.spec.document import STORYBOARD_NAME
 
 
 def _package_files() -> Traversable:

@@ -51,8 +51,8 @@ def test_the_tree_at_the_top_is_the_tree_as_it_is() -> None:
 # Raised inside a library's own machinery, so they must be that library's kind; each is turned
 # into one of ours at the boundary (a located TemplateError problem).
 INSIDE_A_LIBRARY = {
-    "spec/bounds.py: LimitError": "a jinja2 SecurityError, raised within the sandbox's rendering",
-    "spec/bounds.py: FileLimitError": "a LimitError: the file's budget, spent within the sandbox's rendering",
+    "prompts/bounds.py: LimitError": "a jinja2 SecurityError, raised within the sandbox's rendering",
+    "prompts/bounds.py: FileLimitError": "a LimitError: the file's budget, spent within the sandbox",
 }
 
 

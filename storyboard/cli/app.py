@@ -354,7 +354,7 @@ def complete_providers(ctx: click.Context, param: click.Parameter, incomplete: s
 
 def complete_shots(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """The shot ids of the storyboard named by the command's FILE argument."""
-    from storyboard.spec.document import load
+    from storyboard.load.document import load
 
     file = ctx.params.get("file") or _file_in_words()
     try:

@@ -34,7 +34,7 @@ from storyboard.money import Unit
 from storyboard.plan.compiler import Plan
 from storyboard.plan.decide import Action, Decision, Decisions, Why
 from storyboard.providers import get as type_of_provider
-from storyboard.spec.checks import placeholder_urls, sort_problems
+from storyboard.validate.checks import placeholder_urls, sort_problems
 
 
 def price_sources(decisions: Decisions) -> list[str]:

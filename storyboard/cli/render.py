@@ -44,8 +44,8 @@ from storyboard.errors import (
 from storyboard.money import Amount, parse_amount
 from storyboard.plan.decide import Action, Decisions
 from storyboard.run import events as ev
-from storyboard.spec.checks import placeholder_urls
 from storyboard.store.layout import Layout
+from storyboard.validate.checks import placeholder_urls
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID

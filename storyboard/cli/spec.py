@@ -88,7 +88,7 @@ def validate(files: tuple[Path, ...], provider: str | None, as_json: bool) -> No
 
 def _show_prompts(sb: pipeline.Storyboard) -> None:
     """-v: each shot's prompt as the provider will get it (templates applied)."""
-    from storyboard.spec.templating import render_caption, render_prompt
+    from storyboard.prompts.templating import render_caption, render_prompt
 
     for shot in sb.shots:
         detail(f"  {shot.id}: {render_prompt(sb, shot)}")
@@ -136,7 +136,7 @@ def init(directory: Path) -> None:
 def select(file: Path, shot: str, take: int) -> None:
     """Pick which take of SHOT the cut uses: writes `select: TAKE` into the storyboard, in
     place (comments and layout kept). A take made already re-cuts without paying."""
-    from storyboard.spec.edit import set_select
+    from storyboard.board.edit import set_select
 
     sb = pipeline.load(file)
     current = next((s.select for s in sb.shots if s.id == shot), None)

@@ -99,7 +99,7 @@ def check_destination(path: Path, protected: tuple[Path, ...] = ()) -> Path:
         )
     fmt = format_of(path)
     _require(fmt)
-    from storyboard.spec import filekind
+    from storyboard.load import filekind
 
     what = filekind.kind(path)
     if what is not None:  # a FIFO, a socket, a device: never replaced by a timeline

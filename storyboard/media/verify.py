@@ -12,9 +12,9 @@ import struct
 import subprocess
 from pathlib import Path
 
+from storyboard.board.model import CLIP_SECONDS
 from storyboard.errors import StitchError, VerifyError
 from storyboard.media.ffmpeg import MediaInfo, ffmpeg_exe, probe
-from storyboard.spec.model import CLIP_SECONDS
 
 __all__ = ["MAX_BYTES", "VerifyError", "check_boxes", "verify_clip"]
 

@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from storyboard.board.model import CLIP_SECONDS, SETTING_NAMES, Storyboard
 from storyboard.errors import Problem, Severity, ValidationError
 from storyboard.hashing import file_sha256
 from storyboard.money import Cost, Price, PriceSource, Totals, total
+from storyboard.prompts.templating import render_caption, render_prompt
 from storyboard.providers.base import CompiledShot, HttpRequest, Provider
-from storyboard.spec.checks import sort_problems
-from storyboard.spec.glyphs import caption_warnings
-from storyboard.spec.model import CLIP_SECONDS, SETTING_NAMES, Storyboard
-from storyboard.spec.templating import render_caption, render_prompt
+from storyboard.validate.checks import sort_problems
+from storyboard.validate.glyphs import caption_warnings
 
 FINGERPRINT_VERSION = 3  # 3: the request's method and path are part of it
 

@@ -83,12 +83,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from storyboard import env
+from storyboard.board.model import Asset, Shot
 from storyboard.errors import Problem, ProviderError
 from storyboard.money import Cost, PriceSource
 from storyboard.providers.capabilities import Capabilities
 from storyboard.providers.options import ProviderOptions
 from storyboard.secrets import Redactor
-from storyboard.spec.model import Asset, Shot
 
 if TYPE_CHECKING:
     from storyboard.providers.http import Http

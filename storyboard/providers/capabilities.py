@@ -36,8 +36,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from storyboard.board.model import Asset, Shot
 from storyboard.errors import Problem, Severity
-from storyboard.spec.model import Asset, Shot
 
 if TYPE_CHECKING:
     from storyboard.providers.base import CompiledShot, Provider

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from storyboard import env, providers
 from storyboard.errors import ConfigError
+from storyboard.load import filekind
 from storyboard.providers.base import Provider
-from storyboard.spec import filekind
 
 MAX_DOTENV_BYTES = 64 * 1024
 

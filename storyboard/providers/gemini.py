@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+from storyboard.board.model import CLIP_SECONDS, Asset
 from storyboard.errors import ProviderError
 from storyboard.money import PriceSource
 from storyboard.providers.base import (
@@ -55,7 +56,6 @@ from storyboard.providers.hosted import HostedProvider
 from storyboard.providers.http import path_segments, protocol_error, segment, shots_label
 from storyboard.providers.options import OptionProblem, ProviderOptions, option
 from storyboard.providers.replies import ErrorKind, Reply, Rule, ServiceError, as_dict
-from storyboard.spec.model import CLIP_SECONDS, Asset
 
 MODELS = {
     "fast": "veo-3.1-fast-generate-preview",

@@ -286,7 +286,7 @@ def name_problem(name: str) -> tuple[str, str | None] | None:
         return None
     installed = ", ".join(known) if known else "none (install storyboard with pip: `pip install .`)"
     message = f"unknown provider {name!r}: the installed providers are {installed}"
-    from storyboard.spec.schema import did_you_mean  # only for a wrong name: it loads jsonschema
+    from storyboard.validate.schema import did_you_mean  # only for a wrong name: it loads jsonschema
 
     return message, did_you_mean(name, known)
 

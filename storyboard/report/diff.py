@@ -15,11 +15,11 @@ import enum
 import os
 from dataclasses import dataclass, field
 
+from storyboard.board.model import Storyboard
 from storyboard.hashing import file_sha256
 from storyboard.money import Money, Totals
 from storyboard.plan.compiler import Plan, ShotPlan, totals
 from storyboard.report.status import Standing
-from storyboard.spec.model import Storyboard
 
 
 class Change(str, enum.Enum):

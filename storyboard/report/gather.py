@@ -16,6 +16,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from storyboard import pipeline
+from storyboard.board.model import Asset
+from storyboard.board.model import Shot as ShotSpec
 from storyboard.media.ffmpeg import probe
 from storyboard.media.packets import inspect_all
 from storyboard.plan.compiler import ShotPlan
@@ -23,8 +25,6 @@ from storyboard.report.model import Image, Report, Shot, Still, Take, Video
 from storyboard.report.status import standing
 from storyboard.report.stills import data_uri, stills
 from storyboard.report.webfont import web_font
-from storyboard.spec.model import Asset
-from storyboard.spec.model import Shot as ShotSpec
 from storyboard.stitch.manifest import clips_of
 
 THUMB = 160  # pixels wide: the images a shot is sent with

@@ -21,10 +21,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from storyboard import pipeline
+from storyboard.board.model import Storyboard
 from storyboard.errors import ConfigError, InputError, ValidationError
-from storyboard.spec.checks import MAX_BYTES, files_named, too_big
-from storyboard.spec.document import MAX_FILE_BYTES, load
-from storyboard.spec.model import Storyboard
+from storyboard.load.document import MAX_FILE_BYTES, load
+from storyboard.validate.checks import MAX_BYTES, files_named, too_big
 
 
 @dataclass(frozen=True)

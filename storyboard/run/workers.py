@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from storyboard.board.model import CLIP_SECONDS
 from storyboard.errors import (
     AuthError,
     Cancelled,
@@ -45,7 +46,6 @@ from storyboard.run.download import fetch
 from storyboard.run.events import Event, Sending, Uploading
 from storyboard.run.jobs import Job
 from storyboard.secrets import Redactor
-from storyboard.spec.model import CLIP_SECONDS
 from storyboard.store.cache import Cache
 from storyboard.store.layout import Layout
 from storyboard.store.state import Intent, State

@@ -15,8 +15,8 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from storyboard.board.model import CLIP_SECONDS
 from storyboard.hashing import file_sha256
-from storyboard.spec.model import CLIP_SECONDS
 from storyboard.store.atomic import commit, temp_path
 from storyboard.store.layout import Layout
 

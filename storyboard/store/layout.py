@@ -61,7 +61,7 @@ class Layout:
         a folder of its own that is a file (or a FIFO...), its state or lock that is a FIFO or
         a device (a read would block, or never end), or any of them a link (it would lead
         reads and writes out of the storyboard's folder). Only stat calls: nothing is opened."""
-        from storyboard.spec import filekind
+        from storyboard.load import filekind
 
         def refuse(path: Path, what: str) -> InputError:
             return InputError(

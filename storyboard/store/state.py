@@ -51,7 +51,7 @@ from storyboard.store.layout import Layout
 from storyboard.store.lock import Lock
 
 if TYPE_CHECKING:
-    from storyboard.spec.model import Storyboard
+    from storyboard.board.model import Storyboard
 
 __all__ = ["REDACTED", "ClipRecord", "Intent", "State", "StateError", "Status", "TaskRecord"]
 

@@ -11,7 +11,7 @@ from storyboard.cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*/*.yaml"))
-BROKEN = ROOT / "tests" / "spec" / "broken"
+BROKEN = ROOT / "tests" / "validate" / "broken"
 
 
 def test_good_files_exit_0_with_one_line_each() -> None:

@@ -14,7 +14,7 @@ from storyboard.errors import InputError
 from storyboard.media.ffmpeg import probe
 from storyboard.resources import schema_file
 from storyboard.scaffold import init_project
-from storyboard.spec.checks import image_kind, load_storyboard, placeholder_urls
+from storyboard.validate.checks import image_kind, load_storyboard, placeholder_urls
 
 
 def test_init_creates_a_valid_storyboard_with_its_own_media(tmp_path: Path) -> None:

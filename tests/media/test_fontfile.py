@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from storyboard.errors import InputError
 from storyboard.media import fontfile, fonts
-from tests.spec.bounded import run
+from tests.prompts.bounded import run
 
 
 def build(path: Path, chars: dict[int, str] | None = None) -> Path:

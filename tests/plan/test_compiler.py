@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from storyboard.board import model
+from storyboard.load import document as loader
 from storyboard.plan.compiler import compile_plan
 from storyboard.providers import config
-from storyboard.spec import document as loader
-from storyboard.spec import model
 from tests.clips import make_image
 
 BOARD = """storyboard: 1

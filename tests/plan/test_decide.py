@@ -12,9 +12,9 @@ from storyboard import providers
 from storyboard.plan.compiler import compile_plan
 from storyboard.plan.decide import Action, Why, decide
 from storyboard.providers.base import Task
-from storyboard.spec.checks import load_storyboard
 from storyboard.store.lock import acquire
 from storyboard.store.state import Intent, State
+from storyboard.validate.checks import load_storyboard
 from tests.run.boards import three, write_board
 
 

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import jsonschema
 import pytest
 
+from storyboard.board.model import Asset, Settings, Shot
 from storyboard.providers.base import CompiledShot, HttpRequest, Need, Task
-from storyboard.spec.model import Asset, Settings, Shot
 from tests.clips import make_clip, make_image
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "provider_schemas"

@@ -15,13 +15,13 @@ from urllib.request import url2pathname
 import pytest
 from PIL import Image
 
+from storyboard.board.model import Asset, Settings, Shot
 from storyboard.errors import ConfigError, TaskNotFound
 from storyboard.media.ffmpeg import probe
 from storyboard.media.frames import frame_at, last_frame
 from storyboard.providers.base import CompiledShot, HttpRequest, NeedKind, Task, TaskState, TaskStatus
 from storyboard.providers.preview.animatic import RENDERER, SCALE_ENV
 from storyboard.providers.preview.provider import PreviewProvider
-from storyboard.spec.model import Asset, Settings, Shot
 from tests.clips import make_image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -155,7 +155,7 @@ def test_body_changes_with_what_changes_the_clip(monkeypatch: pytest.MonkeyPatch
 def test_plan_time_imports_no_media_libraries() -> None:
     code = (
         "import sys\n"
-        "from storyboard.spec.model import Settings, Shot\n"
+        "from storyboard.board.model import Settings, Shot\n"
         "from storyboard.providers.base import CompiledShot\n"
         "from storyboard.providers.preview.provider import PreviewProvider\n"
         "s = CompiledShot(Shot(0, 'a', 'p', 'text', Settings()), 'p')\n"

@@ -22,7 +22,7 @@ from storyboard.errors import ConfigError, Problem, ValidationError
 from storyboard.providers import registry
 from storyboard.providers.base import Provider
 from storyboard.providers.hosted import HostedProvider
-from storyboard.spec.checks import load_storyboard
+from storyboard.validate.checks import load_storyboard
 
 PACKAGE = Path(storyboard.__file__).resolve().parent
 BUILT_IN = {"preview", "veo3o1", "nanophoto", "aivideoapi", "kie"}

@@ -13,7 +13,7 @@ from storyboard import providers
 from storyboard.plan.compiler import Plan, compile_plan
 from storyboard.plan.decide import decide
 from storyboard.run.events import Ended, Event, Outcome
-from storyboard.spec.checks import load_storyboard
+from storyboard.validate.checks import load_storyboard
 from tests.servers import FakeProvider
 
 

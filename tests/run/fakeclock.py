@@ -12,7 +12,7 @@ from typing import TypeVar
 from storyboard import providers
 from storyboard.plan.compiler import Plan, compile_plan
 from storyboard.run.clock import Clock
-from storyboard.spec.checks import load_storyboard
+from storyboard.validate.checks import load_storyboard
 from tests.servers import FakeProvider
 
 T = TypeVar("T")

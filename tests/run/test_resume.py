@@ -29,7 +29,7 @@ from pathlib import Path
 from storyboard.plan.compiler import compile_plan
 from storyboard.run.executor import generate
 from storyboard import providers
-from storyboard.spec.checks import load_storyboard
+from storyboard.validate.checks import load_storyboard
 board, base_url, key = sys.argv[1:4]
 plan = compile_plan(load_storyboard(Path(board)), providers.get("kie")(base_url=base_url, api_key=key))
 generate(plan)
@@ -148,7 +148,7 @@ import storyboard.providers.preview.animatic as animatic
 from storyboard.plan.compiler import compile_plan
 from storyboard.run.executor import generate
 from storyboard import providers
-from storyboard.spec.checks import load_storyboard
+from storyboard.validate.checks import load_storyboard
 animatic.render_preview = lambda *args, **kw: threading.Event().wait()  # still drawing when killed
 generate(compile_plan(load_storyboard(Path(sys.argv[1])), providers.get("preview")()))
 """

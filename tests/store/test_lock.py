@@ -114,7 +114,7 @@ def test_the_generate_of_a_dead_render_takes_the_lock_over_and_reports_it(
     from storyboard.plan.compiler import compile_plan
     from storyboard.run.events import LockTakenOver
     from storyboard.run.executor import generate
-    from storyboard.spec.checks import load_storyboard
+    from storyboard.validate.checks import load_storyboard
     from tests.run.boards import Events, write_board
 
     board = write_board(tmp_path / "film", "preview", [{"id": "a", "prompt": "a door"}])
@@ -187,7 +187,7 @@ def test_a_render_refuses_while_another_holds_the_lock(tmp_path: Path) -> None:
     from storyboard import providers
     from storyboard.plan.compiler import compile_plan
     from storyboard.run.executor import generate
-    from storyboard.spec.checks import load_storyboard
+    from storyboard.validate.checks import load_storyboard
     from tests.run.boards import write_board
 
     board = write_board(tmp_path / "film", "preview", [{"id": "a", "prompt": "a door"}])

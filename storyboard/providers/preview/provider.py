@@ -24,6 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from storyboard.board.model import CLIP_SECONDS, Asset
 from storyboard.errors import Problem, ProviderError, TaskNotFound
 from storyboard.hashing import file_sha256
 from storyboard.providers.base import (
@@ -37,7 +38,6 @@ from storyboard.providers.base import (
     TaskState,
     TaskStatus,
 )
-from storyboard.spec.model import CLIP_SECONDS, Asset
 
 FPS = 24
 WORKERS = 2  # drawing is CPU-bound: two at once on a small machine

@@ -16,12 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from storyboard import pipeline
+from storyboard.board import model
 from storyboard.errors import ValidationError
-from storyboard.spec import document, model
-from storyboard.spec.bounds import MAX_FILE_WORK, MAX_TOKENS, MAX_VALUE, MAX_WORK, TOKEN_OPS, FileBudget
-from storyboard.spec.checks import load_storyboard
-from storyboard.spec.templating import budget, check_all, render_caption, render_prompt
-from tests.spec.bounded import run
+from storyboard.load import document
+from storyboard.prompts.bounds import MAX_FILE_WORK, MAX_TOKENS, MAX_VALUE, MAX_WORK, TOKEN_OPS, FileBudget
+from storyboard.prompts.templating import budget, check_all, render_caption, render_prompt
+from storyboard.validate.checks import load_storyboard
+from tests.prompts.bounded import run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # prompts that would each run for seconds (or for ever) unbounded

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storyboard.errors import ValidationError
-from storyboard.spec.checks import load_storyboard
-from storyboard.spec.document import MAX_FILE_BYTES, Document, load, parse
+from storyboard.load.document import MAX_FILE_BYTES, Document, load, parse
+from storyboard.validate.checks import load_storyboard
 
 TEXT = """\
 storyboard: 1

@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.spec.bounded import render_each, run
+from tests.prompts.bounded import render_each, run
 
 BIG = "'x'*20000"
 WORK = "the template does more than 50,000 operations"
@@ -116,9 +116,10 @@ def test_every_attack_is_refused_with_its_reason(tmp_path: Path) -> None:
 def test_ordinary_templates_render_as_in_jinjas_own_sandbox(tmp_path: Path) -> None:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    from storyboard.spec import document, model
-    from storyboard.spec.bounds import FileBudget
-    from storyboard.spec.templating import _render, context
+    from storyboard.board import model
+    from storyboard.load import document
+    from storyboard.prompts.bounds import FileBudget
+    from storyboard.prompts.templating import _render, context
 
     plain = ImmutableSandboxedEnvironment()
     for template, want in ORDINARY.items():

@@ -21,17 +21,19 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from storyboard.board import model
+from storyboard.board.model import CLIP_SECONDS, MAX_SECONDS, MAX_SHOTS, Storyboard
 from storyboard.errors import ConfigError, Problem, ValidationError, format_path
+from storyboard.load import filekind
+from storyboard.load.document import Document, PathKey, load
+from storyboard.load.sniff import audio_kind, image_kind, what_it_is
 from storyboard.media import fontfile
 from storyboard.money import PRICE_FORMS, PRICE_MODELS, price_problems
+from storyboard.prompts.templating import MAX_TEMPLATE_BYTES, check_all
 from storyboard.providers import registry
 from storyboard.resources import builtin_templates
-from storyboard.spec import filekind, model, schema
-from storyboard.spec.document import Document, PathKey, load
-from storyboard.spec.model import CLIP_SECONDS, MAX_SECONDS, MAX_SHOTS, Storyboard
-from storyboard.spec.schema import did_you_mean
-from storyboard.spec.sniff import audio_kind, image_kind, what_it_is
-from storyboard.spec.templating import MAX_TEMPLATE_BYTES, check_all
+from storyboard.validate import schema
+from storyboard.validate.schema import did_you_mean
 
 MAX_IMAGE_BYTES = 50 * 1024 * 1024  # the providers' upload limit
 MAX_AUDIO_BYTES = 256 * 1024 * 1024  # a film's music: three minutes of 96 kHz float WAV fit

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from storyboard.board.model import Storyboard
 from storyboard.errors import ValidationError
-from storyboard.spec.checks import audio_kind, image_kind, load_storyboard, validate_document
-from storyboard.spec.document import load
-from storyboard.spec.model import Storyboard
+from storyboard.load.document import load
+from storyboard.validate.checks import audio_kind, image_kind, load_storyboard, validate_document
 from tests.clips import make_image, make_tone
 
 BROKEN = Path(__file__).parent / "broken"
@@ -420,7 +420,7 @@ def test_validate_imports_no_moviepy_numpy_or_pillow() -> None:
     import sys
 
     code = (
-        "import sys, storyboard.spec.checks; "
+        "import sys, storyboard.validate.checks; "
         "bad = [m for m in ('moviepy', 'numpy', 'PIL') if m in sys.modules]; "
         "print(','.join(bad))"
     )

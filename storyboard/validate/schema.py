@@ -23,8 +23,8 @@ from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
 from storyboard.errors import Problem, format_path
+from storyboard.load.document import Document, PathKey
 from storyboard.resources import schema_file
-from storyboard.spec.document import Document, PathKey
 
 _TYPE_WORDS = {
     "string": "text",

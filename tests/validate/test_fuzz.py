@@ -14,10 +14,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from storyboard.board.model import Storyboard
 from storyboard.errors import ValidationError
-from storyboard.spec.checks import load_storyboard, validate_document
-from storyboard.spec.document import Document
-from storyboard.spec.model import Storyboard
+from storyboard.load.document import Document
+from storyboard.validate.checks import load_storyboard, validate_document
 from tests.clips import make_image, make_tone
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
+from storyboard.board.model import Storyboard
 from storyboard.errors import ConfigError
-from storyboard.spec.model import Storyboard
 from storyboard.store.atomic import write_atomic
 
 

@@ -65,8 +65,9 @@ def run(args: list[str], cwd: Path | None = None) -> Run:
 RENDER_ALL = """
 import json, sys
 from pathlib import Path
-from storyboard.spec import document, model
-from storyboard.spec.templating import check_all
+from storyboard.board import model
+from storyboard.load import document
+from storyboard.prompts.templating import check_all
 
 out = []
 for i, prompt in enumerate(json.loads(sys.stdin.read())):

@@ -34,7 +34,7 @@ from jinja2 import StrictUndefined, nodes
 from jinja2.compiler import CodeGenerator, Frame, operators
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 
-from storyboard.spec.bounds import (
+from storyboard.prompts.bounds import (
     MAX_ITERATIONS,
     MAX_NESTING,
     MAX_TOKENS,
@@ -53,7 +53,7 @@ from storyboard.spec.bounds import (
     size,
     str_of,
 )
-from storyboard.spec.filters import bounded_filter, counted
+from storyboard.prompts.filters import bounded_filter, counted
 
 __all__ = [
     "BoundedSandbox",

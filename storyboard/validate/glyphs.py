@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from storyboard.board.model import Shot, Storyboard
 from storyboard.errors import Problem, Severity
-from storyboard.spec.model import Shot, Storyboard
 
 
 def caption_warnings(sb: Storyboard, captions: Iterable[tuple[Shot, str | None]]) -> list[Problem]:

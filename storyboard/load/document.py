@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 
 from storyboard.errors import Location, Problem, ValidationError, format_path
-from storyboard.spec import filekind
-from storyboard.spec.sniff import what_it_is
-from storyboard.spec.yaml_errors import explain, sort_problems_by_place, tab_problems
+from storyboard.load import filekind
+from storyboard.load.sniff import what_it_is
+from storyboard.load.yaml_errors import explain, sort_problems_by_place, tab_problems
 
 STORYBOARD_NAME = "storyboard.yaml"  # what `storyboard init` writes in its folder
 
@@ -340,7 +340,7 @@ def _in_folder(folder: Path) -> str:
 
 def _near(path: Path) -> str | None:
     """A hint for a missing storyboard: a name close to it in its folder, or what init makes."""
-    from storyboard.spec.schema import did_you_mean
+    from storyboard.validate.schema import did_you_mean
 
     folder = path.parent
     try:

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from storyboard.load.document import parse
 from storyboard.resources import schema_file
-from storyboard.spec import schema
-from storyboard.spec.document import parse
+from storyboard.validate import schema
 
 REPO_SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "storyboard.schema.json"
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from storyboard.spec import schema
-from storyboard.spec.checks import load_storyboard, validate_document
-from storyboard.spec.document import load
+from storyboard.load.document import load
+from storyboard.validate import schema
+from storyboard.validate.checks import load_storyboard, validate_document
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MODELINE = "# yaml-language-server: $schema=../../schemas/storyboard.schema.json"

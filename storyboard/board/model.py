@@ -1,6 +1,6 @@
 """The storyboard as frozen dataclasses, built from a document that has passed validation.
 
-`from_document` assumes `storyboard.spec.checks` found no problems: it resolves names, applies
+`from_document` assumes `storyboard.validate.checks` found no problems: it resolves names, applies
 defaults and per-shot overrides, and never reports errors of its own.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from storyboard.errors import Location
+from storyboard.load.document import Document, PathKey
 from storyboard.money import Price, parse_price
-from storyboard.spec.document import Document, PathKey
 
 CLIP_SECONDS = 8.0  # every provider generates 8 s shots
 MAX_SHOTS = 21
@@ -120,10 +120,10 @@ class Captions:
 @dataclass(eq=False)
 class Renders:
     """What a storyboard's templates made, each once however many passes ask for it, and the
-    one budget of work and time they all render within (spec.templating keeps both)."""
+    one budget of work and time they all render within (prompts.templating keeps both)."""
 
     made: dict[tuple[int, str], Any] = field(default_factory=dict)  # (shot index, what) -> result
-    budget: Any = None  # a spec.bounds.FileBudget, made at the first rendering
+    budget: Any = None  # a prompts.bounds.FileBudget, made at the first rendering
 
 
 @dataclass(frozen=True)

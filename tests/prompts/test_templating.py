@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from storyboard import resources
+from storyboard.board import model
 from storyboard.errors import ValidationError
-from storyboard.spec import document as loader
-from storyboard.spec import model
-from storyboard.spec.templating import render_prompt
+from storyboard.load import document as loader
+from storyboard.prompts.templating import render_prompt
 
 
 def board(tmp_path: Path, text: str) -> model.Storyboard:

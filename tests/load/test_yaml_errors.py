@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from storyboard.errors import ValidationError
-from storyboard.spec.document import load, parse
-from storyboard.spec.yaml_errors import TAB_SHOWN
+from storyboard.load.document import load, parse
+from storyboard.load.yaml_errors import TAB_SHOWN
 
 SHOTS = "storyboard: 1\nshots:\n  - id: a\n    prompt: x\n"
 

@@ -9,7 +9,7 @@ import functools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from storyboard.spec.bounds import (
+from storyboard.prompts.bounds import (
     MAX_DEPTH,
     LimitError,
     check_printf,

@@ -23,9 +23,9 @@ from jinja2 import TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SecurityError
 
 from storyboard import resources
+from storyboard.board.model import Shot, Storyboard, resolve_inside
 from storyboard.errors import Location, Problem, TemplateError, ValidationError
-from storyboard.spec import sandbox
-from storyboard.spec.model import Shot, Storyboard, resolve_inside
+from storyboard.prompts import sandbox
 
 MAX_OUTPUT = 20_000  # characters: a prompt is a paragraph, not a novel
 MAX_TEMPLATE_BYTES = 1_000_000
