@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
+from storyboard.atomic import write_atomic
 from storyboard.board.model import Storyboard
 from storyboard.errors import ConfigError
-from storyboard.store.atomic import write_atomic
 
 
 def set_select(sb: Storyboard, shot_id: str, take: int) -> None:

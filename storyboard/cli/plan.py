@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +28,12 @@ from storyboard.cli.app import (
     verbosity_options,
     warn,
 )
-from storyboard.errors import Problem, Severity
+from storyboard.errors import ConfigError, Problem, Severity
 from storyboard.money import Unit
-from storyboard.plan.compiler import Plan
+from storyboard.plan.compiler import Plan, plan_warnings
 from storyboard.plan.decide import Action, Decision, Decisions, Why
+from storyboard.providers import config
 from storyboard.providers import get as type_of_provider
-from storyboard.validate.checks import placeholder_urls, sort_problems
 
 
 def price_sources(decisions: Decisions) -> list[str]:
@@ -140,8 +139,6 @@ def plan_data(decisions: Decisions) -> dict[str, Any]:
 
 def missing_key(plan: Plan) -> Problem | None:
     """The key `render` will need, when it is not set: a plan needs none, a render stops."""
-    from storyboard.errors import ConfigError
-    from storyboard.providers import config
 
     try:
         config.require_key(plan.provider, plan.storyboard.root)
@@ -152,16 +149,6 @@ def missing_key(plan: Plan) -> Problem | None:
             severity=Severity.WARNING,
         )
     return None
-
-
-def plan_warnings(plan: Plan) -> list[Problem]:
-    """What the provider will not do as asked (a seed it ignores, a caption no font draws),
-    and the placeholder images a hosted render would refuse: in the file's order."""
-    found = list(plan.warnings)
-    if not plan.provider.free:
-        placeholders = placeholder_urls(plan.storyboard, plan.provider.sends_url)
-        found += [replace(p, severity=Severity.WARNING) for p in placeholders]
-    return sort_problems(found)
 
 
 _NOT_PAID = {

@@ -24,8 +24,8 @@ from storyboard.cli.app import (
     verbosity_options,
     warn,
 )
-from storyboard.cli.plan import plan_warnings
 from storyboard.errors import Severity, ValidationError
+from storyboard.plan.compiler import plan_warnings
 
 
 # validate -------------------------------------------------------------------------------------
@@ -88,7 +88,7 @@ def validate(files: tuple[Path, ...], provider: str | None, as_json: bool) -> No
 
 def _show_prompts(sb: pipeline.Storyboard) -> None:
     """-v: each shot's prompt as the provider will get it (templates applied)."""
-    from storyboard.prompts.templating import render_caption, render_prompt
+    from storyboard.prompts.templating import render_caption, render_prompt  # lazy: start-up
 
     for shot in sb.shots:
         detail(f"  {shot.id}: {render_prompt(sb, shot)}")
@@ -107,13 +107,13 @@ def init(directory: Path) -> None:
     The storyboard validates and renders offline at once; its comments show the format.
     DIRECTORY may exist if it is empty of what init writes: init never overwrites a file.
     """
-    from storyboard.scaffold import init_project
+    from storyboard.scaffold import init_project  # lazy: start-up
 
     path = init_project(directory)
     for rel in sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()):
         detail(f"  wrote {directory / rel}")
     say(f"created {path!s}, with its images, music, the format's schema (for editors) and a .gitignore")
-    from storyboard.providers import example_hosted
+    from storyboard.providers import example_hosted  # lazy: start-up
 
     quoted = shlex.quote(str(path))
     hosted = example_hosted()[0]
@@ -136,7 +136,7 @@ def init(directory: Path) -> None:
 def select(file: Path, shot: str, take: int) -> None:
     """Pick which take of SHOT the cut uses: writes `select: TAKE` into the storyboard, in
     place (comments and layout kept). A take made already re-cuts without paying."""
-    from storyboard.board.edit import set_select
+    from storyboard.board.edit import set_select  # lazy: start-up
 
     sb = pipeline.load(file)
     current = next((s.select for s in sb.shots if s.id == shot), None)

@@ -9,12 +9,14 @@ the captions as subtitles beside it.
 from __future__ import annotations
 
 import enum
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from storyboard.atomic import write_atomic
 from storyboard.errors import ConfigError, InputError
-from storyboard.store.atomic import write_atomic
+from storyboard.load import filekind
 
 if TYPE_CHECKING:
     from storyboard.export.source import Cut
@@ -61,8 +63,6 @@ def write_shared(path: Path, text: str) -> None:
 
 
 def _require(fmt: Format) -> None:
-    import importlib.util
-
     missing = [pypi for module, pypi in fmt.packages if importlib.util.find_spec(module) is None]
     if missing:
         raise ConfigError(
@@ -99,8 +99,6 @@ def check_destination(path: Path, protected: tuple[Path, ...] = ()) -> Path:
         )
     fmt = format_of(path)
     _require(fmt)
-    from storyboard.load import filekind
-
     what = filekind.kind(path)
     if what is not None:  # a FIFO, a socket, a device: never replaced by a timeline
         raise InputError(
@@ -137,18 +135,18 @@ class Written:
 
 def render_timeline(cut: Cut, fmt: Format) -> str:
     """The cut's timeline as text in `fmt`."""
-    import opentimelineio as otio
+    import opentimelineio as otio  # lazy: start-up
 
-    from storyboard.export.otio_timeline import build
+    from storyboard.export.otio_timeline import build  # lazy: start-up
 
     timeline = build(cut)
     if fmt is Format.OTIO:
         return str(otio.adapters.write_to_string(timeline, "otio_json"))
     if fmt is Format.EDL:
-        from storyboard.export.edl import edl_text
+        from storyboard.export.edl import edl_text  # lazy: start-up
 
         return edl_text(timeline, cut.fps)
-    from storyboard.export.fcp import fcp_xml
+    from storyboard.export.fcp import fcp_xml  # lazy: start-up
 
     return fcp_xml(timeline, cut)
 
@@ -156,7 +154,7 @@ def render_timeline(cut: Cut, fmt: Format) -> str:
 def write_timeline(cut: Cut, path: Path) -> Written:
     """Write the cut's timeline to `path` (its format by extension) and its captions as
     subtitles beside it, each file whole or not at all."""
-    from storyboard.stitch.captions import timeline_srt
+    from storyboard.stitch.captions import timeline_srt  # lazy: start-up
 
     path = check_destination(path)
     fmt = format_of(path)

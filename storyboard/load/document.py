@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from storyboard.errors import Location, Problem, ValidationError, format_path
+from storyboard.hints import did_you_mean
 from storyboard.load import filekind
 from storyboard.load.sniff import what_it_is
 from storyboard.load.yaml_errors import explain, sort_problems_by_place, tab_problems
@@ -340,8 +341,6 @@ def _in_folder(folder: Path) -> str:
 
 def _near(path: Path) -> str | None:
     """A hint for a missing storyboard: a name close to it in its folder, or what init makes."""
-    from storyboard.validate.schema import did_you_mean
-
     folder = path.parent
     try:
         names = [p.name for p in folder.iterdir() if p.suffix in (".yaml", ".yml")][:500]

@@ -2,16 +2,16 @@
 
 Only the ffmpeg binary is used (no moviepy, no numpy), so the executor can call this cheaply.
 Each still is written to a temporary file beside `out` and renamed when complete
-(store/atomic.py).
+(atomic.py).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from storyboard.atomic import replacing
 from storyboard.errors import StitchError
 from storyboard.media.ffmpeg import run
-from storyboard.store.atomic import replacing
 
 # Seek this far before the end, then keep the last frame decoded: robust to clips whose final
 # packets carry no picture or whose stated duration overshoots the last frame.

@@ -16,7 +16,7 @@ from storyboard.board.model import CLIP_SECONDS
 from storyboard.errors import StitchError, VerifyError
 from storyboard.media.ffmpeg import MediaInfo, ffmpeg_exe, probe
 
-__all__ = ["MAX_BYTES", "VerifyError", "check_boxes", "verify_clip"]
+__all__ = ["MAX_BYTES", "VerifyError", "check_boxes", "verify_clip", "verify_film"]
 
 MAX_BYTES = 500 * 1024 * 1024  # a 4k 8 s clip is ~50-100 MB
 MIN_BYTES = 1024
@@ -130,3 +130,13 @@ def verify_clip(
             lines = [ln for ln in complaints.splitlines() if "Last message repeated" not in ln]
             raise VerifyError("it does not decode: " + (lines or ["?"])[0].strip()[:200], decode_only=True)
     return info
+
+
+def verify_film(path: Path, duration: float, fps: float) -> None:
+    """Refuse a stitched film that is not what its timeline says: a missing stream, or a length
+    more than two frames (and 50 ms) off `duration`."""
+    info = probe(path)
+    if info.video is None or info.audio is None:
+        raise StitchError(f"{path.name}: the stitched film lacks picture or sound")
+    if abs(info.duration - duration) > 2 / fps + 0.05:
+        raise StitchError(f"the stitched film lasts {info.duration:.3f} s, not {duration:.3f} s")

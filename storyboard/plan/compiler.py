@@ -31,7 +31,7 @@ from storyboard.hashing import file_sha256
 from storyboard.money import Cost, Price, PriceSource, Totals, total
 from storyboard.prompts.templating import render_caption, render_prompt
 from storyboard.providers.base import CompiledShot, HttpRequest, Provider
-from storyboard.validate.checks import sort_problems
+from storyboard.validate.checks import placeholder_urls, sort_problems
 from storyboard.validate.glyphs import caption_warnings
 
 FINGERPRINT_VERSION = 3  # 3: the request's method and path are part of it
@@ -308,3 +308,13 @@ def price(provider: Provider, cs: CompiledShot, declared: Price | None) -> Cost:
         if money.usd is not None:
             usd, usd_from = money.usd, mine
     return Cost(credits, usd, credits_from, usd_from)
+
+
+def plan_warnings(plan: Plan) -> list[Problem]:
+    """What the provider will not do as asked (a seed it ignores, a caption no font draws),
+    and the placeholder images a hosted render would refuse: in the file's order."""
+    found = list(plan.warnings)
+    if not plan.provider.free:
+        placeholders = placeholder_urls(plan.storyboard, plan.provider.sends_url)
+        found += [replace(p, severity=Severity.WARNING) for p in placeholders]
+    return sort_problems(found)

@@ -80,63 +80,25 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlsplit
 
 from storyboard import env
-from storyboard.board.model import Asset, Shot
+from storyboard.board.model import Asset
 from storyboard.errors import Problem, ProviderError
 from storyboard.money import Cost, PriceSource
+from storyboard.providers import fit
 from storyboard.providers.capabilities import Capabilities
 from storyboard.providers.options import ProviderOptions
+from storyboard.providers.values import Auth, CompiledShot, key_for, origin
 from storyboard.secrets import Redactor
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: http loads httpx, and retry's Pace is a render-time value
     from storyboard.providers.http import Http
     from storyboard.retry import Pace
 
-
-@dataclass(frozen=True)
-class Auth:
-    """How a service takes its key: a header (`header: scheme KEY`, or the key alone when
-    `scheme` is ""), or a query parameter `query=KEY` when `query` is set."""
-
-    header: str = "Authorization"
-    scheme: str = "Bearer"
-    query: str = ""
-
-    def headers(self, key: str) -> dict[str, str]:
-        if self.query or not key:
-            return {}
-        return {self.header: f"{self.scheme} {key}" if self.scheme else key}
-
-    def params(self, key: str) -> dict[str, str]:
-        return {self.query: key} if self.query and key else {}
-
-    def describe(self) -> str:
-        if self.query:
-            return f"?{self.query}=KEY"
-        return f"{self.header}: {self.scheme + ' ' if self.scheme else ''}KEY"
-
-
-def origin(url: str) -> tuple[str, str, int] | None:
-    """(scheme, host, port) of a URL, the port filled in; None when it is not http(s)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
-
-
-def key_for(auth: Auth, key: str | None, base_url: str, url: str) -> tuple[dict[str, str], dict[str, str]]:
-    """(headers, query parameters) carrying `key` on a request to `url`: only when `url` is
-    on `base_url`'s own origin (scheme, host and port); nothing for any other."""
-    own = origin(base_url)
-    if not key or own is None or origin(url) != own:
-        return {}, {}
-    return auth.headers(key), auth.params(key)
+# the values that cross the contract and live in providers.values, handed on from here: a
+# plugin imports the whole interface from this one module
+__all__ = ["Auth", "CompiledShot", "HttpRequest", "Need", "NeedKind", "Provider", "Task", "TaskState"]
+__all__ += ["TaskStatus", "key_for", "origin", "task_id_problem"]
 
 
 MAX_TASK_ID = 200
@@ -154,25 +116,6 @@ def task_id_problem(task_id: str, pattern: str = TASK_ID, words: str = TASK_ID_W
     if re.fullmatch(pattern, task_id) is None:
         return f"task ids are {words}"
     return None
-
-
-@dataclass(frozen=True)
-class CompiledShot:
-    """A shot ready for a provider: its prompt rendered, its images resolved."""
-
-    shot: Shot
-    prompt: str
-    location: Any = None  # storyboard.errors.Location of the shot, for messages
-    caption: str | None = None  # rendered like the prompt; shown over the shot, never sent
-    take: int = 1  # which variation of the shot (`takes:`); a provider may vary its seed by it
-
-    @property
-    def id(self) -> str:
-        return self.shot.id
-
-    @property
-    def images(self) -> tuple[Asset, ...]:
-        return self.shot.images
 
 
 class NeedKind(str, Enum):
@@ -339,9 +282,7 @@ class Provider(ABC):
     def check(self, shot: CompiledShot) -> list[Problem]:
         """What this provider cannot do for the shot, each naming the field and who can
         (warnings, with Severity.WARNING, do not stop the plan)."""
-        from storyboard.providers import capabilities
-
-        return capabilities.problems(self, shot)
+        return fit.problems(self.name, self.capabilities, shot)
 
     def check_batch(self, shots: list[CompiledShot]) -> list[Problem]:
         """Rules about shots sent together; run once every shot passed `check`."""

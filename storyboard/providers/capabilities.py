@@ -27,20 +27,16 @@ shot asks, in our names (each plugin maps them to its service's words):
 Settings a service has no field for accept only our default, never silently dropped; the one
 exception is the seed: one storyboard must plan on every provider that can make its shots,
 so a seed a provider cannot take is a warning (the clip will not be reproducible).
-"Providers that can" is found by asking the same rules of every installed provider.
+"Providers that can" is found by asking the same rules of every installed provider (fit).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from storyboard.board.model import Asset, Shot
-from storyboard.errors import Problem, Severity
-
-if TYPE_CHECKING:
-    from storyboard.providers.base import CompiledShot, Provider
 
 IMAGE_FORMATS = (".jpg", ".jpeg", ".png", ".webp")
 FORMAT_NAMES = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WebP"}
@@ -104,7 +100,7 @@ class Issue:
     warning: bool = False
 
 
-def _words(values: tuple[str, ...] | list[str]) -> str:
+def words(values: tuple[str, ...] | list[str]) -> str:
     return ", ".join(values)
 
 
@@ -172,15 +168,15 @@ def issues(name: str, c: Capabilities, shot: Shot) -> list[Issue]:
             Issue(
                 "aspect_ratio",
                 "aspect_ratio",
-                f"{name} has no aspect ratio {s.aspect_ratio!r} ({_words(c.aspect_ratios)} only)",
+                f"{name} has no aspect ratio {s.aspect_ratio!r} ({words(c.aspect_ratios)} only)",
                 f"set aspect_ratio: {c.aspect_ratios[0]}",
             )
         )
     if s.resolution not in c.resolutions:
         if "resolution" in c.no_field:
-            reason = f"{name} has no resolution setting: it makes {_words(c.resolutions)} only"
+            reason = f"{name} has no resolution setting: it makes {words(c.resolutions)} only"
         else:
-            reason = f"{name} makes no {s.resolution} clips ({_words(c.resolutions)} only)"
+            reason = f"{name} makes no {s.resolution} clips ({words(c.resolutions)} only)"
         add(Issue("resolution", "resolution", reason, f"set resolution: {c.resolutions[-1]}"))
     for res, aspects in c.resolution_aspects:
         if s.resolution == res and s.aspect_ratio not in aspects:
@@ -188,7 +184,7 @@ def issues(name: str, c: Capabilities, shot: Shot) -> list[Issue]:
                 Issue(
                     "resolution",
                     "resolution",
-                    f"{name} makes {res} only at aspect ratio {_words(aspects)}, "
+                    f"{name} makes {res} only at aspect ratio {words(aspects)}, "
                     f"and this shot is {s.aspect_ratio}",
                     f"set aspect_ratio: {aspects[0]}, or resolution: 720p",
                 )
@@ -197,7 +193,7 @@ def issues(name: str, c: Capabilities, shot: Shot) -> list[Issue]:
         if "model" in c.no_field:
             reason = f"{name} has no model setting: only the default {c.models[0]!r}"
         else:
-            reason = f"{name} has no model {s.model!r} ({_words(c.models)} only)"
+            reason = f"{name} has no model {s.model!r} ({words(c.models)} only)"
         add(Issue("model", "model", reason, f"set model: {c.models[0]}"))
     if s.seed is not None:
         if not c.seed:
@@ -249,7 +245,7 @@ def issues(name: str, c: Capabilities, shot: Shot) -> list[Issue]:
                 Issue(
                     "model",
                     "model",
-                    f"{name} makes reference shots only with model {_words(c.reference_models)}",
+                    f"{name} makes reference shots only with model {words(c.reference_models)}",
                     f"set model: {c.reference_models[0]}",
                 )
             )
@@ -258,7 +254,7 @@ def issues(name: str, c: Capabilities, shot: Shot) -> list[Issue]:
                 Issue(
                     "aspect_ratio",
                     "aspect_ratio",
-                    f"{name} makes reference shots only at aspect ratio {_words(c.reference_aspects)}",
+                    f"{name} makes reference shots only at aspect ratio {words(c.reference_aspects)}",
                     f"set aspect_ratio: {c.reference_aspects[0]}",
                 )
             )
@@ -268,7 +264,7 @@ def issues(name: str, c: Capabilities, shot: Shot) -> list[Issue]:
                 "type",
                 "frames" if shot.kind == "frames" else "prompt",
                 f"{name} makes no {KIND_WORDS.get(shot.kind, shot.kind)} "
-                f"(only {_words([KIND_WORDS.get(t, t) for t in c.types])})",
+                f"(only {words([KIND_WORDS.get(t, t) for t in c.types])})",
             )
         )
 
@@ -359,79 +355,3 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0  # a missing file is reported by validation, not here
-
-
-# a provider that cannot make the shot's kind at all, or take its images as they are given
-# (a file, a link), is no answer to any of its other issues
-STRUCTURAL = frozenset({"type", "continues", "last_frame", "local_image", "url_image"})
-
-
-def who_can(key: str, shot: Shot, besides: str = "") -> list[str]:
-    """The installed providers (other than `besides`) with no issue of this kind for the shot,
-    and able to make a shot of its kind (frames, references, continuing)."""
-    from storyboard.providers import registry
-
-    def can(cls: type[Provider]) -> bool:
-        c = cls.capabilities
-        if c is None or cls.name == besides:
-            return False
-        found = issues(cls.name, c, shot)
-        return not any(i.key == key or (i.key in STRUCTURAL and not i.warning) for i in found)
-
-    return [name for name, yes in registry.ask(can, "checking what it can do for a shot") if yes]
-
-
-def _message(shot: Shot, reason: str, can: list[str]) -> str:
-    who = f"providers that can: {_words(can)}" if can else "no provider can"
-    return f"shot {shot.id!r}: {reason}; {who}"
-
-
-def problems(provider: Provider, compiled: CompiledShot) -> list[Problem]:
-    """`issues` as Problems: where, which field, why, who can, how to fix. Warnings say who
-    takes what was ignored in their hint."""
-    shot = compiled.shot
-    c = provider.capabilities
-    if c is None:
-        return []
-    out = []
-    for i in issues(provider.name, c, shot):
-        path = f"shots[{shot.index}].{i.path}"
-        if i.warning:
-            can = who_can(i.key, shot, besides=provider.name)
-            hint = f"{i.hint}; providers that take one: {_words(can)}" if can else i.hint
-            out.append(Problem(i.reason, path, compiled.location, hint, Severity.WARNING))
-            continue
-        message = _message(shot, i.reason, who_can(i.key, shot, besides=provider.name))
-        out.append(Problem(message, path, compiled.location, i.hint))
-    return out
-
-
-def batch_problems(provider: Provider, requests: list[list[CompiledShot]], hint: str) -> list[Problem]:
-    """Rules about the shots of one request together: a resolution made only in a request of
-    one shot, in a request of several (`requests`: the shots of each request, as the
-    provider groups them; `hint`: how to send fewer a request)."""
-    c = provider.capabilities
-    if c is None or not c.single_shot_resolutions:
-        return []
-    out = []
-    for group in requests:
-        if len(group) < 2:
-            continue
-        for compiled in group:
-            shot = compiled.shot
-            res = shot.settings.resolution
-            if res not in c.single_shot_resolutions:
-                continue
-            reason = (
-                f"{provider.name} makes {res} clips only in a request with a single shot, and it "
-                f"sends this one in a request of {len(group)} shots"
-            )
-            out.append(
-                Problem(
-                    _message(shot, reason, who_can("resolution", shot, besides=provider.name)),
-                    path=f"shots[{shot.index}].resolution",
-                    location=compiled.location,
-                    hint=f"set resolution: 720p for every shot, or {hint}",
-                )
-            )
-    return out

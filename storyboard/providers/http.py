@@ -35,7 +35,6 @@ from urllib.parse import quote
 
 from storyboard import env
 from storyboard.errors import AuthError, BareServerError, ProviderError, ReplyLost, TransientError
-from storyboard.providers.base import Auth, key_for
 from storyboard.providers.replies import (
     Context,
     Reply,
@@ -44,6 +43,7 @@ from storyboard.providers.replies import (
     parse_retry_after,
     status_error,
 )
+from storyboard.providers.values import Auth, key_for
 from storyboard.retry import MAX_DELAY, SUBMIT_WAIT, Backoff, within
 from storyboard.secrets import Redactor
 
@@ -172,7 +172,7 @@ class Http:
     @property
     def client(self) -> httpx.Client:
         if self._client is None:
-            import httpx
+            import httpx  # lazy: start-up
 
             self._client = httpx.Client(
                 timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 20.0)),
@@ -203,7 +203,7 @@ class Http:
     ) -> Reply:
         """Send, retrying 429/5xx/failed connections; raise the mapped error otherwise.
         Inside `submission()`, only what the service provably did not accept is retried."""
-        import tenacity
+        import tenacity  # lazy: start-up
 
         if not self._key:
             var = self.key_variable
@@ -252,7 +252,7 @@ class Http:
         check: Check,
         paid: bool,
     ) -> Reply:
-        import httpx
+        import httpx  # lazy: start-up
 
         headers, keyed = self.credentials(url)
         if keyed:

@@ -25,7 +25,7 @@ from typing import Any
 
 from storyboard.errors import Problem, RejectedError, TaskNotFound, UnsupportedError
 from storyboard.money import PriceSource
-from storyboard.providers import capabilities as rules
+from storyboard.providers import fit
 from storyboard.providers.base import CompiledShot, Cost, HttpRequest, Need, Task, TaskState, TaskStatus
 from storyboard.providers.capabilities import Capabilities
 from storyboard.providers.hosted import HostedProvider
@@ -115,7 +115,7 @@ class NanophotoProvider(HostedProvider):
 
     def check_batch(self, shots: list[CompiledShot]) -> list[Problem]:
         hint = f"providers: {{{self.name}: {{batch: 1}}}} to send each shot alone"
-        return rules.batch_problems(self, self.groups(shots), hint)
+        return fit.batch_problems(self.name, self.capabilities, self.groups(shots), hint)
 
     def shot_body(self, shot: CompiledShot) -> tuple[dict[str, Any], tuple[Need, ...]]:
         self.require(shot)

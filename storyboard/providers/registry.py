@@ -34,13 +34,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import import_module
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any, TypeVar
 
 from storyboard.errors import ConfigError, Problem, Severity
+from storyboard.hints import did_you_mean
+from storyboard.providers.capabilities import Capabilities
+from storyboard.providers.options import OptionProblem, ProviderOptions
 
-if TYPE_CHECKING:
-    from storyboard.providers.base import Provider
-    from storyboard.providers.options import OptionProblem
+# The registry stands under the contract: the contract's default check asks it which other
+# providers can make a shot (providers.fit). So it names the contract's class instead of
+# importing it, finds it among a loaded class's bases, and hands classes on untyped: its
+# callers hold them as `ProviderClass`.
+CONTRACT = ("storyboard.providers.base", "Provider")
+ProviderClass = Any  # a subclass of storyboard.providers.base.Provider, checked on loading
 
 GROUP = "storyboard.providers"
 BUILT_IN = "storyboard"  # the distribution whose entry points are the built-in providers
@@ -203,7 +209,7 @@ _CLASS_ATTRIBUTES = (
 
 
 @functools.cache
-def _load(name: str) -> type[Provider] | ConfigError:
+def _load(name: str) -> ProviderClass | ConfigError:
     """The class registered as `name`, or why it cannot be used (kept: a broken plugin is
     imported once, not once a question)."""
     entry = _entry(name)
@@ -220,15 +226,21 @@ def _load(name: str) -> type[Provider] | ConfigError:
         )
 
 
-def _import(entry: Entry) -> type[Provider]:
-    from storyboard.providers.base import Provider
+def _contract(cls: object) -> type | None:
+    """The contract's own class among the bases of `cls`; None when it is no Provider subclass."""
+    for base in cls.__mro__ if isinstance(cls, type) else ():
+        if (base.__module__, base.__qualname__) == CONTRACT:
+            return base
+    return None
 
+
+def _import(entry: Entry) -> ProviderClass:
     name = entry.name
     module_name, _, attr = entry.target.partition(":")
     cls = import_module(module_name)
     for part in attr.split(".") if attr else []:
         cls = getattr(cls, part)
-    if not (isinstance(cls, type) and issubclass(cls, Provider)):
+    if _contract(cls) is None:
         raise ConfigError(
             f"provider plugin {name!r} ({entry.where}) is not a Provider subclass",
             hint=f"fix the {entry.dist} package's entry point",
@@ -254,12 +266,11 @@ def _import(entry: Entry) -> type[Provider]:
     return cls
 
 
-def contract_problems(cls: type[Provider], name: str) -> list[str]:
+def contract_problems(cls: ProviderClass, name: str) -> list[str]:
     """What a provider class lacks, in words (empty when it keeps the contract)."""
-    from storyboard.providers.base import Provider
-    from storyboard.providers.capabilities import Capabilities
-    from storyboard.providers.options import ProviderOptions
-
+    contract = _contract(cls)
+    if contract is None:
+        return ["it is not a Provider subclass"]
     out = []
     if getattr(cls, "name", None) != name:
         out.append(f"its `name` is {getattr(cls, 'name', None)!r}, registered as {name!r}")
@@ -267,7 +278,7 @@ def contract_problems(cls: type[Provider], name: str) -> list[str]:
         missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
         out.append(f"it does not implement {missing}")
     for hook in ("submit", "poll"):
-        if getattr(cls, hook) is getattr(Provider, hook):
+        if getattr(cls, hook) is getattr(contract, hook):
             out.append(f"a provider must implement {hook}()")
     if cls.needs_key and not cls.env:
         out.append("a provider that needs a key must set `env` (NAME in NAME_API_KEY)")
@@ -286,12 +297,11 @@ def name_problem(name: str) -> tuple[str, str | None] | None:
         return None
     installed = ", ".join(known) if known else "none (install storyboard with pip: `pip install .`)"
     message = f"unknown provider {name!r}: the installed providers are {installed}"
-    from storyboard.validate.schema import did_you_mean  # only for a wrong name: it loads jsonschema
 
     return message, did_you_mean(name, known)
 
 
-def get(name: str) -> type[Provider]:
+def get(name: str) -> ProviderClass:
     """The provider class registered as `name`; ConfigError (never a traceback) when it is
     unknown, cannot be imported, or does not keep the contract."""
     problem = name_problem(name)
@@ -308,8 +318,6 @@ def option_problems(name: str, raw: object) -> list[OptionProblem]:
     """What is wrong with `providers: {name: raw}` in a storyboard: an unknown provider (the
     key), or the provider's own verdict on its options (paths below `providers.<name>`). A
     plugin that cannot say is a warning: its options go unchecked until it is used."""
-    from storyboard.providers.options import OptionProblem
-
     problem = name_problem(name)
     if problem is not None:
         return [OptionProblem((), problem[0], problem[1], key=True)]
@@ -319,7 +327,7 @@ def option_problems(name: str, raw: object) -> list[OptionProblem]:
 
 
 # asked of every provider: a broken plugin is left out, with a warning ------------------------
-def _usable(name: str) -> type[Provider] | None:
+def _usable(name: str) -> ProviderClass | None:
     got = _load(name)
     if isinstance(got, ConfigError):
         _warn("broken", name, f"{got.message}; it is left out", got.hint)
@@ -328,7 +336,7 @@ def _usable(name: str) -> type[Provider] | None:
 
 
 def ask(
-    question: Callable[[type[Provider]], T], doing: str, *, only: str | None = None
+    question: Callable[[ProviderClass], T], doing: str, *, only: str | None = None
 ) -> Iterator[tuple[str, T]]:
     """(name, answer) of each installed provider that loads, by name, as the caller goes (a
     caller that stops early loads no more). A plugin that raises anything but Ctrl-C while
@@ -358,7 +366,7 @@ def ask(
         yield name, answer
 
 
-def classes() -> list[type[Provider]]:
+def classes() -> list[ProviderClass]:
     """Every installed provider that loads, by name (a broken plugin is left out, with a
     warning; asked for by name, it is an error)."""
     return [cls for _, cls in ask(lambda cls: cls, "")]

@@ -29,12 +29,12 @@ from urllib.request import url2pathname
 import httpx
 
 from storyboard import env
+from storyboard.atomic import commit, temp_path
 from storyboard.board.model import CLIP_SECONDS
 from storyboard.errors import Cancelled, DownloadError, VerifyError
 from storyboard.hashing import file_sha256
 from storyboard.media.verify import MAX_BYTES, verify_clip
 from storyboard.retry import Backoff
-from storyboard.store.atomic import commit, temp_path
 
 
 def safe_url(url: str) -> str:

@@ -27,6 +27,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from storyboard import __version__
 from storyboard.errors import Problem, Severity, StoryboardError, ValidationError
 from storyboard.money import Money
+from storyboard.providers import registry
 from storyboard.serve.outline import Context, Name, Want, context, outline, word_at
 
 SOURCE = "storyboard"
@@ -42,8 +43,8 @@ class Checked:
 
 def check_text(path: Path, text: str) -> Checked:
     """What `validate` says of `text` as the file at `path`: its problems, and its plan."""
-    from storyboard import pipeline
-    from storyboard.cli.plan import plan_warnings
+    from storyboard import pipeline  # lazy: start-up
+    from storyboard.plan.compiler import plan_warnings  # lazy: start-up
 
     try:
         sb = pipeline.load(path, text=text)
@@ -143,16 +144,12 @@ def _item(label: str, kind: lsp.CompletionItemKind, detail: str) -> lsp.Completi
 
 
 def _provider_items(prefix: str) -> list[lsp.CompletionItem]:
-    from storyboard.providers import registry
-
     return [
         _item(n, lsp.CompletionItemKind.Module, "provider") for n in registry.names() if n.startswith(prefix)
     ]
 
 
 def _option_items(provider: str) -> list[lsp.CompletionItem]:
-    from storyboard.providers import registry
-
     try:
         declared = registry.get(provider).Options.declared()
     except Exception:  # an unknown or broken provider: no options to offer

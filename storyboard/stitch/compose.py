@@ -15,16 +15,19 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from storyboard.atomic import replacing, write_atomic
 from storyboard.errors import StitchError
+from storyboard.media.fonts import choose_font
+from storyboard.media.verify import verify_film
 from storyboard.stitch.captions import caption_image, missing_glyphs, timeline_srt
 from storyboard.stitch.methods import Method
 from storyboard.stitch.sources import Source, common_size, inspect_sources
 from storyboard.stitch.spec import CutSpec, StitchResult
 from storyboard.stitch.timeline import Placed, Timeline, layout
-from storyboard.store.atomic import replacing, write_atomic
 
 READERS = 2  # of each kind open at once: the two shots of a crossfade
 # The sidechain compressor of audio.py (threshold, ratio), applied per chunk of sound.
@@ -41,7 +44,7 @@ class _Readers:
         self.most = 0  # the most readers ever open at once (tests read it)
 
     def get(self, kind: str, path: Path, rate: int) -> Any:
-        from moviepy import AudioFileClip, VideoFileClip
+        from moviepy import AudioFileClip, VideoFileClip  # lazy: start-up
 
         key = (kind, str(path))
         clip = self.open.get(key)
@@ -67,8 +70,8 @@ class _Readers:
 def _fit(frame: Any, size: tuple[int, int]) -> Any:
     """A frame scaled to fit `size`, keeping its shape, centred on black (as the fast path's
     scale+pad)."""
-    import numpy as np
-    from PIL import Image
+    import numpy as np  # lazy: start-up
+    from PIL import Image  # lazy: start-up
 
     w, h = size
     fh, fw = frame.shape[:2]
@@ -84,8 +87,8 @@ def _fit(frame: Any, size: tuple[int, int]) -> Any:
 
 
 def _picture(p: Placed, src: Source, size: tuple[int, int], readers: _Readers) -> Any:
-    import numpy as np
-    from moviepy import VideoClip, vfx
+    import numpy as np  # lazy: start-up
+    from moviepy import VideoClip, vfx  # lazy: start-up
 
     last = src.track.length - 1e-3
     built = [False]  # moviepy asks for a frame while making the clip: no reader for that
@@ -109,8 +112,8 @@ def _picture(p: Placed, src: Source, size: tuple[int, int], readers: _Readers) -
 
 
 def _sound(p: Placed, src: Source, rate: int, readers: _Readers, next_overlap: float) -> Any:
-    import numpy as np
-    from moviepy import AudioClip, afx
+    import numpy as np  # lazy: start-up
+    from moviepy import AudioClip, afx  # lazy: start-up
 
     has = p.clip.keep_audio and src.audio is not None
     end = src.track.start + (src.audio.length if src.audio else 0.0)
@@ -143,8 +146,8 @@ def _sound(p: Placed, src: Source, rate: int, readers: _Readers, next_overlap: f
 
 
 def _music(spec: CutSpec, total: float, shots: Any, rate: int) -> Any:
-    import numpy as np
-    from moviepy import AudioClip, AudioFileClip, afx
+    import numpy as np  # lazy: start-up
+    from moviepy import AudioClip, AudioFileClip, afx  # lazy: start-up
 
     music = spec.music
     assert music is not None
@@ -183,12 +186,10 @@ def _music(spec: CutSpec, total: float, shots: Any, rate: int) -> Any:
 
 def build(spec: CutSpec, sources: list[Source] | None = None) -> tuple[Any, Timeline, list[str]]:
     """The cut as a moviepy clip (with its sound), its timeline, and the warnings."""
-    from moviepy import CompositeAudioClip, CompositeVideoClip, ImageClip
+    from moviepy import CompositeAudioClip, CompositeVideoClip, ImageClip  # lazy: start-up
 
     sources = sources if sources is not None else inspect_sources(spec)
     if spec.size is None:
-        from dataclasses import replace
-
         spec = replace(spec, size=common_size(sources, spec.fallback_size))
     assert spec.size is not None
     timeline = layout(spec, [s.track.length for s in sources])
@@ -198,9 +199,7 @@ def build(spec: CutSpec, sources: list[Source] | None = None) -> tuple[Any, Time
     layers = [_picture(p, s, spec.size, readers) for p, s in zip(placed, sources, strict=True)]
     warnings: list[str] = []
     if spec.burn_captions:
-        import numpy as np
-
-        from storyboard.media.fonts import choose_font
+        import numpy as np  # lazy: start-up
 
         for a, b, text, shot in timeline.caption_shots():
             choice = choose_font(text, spec.caption_font)
@@ -249,8 +248,6 @@ def write_film(
     spec: CutSpec, output: Path, work: Path, progress: Callable[[float], None] | None = None
 ) -> StitchResult:
     """The moviepy cut written as the film (H.264 yuv420p + AAC, +faststart) and its .srt."""
-    from storyboard.stitch.cut import verify
-
     film, timeline, warnings = build(spec, inspect_sources(spec, work))
     srt = output.with_suffix(".srt")
     try:
@@ -272,7 +269,7 @@ def write_film(
                 )
             except (OSError, ValueError, IndexError) as e:  # moviepy's errors, with the cut named
                 raise StitchError(f"moviepy could not write {output.name}: {e}") from e
-            verify(tmp, timeline)
+            verify_film(tmp, timeline.duration, timeline.fps)
             write_atomic(srt, timeline_srt(timeline), shared=True)
     finally:
         film.close()

@@ -9,7 +9,7 @@ the joins, and clips without sound get silence.
 
 Scratch work lives in a folder beside the output (workspace.py), removed on every exit; the
 film and its .srt are written to temporary files beside them and renamed only when complete
-(store/atomic.py); a manifest of the inputs written after them (manifest.py) lets the next
+(atomic.py); a manifest of the inputs written after them (manifest.py) lets the next
 stitch of the same inputs say the film is up to date and write nothing.
 """
 
@@ -20,21 +20,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from storyboard.atomic import replacing, write_atomic
 from storyboard.errors import StitchError
 from storyboard.media import mp4
 from storyboard.media.ffmpeg import probe, run_progress
 from storyboard.media.h264 import AvcConfig
 from storyboard.media.packets import extract_audio, inspect_all
+from storyboard.media.verify import verify_film
 from storyboard.stitch import manifest, splice
 from storyboard.stitch.audio import audio_graph, music_input_args
 from storyboard.stitch.captions import CaptionImage, caption_images, timeline_srt
+from storyboard.stitch.compose import write_film  # light: moviepy is imported when it is called
 from storyboard.stitch.methods import Method, copy_blockers, joins_blockers, sound_copy_blockers
 from storyboard.stitch.pieces import Copy, Piece, encode_pieces, merge_joins, plan, split_for_copy
 from storyboard.stitch.sources import Source, common_size, inspect_sources
 from storyboard.stitch.spec import CutSpec, StitchResult
 from storyboard.stitch.timeline import Timeline, layout
 from storyboard.stitch.workspace import workspace
-from storyboard.store.atomic import replacing, write_atomic
 
 AUDIO_BITRATE = "192k"
 Entry = tuple[Path, float, float, float | None]
@@ -255,8 +257,6 @@ def stitch(
         return fresh
     with workspace(spec.work_dir or output.parent) as work:
         if engine == "moviepy":
-            from storyboard.stitch.compose import write_film
-
             result = write_film(spec, output, work, progress)
         else:
             result = _stitch(spec, output, work, progress, smart=engine == "ffmpeg")
@@ -334,7 +334,7 @@ def _stitch(
             raise _name_shot(e, spec, shots) from e
         if avcc:
             mp4.rewrite(raw, tmp, avcc=avcc)
-        verify(tmp, timeline)
+        verify_film(tmp, timeline.duration, timeline.fps)
         write_atomic(srt, timeline_srt(timeline), shared=True)
     return StitchResult(
         output=output,
@@ -344,12 +344,3 @@ def _stitch(
         why=tuple(blockers),
         warnings=tuple(warnings),
     )
-
-
-def verify(path: Path, timeline: Timeline) -> None:
-    """Refuse a film that is not what the timeline says (wrong length, a missing stream)."""
-    info = probe(path)
-    if info.video is None or info.audio is None:
-        raise StitchError(f"{path.name}: the stitched film lacks picture or sound")
-    if abs(info.duration - timeline.duration) > 2 / timeline.fps + 0.05:
-        raise StitchError(f"the stitched film lasts {info.duration:.3f} s, not {timeline.duration:.3f} s")

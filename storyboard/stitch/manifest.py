@@ -18,9 +18,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from storyboard.atomic import write_atomic
 from storyboard.hashing import file_sha256, text_sha256
 from storyboard.stitch.spec import CutSpec, StitchResult
-from storyboard.store.atomic import write_atomic
 
 VERSION = 1
 # Bumped when the stitcher would make a different film from the same inputs.

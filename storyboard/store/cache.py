@@ -15,10 +15,11 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from storyboard.atomic import commit, temp_path
 from storyboard.board.model import CLIP_SECONDS
 from storyboard.hashing import file_sha256
-from storyboard.store.atomic import commit, temp_path
 from storyboard.store.layout import Layout
+from storyboard.store.state import ClipRecord
 
 if TYPE_CHECKING:
     from storyboard.store.state import ClipRecord
@@ -90,7 +91,7 @@ class Cache:
         dest = self.path(fingerprint)
         tmpfile = Path(tmpfile)
         if verify:
-            from storyboard.media.verify import verify_clip
+            from storyboard.media.verify import verify_clip  # lazy: start-up (it loads subprocess)
 
             verify_clip(tmpfile, expected_seconds=expected_seconds)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -104,8 +105,6 @@ class Cache:
 
     def record_of(self, fingerprint: str, url: str | None = None) -> ClipRecord:
         """What the cache holds under the fingerprint, to record as accepted."""
-        from storyboard.store.state import ClipRecord
-
         p = self.path(fingerprint)
         return ClipRecord(p.stat().st_size, file_sha256(p, remember=False), url)
 

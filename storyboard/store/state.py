@@ -41,12 +41,12 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from storyboard.atomic import write_atomic
 from storyboard.errors import StateError
 from storyboard.providers.base import Task
 from storyboard.secrets import MARK as REDACTED
 from storyboard.secrets import Redactor
 from storyboard.store import statefile
-from storyboard.store.atomic import write_atomic
 from storyboard.store.layout import Layout
 from storyboard.store.lock import Lock
 

@@ -20,10 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from storyboard.board import model
 from storyboard.board.model import CLIP_SECONDS, MAX_SECONDS, MAX_SHOTS, Storyboard
 from storyboard.errors import ConfigError, Problem, ValidationError, format_path
+from storyboard.hints import did_you_mean
 from storyboard.load import filekind
 from storyboard.load.document import Document, PathKey, load
 from storyboard.load.sniff import audio_kind, image_kind, what_it_is
@@ -33,7 +35,6 @@ from storyboard.prompts.templating import MAX_TEMPLATE_BYTES, check_all
 from storyboard.providers import registry
 from storyboard.resources import builtin_templates
 from storyboard.validate import schema
-from storyboard.validate.schema import did_you_mean
 
 MAX_IMAGE_BYTES = 50 * 1024 * 1024  # the providers' upload limit
 MAX_AUDIO_BYTES = 256 * 1024 * 1024  # a film's music: three minutes of 96 kHz float WAV fit
@@ -708,8 +709,6 @@ def placeholder_urls(sb: Storyboard, sends_url: Callable[[model.Asset], bool] | 
     exist. One located problem per image, for the render to refuse before asking. With
     `sends_url` (the provider's), only the links it would send: a provider that takes the
     file's bytes is never sent the link beside it."""
-    from urllib.parse import urlsplit
-
     seen: set[str] = set()
     out: list[Problem] = []
     for shot in sb.shots:

@@ -11,10 +11,9 @@ written at the wrong level, which read the same schema; apart, each would need t
 from __future__ import annotations
 
 import datetime
-import difflib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -23,6 +22,7 @@ from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
 from storyboard.errors import Problem, format_path
+from storyboard.hints import did_you_mean
 from storyboard.load.document import Document, PathKey
 from storyboard.resources import schema_file
 
@@ -56,16 +56,6 @@ def check(doc: Document) -> list[Problem]:
     for error in validator().iter_errors(doc.data):
         problems.extend(_problems(doc, error))
     return problems
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    """A hint naming the closest choice, or None when nothing is close."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    if not close:
-        lowered = {c.lower(): c for c in choices}
-        if word.lower() in lowered:
-            close = [lowered[word.lower()]]
-    return f"did you mean {close[0]!r}?" if close else None
 
 
 def describe(value: Any) -> str:

@@ -127,7 +127,7 @@ def test_an_interrupted_write_leaves_the_old_state(tmp_path: Path, monkeypatch: 
         def crash(src: str, dst: str) -> None:
             raise OSError("power cut")
 
-        monkeypatch.setattr("storyboard.store.atomic.os.replace", crash)
+        monkeypatch.setattr("storyboard.atomic.os.replace", crash)
         with pytest.raises(OSError, match="power cut"):
             state.record_intent([_intent(FP2, "s2")])
         assert (sd / "state.json").read_bytes() == before
