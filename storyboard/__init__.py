@@ -28,8 +28,8 @@ def film(path: str | Path, provider: str | None = None) -> Any:
 
     StoryboardError (InputError for the file, ConfigError when a shot has no clip yet).
     """
-    from storyboard import pipeline
-    from storyboard.stitch.compose import build
+    from storyboard import pipeline  # lazy: start-up
+    from storyboard.stitch.compose import build  # lazy: start-up
 
     sb = pipeline.load(Path(path))
     plan = pipeline.make_plan(sb, provider)

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from storyboard.board.model import Partial, Storyboard
 from storyboard.errors import ConfigError, InputError, Problem, ValidationError
+from storyboard.load import filekind
 from storyboard.plan.compiler import Plan, compile_plan
 from storyboard.providers import config
+from storyboard.stitch.spec import ClipCut, CutSpec, MusicSpec, StitchResult
+from storyboard.store.layout import Layout
 from storyboard.validate.checks import load_storyboard, sort_problems
 
-if TYPE_CHECKING:  # the stitcher pulls in video code: only the commands that cut import it
+if TYPE_CHECKING:  # types only: decide is imported where a decision is made (start-up)
     from storyboard.plan.decide import Decisions
-    from storyboard.stitch.spec import CutSpec, StitchResult
 
 
 def load(path: Path, provider: str | None = None, text: str | None = None) -> Storyboard:
@@ -68,7 +70,7 @@ def make_plan(sb: Storyboard, provider: str | None = None, *, need_key: bool = F
 def decide(plan: Plan, force: Iterable[str] = ()) -> Decisions:
     """What a render would do to each shot (plan.decide): plan, status, the spend prompt and
     stitch read this, and render decides the same way under its lock."""
-    from storyboard.plan.decide import decide as decide_shots
+    from storyboard.plan.decide import decide as decide_shots  # lazy: start-up
 
     return decide_shots(plan, force=force)
 
@@ -78,8 +80,6 @@ def output_path(sb: Storyboard, override: Path | None) -> Path:
     anything that is not a film (the storyboard, its state, a folder, a FIFO, another kind of
     file), and its folder must take new files: all checked before any work, so that a render
     never generates or encodes a film it then cannot write."""
-    from storyboard.load import filekind
-
     path = Path(override).resolve() if override is not None else sb.output
     if path.suffix.lower() != ".mp4":
         inside = path / f"{sb.path.stem}.mp4" if path.is_dir() else path.with_suffix(".mp4")
@@ -111,7 +111,7 @@ def output_path(sb: Storyboard, override: Path | None) -> Path:
 def _check_writable(folder: Path, path: Path) -> None:
     """Create and remove a file (or, for a folder still to be made, a folder) where the film
     goes: the one test that holds for read-only mounts, /proc, quotas and root alike."""
-    import tempfile
+    import tempfile  # lazy: start-up
 
     try:
         if folder == path.parent:
@@ -164,10 +164,10 @@ def clips_made(plan: Plan) -> ClipsMade:
     """The clip of every shot that has one, as decided: a shot whose current request is not
     made yet falls back to the last intact clip made for it, so `stitch` can re-cut after an
     edit without generating anything."""
-    from storyboard.plan.decide import Action, Why
-    from storyboard.plan.decide import decide as decide_shots
-    from storyboard.store.cache import Cache, Integrity
-    from storyboard.store.state import State
+    from storyboard.plan.decide import Action, Why  # lazy: start-up
+    from storyboard.plan.decide import decide as decide_shots  # lazy: start-up
+    from storyboard.store.cache import Cache, Integrity  # lazy: start-up
+    from storyboard.store.state import State  # lazy: start-up
 
     sd = plan.storyboard.state_dir
     cache, state = Cache(sd), State.of(plan.storyboard)
@@ -192,8 +192,6 @@ def clips_made(plan: Plan) -> ClipsMade:
 
 def cut_spec(plan: Plan, clips: dict[str, Path], output: Path) -> CutSpec:
     """What the stitcher makes: the shots in order with their trims, transitions and captions."""
-    from storyboard.stitch.spec import ClipCut, CutSpec, MusicSpec
-
     sb = plan.storyboard
     cuts = []
     for sp in plan.shots:
@@ -238,10 +236,8 @@ def stitch(
     """Cut the final film from the clips; the output is complete or absent, and nothing is
     written when it is up to date. Scratch work goes in the state folder's tmp/ (removed on
     every exit), never in /tmp."""
-    from dataclasses import replace
-
+    # lazy: start-up (the stitcher pulls in the video code: only the commands that cut load it)
     from storyboard.stitch.cut import stitch as run_stitch
-    from storyboard.store.layout import Layout
 
     output.parent.mkdir(parents=True, exist_ok=True)
     spec = replace(cut_spec(plan, clips, output), work_dir=Layout(plan.storyboard.state_dir).tmp)

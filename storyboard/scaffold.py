@@ -7,7 +7,7 @@ from pathlib import Path
 
 from storyboard.errors import InputError
 from storyboard.load.document import STORYBOARD_NAME
-from storyboard.resources import Traversable
+from storyboard.resources import Traversable, schema_file
 
 
 def _package_files() -> Traversable:
@@ -44,8 +44,6 @@ def _schema() -> bytes:
     """The schema of the storyboard installed here: copied into the new folder, so that the
     modeline names it relatively and works in any clone (an absolute path into this
     machine's site-packages would not)."""
-    from storyboard.resources import schema_file
-
     return schema_file().read_bytes()
 
 

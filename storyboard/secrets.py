@@ -91,7 +91,7 @@ _URLSAFE = str.maketrans("-_", "+/")
 
 @cache
 def _entities() -> dict[str, str]:
-    from html.entities import html5
+    from html.entities import html5  # lazy: start-up
 
     return html5
 

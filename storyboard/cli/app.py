@@ -347,14 +347,14 @@ def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def complete_providers(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    from storyboard import providers
+    from storyboard import providers  # lazy: start-up
 
     return [CompletionItem(n) for n in providers.names() if n.startswith(incomplete)]
 
 
 def complete_shots(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """The shot ids of the storyboard named by the command's FILE argument."""
-    from storyboard.load.document import load
+    from storyboard.load.document import load  # lazy: start-up
 
     file = ctx.params.get("file") or _file_in_words()
     try:
@@ -369,7 +369,7 @@ def _file_in_words() -> str | None:
     """The storyboard on the command line being completed. Completing an option's value
     (`--force <Tab>`), click has not parsed the arguments, so read the words the shell passed
     (every shell click completes sets COMP_WORDS)."""
-    import shlex
+    import shlex  # lazy: start-up
 
     try:
         words = shlex.split(os.environ.get("COMP_WORDS", ""))

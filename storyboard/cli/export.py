@@ -10,6 +10,7 @@ import click
 
 from storyboard import pipeline
 from storyboard.cli.app import _provider_option, cli, emit_json, json_option, say, verbosity_options
+from storyboard.errors import ConfigError
 
 if TYPE_CHECKING:
     from storyboard.money import Totals
@@ -21,7 +22,7 @@ def _check_timeline(ctx: click.Context, param: click.Parameter, value: Path | No
     """Refuse a bad timeline path while the options are read: before anything is spent."""
     if value is None:
         return None
-    from storyboard.export.write import check_destination
+    from storyboard.export.write import check_destination  # lazy: start-up
 
     return check_destination(value)
 
@@ -43,8 +44,8 @@ def write_timeline(
     """After the cut: the same layout, as a timeline (nothing when no --timeline)."""
     if timeline is None:
         return
-    from storyboard.export.source import read_cut
-    from storyboard.export.write import write_timeline as write
+    from storyboard.export.source import read_cut  # lazy: start-up
+    from storyboard.export.write import write_timeline as write  # lazy: start-up
 
     film = pipeline.output_path(plan.storyboard, output)
     written = write(read_cut(plan, clips, film), timeline)
@@ -73,9 +74,9 @@ def report(file: Path, provider: str | None, output: Path | None) -> None:
     """Write a contact sheet beside the film: one HTML page with the film, and every shot's
     first, middle and last frames, prompt as sent, type, provider, cost, task and state, and
     clip. Generates nothing; sends nothing."""
-    from storyboard.export.write import write_shared
-    from storyboard.report.gather import gather
-    from storyboard.report.page import check_page, render_page
+    from storyboard.export.write import write_shared  # lazy: start-up
+    from storyboard.report.gather import gather  # lazy: start-up
+    from storyboard.report.page import check_page, render_page  # lazy: start-up
 
     sb = pipeline.load(file, provider)
     plan = pipeline.make_plan(sb, provider)
@@ -109,8 +110,6 @@ def _storyboard_here() -> Path:
         if any(line.startswith("storyboard:") for line in head.splitlines()):
             found.append(p)
     if len(found) != 1:
-        from storyboard.errors import ConfigError
-
         where = f"found {', '.join(p.name for p in found)}" if found else "found none"
         raise ConfigError(
             f"name the storyboard to compare: {where} in {Path.cwd()}", hint="storyboard diff [REV] FILE"
@@ -133,7 +132,7 @@ def _cost(t: Totals) -> dict[str, Any]:
 
 
 def diff_data(d: Diff, storyboard: Path) -> dict[str, Any]:
-    from storyboard.report.diff import Change
+    from storyboard.report.diff import Change  # lazy: start-up
 
     return {
         "storyboard": str(storyboard),
@@ -161,7 +160,7 @@ def diff_data(d: Diff, storyboard: Path) -> dict[str, Any]:
 
 
 def _print_diff(d: Diff, storyboard: Path) -> None:
-    from storyboard.report.diff import Change
+    from storyboard.report.diff import Change  # lazy: start-up
 
     since = f"{d.rev} ({d.commit[:7]})" if d.commit else d.rev
     provider = (
@@ -226,9 +225,9 @@ def diff(args: tuple[str, ...], provider: str | None, as_json: bool, exit_code: 
     """Compare the storyboard at a git revision (default HEAD) with the working copy: which
     shots changed and how, which a render would regenerate, and what the change costs.
     Reads the revision with git (no checkout); sends nothing."""
-    from storyboard.report.diff import compare
-    from storyboard.report.revision import storyboard_at
-    from storyboard.report.status import standing
+    from storyboard.report.diff import compare  # lazy: start-up
+    from storyboard.report.revision import storyboard_at  # lazy: start-up
+    from storyboard.report.status import standing  # lazy: start-up
 
     rev, file = _rev_and_file(args)
     sb = pipeline.load(file, provider)

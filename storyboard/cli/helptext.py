@@ -95,7 +95,7 @@ OTHER_VARIABLES = [
 def write_examples(formatter: click.HelpFormatter, examples: list[tuple[str, str]]) -> None:
     """`# why` over each command, lines as they are: a command to copy is never re-wrapped.
     A hosted provider's name and key variable come from the registry (`{hosted}`, `{key}`)."""
-    from storyboard.providers import example_hosted
+    from storyboard.providers import example_hosted  # lazy: start-up
 
     hosted, key = example_hosted()
     pad = " " * formatter.current_indent
@@ -112,7 +112,7 @@ def short_code(code: int) -> str:
 
 def variables() -> list[tuple[str, str]]:
     """Each provider's key variable, asked of the provider registry, then ours."""
-    from storyboard.providers import registry
+    from storyboard.providers import registry  # lazy: start-up
 
     rows = []
     for name, env in registry.ask(lambda cls: cls.env if cls.needs_key else None, "naming its key"):

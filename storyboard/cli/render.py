@@ -127,6 +127,7 @@ def _progress(quiet: bool) -> Iterator[Progress | None]:
     if quiet:
         yield None
         return
+    # lazy: start-up (rich draws only a render's progress)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -146,7 +147,7 @@ def _interactive() -> bool:
 
 
 def _confirm_spend(decisions: Decisions, yes: bool, budget: Amount | None) -> None:
-    from storyboard.plan.budget import check_budget
+    from storyboard.plan.budget import check_budget  # lazy: start-up
 
     cost = decisions.cost()
     plan = decisions.plan
@@ -184,7 +185,7 @@ class _Budget(click.ParamType):
 
 def _refuse_if_locked(sb: Any) -> None:
     """Before asking for money: a render already running would refuse this one anyway."""
-    from storyboard.store.lock import read_lock
+    from storyboard.store.lock import read_lock  # lazy: start-up
 
     info = read_lock(sb.state_dir)
     if info is not None and not info.stale:
@@ -301,7 +302,7 @@ def render(
     It shows the plan and its cost and asks before spending; a submission whose answer is
     lost is never sent again on its own (adopt its task id, or --force it).
     """
-    from storyboard.run.executor import generate
+    from storyboard.run.executor import generate  # lazy: start-up
 
     sb = pipeline.load(file, provider)
     p = pipeline.make_plan(sb, provider, need_key=True, takes=takes)

@@ -25,7 +25,7 @@ def lsp() -> None:
     completion of shot ids, images, characters, vars and providers, hover with each shot's
     prompt and price, go to definition. The README shows VS Code, Neovim and Helix."""
     try:
-        from storyboard.serve.lsp import serve
+        from storyboard.serve.lsp import serve  # lazy: start-up
     except ImportError as e:
         raise _needs("lsp", "pygls") from e
     serve()
@@ -44,7 +44,7 @@ def mcp(root: Path) -> None:
     """A Model Context Protocol server over stdio for assistants: validate, plan, status,
     render (only within an explicit budget), adopt and report, with the same JSON as --json."""
     try:
-        from storyboard.serve.mcp import serve
+        from storyboard.serve.mcp import serve  # lazy: start-up
     except ImportError as e:
         raise _needs("mcp", "mcp") from e
     serve(root)

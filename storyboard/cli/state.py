@@ -127,7 +127,7 @@ def adopt(file: Path, shot: str, task_id: str, provider: str | None, force: bool
     """Attach TASK_ID, found on the provider's dashboard, to SHOT, whose request's answer was
     lost: the next render downloads it instead of paying again. The task id is checked with
     one status request first. Where one request carried many shots, give that shot's own task id."""
-    from storyboard.run.adopt import adopt as adopt_task
+    from storyboard.run.adopt import adopt as adopt_task  # lazy: start-up
 
     sb = pipeline.load(file, provider)
     p = pipeline.make_plan(sb, provider, need_key=True)
@@ -144,7 +144,7 @@ def adopt(file: Path, shot: str, task_id: str, provider: str | None, force: bool
 @verbosity_options
 def unlock(file: Path, force: bool) -> None:
     """Clear a stale lock left by a render that died."""
-    from storyboard.store.lock import clear_lock
+    from storyboard.store.lock import clear_lock  # lazy: start-up
 
     sb = pipeline.load(file)
     info = clear_lock(sb.state_dir, force=force)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from storyboard.errors import StitchError
 from storyboard.media.ffmpeg import probe
 from storyboard.media.packets import inspect_all, inspect_file
+from storyboard.pipeline import cut_spec
 from storyboard.stitch.spec import CutSpec
 from storyboard.stitch.timeline import Timeline, layout
 
@@ -72,8 +73,6 @@ class Cut:
 def read_cut(plan: Plan, clips: dict[str, Path], film: Path) -> Cut:
     """The cut of `plan` from `clips`, as stitched into `film` (which must exist: its frame
     size is the sequence's)."""
-    from storyboard.pipeline import cut_spec
-
     return cut_of(cut_spec(plan, clips, film), film, title=plan.storyboard.title)
 
 

@@ -1,2 +1,2 @@
-"""Stage 1, loading: read the storyboard file as YAML with the line and column of every node
-(document), explain YAML's own errors (yaml_errors), and tell what a file is (filekind, sniff)."""
+"""Stage 1, the storyboard file as read: YAML with the line and column of every node
+(document), YAML's own errors explained (yaml_errors), and what a file is (filekind, sniff)."""

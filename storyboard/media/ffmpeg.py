@@ -23,7 +23,7 @@ from storyboard.errors import StitchError
 
 @cache
 def ffmpeg_exe() -> str:
-    import imageio_ffmpeg
+    import imageio_ffmpeg  # lazy: start-up
 
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 

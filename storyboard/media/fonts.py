@@ -28,6 +28,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -152,10 +153,8 @@ def _charmap(path: str, index: int, mtime: float) -> frozenset[int]:
 
 @cache
 def _embedded_charmap() -> frozenset[int]:
-    from io import BytesIO
-
-    from fontTools.ttLib import TTFont
-    from PIL import ImageFont
+    from fontTools.ttLib import TTFont  # lazy: start-up
+    from PIL import ImageFont  # lazy: start-up
 
     data = getattr(ImageFont.load_default(size=12), "font_bytes", None)
     if not data:  # Pillow built without FreeType: a bitmap font of Latin-1
@@ -181,7 +180,7 @@ def _faces_in(path: Path) -> list[Face]:
     if fontfile.problem(path) is not None:
         return []
     try:
-        from fontTools.ttLib import TTCollection
+        from fontTools.ttLib import TTCollection  # lazy: start-up
 
         with TTCollection(str(path), lazy=True) as coll:
             return [Face(path, i, f["name"].getDebugName(1) or path.stem) for i, f in enumerate(coll.fonts)]
@@ -305,7 +304,7 @@ class TextFont:
     one baseline, each run in the face that has its characters."""
 
     def __init__(self, choice: FontChoice, size: int) -> None:
-        from PIL import ImageFont
+        from PIL import ImageFont  # lazy: start-up
 
         self.choice = choice
         self.size = size

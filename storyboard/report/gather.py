@@ -26,6 +26,7 @@ from storyboard.report.status import standing
 from storyboard.report.stills import data_uri, stills
 from storyboard.report.webfont import web_font
 from storyboard.stitch.manifest import clips_of
+from storyboard.store.cache import Cache
 
 THUMB = 160  # pixels wide: the images a shot is sent with
 
@@ -70,8 +71,6 @@ def takes(
 ) -> tuple[Take, ...]:
     """The shot's takes side by side, the one the cut uses selected: its clip as a stitch
     would cut it (maybe an older one, stale), the others as the cache has them."""
-    from storyboard.store.cache import Cache
-
     cache = Cache(plan.storyboard.state_dir)
     out = []
     for entry in (e for e in plan.entries if e.id == sp.id):
@@ -156,7 +155,7 @@ def _missing(caption: str | None, font: Path | None) -> str | None:
     """The caption's characters no font can draw, said as validate says them."""
     if not caption or caption.isascii():
         return None
-    from storyboard.media.fonts import choose_font, describe_missing
+    from storyboard.media.fonts import choose_font, describe_missing  # lazy: start-up
 
     missing = choose_font(caption, font).missing
     return describe_missing(missing) if missing else None

@@ -50,7 +50,7 @@ def _total(report: Report) -> str:
 
 
 def render_page(report: Report) -> str:
-    from jinja2 import Environment, StrictUndefined
+    from jinja2 import Environment, StrictUndefined  # lazy: start-up
 
     env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["money"] = _money

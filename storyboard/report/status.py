@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from storyboard import pipeline
 from storyboard.money import Totals
+from storyboard.plan.decide import Why
 from storyboard.report.model import Status
 
 
@@ -18,8 +19,6 @@ class Standing:
 
 def standing(plan: pipeline.Plan) -> Standing:
     """Each shot's state and what a render would do about it (plan.decide; no network)."""
-    from storyboard.plan.decide import Why
-
     decisions = pipeline.decide(plan)
     shots = {}
     for d in decisions:

@@ -21,7 +21,7 @@ QUALITY = 82
 
 def data_uri(image: Path, width: int = WIDTH) -> str:
     """An image file as a JPEG data: URI no wider than `width`."""
-    from PIL import Image
+    from PIL import Image  # lazy: start-up
 
     with Image.open(image) as im:
         im.load()

@@ -29,8 +29,8 @@ class WebFont:
 
 
 def _subset(path: Path, text: str) -> tuple[bytes, str] | None:
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
+    from fontTools import subset  # lazy: start-up
+    from fontTools.ttLib import TTFont  # lazy: start-up
 
     try:
         font = TTFont(str(path), fontNumber=0, lazy=True)

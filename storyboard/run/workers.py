@@ -38,6 +38,7 @@ from storyboard.errors import (
     TransientError,
 )
 from storyboard.hashing import file_sha256
+from storyboard.media.frames import last_frame
 from storyboard.plan.compiler import Plan
 from storyboard.providers.base import HttpRequest, Need, Task
 from storyboard.retry import Patience
@@ -253,8 +254,6 @@ class Workers:
         raise GenerationFailed(f"unknown need {need.kind!r} in the request")
 
     def last_frame(self, parent: Job) -> Path:
-        from storyboard.media.frames import last_frame
-
         frame = self.layout.frame(parent.fp)
         if not frame.is_file():
             last_frame(self.cache.path(parent.fp), frame)

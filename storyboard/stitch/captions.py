@@ -117,7 +117,7 @@ def caption_image(
     """`text` drawn as an RGBA image (white, outlined, on a translucent dark box) and its
     top-left corner in a frame of size `frame`. `choice`: the faces to draw with (default:
     chosen for the text, the user's `font_file` first)."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw  # lazy: start-up
 
     fw, fh = frame
     px = max(round(size * fh), 8)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storyboard.errors import InputError
+from storyboard.load import filekind
 
 FOLDER = ".storyboard"
 
@@ -61,7 +62,6 @@ class Layout:
         a folder of its own that is a file (or a FIFO...), its state or lock that is a FIFO or
         a device (a read would block, or never end), or any of them a link (it would lead
         reads and writes out of the storyboard's folder). Only stat calls: nothing is opened."""
-        from storyboard.load import filekind
 
         def refuse(path: Path, what: str) -> InputError:
             return InputError(

@@ -93,7 +93,7 @@ def _upgrade(data: dict[str, Any]) -> None:
 
 @cache
 def _validator() -> Any:
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator  # lazy: start-up
 
     schema = json.loads(schema_file("state.schema.json").read_text("utf-8"))
     return Draft202012Validator(schema)

@@ -1,2 +1,2 @@
-"""Stage 2, validating: check the loaded document against the JSON Schema (schema) and beyond
-it (checks, glyphs), and build the model when nothing is wrong."""
+"""Stage 1, the storyboard file as checked: against the JSON Schema (schema) and beyond it
+(checks, glyphs); the model is built when nothing is wrong."""

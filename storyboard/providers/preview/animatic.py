@@ -178,7 +178,7 @@ def _fit_text(text: str, width: float, height: float, size: int, min_size: int) 
 
 
 def _gradient(w: int, h: int, top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Any:
-    from PIL import Image
+    from PIL import Image  # lazy: start-up
 
     mask = Image.linear_gradient("L").resize((w, h))
     return Image.composite(Image.new("RGB", (w, h), bottom), Image.new("RGB", (w, h), top), mask)
@@ -186,7 +186,7 @@ def _gradient(w: int, h: int, top: tuple[int, int, int], bottom: tuple[int, int,
 
 def _card(w: int, h: int, shot_id: str, kind: str, prompt: str, seed: int) -> Any:
     """The prompt card of a text shot: the id large, the rendered prompt wrapped below it."""
-    from PIL import ImageDraw
+    from PIL import ImageDraw  # lazy: start-up
 
     bg, accent = _palette(seed)
     darker = tuple(max(0, c - 22) for c in bg)
@@ -225,7 +225,7 @@ _KIND_TEXT = {
 
 def _placeholder(w: int, h: int, label: str, note: str) -> Any:
     """A panel standing for an image the offline renderer cannot show (a URL, a missing still)."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw  # lazy: start-up
 
     img = Image.new("RGB", (w, h), (46, 46, 54))
     draw = ImageDraw.Draw(img)
@@ -247,7 +247,7 @@ def _placeholder(w: int, h: int, label: str, note: str) -> Any:
 
 def _open(src: Source, shot_id: str) -> Any | None:
     """The image at `src` as RGB, or None when there is no local file to read."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError  # lazy: start-up
 
     if not isinstance(src, Path) or not src.is_file():
         return None  # a str is a URL or a note, never read: the renderer is offline
@@ -271,7 +271,7 @@ def _open(src: Source, shot_id: str) -> Any | None:
 
 def _fit(img: Any, w: int, h: int) -> Any:
     """`img` resized to fit inside w x h, aspect kept."""
-    from PIL import Image
+    from PIL import Image  # lazy: start-up
 
     s = min(w / img.width, h / img.height)
     size = (max(1, round(img.width * s)), max(1, round(img.height * s)))
@@ -280,7 +280,7 @@ def _fit(img: Any, w: int, h: int) -> Any:
 
 def _framed(img: Any, w: int, h: int) -> Any:
     """A full-frame still: the image fitted, over a blurred, darkened cover of itself."""
-    from PIL import Image, ImageEnhance, ImageFilter, ImageOps
+    from PIL import Image, ImageEnhance, ImageFilter, ImageOps  # lazy: start-up
 
     if abs(img.width / img.height - w / h) < 0.01:
         return img.resize((w, h), Image.Resampling.LANCZOS, reducing_gap=3.0)
@@ -301,7 +301,7 @@ def _still(src: Source, label: str, note: str, w: int, h: int, shot_id: str) -> 
 
 def _side_by_side(sources: Sequence[Source], labels: Sequence[str], w: int, h: int, shot_id: str) -> Any:
     """The reference images in equal panels, each fitted (not stretched), on a dark ground."""
-    from PIL import Image
+    from PIL import Image  # lazy: start-up
 
     img = Image.new("RGB", (w, h), (22, 22, 26))
     n = max(1, len(sources))
@@ -325,7 +325,7 @@ def _label(shot_id: str, kind: str, w: int, h: int, prompt: str | None = None) -
     """The corner tag: shot id and kind, white on a translucent dark box; with `prompt`, the
     box grows into a band that shows the prompt too (up to three lines, then "…"), so a
     frames or reference shot tells its story over its stills, and an edited prompt shows."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw  # lazy: start-up
 
     text = f"{shot_id} · {kind}"
     font = _font(max(8, round(h * 0.026)), text)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from storyboard.board.model import CLIP_SECONDS, Asset
-from storyboard.errors import Problem, ProviderError, TaskNotFound
+from storyboard.errors import Problem, ProviderError, StoryboardError, TaskNotFound
 from storyboard.hashing import file_sha256
 from storyboard.providers.base import (
     CompiledShot,
@@ -87,6 +87,7 @@ class PreviewProvider(Provider):
         return []  # a URL-only image becomes a placeholder panel, never an error
 
     def shot_body(self, shot: CompiledShot) -> tuple[dict[str, Any], tuple[Need, ...]]:
+        # lazy: start-up
         from storyboard.providers.preview.animatic import RENDERER, preview_scale, scaled_size
 
         s = shot.shot
@@ -226,7 +227,7 @@ def _assets(shot: CompiledShot) -> list[Asset]:
 
 def _draw(job: dict[str, Any], dest: Path) -> None:
     """Draw one request's clip at `dest` (whole or not at all)."""
-    from storyboard.providers.preview.animatic import render_preview
+    from storyboard.providers.preview.animatic import render_preview  # lazy: start-up
 
     body: dict[str, Any] = job["body"]
     files: dict[str, str] = job.get("files") or {}
@@ -284,8 +285,6 @@ def _present(path: Path, what: str) -> Path:
 
 
 def _words(exc: BaseException | None) -> str:
-    from storyboard.errors import StoryboardError
-
     if isinstance(exc, ProviderError):
         return exc.reason
     if isinstance(exc, StoryboardError):
