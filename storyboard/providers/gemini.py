@@ -24,8 +24,11 @@ request. A Bearer header is refused (401 "Expected OAuth 2 access token"): the k
 Models, as the guide and the pricing page name them (read 2026-12-07; pricing as updated
 2026-04-09): fast = veo-3.1-fast-generate-preview, quality = veo-3.1-generate-preview,
 lite = veo-3.1-lite-generate-preview. Lite makes 720p and 1080p only, from text or a first
-frame (no last frame, no reference images). Every clip is 8 s (1080p, 4k and reference
-images require 8). The Gemini API takes no seed (the SDK refuses one outside Vertex AI).
+frame (no last frame, no reference images). Reference images make 16:9 clips only: Google
+answers 9:16 with them 400 INVALID_ARGUMENT "Your use case is currently not supported"
+(discuss.ai.google.dev/t/veo-3-1-reference-images-docs-say-available-api-says-not-supported/111853).
+Every clip is 8 s (1080p, 4k and reference images require 8). The Gemini API takes no seed
+(the SDK refuses one outside Vertex AI).
 Whether a failed or safety-filtered job is charged is not stated in Google's own pages we
 could read, so `refunds_failures` is None: a failed shot is not sent again on its own.
 """
@@ -135,6 +138,7 @@ FULL = Capabilities(
     types=("text", "frames", "reference"),
     frame_images=2,
     reference_images=3,
+    reference_aspects=("16:9",),  # Google refuses 9:16 with references (see the docstring)
     inline_images=True,
     url_images=False,
     upload_formats=IMAGE_FORMATS,

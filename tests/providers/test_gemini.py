@@ -64,8 +64,11 @@ def shaped(shape: str, stills: dict[str, Path], **settings: Any) -> CompiledShot
 
 def doc_allows(shape: str, s: dict[str, Any]) -> bool:
     """From Google's guide: 16:9 or 9:16; lite makes 720p/1080p from text or a first frame;
+    reference images only at 16:9 (Google refuses them at 9:16: discuss.ai.google.dev/t/111853);
     no shot continues another (the Gemini API's extension is not used)."""
     if s["aspect_ratio"] == "auto" or shape == "continues":
+        return False
+    if shape.startswith("ref") and s["aspect_ratio"] != "16:9":
         return False
     if s["model"] == "lite":
         return s["resolution"] != "4k" and shape in ("text", "first")
@@ -91,7 +94,8 @@ def test_check_agrees_with_the_documents_and_bodies_validate(stills: dict[str, P
         body, needs = p.shot_body(shot)
         assert schema_errors("gemini.generate", fill(body, needs)) == [], (shape, settings)
         assert "seed" not in str(body)
-    assert n_ok == 5 * 2 * 3 * 2 * 2 + 2 * 2 * 2 * 2  # fast/quality: 5 shapes; lite: text, first
+    # fast/quality: 5 shapes at 16:9, 3 at 9:16 (no references); lite: text, first
+    assert n_ok == (5 + 3) * 3 * 2 * 2 + 2 * 2 * 2 * 2
 
 
 def test_bodies_carry_images_inline_and_the_model_in_the_path(stills: dict[str, Path]) -> None:
@@ -145,6 +149,10 @@ def test_problem_messages_locate_what_a_model_cannot_take(stills: dict[str, Path
     assert last.hint == "remove frames.last"
     (res,) = p.check(compiled(model="lite", resolution="4k"))
     assert res.path == "shots[0].resolution" and "gemini's lite model makes no 4k clips" in res.message
+    (portrait,) = p.check(compiled(references=(local_asset(stills["a"]),), aspect_ratio="9:16"))
+    assert portrait.path == "shots[0].aspect_ratio"
+    assert "gemini makes reference shots only at aspect ratio 16:9" in portrait.message
+    assert portrait.hint == "set aspect_ratio: 16:9"
     (link,) = p.check(compiled(first=url_asset("dawn")))
     assert link.path == "shots[0].frames.first" and "is only a link" in link.message
     assert "images: {dawn: {file: images/dawn.png}}" in (link.hint or "")

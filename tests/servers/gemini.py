@@ -28,7 +28,9 @@ Choices where the documents are silent:
 - A body outside tests/provider_schemas/gemini.generate.schema.json -> 400 INVALID_ARGUMENT
   with the first problem (Google: "Invalid JSON payload received..." / "... isn't supported").
   Images must decode to a JPEG, PNG or WebP of the given mimeType. durationSeconds must be 8
-  with 1080p, 4k or reference images.
+  with 1080p, 4k or reference images. referenceImages with aspectRatio 9:16 -> 400
+  INVALID_ARGUMENT "Your use case is currently not supported..." (the API's words, quoted in
+  discuss.ai.google.dev/t/111853).
 - Operation ids are 12 lower-case letters and digits. An unknown operation -> 404 NOT_FOUND.
 - A prompt with FORBIDDEN is accepted; its operation ends done with raiMediaFilteredCount 1
   and raiMediaFilteredReasons (no samples). A fault fail_job ends done with error {code: 13,
@@ -68,6 +70,10 @@ OAUTH = (
     "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie "
     "or other valid authentication credential. See "
     "https://developers.google.com/identity/sign-in/web/devconsole-project."
+)
+UNSUPPORTED = (
+    "Your use case is currently not supported. Please refer to Gemini API documentation for "
+    "current model offering."
 )
 RESPONSE_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse"
 
@@ -193,6 +199,8 @@ class GeminiServer(FakeProvider):
         refs = "referenceImages" in instance
         if (resolution != "720p" or refs) and params.get("durationSeconds", 8) != 8:
             raise _invalid("durationSeconds must be 8 with 1080p, 4k or reference images.")
+        if refs and params.get("aspectRatio", "16:9") != "16:9":
+            raise _invalid(UNSUPPORTED)  # Google's own words for references at 9:16
         if model.startswith("veo-3.1-lite"):
             if resolution == "4k":
                 raise _invalid("4k resolution isn't supported for this model.")

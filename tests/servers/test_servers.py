@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
@@ -1180,6 +1181,22 @@ def test_gemini_takes_its_key_in_x_goog_api_key_only(
             "durationSeconds",
         ),
         ({"instances": [{"prompt": "x"}], "parameters": {"aspectRatio": "auto"}}, "auto"),
+        (  # the SDK: "STYLE enum value is only supported in ... Platform mode, not in Gemini Developer API"
+            {
+                "instances": [
+                    {
+                        "prompt": "x",
+                        "referenceImages": [
+                            {
+                                "image": {"bytesBase64Encoded": "iVBORw0K", "mimeType": "image/png"},
+                                "referenceType": "style",
+                            }
+                        ],
+                    }
+                ]
+            },
+            "style",
+        ),
     ],
 )
 def test_gemini_refuses_what_google_refuses(body: dict[str, Any], words: str, provider_clip: Path) -> None:
@@ -1195,6 +1212,26 @@ def test_gemini_refuses_what_google_refuses(body: dict[str, Any], words: str, pr
         unknown = c.post("/v1beta/models/veo-9:predictLongRunning", json=GEMINI_TEXT)
         assert unknown.status_code == 404 and unknown.json()["error"]["status"] == "NOT_FOUND"
         assert srv.accepted == []
+
+
+def test_gemini_makes_reference_shots_in_landscape_only(provider_clip: Path, tmp_path: Path) -> None:
+    """Google answers a 9:16 request with referenceImages 400 INVALID_ARGUMENT "Your use case is
+    currently not supported..." (discuss.ai.google.dev/t/111853, the error quoted from the API)."""
+    png = base64.b64encode(make_image(tmp_path / "ref.png").read_bytes()).decode()
+    ref = {"image": {"bytesBase64Encoded": png, "mimeType": "image/png"}, "referenceType": "asset"}
+
+    def body(aspect: str) -> dict[str, Any]:
+        instance = {"prompt": "x", "referenceImages": [ref]}
+        return {"instances": [instance], "parameters": {"aspectRatio": aspect}}
+
+    with start_server("gemini", clip=provider_clip) as srv, gemini_client(srv) as c:
+        portrait = c.post(GEMINI_FAST, json=body("9:16"))
+        assert portrait.status_code == 400, portrait.text
+        assert portrait.json()["error"]["status"] == "INVALID_ARGUMENT"
+        assert "Your use case is currently not supported" in portrait.json()["error"]["message"]
+        assert srv.accepted == []
+        assert c.post(GEMINI_FAST, json=body("16:9")).status_code == 200
+        assert len(srv.accepted) == 1
 
 
 def test_gemini_operations_and_keyed_downloads(provider_clip: Path) -> None:
