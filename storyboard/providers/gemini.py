@@ -65,8 +65,12 @@ MODELS = {
     "quality": "veo-3.1-generate-preview",
     "lite": "veo-3.1-lite-generate-preview",
 }
-# US dollars a second of video (with its audio), by model and resolution: Google's pricing
-# page, ai.google.dev/gemini-api/docs/pricing, as updated 2026-04-09 (read 2026-12-07)
+# US dollars a second of video (with its audio, the default), by model and resolution: Google's
+# pricing page, https://ai.google.dev/gemini-api/docs/pricing, Veo 3.1 section, as updated
+# 2026-04-09 (Fast cut that day). Its rows, "Veo 3.1 Standard video with audio price (default)
+# $0.40 (720p and 1080p) $0.60 (4k)", "Veo 3.1 Fast ... $0.10 (720p) $0.12 (1080p) $0.30 (4k)",
+# "Veo 3.1 Lite ... $0.05 (720p) $0.08 (1080p) (4k output not supported)", are quoted alike by
+# transcriptions of the page read 2026-07-11, 2026-09-20 and 2026-10-07 (audit 2026-12-08).
 USD_PER_SECOND: dict[str, dict[str, float]] = {
     "quality": {"720p": 0.40, "1080p": 0.40, "4k": 0.60},
     "fast": {"720p": 0.10, "1080p": 0.12, "4k": 0.30},
@@ -150,7 +154,7 @@ class GeminiProvider(HostedProvider):
     name = "gemini"
     env = "GEMINI"
     price_source = PriceSource.document(
-        "Google's Gemini API pricing (ai.google.dev/gemini-api/docs/pricing)", "2026-04-09"
+        "Google's Gemini API pricing (https://ai.google.dev/gemini-api/docs/pricing)", "2026-04-09"
     )
     key_aliases: ClassVar[tuple[str, ...]] = ("GOOGLE_API_KEY",)
     default_base_url = "https://generativelanguage.googleapis.com"

@@ -100,6 +100,9 @@ def test_a_film_on_gemini(clip: Path, tmp_path: Path, monkeypatch: pytest.Monkey
         assert data["warnings"] == []  # no word about the placeholder links: none is sent
         assert data["cost"]["usd"] == 5 * 0.80  # fast 720p, 8 s at $0.10
         assert [urllib.parse.urlsplit(r["url"]).path for r in data["requests"]] == [FAST] * 5
+        said = run("plan", str(board)).output  # where the dollars came from, and as of when
+        where = "https://ai.google.dev/gemini-api/docs/pricing"
+        assert f"Prices: dollars from Google's Gemini API pricing ({where}), 2026-04-09." in said, said
 
         made = run("render", str(board), "--yes", "--quiet")
         assert made.exit_code == 0, made.output
