@@ -9,7 +9,8 @@
                                                 failed -> generate again where the provider
                                                 refunds failed jobs; else failed: it stays so
                                                 (nothing sent) until --force, which plan prices
-    an earlier clip of the shot exists       -> regenerate (edited)
+    an earlier clip of the shot exists       -> regenerate (edited), or (parent) where only the
+                                                shot it continues changed since
     otherwise                                -> generate (new)
     a paid shot continuing one that cannot be made in this render -> blocked
 
@@ -29,7 +30,7 @@ from enum import Enum
 
 from storyboard.errors import ConfigError
 from storyboard.money import Totals
-from storyboard.plan.compiler import Plan, ShotPlan, totals
+from storyboard.plan.compiler import Plan, ShotPlan, fingerprint, totals
 from storyboard.store.cache import Cache, Integrity
 from storyboard.store.state import State, Status, TaskRecord
 
@@ -256,6 +257,8 @@ def decide(
         integrity = cache.integrity(sp.fingerprint, state.clip(sp.fingerprint), deep=deep)
         last = state.last_made(sp.id, provider) if sp.selected else None  # other takes: their own
         d = _one(sp, rec, integrity, last, forced, follows, free, charges(plan))
+        if d.why is Why.EDITED and _only_parent_changed(plan, state, sp, last):
+            d = Decision(sp, d.action, Why.PARENT, parent=sp.compiled.shot.continues, integrity=integrity)
         seen[sp.fingerprint] = d
         out.append(d)
     return Decisions(plan, _blocked(plan, out), forced)
@@ -297,6 +300,17 @@ def _one(
     if last is not None and last != sp.fingerprint:
         return Decision(sp, Action.REGENERATE, Why.EDITED, integrity=integrity)
     return Decision(sp, Action.GENERATE, Why.NEW, integrity=integrity)
+
+
+def _only_parent_changed(plan: Plan, state: State, sp: ShotPlan, last: str | None) -> bool:
+    """Whether a shot's request is as it was when its last clip was made, and only the shot
+    it continues has changed since: its fingerprint, with the parent's last clip in place of
+    the parent's new one, is its last clip's."""
+    parent = sp.compiled.shot.continues
+    if parent is None or last is None:
+        return False
+    before = state.last_made(parent, plan.provider.name)
+    return before is not None and fingerprint(plan.provider, sp.compiled, before, sp.take) == last
 
 
 def charges(plan: Plan) -> str | None:

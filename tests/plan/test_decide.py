@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from click.testing import CliRunner
+
 from storyboard import providers
+from storyboard.cli import cli
 from storyboard.plan.compiler import compile_plan
 from storyboard.plan.decide import Action, Why, decide
 from storyboard.providers.base import Task
@@ -56,3 +59,63 @@ def test_a_failed_job_is_made_again_on_its_own_only_where_it_is_refunded(tmp_pat
     )
     forced = decide(plan, force=["a"])["a"]
     assert forced.action is Action.REGENERATE and forced.paid  # --force, which the plan prices
+
+
+def chain_made(tmp_path: Path) -> Path:
+    """A chain a <- b <- c (each continues the one before) whose clips were all made."""
+    shots = three()
+    shots[1]["continues"], shots[2]["continues"] = "a", "b"
+    board = write_board(tmp_path / "chain", "aivideoapi", shots)
+    sb = load_storyboard(board)
+    plan = compile_plan(sb, providers.get("aivideoapi")())
+    with acquire(sb.state_dir, "test", storyboard=sb.path) as lock:
+        state = State.of(sb, lock=lock)
+        for sp in plan.shots:
+            state.record_made(sp.id, sp.fingerprint, "aivideoapi")
+    return board
+
+
+def edit(board: Path, **prompts: str) -> None:
+    text = board.read_text(encoding="utf-8")
+    for shot, prompt in prompts.items():
+        old = {"a": "a red door in the rain", "b": "a blue door at dawn", "c": "a green door at night"}[shot]
+        text = text.replace(old, prompt)
+    board.write_text(text, encoding="utf-8")
+
+
+def test_a_follower_of_an_edited_shot_is_made_again_for_its_parent(tmp_path: Path) -> None:
+    board = chain_made(tmp_path)
+    edit(board, a="a red door in the snow")
+    plan = compile_plan(load_storyboard(board), providers.get("aivideoapi")())
+    got = {d.shot_id: d for d in decide(plan)}
+    assert (got["a"].action, got["a"].why) == (Action.REGENERATE, Why.EDITED)
+    assert got["a"].reason == "changed since its clip was made"
+    for shot, parent in (("b", "a"), ("c", "b")):  # the whole chain, each naming its own parent
+        d = got[shot]
+        assert (d.action, d.why, d.parent) == (Action.REGENERATE, Why.PARENT, parent)
+        assert d.reason == f"it continues shot {parent!r}, which is regenerated"  # as --force says it
+        assert d.paid
+
+
+def test_a_follower_edited_itself_is_edited_whatever_its_parent(tmp_path: Path) -> None:
+    board = chain_made(tmp_path)
+    edit(board, a="a red door in the snow", b="a blue door at dusk")
+    plan = compile_plan(load_storyboard(board), providers.get("aivideoapi")())
+    got = {d.shot_id: (d.action, d.why) for d in decide(plan)}
+    assert got == {
+        "a": (Action.REGENERATE, Why.EDITED),
+        "b": (Action.REGENERATE, Why.EDITED),  # its own prompt changed: that is its reason
+        "c": (Action.REGENERATE, Why.PARENT),
+    }
+
+
+def test_plan_words_a_followers_reason_by_its_parent(tmp_path: Path) -> None:
+    board = chain_made(tmp_path)
+    edit(board, a="a red door in the snow")
+    shown = CliRunner().invoke(cli, ["plan", str(board)])
+    assert shown.exit_code == 0, shown.output
+    lines = {ln.split()[1]: ln for ln in shown.stdout.splitlines()[1:4]}
+    assert "(changed since its clip was made)" in lines["a"]
+    assert "(it continues shot 'a', which is regenerated)" in lines["b"]
+    assert "(it continues shot 'b', which is regenerated)" in lines["c"]
+    assert "changed since" not in lines["b"] + lines["c"]
