@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from click.testing import CliRunner
 
 from storyboard import providers
