@@ -117,6 +117,7 @@ def plan_data(decisions: Decisions) -> dict[str, Any]:
                 "id": d.shot_id,
                 "shot": d.shot.id,
                 "take": d.shot.take,
+                "seed": d.shot.seed,
                 "selected": d.shot.selected,
                 "action": d.action.value,
                 "symbol": d.action.symbol,
@@ -227,9 +228,10 @@ def _take_note(d: Decision, several: set[str]) -> str:
     if sp.id not in several:
         return ""
     words = [f"take {sp.take}" + (", the cut's" if sp.selected else "")]
-    if sp.take > 1:
-        seed = sp.compiled.shot.settings.seed
-        words.append(f"seed {seed}" if seed is not None else "the same request again (no seed to vary)")
+    if sp.seed is not None:  # the seed its own request carries
+        words.append(f"seed {sp.seed}")
+    elif sp.take > 1:
+        words.append("the same request again (no seed to vary)")
     return f"  [{'; '.join(words)}]"
 
 

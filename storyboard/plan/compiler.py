@@ -43,6 +43,7 @@ class ShotPlan:
     fingerprint: str
     cost: Cost
     take: int = 1  # which variation of the shot (1-based; see `takes:`)
+    seed: int | None = None  # the seed its request carries (None: it sends none)
 
     @property
     def id(self) -> str:
@@ -192,7 +193,8 @@ def compile_plan(sb: Storyboard, provider: Provider, *, takes: int = 1) -> Plan:
         for take in range(1, max(cs.shot.takes, takes, cs.shot.select) + 1):
             tcs = cs if take == 1 else replace(_take(provider, cs, take), take=take)
             cost = price(provider, tcs, sb.prices.get(provider.name))
-            sp = ShotPlan(tcs, fingerprint(provider, tcs, parent, take), cost, take)
+            seed = tcs.shot.settings.seed if provider.sends_seed(tcs.shot) else None
+            sp = ShotPlan(tcs, fingerprint(provider, tcs, parent, take), cost, take, seed)
             if sp.selected:
                 fingerprints[cs.id] = sp.fingerprint
                 plans.append(sp)
@@ -205,9 +207,7 @@ def compile_plan(sb: Storyboard, provider: Provider, *, takes: int = 1) -> Plan:
 def _take(provider: Provider, cs: CompiledShot, take: int) -> CompiledShot:
     """Take `take` (2 and on) of a shot: another seed where the provider takes one (derived
     from the shot's own, or from its id and the take), else the same request once more."""
-    caps = provider.capabilities
-    seeded = caps is not None and caps.seed and not (cs.shot.continues and not caps.extend_seed)
-    if not seeded:
+    if not provider.sends_seed(cs.shot):
         return cs
     shot = cs.shot
     if shot.settings.seed is not None:

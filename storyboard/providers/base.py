@@ -16,6 +16,8 @@ plugin sets the class attributes that differ and implements one method per stage
     what        capabilities (providers.capabilities)  None: `check` allows every shot
                                                        (per model, and how images travel:
                                                        url, upload or inline bytes)
+                sends_seed(shot)                       the capabilities' seed (a continued
+                                                       shot's, where the extension takes one)
                 Options (providers.options)            no options
     money       refunds_failures                       True: a failed job is refunded, so it
                                                        is sent again on its own; False (charged)
@@ -268,6 +270,13 @@ class Provider(ABC):
         sends none): what the placeholder-link check looks at."""
         c = self.capabilities
         return asset.url is not None if c is None else c.sends_url(asset)
+
+    def sends_seed(self, shot: Shot) -> bool:
+        """The shot's request carries its seed: what varies its takes, and what the plan shows."""
+        c = self.capabilities
+        if c is None or not c.for_model(shot.settings.model).seed:
+            return False
+        return not shot.continues or c.extend_seed
 
     def task_id_problem(self, task_id: str) -> str | None:
         """Why `task_id` is not one this service issues, or None."""

@@ -261,3 +261,56 @@ def test_a_task_left_by_a_render_that_died_is_drawn_again_from_its_request(tmp_p
     again.workdir = tmp_path / "work"
     clip = clip_of(wait(again, Task("establishing", tid, "preview", "fp", 0.0)))
     assert probe(clip).size == (160, 90)
+
+
+def test_each_take_is_labelled_and_drawn_with_the_seed_its_own_request_carries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A seeded storyboard's takes: the plan's label, the request kept in the work folder and
+    the card drawn all carry that take's own seed, and the takes look different."""
+    from click.testing import CliRunner
+
+    from storyboard import pipeline
+    from storyboard.cli import cli
+    from storyboard.providers.preview import animatic
+    from tests.run.boards import write_board
+
+    shots = [{"id": "crane", "prompt": "a crane at dawn", "takes": 3, "select": 2}]
+    board = write_board(tmp_path / "film", "preview", shots, settings={"seed": 24680})
+    plan = pipeline.make_plan(pipeline.load(board), None)
+    takes = [sp for sp in plan.entries if sp.id == "crane"]
+    seeds = [sp.seed for sp in takes]
+    assert seeds[0] == 24680 and len(set(seeds)) == 3 and all(isinstance(s, int) for s in seeds)
+    shown = CliRunner().invoke(cli, ["plan", str(board)])
+    assert shown.exit_code == 0, shown.output
+    assert f"[take 1; seed {seeds[0]}]" in shown.stdout
+    assert f"[take 2, the cut's; seed {seeds[1]}]" in shown.stdout
+    assert f"[take 3; seed {seeds[2]}]" in shown.stdout
+    data = json.loads(CliRunner().invoke(cli, ["plan", str(board), "--json"]).stdout)
+    assert [s["seed"] for s in data["shots"]] == seeds
+
+    drawn: list[str] = []
+    real = animatic.render_preview
+
+    def recording(dest: Path, **kw: object) -> None:
+        drawn.append(str(kw["shot_id"]))  # the card's title and corner label
+        real(dest, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(animatic, "render_preview", recording)
+    p = plan.provider
+    assert isinstance(p, PreviewProvider)
+    p.workdir = tmp_path / "work"
+    colours = []
+    for sp, req in zip(takes, plan.requests([sp.key for sp in takes]), strict=True):
+        tid = p.submit(req)["crane"]
+        kept = json.loads((p.workdir / f"{tid}.json").read_text(encoding="utf-8"))
+        assert kept["body"]["seed"] == sp.seed and kept["body"]["take"] == sp.take  # the request record
+        clip = clip_of(wait(p, Task("crane", tid, "preview", sp.fingerprint, 0.0)))
+        colours.append(colour_at(clip, 1.0, tmp_path / f"t{sp.take}", (8, 80)))
+    p.close()
+    assert drawn == [
+        f"crane · seed {seeds[0]}",
+        f"crane · take 2 · seed {seeds[1]}",
+        f"crane · take 3 · seed {seeds[2]}",
+    ]
+    assert len(set(colours)) == 3, colours  # each seed its own colours

@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from storyboard.board.model import CLIP_SECONDS, Asset
+from storyboard.board.model import CLIP_SECONDS, Asset, Shot
 from storyboard.errors import Problem, ProviderError, StoryboardError, TaskNotFound
 from storyboard.hashing import file_sha256
 from storyboard.providers.base import (
@@ -86,6 +86,9 @@ class PreviewProvider(Provider):
     def check(self, shot: CompiledShot) -> list[Problem]:
         return []  # a URL-only image becomes a placeholder panel, never an error
 
+    def sends_seed(self, shot: Shot) -> bool:
+        return True  # it picks the card's colours and chord, as a service's seed picks its clip
+
     def shot_body(self, shot: CompiledShot) -> tuple[dict[str, Any], tuple[Need, ...]]:
         # lazy: start-up
         from storyboard.providers.preview.animatic import RENDERER, preview_scale, scaled_size
@@ -112,10 +115,12 @@ class PreviewProvider(Provider):
             "seconds": CLIP_SECONDS,
             "audio": s.settings.audio,
             "index": s.index,  # picks the card colours and the chord
-            "take": shot.take,  # another take: other colours and chord
+            "take": shot.take,
             "continues": s.continues,
             "images": images,
         }
+        if s.settings.seed is not None:  # picks the colours and chord instead (another take: another)
+            body["seed"] = s.settings.seed
         needs: tuple[Need, ...] = ()
         if s.continues and s.kind != "reference":  # it starts from the last frame of that clip
             needs = (Need(NeedKind.LAST_FRAME_FILE, s.continues, _frame_placeholder(s.continues)),)
@@ -260,9 +265,11 @@ def _draw(job: dict[str, Any], dest: Path) -> None:
         first = _present(Path(frame), f"the last frame of shot {body['continues']!r}")
         labels.insert(0, f"last frame of {body['continues']}")
     shot_id = str(body["id"])
+    seed = body.get("seed")
+    title = shot_id if take == 1 else f"{shot_id} · take {take}"
     render_preview(
         dest,
-        shot_id=shot_id if take == 1 else f"{shot_id} · take {take}",
+        shot_id=title if seed is None else f"{title} · seed {seed}",
         prompt=str(body["prompt"]),
         kind=str(body["kind"]),
         first=first,
@@ -273,7 +280,7 @@ def _draw(job: dict[str, Any], dest: Path) -> None:
         fps=float(body["fps"]),
         seconds=float(body["seconds"]),
         audio=bool(body["audio"]),
-        seed=int(body["index"]) + 7 * (take - 1),  # another take: other colours and chord
+        seed=int(seed) if seed is not None else int(body["index"]),
         labels=labels,
     )
 
