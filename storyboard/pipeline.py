@@ -222,6 +222,7 @@ def cut_spec(plan: Plan, clips: dict[str, Path], output: Path) -> CutSpec:
         caption_position=sb.captions.position,
         caption_size=sb.captions.size,
         caption_font=sb.captions.font,
+        ending=sb.ending.duration if sb.ending.type == "fade" else 0.0,
     )
 
 

@@ -21,6 +21,8 @@ MAX_SHOTS = 21
 MAX_SECONDS = CLIP_SECONDS * MAX_SHOTS
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 DEFAULT_TRANSITION_SECONDS = 0.5
+DEFAULT_ENDING_SECONDS = 1.0  # `ending: fade`: the whole fade to black is seen
+ENDINGS = ("cut", "fade")
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,8 @@ class Storyboard:
     output: Path
     music: Music | None = None
     captions: Captions = field(default_factory=Captions)
+    # `ending:`: how the film ends, a cut or a fade of picture and sound over its last seconds
+    ending: Transition = field(default_factory=Transition)
     # `providers:` as written, by provider name: each provider parses its own options
     provider_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     # `providers: {name: {price: ...}}`: the price the user declares, by provider name
@@ -215,6 +219,16 @@ def _transition(raw: Any) -> Transition:
     kind = raw.get("type", "cut")
     default = 0.0 if kind == "cut" else DEFAULT_TRANSITION_SECONDS
     return Transition(kind, float(raw.get("duration", default)) if kind != "cut" else 0.0)
+
+
+def _ending(raw: Any) -> Transition:
+    if raw is None:
+        return Transition()
+    if isinstance(raw, str):
+        raw = {"type": raw}
+    if raw.get("type", "cut") != "fade":
+        return Transition()
+    return Transition("fade", float(raw.get("duration", DEFAULT_ENDING_SECONDS)))
 
 
 def _captions(root: Path, raw: dict[str, Any]) -> Captions:
@@ -301,6 +315,7 @@ def from_document(doc: Document) -> Storyboard:
         output=root / output,
         music=music,
         captions=_captions(root, data.get("captions") or {}),
+        ending=_ending(data.get("ending")),
         provider_options={
             str(k): {o: x for o, x in (v or {}).items() if o != PRICE_KEY}
             for k, v in (data.get("providers") or {}).items()

@@ -12,6 +12,8 @@ How the layout's joins become OpenTimelineIO:
   to a zero-length gap and another from that gap to the incoming clip; the first shot
   fading in has only the second, from black. No time is negative: a gap a dissolve runs
   into starts in its black as far as the dissolve reaches (every adapter converts it).
+- The film's own fade at its end (`ending: fade`) is the last clip's dissolve to a
+  zero-length gap, on the picture and the shots' sound; the music fades out over it too.
 - A caption is a marker on its shot's clip spanning the time it is on screen (the .srt
   beside the timeline has the exact times).
 """
@@ -71,7 +73,7 @@ def segments(cut: Cut) -> list[Segment]:
                 source_in=frames(p.source_start) + head[0],
                 dissolve_in=head,
                 fade_in=max(frames(p.fade_in), 1) if p.fade_in > 0 else 0,
-                fade_out=max(frames(p.fade_out), 1) if p.fade_out > 0 else 0,
+                fade_out=max(frames(p.fade_out or p.ending), 1) if p.fade_out or p.ending else 0,
             )
         )
     return out
@@ -177,6 +179,8 @@ def _joins(cut: Cut, segs: list[Segment], f: _Frames, item: Any) -> list[Any]:
             out.append(_gap(f, 0))
             out.append(_transition(f, 0, seg.fade_in, "fade-in"))
         out.append(item(seg))
+    if segs and segs[-1].fade_out:  # the film's fade to black at its end
+        out += [_transition(f, segs[-1].fade_out, 0, "fade-out"), _gap(f, 0)]
     return _silence_edges(_tidy(out))
 
 
@@ -289,7 +293,8 @@ def _music_track(cut: Cut, f: _Frames) -> otio.schema.Track | None:
         src = 0 if spec.loop else src_frames
     if pos < total:
         items.append(_gap(f, total - pos))  # not looped: silence to the end
-    fade = cut.frames(min(spec.fade_out, cut.timeline.duration))
+    # its own fade, or the film's at its end where that is longer
+    fade = cut.frames(min(max(spec.fade_out, cut.timeline.ending), cut.timeline.duration))
     if fade > 0 and items and isinstance(items[-1], otio.schema.Clip):
         last = items[-1].source_range.duration.value
         items += [_transition(f, min(fade, int(last)), 0, "fade-out"), _gap(f, 0)]
@@ -319,6 +324,7 @@ def build(cut: Cut) -> otio.schema.Timeline:
                 "height": cut.size[1],
                 "duration": cut.timeline.duration,
                 "captions_burned": cut.spec.burn_captions,
+                "ending": {"type": "fade", "duration": cut.timeline.ending} if cut.timeline.ending else None,
             }
         },
     )

@@ -140,6 +140,8 @@ def _film(old: Storyboard, new: Storyboard) -> list[str]:
 
     if captions(old) != captions(new):
         out.append("captions")
+    if old.ending != new.ending:
+        out.append("ending")
     if old.title != new.title:
         out.append("title")
     if old.output.relative_to(old.root) != new.output.relative_to(new.root):

@@ -78,24 +78,30 @@ def audio_graph(
             run.append(f"sa{p.index}")
     cur = flush()
     total = timeline.duration
+    # The film's own fade at its end takes the whole mix, with the picture: silent over the
+    # last frame, as the picture is black.
+    mixed = "mixed" if timeline.ending > 0 else out
 
     if music is None or music_input is None:
-        chains.append(f"[{cur}]anull[{out}]")
-        return chains
-    m = (
-        f"[{music_input}:a:0]{fmt},atrim=start={_t(music.start)},asetpts=PTS-STARTPTS,"
-        f"apad,atrim=duration={_t(total)},volume={music.volume:g}"
-    )
-    fade = min(music.fade_out, total)
-    if fade > 0:
-        m += f",afade=t=out:st={_t(total - fade)}:d={_t(fade)}"
-    chains.append(f"{m}[music]")
-    if music.duck:
-        chains.append(f"[{cur}]asplit=2[{label}][sidechain]")
-        chains.append(
-            "[music][sidechain]sidechaincompress=threshold=0.02:ratio=8:attack=10:release=400[ducked]"
-        )
-        chains.append(f"[{label}][ducked]amix=inputs=2:duration=first:normalize=0[{out}]")
+        chains.append(f"[{cur}]anull[{mixed}]")
     else:
-        chains.append(f"[{cur}][music]amix=inputs=2:duration=first:normalize=0[{out}]")
+        m = (
+            f"[{music_input}:a:0]{fmt},atrim=start={_t(music.start)},asetpts=PTS-STARTPTS,"
+            f"apad,atrim=duration={_t(total)},volume={music.volume:g}"
+        )
+        fade = min(music.fade_out, total)
+        if fade > 0:
+            m += f",afade=t=out:st={_t(total - fade)}:d={_t(fade)}"
+        chains.append(f"{m}[music]")
+        if music.duck:
+            chains.append(f"[{cur}]asplit=2[{label}][sidechain]")
+            chains.append(
+                "[music][sidechain]sidechaincompress=threshold=0.02:ratio=8:attack=10:release=400[ducked]"
+            )
+            chains.append(f"[{label}][ducked]amix=inputs=2:duration=first:normalize=0[{mixed}]")
+        else:
+            chains.append(f"[{cur}][music]amix=inputs=2:duration=first:normalize=0[{mixed}]")
+    if mixed != out:
+        start = max(timeline.ending_start, 0.0)
+        chains.append(f"[{mixed}]afade=t=out:st={_t(start)}:d={_t(timeline.ending)}[{out}]")
     return chains

@@ -184,6 +184,29 @@ def _music(spec: CutSpec, total: float, shots: Any, rate: int) -> Any:
     return AudioClip(frame_function=samples, duration=total, fps=rate)
 
 
+def _ending(film: Any, timeline: Timeline) -> Any:
+    """The film's fade to black and silence at its end, as the fast path makes it: level 1
+    at `ending_start`, 0 from the last frame on (captions and music included)."""
+    import numpy as np
+
+    start, length = timeline.ending_start, timeline.ending
+
+    def level(t: Any) -> Any:
+        return np.clip(1 - (np.asarray(t, dtype=float) - start) / length, 0.0, 1.0)
+
+    def picture(get_frame: Callable[[float], Any], t: float) -> Any:
+        k = float(level(t))
+        frame = get_frame(t)
+        return frame if k >= 1 else (frame * k).astype(frame.dtype)
+
+    def samples(get_frame: Callable[[Any], Any], t: Any) -> Any:
+        got = get_frame(t)
+        return got * float(level(t)) if np.ndim(t) == 0 else got * level(t)[:, None]
+
+    sound = film.audio.transform(samples)
+    return film.transform(picture, apply_to=[]).with_audio(sound)
+
+
 def build(spec: CutSpec, sources: list[Source] | None = None) -> tuple[Any, Timeline, list[str]]:
     """The cut as a moviepy clip (with its sound), its timeline, and the warnings."""
     from moviepy import CompositeAudioClip, CompositeVideoClip, ImageClip  # lazy: start-up
@@ -218,6 +241,8 @@ def build(spec: CutSpec, sources: list[Source] | None = None) -> tuple[Any, Time
     if spec.music is not None:
         sound = CompositeAudioClip([shots, _music(spec, timeline.duration, shots, rate)])
     film = film.with_audio(sound.with_duration(timeline.duration).with_fps(rate)).with_fps(spec.fps)
+    if timeline.ending > 0:
+        film = _ending(film, timeline)
     close = film.close
 
     def close_all() -> None:

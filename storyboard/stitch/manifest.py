@@ -35,6 +35,8 @@ def _settings(spec: CutSpec, engine: str) -> str:
     """Every setting of the cut except the files' contents, as one canonical text."""
     data = asdict(spec)
     data.pop("work_dir", None)  # where scratch goes does not change the film
+    if not data.get("ending"):  # a film that ends on a cut: recorded as it was before `ending:`
+        data.pop("ending", None)
     data["engine"] = engine
     data["stitcher"] = STITCHER
     return json.dumps(data, sort_keys=True, default=str)

@@ -77,6 +77,8 @@ def copy_blockers(spec: CutSpec, sources: Sequence[Source], timeline: Timeline) 
     why = picture_blockers(spec, sources, timeline)
     if spec.burn_captions and timeline.caption_windows():
         why.insert(0, "captions are burned in")
+    if timeline.ending > 0:
+        why.append("the film fades to black at its end")
     first = sources[0]
     for p, src in zip(timeline.placed, sources, strict=True):
         who = f"shot {p.clip.shot_id!r}"
@@ -120,6 +122,8 @@ def sound_copy_blockers(spec: CutSpec, sources: Sequence[Source]) -> list[str]:
     why: list[str] = []
     if spec.music is not None:
         why.append("music is mixed in")
+    if spec.ending > 0:
+        why.append("the sound fades out at the film's end")
     first = sources[0].audio
     for clip, src in zip(spec.clips, sources, strict=True):
         who = f"shot {clip.shot_id!r}"

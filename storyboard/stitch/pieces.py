@@ -137,6 +137,7 @@ def split_for_copy(pieces: Sequence[Piece], gops: Sequence[SourceGops | None]) -
         # Fades change every frame they cover: those frames are encoded.
         lo = max(part.a, _ceil(p.fade_in * fps) if p.fade_in > 0 else 0)
         hi = min(part.b, p.frames - (_ceil(p.fade_out * fps) if p.fade_out > 0 else 0))
+        hi = min(hi, p.frames - _ceil(p.ending * fps))  # the film's own fade at its end
         starts = [k for k in g.keyframes if lo <= k[0] < hi]
         # A copy ends just before a later keyframe, or at the end of the file.
         ends = [k[0] for k in g.keyframes if lo < k[0] <= hi]
@@ -311,6 +312,18 @@ def piece_args(
         )
         cur = f"c{n}"
         k += 1
+    ending = next((p.placed for p in piece.parts if p.placed.ending > 0), None)
+    if ending is not None:
+        # The film's fade to black, in the film's own time (the piece's frames shifted to
+        # where they stand in it): over the captions too, so the last frame is black.
+        end = ending.start + ending.length
+        st = end - ending.ending - 1 / spec.fps
+        if st < piece.start + piece.length:
+            chains.append(
+                f"[{cur}]setpts=PTS+{_t(piece.start)}/TB,"
+                f"fade=t=out:st={_t(st)}:d={_t(ending.ending)},setpts=PTS-STARTPTS[end]"
+            )
+            cur = "end"
     chains.append(f"[{cur}]format=yuv420p[out]")
     args += ["-filter_complex", ";".join(chains), "-map", "[out]", "-an"]
     args += [*encoder, "-threads", str(THREADS)]

@@ -47,6 +47,9 @@ class CutSpec:
     caption_font: Path | None = None  # the user's font file (captions: {font: FILE})
     fallback_size: tuple[int, int] = (1280, 720)
     sample_rate: int = 48000
+    # Seconds over which the film's picture fades to black and its sound to silence at its
+    # end (`ending: fade`), its last frame black; 0: it ends on a cut.
+    ending: float = 0.0
     # Where scratch work goes (the state folder's tmp/); None: beside the output.
     work_dir: Path | None = None
 

@@ -27,6 +27,8 @@ class Placed:
     overlap: float  # seconds shared with the previous clip (crossfade), else 0
     fade_in: float  # seconds fading in from black at the start (a fade transition), else 0
     fade_out: float  # seconds fading to black at the end (the next clip fades), else 0
+    # the last clip: seconds of the film's own fade to black (`ending`), its last frame black
+    ending: float = 0.0
 
     @property
     def end(self) -> float:
@@ -38,6 +40,17 @@ class Timeline:
     placed: tuple[Placed, ...]
     fps: float
     duration: float
+
+    @property
+    def ending(self) -> float:
+        """Seconds of the film's fade to black and silence at its end (0: none)."""
+        return self.placed[-1].ending if self.placed else 0.0
+
+    @property
+    def ending_start(self) -> float:
+        """Where the ending's fade starts in the film: its last untouched frame's time, so
+        that its frames darken evenly and the film's last frame is black."""
+        return self.duration - self.ending - 1 / self.fps
 
     def caption_windows(self) -> list[tuple[float, float, str]]:
         """(start, end, text) per captioned clip: the time the shot is on screen.
@@ -136,4 +149,20 @@ def layout(spec: CutSpec, available: Sequence[float | None] | None = None) -> Ti
             )
         )
         t += frames - ov
+    if spec.ending:
+        placed[-1] = _ending(placed[-1], float(spec.ending), fps)
     return Timeline(placed=tuple(placed), fps=fps, duration=t / fps)
+
+
+def _ending(last: Placed, seconds: float, fps: float) -> Placed:
+    """The last clip with the film's fade to black: whole frames, after its own entrance."""
+    if seconds < 0:
+        raise StitchError(f"the film's fade to black lasts {seconds:g} s: it must not be negative")
+    frames = max(_frames(seconds, fps), 1)
+    entering = _frames(last.overlap, fps) + _frames(last.fade_in, fps)
+    if frames >= last.frames - entering:
+        raise StitchError(
+            f"shot {last.clip.shot_id!r}: the film's {seconds:g} s fade to black must be shorter "
+            f"than its last shot as it is on screen ({(last.frames - entering) / fps:.2f} s)"
+        )
+    return replace(last, ending=frames / fps)

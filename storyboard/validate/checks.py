@@ -451,6 +451,7 @@ class _Checker:
                 else:
                     first_index[shot_id] = i
         self.transitions(infos)
+        self.ending(shots, infos)
         if len(shots) <= MAX_SHOTS:
             total = sum(s.length for s in infos) - sum(
                 s.duration for s in infos[1:] if s.transition == "crossfade"
@@ -671,6 +672,50 @@ class _Checker:
                     f"shots[{k - 1}] lasts {prev.length:g} s, but the transitions into and out "
                     f"of it take {used:g} s: shorten one of them",
                 )
+
+    def ending(self, shots: list[Any], infos: list[_ShotInfo]) -> None:
+        """`ending: {type: fade, duration: d}`: the fade lies within the last shot, after
+        whatever transition brings it in (the film's editors show it as that shot's dissolve
+        to black), and so within the film."""
+        raw = self.data.get("ending")
+        if isinstance(raw, str):
+            raw = {"type": raw}
+        if not isinstance(raw, dict) or raw.get("type") not in model.ENDINGS:
+            return  # none, or the schema has said what is wrong
+        if "duration" in raw and raw["type"] == "cut":
+            self.add(
+                ("ending", "duration"),
+                "a cut takes no time, so it has no duration: remove duration, or end with type: fade",
+                key=True,
+            )
+            return
+        d = raw.get("duration", model.DEFAULT_ENDING_SECONDS)
+        if raw["type"] != "fade" or not _number(d) or d <= 0 or not infos:
+            return  # a cut; or the schema has reported the duration
+        path: PathKey = ("ending", "duration") if "duration" in raw else ("ending",)
+        film = sum(s.length for s in infos) - sum(
+            s.duration for s in infos[1:] if s.transition == "crossfade"
+        )
+        last = infos[-1]
+        shown = last.length - _share(last)
+        if d >= film - 1e-9:
+            self.add(
+                path,
+                f"a {d:g} s fade is as long as the film or longer (it lasts {film:g} s): shorten the fade",
+            )
+            return
+        if d >= shown - 1e-9:
+            shot = shots[last.index] if isinstance(shots[last.index], dict) else {}
+            name = f" ({shot['id']!r})" if isinstance(shot.get("id"), str) else ""
+            after = {"crossfade": " after its crossfade", "fade": " after its fade in"}.get(
+                last.transition, ""
+            )
+            self.add(
+                path,
+                f"the film's {d:g} s fade to black must be shorter than its last shot as it is on "
+                f"screen: shots[{last.index}]{name} shows {shown:g} s{after}; shorten the fade or "
+                "keep more of the shot",
+            )
 
 
 def _share(info: _ShotInfo) -> float:

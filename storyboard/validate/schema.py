@@ -360,6 +360,11 @@ def _misplaced(doc: Document, path: PathKey, name: str) -> str | None:
             return f"it belongs under `{prev}:` (line {max(above)[0]}){like}"
         if name in _SETTINGS:
             return "move it under `settings:`, or into a shot to override it there"
+        if name in ("fade", "fade_out", "fadeout"):
+            return (
+                "`ending: {type: fade, duration: 1}` fades the whole film out (picture and sound); "
+                "`fade_out` under `music:` fades the music alone"
+            )
         for parent in ("music", "captions"):
             if name in keys[parent]:
                 return f"it belongs under `{parent}:`; indent it there"
@@ -387,6 +392,8 @@ def _misplaced(doc: Document, path: PathKey, name: str) -> str | None:
                 f"`{name}` is a top-level key, not a shot's: move it out of `shots:`, to the start of a line"
             )
         return None
+    if path == ("ending",) and name in ("fade", "seconds", "length"):
+        return "write the fade as `ending: {type: fade, duration: 1}` (seconds), or `ending: fade`"
     if len(path) == 3 and path[0] == "shots" and path[2] in ("frames", "transition") and name in keys["shot"]:
         return f"`{name}` belongs to the shot, not to its `{path[2]}:`: indent it like `{path[2]}`"
     return None

@@ -101,7 +101,7 @@ def expected(timeline: Timeline) -> list[Shown]:
             frames=p.frames,
             overlap_in=f(p.overlap),
             fade_in=max(f(p.fade_in), 1) if p.fade_in > 0 else 0,
-            fade_out=max(f(p.fade_out), 1) if p.fade_out > 0 else 0,
+            fade_out=max(f(p.fade_out or p.ending), 1) if p.fade_out or p.ending else 0,  # the film's end too
         )
         for p in timeline.placed
     ]

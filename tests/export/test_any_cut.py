@@ -86,8 +86,9 @@ def make_cut(
     media: dict[str, Path],
     clips: list[ClipCut],
     music: MusicSpec | None = None,
+    ending: float = 0.0,
 ) -> Cut:
-    spec = CutSpec(clips=tuple(clips), output=media["red"], size=None, music=music)
+    spec = CutSpec(clips=tuple(clips), output=media["red"], size=None, music=music, ending=ending)
     return cut_of(spec, media["red"], title="any cut")
 
 
@@ -112,6 +113,32 @@ def test_odd_crossfade_muted_shot_and_silent_clip(media: dict[str, Path]) -> Non
     track = video(read_back(cut, Format.FCP_XML))  # kept: an iterator does not keep its track
     (marker,) = next(c for c in track if c.name == "d").markers
     assert marker.name == "two lines"
+
+
+def _black(x: object) -> bool:
+    return isinstance(x, otio.schema.Clip) and isinstance(x.media_reference, otio.schema.GeneratorReference)
+
+
+def test_the_films_fade_to_black_at_its_end(media: dict[str, Path]) -> None:
+    cut = make_cut(
+        media,
+        [ClipCut("a", media["red"], (0, 2)), ClipCut("b", media["mute"], (0, 2), "crossfade", 0.5)],
+        MusicSpec(media["music"], volume=0.5, fade_out=0.25),
+        ending=0.75,
+    )
+    check(cut)
+    assert expected(cut.timeline)[-1].fade_out == 18
+    for fmt in Format:
+        tl = read_back(cut, fmt)  # kept: a track does not keep its timeline
+        items = list(video(tl))
+        k = max(i for i, x in enumerate(items) if isinstance(x, otio.schema.Transition))
+        fade, rest = items[k], items[k + 1 :]  # the last dissolve, then black (a gap, or BL) or nothing
+        assert items[k - 1].name == "b", fmt
+        assert all(isinstance(x, otio.schema.Gap) or _black(x) for x in rest), (fmt, rest)
+        assert fade.in_offset.value + fade.out_offset.value == 18, fmt  # (an EDL's lies wholly after its cut)
+    tl = read_back(cut, Format.OTIO)
+    music = list(audio(tl)[1])  # the music fades with the picture: 18 frames, not its own 6
+    assert isinstance(music[-2], otio.schema.Transition) and music[-2].in_offset.value == 18
 
 
 def test_music_not_looped_ends_in_silence(media: dict[str, Path]) -> None:
@@ -159,7 +186,8 @@ def test_any_cut_reads_back_as_its_layout(media: dict[str, Path], data: st.DataO
             loop=data.draw(st.booleans(), label="loop"),
             start=data.draw(st.sampled_from([0.0, 0.4, 2.0]), label="music start"),
         )
-    spec = CutSpec(clips=tuple(clips), output=media["red"], size=None, music=music)
+    ending = data.draw(st.sampled_from([0.0, 0.0, 0.2, 0.5, 1.0]), label="ending")
+    spec = CutSpec(clips=tuple(clips), output=media["red"], size=None, music=music, ending=ending)
     try:
         layout(spec, [2.0] * n)
     except StitchError:

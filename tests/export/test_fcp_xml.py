@@ -106,11 +106,14 @@ def test_dissolves_are_recognised(xml: ET.Element) -> None:
         "center",
         "end-black",
         "start-black",
+        "end-black",  # the film's `ending: fade`
     ]
     for t in video:
         assert _text(t, "effect/effectid") == "Cross Dissolve" and _text(t, "effect/mediatype") == "video"
         assert int(_text(t, "start")) < int(_text(t, "end"))
-    assert len(sound) == 5  # the shots' sound (no fade out of the muted shot) and the music's fade
+    # the shots' sound (no fade out of the muted shot; the last shot's to silence at the end)
+    # and the music's fade
+    assert len(sound) == 6
     for t in sound:
         assert _text(t, "effect/mediatype") == "audio"
         assert _text(t, "effect/effectid") == "KGAudioTransCrossFade0dB"

@@ -21,7 +21,7 @@ BY_HAND = [
     ("keeper-wakes", 173, 0, 192, 19, 0, 0),  # 0.8 s crossfade = 19.2 -> 19 frames
     ("storm-arrives", 353, 12, 168, 12, 0, 0),  # trim [0.5, 7.5]; 0.5 s crossfade
     ("the-wave", 521, 0, 144, 0, 0, 12),  # trim [0, 6]; fades out for night-watch's 1 s fade
-    ("night-watch", 665, 0, 192, 0, 12, 0),
+    ("night-watch", 665, 0, 192, 0, 12, 36),  # the film's `ending`: a 1.5 s fade to black
 ]
 FILM_FRAMES = 857  # 35.708 s
 

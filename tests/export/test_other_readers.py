@@ -3,7 +3,8 @@ pycmx (a CMX 3600 parser that reads by column), OpenTimelineIO's own command-lin
 converting our .otio to the other formats, and a plain XML parser for the FCP 7 XML.
 
 The film: it fades in from black, has two crossfades, a trim, a caption in Chinese drawn
-with the storyboard's own font, and a fade to black between two shots."""
+with the storyboard's own font, a fade to black between two shots, and the film's own fade
+to black at its end."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from storyboard.cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 FPS = 24
+FILM = 29 * FPS  # frames: 8 + 6.5 + 8 + 8 s, less the crossfades (0.5 + 1 s)
 
 BOARD = """\
 storyboard: 1
@@ -43,6 +45,7 @@ shots:
   - id: night
     prompt: The harbour lights at night
     transition: {type: fade, duration: 1}
+ending: {type: fade, duration: 0.75}
 captions:
   burn: true
   font: fonts/example-cjk.otf
@@ -97,12 +100,30 @@ def test_pycmx_reads_every_dissolve_with_its_duration(film: Film) -> None:
         for e in ev.edits
         if e.transition.kind == pycmx.Transition.Dissolve
     ]
-    # the opening fade (12 frames: half of 1 s), the crossfades of 0.5 s and 1 s, and the
-    # fade from black into the last shot (after the fade to black out of the third)
-    assert [d[1] for d in dissolves] == [12, 12, 24, 12, 12], dissolves
+    # the opening fade (12 frames: half of 1 s), the crossfades of 0.5 s and 1 s, the fade
+    # from black into the last shot (after the fade to black out of the third), and the
+    # film's own fade to black at its end (0.75 s: 18 frames, all of it seen)
+    assert [d[1] for d in dissolves] == [12, 12, 24, 12, 12, 18], dissolves
     assert dissolves[0][2] == 0  # the film opens on it
     assert all(0 <= d[2] < d[3] for d in dissolves)
     assert all(len(d[0]) <= 8 for d in dissolves)  # reels of at most 8 characters
+    # the end: a dissolve to the black source as an event of its own, ending with the film
+    assert dissolves[-1][0] == "BL" and dissolves[-1][2:] == (FILM - 18, FILM)
+    last = list(edl.events)[-1]
+    assert [e.transition.kind for e in last.edits] == [pycmx.Transition.Cut, pycmx.Transition.Dissolve]
+    assert last.edits[0].source != "BL" and frames(last.edits[0].record_in) == FILM - 18
+
+
+def test_fcp_xml_ends_in_a_dissolve_to_black(film: Film) -> None:
+    root = ET.parse(film.timelines[".xml"]).getroot()
+    seq = root.find("./project/children/sequence")
+    assert seq is not None
+    for kind in ("video", "audio"):  # the picture to black, the shots' sound to silence
+        track = seq.findall(f"./media/{kind}/track")[0]
+        last = list(track)[-1]
+        assert last.tag == "transitionitem", kind
+        assert (last.findtext("start"), last.findtext("end")) == (str(FILM - 18), str(FILM)), kind
+        assert last.findtext("alignment") == "end-black", kind
 
 
 def test_every_event_line_is_in_cmx_3600_columns(film: Film) -> None:
@@ -134,6 +155,17 @@ def test_otioconvert_converts_the_otio_to_each_format(film: Film, tmp_path: Path
     r = otio_tool("otioconvert", "-i", str(film.timelines[".otio"]), "-o", str(out))
     assert r.returncode == 0, r.stderr
     assert out.stat().st_size > 0
+    # the film's fade to black at its end, as OpenTimelineIO's own writers put it
+    if ext == ".edl":  # its last event: a dissolve to black of 18 frames, ending with the film
+        events = [x.split() for x in out.read_text("utf-8").splitlines() if x[:3].isdigit()]
+        reel, channel, code, duration, *times = events[-1][1:]
+        assert (reel, channel, code, int(duration)) == ("BL", "V", "D", 18), events[-1]
+        assert (frames(times[2]), frames(times[3])) == (FILM - 18, FILM)
+    else:
+        seq = ET.parse(out).getroot().find("./project/children/sequence")
+        assert seq is not None
+        last = list(seq.findall("./media/video/track")[0])[-1]
+        assert last.tag == "transitionitem" and last.findtext("end") == str(FILM)
 
 
 def test_otiostat_reports_the_films_length(film: Film) -> None:
@@ -188,3 +220,12 @@ def test_each_shots_picture_and_sound_are_linked(film: Film) -> None:
         refs = {(x.findtext("linkclipref"), x.findtext("mediatype")) for x in v.findall("link")}
         assert refs == {(v.get("id"), "video"), (a.get("id"), "audio")}
         assert {(x.findtext("linkclipref"), x.findtext("mediatype")) for x in a.findall("link")} == refs
+
+
+def test_the_film_ends_as_its_timelines_say(film: Film) -> None:
+    from tests.stitch.conftest import level, pixel
+
+    made = film.folder / "renders" / "boat.mp4"
+    end = FILM / FPS
+    assert max(pixel(made, end - 1 / FPS)) <= 2 and level(made, end - 1 / FPS, end) < -80  # black, silent
+    assert min(pixel(made, end - 1.0)) > 10  # the shot itself, a quarter second before the fade

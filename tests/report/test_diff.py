@@ -161,13 +161,14 @@ def test_added_removed_and_the_whole_film(repo: Path) -> None:
     end = text.index("music:")
     text = text[:start] + "  - id: coda\n    prompt: The lighthouse at dawn, its lamp out\n" + text[end:]
     text = text.replace("volume: 0.4", "volume: 0.6")
+    text = text.replace("ending: {type: fade, duration: 1.5}", "ending: {type: fade, duration: 2}")
     board(repo).write_text(text)
     data = diff(repo, str(board(repo)), "-p", "aivideoapi")
     s = by_id(data)
     assert (s["coda"]["change"], s["coda"]["symbol"]) == ("added", "+")
     assert (s["night-watch"]["change"], s["night-watch"]["symbol"]) == ("removed", "-")
     assert data["shots"][-1]["id"] == "night-watch"  # removed shots come last
-    assert data["film"] == ["music"]
+    assert data["film"] == ["music", "ending"]
     assert data["counts"] == {"added": 1, "changed": 0, "cut": 0, "same": 4, "removed": 1}
     assert data["cost"]["shots"] == 1 and data["cost"]["credits"] == s["coda"]["cost"]["credits"]
 

@@ -353,6 +353,58 @@ def test_transitions_must_fit_both_shots(tmp_path: Path) -> None:
     ]
 
 
+TWO_SHOTS = (
+    "shots:\n  - id: a\n    prompt: x\n"
+    "  - id: b\n    prompt: y\n    trim: [0, 3]\n    transition: {type: crossfade, duration: 1}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("ending", "want"),
+    [
+        (
+            "{type: fade, duration: 12}",
+            "2:32 ending.duration: a 12 s fade is as long as the film or longer "
+            "(it lasts 10 s): shorten the fade",
+        ),
+        (
+            "{type: fade, duration: 2}",
+            "2:32 ending.duration: the film's 2 s fade to black must be shorter "
+            "than its last shot as it is on screen: shots[1] ('b') shows 2 s after its crossfade; shorten "
+            "the fade or keep more of the shot",
+        ),
+        ("{type: fade, duration: -1}", "2:32 ending.duration: -1 is out of range: it must be more than 0"),
+        ("{type: fade, duration: 0}", "2:32 ending.duration: 0 is out of range: it must be more than 0"),
+        ("{type: cut, duration: 1}", "2:21 ending.duration: a cut takes no time, so it has no duration"),
+        ("crossfade", "2:9 ending: the text 'crossfade' is not allowed here: use one of cut, fade"),
+        ("{fade: 1}", "2:10 ending.fade: unknown key 'fade'"),  # and a hint that keeps the number:
+    ],
+)
+def test_an_ending_fade_lies_within_the_last_shot(tmp_path: Path, ending: str, want: str) -> None:
+    path = write(tmp_path, f"storyboard: 1\nending: {ending}\n" + TWO_SHOTS)
+    (got,) = problems(path)
+    assert got.startswith(want), got
+    if ending == "{fade: 1}":
+        (problem,) = validate_document(load(path))
+        assert (
+            problem.hint
+            == "write the fade as `ending: {type: fade, duration: 1}` (seconds), or `ending: fade`"
+        )
+
+
+def test_an_ending_is_read_with_its_defaults(tmp_path: Path) -> None:
+    for ending, want in (
+        ("fade", ("fade", 1.0)),
+        ("{type: fade, duration: 1.9}", ("fade", 1.9)),
+        ("cut", ("cut", 0.0)),
+    ):
+        path = write(tmp_path, f"storyboard: 1\nending: {ending}\n" + TWO_SHOTS)
+        sb = load_storyboard(path)
+        assert (sb.ending.type, sb.ending.duration) == want
+    sb = load_storyboard(write(tmp_path, "storyboard: 1\n" + TWO_SHOTS))
+    assert sb.ending.type == "cut"  # none said: the film ends on a cut
+
+
 def test_a_fade_in_on_the_first_shot_is_fine(tmp_path: Path) -> None:
     path = write(tmp_path, MINIMAL + "    transition: {type: fade, duration: 2}\n")
     sb = load_storyboard(path)
@@ -569,3 +621,9 @@ def test_a_broken_part_leaves_out_that_name_only(tmp_path: Path) -> None:
     shown = [p.format() for p in e.value.problems]
     assert [p.path for p in e.value.problems] == ["title", "shots[0].prompt"], shown
     assert "'plase' is undefined" in shown[1] and "'title'" not in shown[1]
+
+
+def test_a_fade_out_for_the_whole_film_is_pointed_to_ending(tmp_path: Path) -> None:
+    (problem,) = validate_document(load(write(tmp_path, "storyboard: 1\nfade_out: 2\n" + TWO_SHOTS)))
+    assert problem.message == "unknown key 'fade_out'"
+    assert problem.hint is not None and problem.hint.startswith("`ending: {type: fade, duration: 1}` fades")
