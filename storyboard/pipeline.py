@@ -142,6 +142,8 @@ class ClipsMade:
     stale: list[str]  # shots cut with an older clip of theirs (changed since)
     missing: list[str]  # shots with no clip at all
     refetch: list[str] = field(default_factory=list)  # of those, paid for: a render fetches them free
+    # of the stale, those whose own request is unchanged: the shot they continue changed
+    parents: dict[str, str] = field(default_factory=dict)
 
     def refusal(self, path: Path) -> ConfigError:
         """Why the film cannot be cut yet, and what makes it possible."""
@@ -175,6 +177,7 @@ def clips_made(plan: Plan) -> ClipsMade:
     stale: list[str] = []
     missing: list[str] = []
     refetch: list[str] = []
+    parents: dict[str, str] = {}
     for d in decide_shots(plan, state, cache, deep=True).cut:
         if d.action is Action.CACHED:
             clips[d.shot_id] = cache.path(d.fingerprint)
@@ -183,11 +186,13 @@ def clips_made(plan: Plan) -> ClipsMade:
         if last and cache.integrity(last, state.clip(last), deep=True) is Integrity.INTACT:
             clips[d.shot_id] = cache.path(last)
             stale.append(d.shot_id)
+            if d.why is Why.PARENT and d.parent is not None:
+                parents[d.shot_id] = d.parent
         else:
             missing.append(d.shot_id)
             if d.why is Why.REFETCH:
                 refetch.append(d.shot_id)
-    return ClipsMade(clips, stale, missing, refetch)
+    return ClipsMade(clips, stale, missing, refetch, parents)
 
 
 def cut_spec(plan: Plan, clips: dict[str, Path], output: Path) -> CutSpec:

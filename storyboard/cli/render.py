@@ -422,6 +422,15 @@ def stitch(file: Path, provider: str | None, output: Path | None, engine: str, t
     if missing:
         raise made.refusal(file)
     for shot_id in stale:
-        note(f"note: shot {shot_id!r} changed since its clip was made; using that clip (render remakes it)")
+        parent = made.parents.get(shot_id)
+        if parent is not None:  # its own request is as it was: the shot it continues changed
+            note(
+                f"note: shot {shot_id!r} continues shot {parent!r}, which changed since; using its "
+                "last clip (render remakes it)"
+            )
+        else:
+            note(
+                f"note: shot {shot_id!r} changed since its clip was made; using that clip (render remakes it)"
+            )
     _cut(p, clips, output, quiet(), engine)
     write_timeline(p, clips, output, timeline)

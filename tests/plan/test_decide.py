@@ -118,3 +118,22 @@ def test_plan_words_a_followers_reason_by_its_parent(tmp_path: Path) -> None:
     assert "(it continues shot 'a', which is regenerated)" in lines["b"]
     assert "(it continues shot 'b', which is regenerated)" in lines["c"]
     assert "changed since" not in lines["b"] + lines["c"]
+
+
+def test_stitch_after_an_edit_names_the_parent_of_a_follower(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")  # tiny clips, made for real
+    shots = three()[:2]
+    shots[1]["continues"] = "a"
+    board = write_board(tmp_path / "film", "preview", shots)
+    made = CliRunner().invoke(cli, ["render", str(board), "--quiet"])
+    assert made.exit_code == 0, made.output
+    edit(board, a="a red door in the snow")
+    shown = CliRunner().invoke(cli, ["plan", str(board)])
+    assert "(it continues shot 'a', which is regenerated)" in shown.stdout, shown.stdout
+    cut = CliRunner().invoke(cli, ["stitch", str(board)])
+    assert cut.exit_code == 0, cut.output
+    assert "shot 'a' changed since its clip was made; using that clip" in cut.stderr
+    assert "shot 'b' continues shot 'a', which changed since; using its last clip" in cut.stderr
+    assert "shot 'b' changed since" not in cut.stderr
