@@ -84,7 +84,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from storyboard import env
-from storyboard.board.model import Asset
+from storyboard.board.model import Asset, Shot
 from storyboard.errors import Problem, ProviderError
 from storyboard.money import Cost, PriceSource
 from storyboard.providers import fit
