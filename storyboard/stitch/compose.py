@@ -187,7 +187,7 @@ def _music(spec: CutSpec, total: float, shots: Any, rate: int) -> Any:
 def _ending(film: Any, timeline: Timeline) -> Any:
     """The film's fade to black and silence at its end, as the fast path makes it: level 1
     at `ending_start`, 0 from the last frame on (captions and music included)."""
-    import numpy as np
+    import numpy as np  # lazy: start-up
 
     start, length = timeline.ending_start, timeline.ending
 
