@@ -18,7 +18,8 @@ and captions (as locators). What the adapter needs beyond the timeline itself:
   ASCII is written as far as it transliterates, and says that its words are in the .srt
   beside the EDL;
 - a dissolve event describes its incoming clip: the adapter repeats the outgoing clip's
-  locators there (a reader gives them to the incoming clip: they are dropped) and names the
+  locators there (a reader gives them to the incoming clip, or to the black of the film's
+  ending fade: they are dropped) and names the
   incoming file as `* TO CLIP:`, which OpenTimelineIO's reader does not read (it takes the
   event's `* FROM CLIP:`, the outgoing file): `* OTIO REFERENCE TO:` says it in the form it
   reads. A caption is a locator (`* LOC:`) in its own shot's event.
@@ -111,7 +112,11 @@ def _dissolve_events(text: str) -> str:
     event: list[str] = []
 
     def flush() -> None:
-        dissolve = any(line.startswith("* TO CLIP NAME:") for line in event)
+        # (a dissolve to black, the film's ending, names no clip it goes to: its code says it)
+        dissolve = any(
+            line.startswith("* TO CLIP NAME:") or ((m := _EVENT.match(line)) is not None and m["code"] == "D")
+            for line in event
+        )
         section = ""
         for line in event:
             if line.startswith("* FROM CLIP NAME:"):

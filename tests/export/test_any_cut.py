@@ -122,7 +122,10 @@ def _black(x: object) -> bool:
 def test_the_films_fade_to_black_at_its_end(media: dict[str, Path]) -> None:
     cut = make_cut(
         media,
-        [ClipCut("a", media["red"], (0, 2)), ClipCut("b", media["mute"], (0, 2), "crossfade", 0.5)],
+        [
+            ClipCut("a", media["red"], (0, 2)),
+            ClipCut("b", media["mute"], (0, 2), "crossfade", 0.5, caption="the end"),
+        ],
         MusicSpec(media["music"], volume=0.5, fade_out=0.25),
         ending=0.75,
     )
@@ -136,6 +139,8 @@ def test_the_films_fade_to_black_at_its_end(media: dict[str, Path]) -> None:
         assert items[k - 1].name == "b", fmt
         assert all(isinstance(x, otio.schema.Gap) or _black(x) for x in rest), (fmt, rest)
         assert fade.in_offset.value + fade.out_offset.value == 18, fmt  # (an EDL's lies wholly after its cut)
+        markers = [m.name.lower() for x in items if isinstance(x, otio.schema.Clip) for m in x.markers]
+        assert markers == ["the end"], (fmt, markers)  # the caption once, on its shot, not on the black
     tl = read_back(cut, Format.OTIO)
     music = list(audio(tl)[1])  # the music fades with the picture: 18 frames, not its own 6
     assert isinstance(music[-2], otio.schema.Transition) and music[-2].in_offset.value == 18
