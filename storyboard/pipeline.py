@@ -71,7 +71,9 @@ def decide(plan: Plan, force: Iterable[str] = ()) -> Decisions:
     """What a render would do to each shot (plan.decide): plan, status, the spend prompt and
     stitch read this, and render decides the same way under its lock."""
     from storyboard.plan.decide import decide as decide_shots  # lazy: start-up
+    from storyboard.plan.earlier import adopt_earlier  # lazy: start-up
 
+    adopt_earlier(plan)  # once: what fingerprint version 2 made is not paid for again
     return decide_shots(plan, force=force)
 
 
@@ -166,9 +168,11 @@ def clips_made(plan: Plan) -> ClipsMade:
     edit without generating anything."""
     from storyboard.plan.decide import Action, Why  # lazy: start-up
     from storyboard.plan.decide import decide as decide_shots  # lazy: start-up
+    from storyboard.plan.earlier import adopt_earlier  # lazy: start-up
     from storyboard.store.cache import Cache, Integrity  # lazy: start-up
     from storyboard.store.state import State  # lazy: start-up
 
+    adopt_earlier(plan)
     sd = plan.storyboard.state_dir
     cache, state = Cache(sd), State.of(plan.storyboard)
     clips: dict[str, Path] = {}
