@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from storyboard.board.model import Partial, Storyboard
-from storyboard.errors import ConfigError, InputError, Problem, ValidationError
+from storyboard.errors import ConfigError, InputError, Problem, StoryboardError, ValidationError
 from storyboard.load import filekind
 from storyboard.plan.compiler import Plan, compile_plan
-from storyboard.providers import config
+from storyboard.providers import config, registry
 from storyboard.stitch.spec import ClipCut, CutSpec, MusicSpec, StitchResult
 from storyboard.store.layout import Layout
 from storyboard.validate.checks import load_storyboard, sort_problems
@@ -60,8 +60,16 @@ def make_plan(sb: Storyboard, provider: str | None = None, *, need_key: bool = F
     `takes`: at least this many takes of every shot (--takes)."""
     name = sb.provider if provider is None else provider
     options = sb.provider_options.get(name)
-    made = config.make_provider(name, sb.root, options=options)
-    plan = compile_plan(sb, made, takes=takes)  # what it cannot do is said before a missing key
+    try:
+        made = config.make_provider(name, sb.root, options=options)
+        plan = compile_plan(sb, made, takes=takes)  # what it cannot do is said before a missing key
+    except StoryboardError:
+        raise
+    except (Exception, SystemExit) as e:  # a plugin's own code failed: said as its, plainly
+        failed = registry.failure(name, e)
+        if failed is None:
+            raise  # a bug of ours
+        raise failed from None
     if need_key:
         config.require_key(made, sb.root)
     return plan
