@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,3 +76,25 @@ def write_atomic(path: Path, data: str | bytes, *, shared: bool = False) -> None
     path = Path(path)
     with replacing(path, shared=shared) as tmp, open(tmp, "wb") as f:
         f.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def second_name(src: Path, dest: Path) -> bool:
+    """Give the file `src` the name `dest` too, whole or not at all: a hard link (no byte
+    copied) where the filesystem has them, else a copy, renamed over `dest` durably. False
+    when there is no `src`."""
+    src, dest = Path(src), Path(dest)
+    if not src.is_file():
+        return False
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(dest, ".link")
+    try:
+        tmp.unlink()
+        try:
+            os.link(src, tmp)
+        except OSError:  # no hard links here (or across folders): the bytes themselves
+            shutil.copyfile(src, tmp)
+        commit(tmp, dest)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return True

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from storyboard.board.model import Partial, Storyboard
-from storyboard.errors import ConfigError, InputError, Problem, ValidationError
+from storyboard.errors import ConfigError, InputError, Problem, StoryboardError, ValidationError
 from storyboard.load import filekind
 from storyboard.plan.compiler import Plan, compile_plan
-from storyboard.providers import config
+from storyboard.providers import config, registry
 from storyboard.stitch.spec import ClipCut, CutSpec, MusicSpec, StitchResult
 from storyboard.store.layout import Layout
 from storyboard.validate.checks import load_storyboard, sort_problems
@@ -60,8 +60,16 @@ def make_plan(sb: Storyboard, provider: str | None = None, *, need_key: bool = F
     `takes`: at least this many takes of every shot (--takes)."""
     name = sb.provider if provider is None else provider
     options = sb.provider_options.get(name)
-    made = config.make_provider(name, sb.root, options=options)
-    plan = compile_plan(sb, made, takes=takes)  # what it cannot do is said before a missing key
+    try:
+        made = config.make_provider(name, sb.root, options=options)
+        plan = compile_plan(sb, made, takes=takes)  # what it cannot do is said before a missing key
+    except StoryboardError:
+        raise
+    except (Exception, SystemExit) as e:  # a plugin's own code failed: said as its, plainly
+        failed = registry.failure(name, e)
+        if failed is None:
+            raise  # a bug of ours
+        raise failed from None
     if need_key:
         config.require_key(made, sb.root)
     return plan
@@ -71,7 +79,9 @@ def decide(plan: Plan, force: Iterable[str] = ()) -> Decisions:
     """What a render would do to each shot (plan.decide): plan, status, the spend prompt and
     stitch read this, and render decides the same way under its lock."""
     from storyboard.plan.decide import decide as decide_shots  # lazy: start-up
+    from storyboard.plan.earlier import adopt_earlier  # lazy: start-up
 
+    adopt_earlier(plan)  # once: what fingerprint version 2 made is not paid for again
     return decide_shots(plan, force=force)
 
 
@@ -168,9 +178,11 @@ def clips_made(plan: Plan) -> ClipsMade:
     edit without generating anything."""
     from storyboard.plan.decide import Action, Why  # lazy: start-up
     from storyboard.plan.decide import decide as decide_shots  # lazy: start-up
+    from storyboard.plan.earlier import adopt_earlier  # lazy: start-up
     from storyboard.store.cache import Cache, Integrity  # lazy: start-up
     from storyboard.store.state import State  # lazy: start-up
 
+    adopt_earlier(plan)
     sd = plan.storyboard.state_dir
     cache, state = Cache(sd), State.of(plan.storyboard)
     clips: dict[str, Path] = {}

@@ -119,6 +119,15 @@ def _canonical(value: Any) -> bytes:
 def fingerprint(provider: Provider, compiled: CompiledShot, parent: str | None, take: int = 1) -> str:
     """Hash what decides the clip, and nothing else: editing a caption, a trim, a transition,
     `audio`, a template's name or a file's name must not make a shot be paid for again."""
+    return digest(material(provider, compiled, parent, take))
+
+
+def digest(material: dict[str, Any]) -> str:
+    return hashlib.sha256(_canonical(material)).hexdigest()
+
+
+def material(provider: Provider, compiled: CompiledShot, parent: str | None, take: int = 1) -> dict[str, Any]:
+    """What the fingerprint hashes (plan.earlier derives the earlier version's from it)."""
     body, needs = provider.shot_body(compiled)
     text = _canonical(body).decode()
     inputs: list[str] = []
@@ -127,7 +136,7 @@ def fingerprint(provider: Provider, compiled: CompiledShot, parent: str | None, 
             text = text.replace(need.placeholder, "sha256:" + file_sha256(Path(need.source)))
         else:  # a parent's last frame or task: the parent's fingerprint stands for it
             inputs.append(need.kind)
-    material: dict[str, Any] = {
+    out: dict[str, Any] = {
         "v": FINGERPRINT_VERSION,
         "provider": provider.name,
         "request": request_line(provider, compiled),
@@ -138,10 +147,10 @@ def fingerprint(provider: Provider, compiled: CompiledShot, parent: str | None, 
     }
     options = provider.options.fingerprinted()
     if options:  # only providers with options that change the clip: others keep their keys
-        material["options"] = options
+        out["options"] = options
     if take > 1:  # a repeated request (no seed to vary) is still another clip: its own key
-        material["take"] = take
-    return hashlib.sha256(_canonical(material)).hexdigest()
+        out["take"] = take
+    return out
 
 
 def request_line(provider: Provider, compiled: CompiledShot) -> list[str] | None:

@@ -127,6 +127,8 @@ class NeedKind(str, Enum):
     INLINE = "inline"  # `source` is a local file: its bytes, base64, fill the placeholder
     LAST_FRAME_FILE = "last_frame_file"  # `source` is a shot id: its clip's last frame, as a
     # local file path (for a provider on this machine, which reads it where it lies)
+    LAST_FRAME_INLINE = "last_frame_inline"  # `source` is a shot id: its clip's last frame's
+    # bytes (a PNG), base64, inside the request (a service that takes files' bytes, not links)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,11 @@ The shapes are those of Google's SDK (googleapis/python-genai, google/genai/mode
 _GenerateVideosParameters_to_mldev, _GenerateVideosOperation_from_mldev) and the REST
 examples of the guide. Images travel inline, `{bytesBase64Encoded, mimeType}`, read from the
 storyboard's own files at render time (the plan shows a placeholder, the fingerprint their
-hash): the Gemini API fetches no links. The model is in the URL path, so `model: quality`
-and `model: fast` are different requests to the fingerprint as well as to Google.
+hash): the Gemini API fetches no links. A shot that `continues` another starts on its last
+frame: once the parent's clip is made, that frame (a PNG) is the request's `image`, inline
+(the parent's fingerprint stands for it in this shot's); a `frames.last` may end it. The
+model is in the URL path, so `model: quality` and `model: fast` are different requests to
+the fingerprint as well as to Google.
 
 Errors are Google's `{error: {code, message, status}}` with the HTTP status; a finished
 operation carries its job's own `error` in a 200 reply, read by `_status`, never as a failed
@@ -106,6 +109,10 @@ def inline_placeholder(path: Path) -> str:
     return f"<inline:{path.name}>"
 
 
+def last_frame_placeholder(parent: str) -> str:
+    return f"<last frame of {parent}>"
+
+
 @dataclass(frozen=True)
 class GeminiOptions(ProviderOptions):
     """Which Google model each of our models is (the URL path: part of every fingerprint),
@@ -147,6 +154,7 @@ FULL = Capabilities(
     url_images=False,
     upload_formats=IMAGE_FORMATS,
     upload_max_bytes=20 * 1024 * 1024,  # an inline request stays under Google's 20 MB
+    continues="last_frame",  # its first frame, `image`, is the parent's last, sent inline
 )
 
 
@@ -211,7 +219,11 @@ class GeminiProvider(HostedProvider):
                 {"image": image(a), "referenceType": "asset"} for a in s.references
             ]
         else:
-            if s.first is not None:
+            if s.continues:  # once the parent's clip is made, its last frame (a PNG) goes inline
+                placeholder = last_frame_placeholder(s.continues)
+                needs.append(Need(NeedKind.LAST_FRAME_INLINE, s.continues, placeholder))
+                instance["image"] = {"bytesBase64Encoded": placeholder, "mimeType": "image/png"}
+            elif s.first is not None:
                 instance["image"] = image(s.first)
             if s.last is not None:
                 instance["lastFrame"] = image(s.last)

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     import httpx
 
 DEFAULT_TIMEOUT = 60.0  # seconds without a byte of the answer before a request is given up
+MIN_ANSWER_WAIT = 10.0  # a request near its deadline still gets this long for its answer
 SUBMIT_RETRIES = 3  # at most this many retries of a submission the service did not accept
 
 Check = Callable[[Reply], "ProviderError | None"]
@@ -141,6 +142,23 @@ class Http:
         finally:
             self._local.stage = before
 
+    @contextlib.contextmanager
+    def until(self, deadline: float, now: Callable[[], float]) -> Iterator[None]:
+        """Requests made in this block, on this thread, end by `deadline` as `now` reads the
+        time (the render's clock): no retry whose wait would reach past it, and no answer
+        waited for past it (though at least MIN_ANSWER_WAIT). A poll is bounded so: past its
+        deadline its tasks are left stalled anyway, and the render's loop waits on it."""
+        before = getattr(self._local, "until", None)
+        self._local.until = (deadline, now)
+        try:
+            yield
+        finally:
+            self._local.until = before
+
+    def _left(self) -> float | None:
+        bound = getattr(self._local, "until", None)
+        return None if bound is None else bound[0] - bound[1]()
+
     def submission(self) -> contextlib.AbstractContextManager[None]:
         """Requests made in this block, on this thread, start paid jobs (see the module
         docstring): retried only when the service provably did not accept them."""
@@ -221,7 +239,10 @@ class Http:
         in_time = within(SUBMIT_WAIT)  # a submission's waits: the executor's patience counts on it
 
         def stop(state: tenacity.RetryCallState) -> bool:
-            return bool(attempts(state) or (paid and in_time(state)))
+            if attempts(state) or (paid and in_time(state)):
+                return True
+            left = self._left()  # a deadline of the caller's (a poll's): no wait past it
+            return left is not None and (state.upcoming_sleep or 0.0) >= left
 
         retrying = tenacity.Retrying(
             stop=stop,
@@ -257,9 +278,14 @@ class Http:
         headers, keyed = self.credentials(url)
         if keyed:
             params = {**(params or {}), **keyed}
+        timeout: Any = httpx.USE_CLIENT_DEFAULT
+        left = self._left()
+        if left is not None and left < self.timeout:  # the caller's deadline comes first
+            wait = max(left, MIN_ANSWER_WAIT)
+            timeout = httpx.Timeout(wait, connect=min(wait, 20.0))
         try:
             response = self.client.request(
-                method, url, json=json, files=files, params=params, headers=headers
+                method, url, json=json, files=files, params=params, headers=headers, timeout=timeout
             )
         except httpx.TransportError as exc:
             not_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Any, TypeVar
 
-from storyboard.errors import ConfigError, Problem, Severity
+from storyboard.errors import ConfigError, Problem, ProviderError, Severity
 from storyboard.hints import did_you_mean
 from storyboard.providers.capabilities import Capabilities
 from storyboard.providers.options import OptionProblem, ProviderOptions
@@ -286,6 +286,48 @@ def contract_problems(cls: ProviderClass, name: str) -> list[str]:
         out.append("its `capabilities` is not a Capabilities (from storyboard.providers.capabilities)")
     if not (isinstance(cls.Options, type) and issubclass(cls.Options, ProviderOptions)):
         out.append("its `Options` is not a ProviderOptions subclass (from storyboard.providers.options)")
+    return out
+
+
+def failure(name: str, error: BaseException) -> ProviderError | None:
+    """What to say when the provider in use raised `error` while asked something (at plan
+    time: its checks, a shot's request, its price): a ProviderError naming the plugin, the hook
+    it failed in and the shot, for the CLI to say plainly (exit 1). None for a built-in (a bug
+    of ours) or when no code of the plugin's was running (the error is not its own)."""
+    try:
+        entry = _entry(name)
+    except KeyError:
+        return None
+    if entry.built_in:
+        return None
+    package = entry.target.partition(":")[0].split(".")[0]
+    hook: str | None = None  # the provider's method we called (maybe one it inherits)
+    first: str | None = None  # the outermost function of the plugin's own code
+    shot: str | None = None
+    tb = error.__traceback__
+    while tb is not None:
+        frame, tb = tb.tb_frame, tb.tb_next
+        own = str(frame.f_globals.get("__name__", "")).split(".")[0] == package
+        me = frame.f_locals.get("self")
+        asked = _contract(type(me)) is not None and getattr(me, "name", None) == name
+        if (asked and hook is None) or (own and first is None):
+            if asked and hook is None:
+                hook = frame.f_code.co_name
+            if own and first is None:
+                first = frame.f_code.co_name
+            # a shot it was asked about (by its type's name: the registry imports no contract)
+            found = (v.id for v in frame.f_locals.values() if type(v).__name__ == "CompiledShot")
+            shot = shot or next(found, None)
+    if first is None:
+        return None  # none of its code ran: not its failure
+    hook = hook or first
+    what = f" for shot {shot!r}" if shot else ""
+    out = ProviderError(
+        f"provider plugin {name!r} ({entry.where}) failed in its {hook}(){what} while the plan was "
+        f"made: {_words(error)}",
+        hint=f"reinstall or fix the {entry.dist} package, or choose another provider with -p",
+    )
+    out.provider, out.shot = name, shot
     return out
 
 

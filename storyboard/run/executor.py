@@ -54,6 +54,7 @@ from storyboard.errors import (
 from storyboard.plan.compiler import Plan
 from storyboard.plan.decide import Action, Decisions, Why, decide
 from storyboard.plan.decide import charges as charges_words
+from storyboard.plan.earlier import adopt_earlier
 from storyboard.retry import Patience
 from storyboard.run import workers as w
 from storyboard.run.clock import Clock
@@ -122,6 +123,7 @@ def generate(
         state = State.of(sb, lock=lock)
         state.redactor = tell.redactor
         state.settle_intents(SETTLED_REASON)
+        adopt_earlier(plan, state)
         decisions = decide(plan, state, Cache(sb.state_dir), force, deep=True)
         if agreed is not None and _spend(agreed) != _spend(decisions):
             raise ConfigError(

@@ -17,6 +17,7 @@ submitted again, for that. Only the service saying the job failed fails it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -128,7 +129,8 @@ class Poller:
             self.next_poll = None
             return
         try:
-            statuses = self.provider.poll([j.task for j in due if j.task is not None])
+            with self.bounded(due):
+                statuses = self.provider.poll([j.task for j in due if j.task is not None])
         except AuthError as e:
             self.key_refused(due, e)
             return
@@ -154,7 +156,8 @@ class Poller:
         for job in due:
             assert job.task is not None
             try:
-                statuses = self.provider.poll([job.task])
+                with self.bounded([job]):
+                    statuses = self.provider.poll([job.task])
             except AuthError as e:
                 self.key_refused([j for j in due if j.state is JobState.POLLING], e)
                 return
@@ -163,6 +166,18 @@ class Poller:
                 continue
             self.heard([job], statuses)
         self.reschedule(due)
+
+    def bounded(self, jobs: list[Job]) -> contextlib.AbstractContextManager[None]:
+        """The poll's own deadline: the first moment one of its tasks is left stalled (out of
+        contact, or overdue). The client's retries of the status request end there, on the
+        render's clock, instead of holding the loop past it."""
+        http = self.provider.http
+        if http is None:
+            return contextlib.nullcontext()
+        p = self.policy
+        ends = min(min(j.last_contact + p.contact_timeout, j.watch_from + p.task_timeout) for j in jobs)
+        left = max(0.0, ends - self.clock.time())
+        return http.until(self.clock.monotonic() + left, self.clock.monotonic)
 
     def heard(self, due: list[Job], statuses: Mapping[str, TaskStatus]) -> None:
         now = self.clock.time()

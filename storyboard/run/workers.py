@@ -243,6 +243,8 @@ class Workers:
             return self._upload(self.last_frame(parent), request.shots[0])
         if need.kind == "last_frame_file":
             return str(self.last_frame(parent))
+        if need.kind == "last_frame_inline":
+            return base64.b64encode(self.last_frame(parent).read_bytes()).decode("ascii")
         if need.kind == "task_id":
             rec = self.state.task(parent.fp)
             if rec is None or not rec.task_id:

@@ -40,12 +40,19 @@ def _clean(text: str) -> str:
 # timing of another cue, so a caption is always one cue.
 _ARROW = "-->"
 _JOINED_ARROW = "--\u2060>"
+# Readers take markup in a cue's text as commands: HTML-like tags (`<i>`, `<font ...>`; ffmpeg,
+# and so mpv, also drops any unknown `<x>...</x>` pair) and ASS override blocks (`{\an8}`
+# moves it, and libass hides any `{...}`, even one without a backslash). A caption is text:
+# a word joiner after each `<` leaves no tag name a reader knows (shown as typed), and braces
+# become their fullwidth forms, which no reader takes for a block (a joiner after `{` is not
+# enough: libass still applies `{\u2060\an8}`).
+_AS_TEXT = str.maketrans({"<": "<\u2060", "{": "\uff5b", "}": "\uff5d"})
 
 
 def srt_caption(text: str) -> str:
-    """A caption as the text of one SRT cue: no blank line, no line a reader takes for the
-    timing of another cue."""
-    return _clean(text).replace(_ARROW, _JOINED_ARROW)
+    """A caption as the text of one SRT cue, shown as written: no blank line, no line a
+    reader takes for the timing of another cue, no markup a reader applies."""
+    return _clean(text).replace(_ARROW, _JOINED_ARROW).translate(_AS_TEXT)
 
 
 def timeline_srt(timeline: Timeline) -> str:

@@ -15,7 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storyboard.atomic import commit, temp_path
+from storyboard.atomic import commit, second_name, temp_path
 from storyboard.board.model import CLIP_SECONDS
 from storyboard.hashing import file_sha256
 from storyboard.store.layout import Layout
@@ -102,6 +102,11 @@ class Cache:
             tmpfile.unlink()
             tmpfile = staged
         return commit(tmpfile, dest)
+
+    def link(self, old: str, new: str) -> bool:
+        """The clip cached under fingerprint `old` is under `new` as well (a second name, made
+        atomically); False when there is none under `old`."""
+        return second_name(self.path(old), self.path(new))
 
     def record_of(self, fingerprint: str, url: str | None = None) -> ClipRecord:
         """What the cache holds under the fingerprint, to record as accepted."""

@@ -380,6 +380,28 @@ class State:
         if provider:
             self.data["made_by"].setdefault(name, {}).setdefault(provider, {})[shot_id] = fingerprint
 
+    def rekey(self, moves: dict[str, str]) -> None:
+        """Records kept under an earlier fingerprint of a request now go by its fingerprint of
+        today ({old: new}; plan.earlier): its task, its clip, and this storyboard's shots made
+        with it. One write; a new fingerprint that has records of its own is left as it is."""
+        with self._mutex:
+            tasks, clips = self.data["tasks"], self.data["clips"]
+            made, made_by = self._made()
+            for old, new in moves.items():
+                if new in tasks or new in clips:
+                    continue
+                if old in tasks:
+                    rec = tasks[new] = tasks.pop(old)
+                    if isinstance(rec.get("clip"), str):
+                        rec["clip"] = rec["clip"].replace(old, new)
+                if old in clips:
+                    clips[new] = clips.pop(old)
+                for shots in (made, *made_by.values()):
+                    for shot_id, fp in shots.items():
+                        if fp == old:
+                            shots[shot_id] = new
+            self._save()
+
     def record_upload(self, key: str, url: str) -> None:
         with self._mutex:
             self.data["uploads"][key] = {"url": url, "uploaded_at": time.time()}

@@ -102,6 +102,12 @@ def schema_errors(name: str, body: Any) -> list[str]:
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
 
 
+# a 1x1 PNG: what stands for a parent clip's last frame sent inline (its bytes, not a link)
+PNG_1x1 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
 def fill(body: Any, needs: tuple[Need, ...], values: dict[str, str] | None = None) -> Any:
     """The body with each placeholder replaced as the executor would."""
     values = values or {}
@@ -112,6 +118,8 @@ def fill(body: Any, needs: tuple[Need, ...], values: dict[str, str] | None = Non
             if need.kind == "task_id"
             else base64.b64encode(Path(need.source).read_bytes()).decode()
             if need.kind == "inline"
+            else base64.b64encode(PNG_1x1).decode()
+            if need.kind == "last_frame_inline"
             else "https://uploads.example.com/x.png"
         )
         text = text.replace(json.dumps(need.placeholder)[1:-1], value)

@@ -65,13 +65,14 @@ def shaped(shape: str, stills: dict[str, Path], **settings: Any) -> CompiledShot
 def doc_allows(shape: str, s: dict[str, Any]) -> bool:
     """From Google's guide: 16:9 or 9:16; lite makes 720p/1080p from text or a first frame;
     reference images only at 16:9 (Google refuses them at 9:16: discuss.ai.google.dev/t/111853);
-    no shot continues another (the Gemini API's extension is not used)."""
-    if s["aspect_ratio"] == "auto" or shape == "continues":
+    a shot continues another from its first frame, the parent's last (the Gemini API's
+    extension is not used)."""
+    if s["aspect_ratio"] == "auto":
         return False
     if shape.startswith("ref") and s["aspect_ratio"] != "16:9":
         return False
     if s["model"] == "lite":
-        return s["resolution"] != "4k" and shape in ("text", "first")
+        return s["resolution"] != "4k" and shape in ("text", "first", "continues")
     return True
 
 
@@ -94,8 +95,8 @@ def test_check_agrees_with_the_documents_and_bodies_validate(stills: dict[str, P
         body, needs = p.shot_body(shot)
         assert schema_errors("gemini.generate", fill(body, needs)) == [], (shape, settings)
         assert "seed" not in str(body)
-    # fast/quality: 5 shapes at 16:9, 3 at 9:16 (no references); lite: text, first
-    assert n_ok == (5 + 3) * 3 * 2 * 2 + 2 * 2 * 2 * 2
+    # fast/quality: 6 shapes at 16:9, 4 at 9:16 (no references); lite: text, first, continues
+    assert n_ok == (6 + 4) * 3 * 2 * 2 + 3 * 2 * 2 * 2
 
 
 def test_bodies_carry_images_inline_and_the_model_in_the_path(stills: dict[str, Path]) -> None:
@@ -164,8 +165,7 @@ def test_problem_messages_locate_what_a_model_cannot_take(stills: dict[str, Path
     )
     assert p.check(both) == []
     assert not p.sends_url(both.shot.first)  # type: ignore[arg-type]
-    (cont,) = [x for x in p.check(compiled("b", index=1, continues="a")) if x.severity is Severity.ERROR]
-    assert cont.path == "shots[1].continues"
+    assert p.check(compiled("b", index=1, continues="a")) == []  # its first frame goes inline
 
 
 def test_costs_are_dollars_a_second_from_googles_table() -> None:

@@ -127,7 +127,7 @@ def test_problem_messages(png: Path) -> None:
     assert "providers that can: aivideoapi, kie, veo3o1" in auto.message
     (cont,) = p.check(compiled("b", index=1, continues="a"))
     assert cont.path == "shots[1].continues" and "cannot continue" in cont.message
-    assert "providers that can: aivideoapi, kie, veo3o1" in cont.message
+    assert "providers that can: aivideoapi, gemini, kie, veo3o1" in cont.message
     (local,) = p.check(compiled("c", index=3, first=local_asset(png, "images.still")))
     assert local.path == "shots[3].frames.first"
     assert "local file" in local.message and "providers that can: gemini, veo3o1" in local.message

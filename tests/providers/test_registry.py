@@ -465,7 +465,9 @@ def test_a_broken_plugin_is_an_error_where_it_is_the_provider(site: Path, tmp_pa
     quits = _run("plan", str(_board(tmp_path, "storyboard: 1\nshots:\n  - {id: a, prompt: x}\n", "q.yaml")))
     assert quits.exit_code == 0  # the preview: the plugin is not asked
     quits = _run("plan", str(tmp_path / "q.yaml"), "-p", "fakeplug_quitter")
-    assert quits.exit_code == 70 and "cut short by a call to exit(0)" in quits.stderr
+    assert quits.exit_code == 1, quits.output  # never a silent 0: its failure, named
+    assert "provider plugin 'fakeplug_quitter'" in quits.stderr
+    assert "failed in its shot_body() for shot 'a'" in quits.stderr and "SystemExit: 0" in quits.stderr
     # a file refused already is still refused with its problems, the plugin's exit aside
     bad = _run("validate", str(_board(tmp_path, BAD_VEO3O1, "v.yaml")), "-p", "fakeplug_quitter")
     assert bad.exit_code == 2 and "shots[1].duration: unknown key" in bad.stderr
@@ -534,3 +536,60 @@ def test_plugins_load_only_when_named_or_listed(site: Path, tmp_path: Path) -> N
     # a message that names the providers that can asks each of them
     result = _run("validate", str(_board(tmp_path, BAD_VEO3O1)))
     assert result.exit_code == 2 and "fakeplug_lazy" in sys.modules
+
+
+BUGGY = """
+from storyboard.providers.hosted import HostedProvider
+class P(HostedProvider):
+    name = "fakeplug_buggy"
+    env = "BUGGY"
+    needs_key = False
+    def shot_body(self, shot):
+        return {"frames": shot.shot.settings.__dict__["no such setting"]}, ()
+    def submit(self, request):
+        return {}
+    def poll(self, tasks):
+        return {}
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "failed"),
+    [
+        (
+            "buggy",
+            "failed in its shot_body() for shot 'a' while the plan was made: KeyError: 'no such setting'",
+        ),
+        ("check", "failed in its check() for shot 'a' while the plan was made: SystemExit: 0"),
+    ],
+)
+def test_a_plugin_that_raises_at_plan_time_is_named_with_what_failed(
+    site: Path, tmp_path: Path, kind: str, failed: str
+) -> None:
+    """The provider in use raises while the plan is made (building a shot's request, checking
+    a shot): one error naming the plugin, its package, the hook and the shot, exit 1, no
+    traceback, nothing written. For the rest it is a warning: another provider's plan works."""
+    if kind == "buggy":
+        name = "fakeplug_buggy"
+        _install(site, name, {name: f"{name}:P"}, BUGGY)
+    else:
+        name = _broken(site, kind)
+    board = _board(tmp_path, f"storyboard: 1\nprovider: {name}\nshots:\n  - {{id: a, prompt: a tower}}\n")
+    said = f"provider plugin {name!r} ({name}:P, from the {_dist(name)} package) {failed}"
+    hint = f"reinstall or fix the {_dist(name)} package, or choose another provider with -p"
+    for args in (("plan", str(board)), ("plan", str(board), "--json"), ("render", str(board), "--yes")):
+        result = _run(*args)
+        assert result.exit_code == 1, (args, result.output)
+        if "--json" in args:
+            (error,) = json.loads(result.stdout)["errors"]
+            assert error["message"] == said and error["hint"] == hint, error
+        else:
+            assert f"error: {said}\n  hint: {hint}" in result.stderr
+        assert "Traceback" not in result.output and "internal error" not in result.output
+        registry.reset()
+    assert not (tmp_path / ".storyboard").exists()
+    other = _run("plan", str(_board(tmp_path, BAD_VEO3O1.replace("duration: 99\n", ""), "other.yaml")))
+    assert other.exit_code == 2 and CAN_QUALITY in other.stderr  # who can: asked of every provider
+    if kind == "check":  # asked what it can do, it fails: left out, said once
+        (warning,) = _warnings(other.stderr, name)
+        assert WORDS[kind] in warning

@@ -8,7 +8,9 @@ what is sent, what is paid, what is fetched with the key, and what a failed job 
 - a dropped answer, then `adopt FILE SHOT <operation name>`: resumed, nothing sent again;
 - a failed job is not resubmitted on its own (Google does not say it refunds one): the plan
   prices the --force that makes it again;
-- the key is in no output and no file, in any encoding.
+- the key is in no output and no file, in any encoding;
+- a shot that continues another starts on the parent clip's last frame, sent inline (the
+  server compares its pixels with the clip it handed out).
 """
 
 from __future__ import annotations
@@ -200,3 +202,65 @@ def test_a_failed_job_is_not_paid_for_twice_on_its_own(
         forced = run("render", str(board), "--yes", "--quiet", "--force", which)
         assert forced.exit_code == 1  # `bad` is still failed, and says how to make it again
         assert len(srv.accepted) == asked + 1
+
+
+def two_colours(path: Path, first: str, last: str) -> Path:
+    """An 8 s clip that is `first` for 4 s, then `last`: its last frame is not its first."""
+    from storyboard.media.ffmpeg import run as ffmpeg
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    colours = [f"color=c={c}:s=64x36:r=10:d=4" for c in (first, last)]
+    args = ["-y", "-f", "lavfi", "-i", colours[0], "-f", "lavfi", "-i", colours[1]]
+    args += ["-f", "lavfi", "-i", "sine=f=440:sample_rate=48000:d=8"]
+    args += ["-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]", "-map", "[v]", "-map", "2:a"]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-t", "8"]
+    ffmpeg(
+        [*args, str(path)],
+        what="two_colours",
+    )
+    return path
+
+
+def test_a_shot_continuing_another_starts_on_its_last_frame_sent_inline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`continues` on gemini: the parent is made first; its clip's last frame (blue, not its
+    red first) is the child's `image`, inline; the loopback server compares the pixels with
+    the clip it handed out. Two submissions, and an unchanged render sends none."""
+    clips = {
+        "a harbour at dawn": two_colours(tmp_path / "clips" / "a.mp4", "red", "blue"),
+        "the boat leaves": two_colours(tmp_path / "clips" / "b.mp4", "lime", "yellow"),
+    }
+    folder = tmp_path / "film"
+    shots = [
+        {"id": "a", "prompt": "a harbour at dawn"},
+        {"id": "b", "prompt": "the boat leaves", "continues": "a"},
+    ]
+    board = write_board(folder, "gemini", shots)
+    run = Runs()
+    with start_server("gemini") as srv:
+        srv.clip_for = lambda task_id: clips[srv.tasks[task_id].body["prompt"]]
+        use(monkeypatch, srv)
+        planned = run("plan", str(board), "--json")
+        assert planned.exit_code == 0, planned.output
+        data = json.loads(planned.stdout)
+        child = data["requests"][1]
+        assert child["body"]["instances"][0]["image"] == {
+            "bytesBase64Encoded": "<last frame of a>",
+            "mimeType": "image/png",
+        }
+        assert child["needs"] == [
+            {"kind": "last_frame_inline", "source": "a", "placeholder": "<last frame of a>"}
+        ]
+        made = run("render", str(board), "--yes", "--quiet")
+        assert made.exit_code == 0, made.output
+        assert [urllib.parse.urlsplit(p.path).path for p in posts(srv)] == [FAST, FAST]
+        first, second = srv.accepted
+        assert first["body"]["instances"][0]["prompt"] == "a harbour at dawn"
+        parent = srv.tasks[first["task_id"]]
+        assert parent.info["last_frame_of"] is None  # a text shot: no image
+        assert srv.tasks[second["task_id"]].info["last_frame_of"] == first["task_id"]
+        before = len(srv.requests)
+        again = run("render", str(board), "--yes", "--quiet")
+        assert again.exit_code == 0, again.output
+        assert posts(srv, before) == []

@@ -39,6 +39,9 @@ Choices where the documents are silent:
   charges a failed or filtered job its pages do not say: this server takes the worst case and
   refunds nothing, so a client that resubmits on its own pays twice here.
 - The 429 fault is RESOURCE_EXHAUSTED with Retry-After; 500 INTERNAL; 503 UNAVAILABLE.
+- A first frame (`image`) is looked at: if its pixels are, roughly (16x9, a mean difference
+  under 8 of 255), the last frame of a clip this server handed out, the task's
+  info["last_frame_of"] is that clip's operation id (a shot continuing another sends it), else None.
 """
 
 from __future__ import annotations
@@ -47,7 +50,11 @@ import base64
 import binascii
 import os
 import string
+import subprocess
+from pathlib import Path
 from typing import Any, ClassVar
+
+import imageio_ffmpeg
 
 from tests.servers.base import (
     FORBIDDEN,
@@ -102,6 +109,8 @@ class GeminiServer(FakeProvider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.storage_url = ""  # where a download is redirected ("" : this server as localhost)
+        self.served: dict[str, Path] = {}  # operation id -> the clip downloaded for it
+        self._last_frames: dict[Path, bytes] = {}
 
     def routes(self) -> list[Route]:
         return [
@@ -219,6 +228,7 @@ class GeminiServer(FakeProvider):
             "images": sum(1 for i in images if i is not None),
             "last": "lastFrame" in instance,
             "references": len(instance.get("referenceImages", [])),
+            "last_frame_of": self._last_frame_of(instance["image"]) if "image" in instance else None,
         }
         with self.lock:
             ok, _ = self.balance_for(cost)
@@ -242,6 +252,32 @@ class GeminiServer(FakeProvider):
         kind = sniff_image(data)
         if kind is None or f"image/{kind}" != image["mimeType"]:
             raise _invalid(f"Unable to process input image: not a {image['mimeType']} image.")
+
+    def _last_frame_of(self, image: dict[str, Any]) -> str | None:
+        """The operation whose clip ends on this picture (roughly: compared at 16x9), or None."""
+        try:
+            mine = _pixels(["-i", "pipe:0"], base64.b64decode(image["bytesBase64Encoded"]))
+        except subprocess.CalledProcessError:
+            return None  # not a picture ffmpeg reads: the last frame of nothing
+        with self.lock:
+            served = list(self.served.items())
+        for op, clip in served:
+            if clip not in self._last_frames:  # the frames of its last half second: the final one kept
+                frames = _pixels(["-sseof", "-0.5", "-i", str(clip)], None, every=True)
+                self._last_frames[clip] = frames[-len(mine) :]
+            theirs = self._last_frames[clip]
+            if len(theirs) == len(mine) and sum(
+                abs(a - b) for a, b in zip(mine, theirs, strict=True)
+            ) < 8 * len(mine):
+                return op
+        return None
+
+    def download(self, req: Incoming, name: str) -> Reply:
+        reply = super().download(req, name)
+        if reply.status == 200:
+            with self.lock:
+                self.served[name] = self.clip_for(name) if self.clip_for else self.clip  # type: ignore[assignment]
+        return reply
 
     # -- operations -------------------------------------------------------------------------
     def get_operation(self, req: Incoming, model: str, op: str) -> Reply:
@@ -283,3 +319,13 @@ class GeminiServer(FakeProvider):
             return self.not_found(req.path)
         storage = self.storage_url or self.base_url.replace("127.0.0.1", "localhost")
         return Reply(302, b"", headers={"Location": f"{storage}/files/{file}.mp4"}, content_type="text/plain")
+
+
+def _pixels(source: list[str], data: bytes | None, *, every: bool = False) -> bytes:
+    """RGB bytes of a picture (or of every frame of a clip's tail, with `every`) at 16x9,
+    decoded by ffmpeg itself."""
+    args = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", *source, "-map", "0:v:0", "-vf", "scale=16:9"]
+    args += [] if every else ["-frames:v", "1"]
+    args += ["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    done = subprocess.run(args, input=data, capture_output=True, check=True, timeout=60)
+    return done.stdout

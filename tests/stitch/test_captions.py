@@ -10,6 +10,7 @@ from PIL import Image
 from storyboard.media.ffmpeg import ffmpeg_exe
 from storyboard.stitch.captions import render_caption, srt_text
 from storyboard.stitch.spec import CutSpec
+from tests.fonts import CJK_TEXT
 from tests.stitch.conftest import clip
 
 
@@ -97,3 +98,46 @@ def test_a_caption_is_one_cue_whatever_it_holds(tmp_path: Path) -> None:
         ("0:00:00.00", "0:00:08.00", "Hello\n2\n00:00:00,000 --> 00:00:20,000\nInjected"),
         ("0:00:08.00", "0:00:16.00", "Second\n3\n-->"),
     ]
+
+
+MARKUP = [
+    "<i>whispered</i>",
+    "{\\an8}on top",
+    "<font color=red>red</font> and <x>y</x>",
+    "a {note} in braces",
+    "<b>{\\i1}both{\\i0}</b>",
+]
+
+
+def test_markup_in_a_caption_is_written_as_text(tmp_path: Path, shipped_fonts: Path) -> None:
+    """Tags and ASS override blocks in a caption's text are shown as written, not applied: read
+    back by ffmpeg's own SubRip decoder (what ffmpeg and mpv play the .srt with), every cue's
+    text holds no ASS block and no tag it applied, and reads as the caption (with the word
+    joiners and fullwidth braces it was written with); libass, drawing the cue, draws it
+    where a caption goes, at the bottom, however `{\\an8}` asks."""
+    s = cut(*(clip(str(n), Path(f"{n}.mp4"), (0, 2), caption=text) for n, text in enumerate(MARKUP)))
+    srt = tmp_path / "film.srt"
+    srt.write_text(srt_text(s), encoding="utf-8")
+    ass = tmp_path / "film.ass"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(srt), str(ass)], check=True)
+    events = [
+        line.split(",", 9)[9]
+        for line in ass.read_text(encoding="utf-8").splitlines()
+        if line.startswith("Dialogue:")
+    ]
+    assert len(events) == len(MARKUP)
+    for text, event in zip(MARKUP, events, strict=True):
+        assert "{" not in event and "}" not in event, event  # no block a renderer would apply or hide
+        shown = event.replace("\u2060", "").replace("\uff5b", "{").replace("\uff5d", "}")
+        assert shown == text
+    one = tmp_path / "one.srt"
+    one.write_text(
+        srt_text(cut(clip("a", Path("a.mp4"), (0, 2), caption="{\\an8}" + CJK_TEXT))), encoding="utf-8"
+    )
+    args = [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=c=black:s=320x180:d=1"]
+    args += ["-vf", f"subtitles={one}:fontsdir={shipped_fonts.parent}", "-frames:v", "1"]
+    drawn = subprocess.run(
+        [*args, "-f", "rawvideo", "-pix_fmt", "gray", "-"], check=True, capture_output=True
+    ).stdout
+    lit = [y for y in range(180) if max(drawn[y * 320 : (y + 1) * 320]) > 128]
+    assert lit and min(lit) > 90  # drawn, in the lower half
