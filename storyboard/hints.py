@@ -7,11 +7,18 @@ import difflib
 from collections.abc import Iterable
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    """A hint naming the closest choice, or None when nothing is close."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice closest to `word` (or the same but for case), or None when nothing is close."""
+    names = list(choices)
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     if not close:
-        lowered = {c.lower(): c for c in choices}
+        lowered = {c.lower(): c for c in names}
         if word.lower() in lowered:
             close = [lowered[word.lower()]]
-    return f"did you mean {close[0]!r}?" if close else None
+    return close[0] if close else None
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A hint naming the closest choice, or None when nothing is close."""
+    close = closest(word, choices)
+    return f"did you mean {close!r}?" if close else None

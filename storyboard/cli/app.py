@@ -1,10 +1,13 @@
 """The command group: how our errors become messages and exit codes, the options every command
 shares (-q, -v, --json), help with examples, shell completion, and signals.
 
-What a command prints goes through say/note/detail/warn, so -q and -v mean the same everywhere:
--q keeps errors and warnings only, -v adds details (and a traceback for a bug of ours). With
---json, stdout carries one JSON document and errors are JSON objects there too (same exit
-codes): commands print their data with emit_json, and every error is turned into JSON here.
+What a command prints goes through show/say/note/detail/warn, so -q and -v mean the same
+everywhere: a command's data (a table, a listing, JSON) is always printed, on stdout; -q drops
+the summaries, closing lines, progress and hints around it; -v adds detail, on stdout when it
+is more of the command's data (the prompts, the requests), on stderr when it is a diagnostic
+(and a traceback for a bug of ours). With --json, stdout carries one JSON document and errors
+are JSON objects there too (same exit codes): commands print their data with emit_json, and
+every error is turned into JSON here.
 Examples, exit codes and the environment shown in --help are in helptext.py.
 """
 
@@ -81,8 +84,16 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
 
+def show(text: str) -> None:
+    """The command's data (a table's row, a listing), on stdout: -q too, so `-q status` is the
+    table alone; not with --json (JSON is the data)."""
+    if not json_mode():
+        click.echo(printable(text))
+
+
 def say(text: str) -> None:
-    """The command's result, on stdout; not under -q, nor with --json (JSON is the result)."""
+    """The command's result in a sentence (a summary, a closing line), on stdout; not under -q,
+    nor with --json."""
     if not quiet() and not json_mode():
         click.echo(printable(text))
 
@@ -93,8 +104,15 @@ def note(text: str) -> None:
         click.echo(printable(text), err=True)
 
 
+def show_detail(text: str) -> None:
+    """More of the command's data (the prompts, the requests), on stdout, so `-v > file` keeps
+    it: only with -v, never with --json."""
+    if verbose() and not json_mode():
+        click.echo(printable(text))
+
+
 def detail(text: str) -> None:
-    """More than most want to read, on stderr: only with -v."""
+    """A diagnostic most do not want to read (why a cut was not faster), on stderr: only with -v."""
     if verbose():
         click.echo(printable(text), err=True)
 
@@ -315,7 +333,7 @@ def verbosity_options(f: Callable[..., Any]) -> Callable[..., Any]:
         is_flag=True,
         expose_value=False,
         callback=_set_verbosity,
-        help="Say more: details, and a traceback if storyboard itself fails.",
+        help="Say more: details (on stdout where they are data), and a traceback if storyboard fails.",
     )(f)
     return click.option(
         "-q",
@@ -323,7 +341,7 @@ def verbosity_options(f: Callable[..., Any]) -> Callable[..., Any]:
         is_flag=True,
         expose_value=False,
         callback=_set_verbosity,
-        help="Errors and warnings only: no progress, no summary.",
+        help="Only the data (tables, JSON), errors and warnings: no progress, summaries or hints.",
     )(f)
 
 

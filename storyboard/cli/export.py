@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from storyboard import pipeline
-from storyboard.cli.app import _provider_option, cli, emit_json, json_option, say, verbosity_options
+from storyboard.cli.app import _provider_option, cli, emit_json, json_option, say, show, verbosity_options
 from storyboard.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -188,11 +188,11 @@ def _print_diff(d: Diff, storyboard: Path) -> None:
             cost = "its clip serves"
         else:
             cost = ""
-        say(f"  {s.change.symbol} {s.id.ljust(width)}  {what}" + (f"  ({cost})" if cost else ""))
+        show(f"  {s.change.symbol} {s.id.ljust(width)}  {what}" + (f"  ({cost})" if cost else ""))
         for note in s.notes:
-            say(f"    {' ' * width}  note: {note}")
+            show(f"    {' ' * width}  note: {note}")
     if d.film:
-        say(f"  the film: {', '.join(d.film)}")
+        show(f"  the film: {', '.join(d.film)}")
     if not d.changed:
         say("  nothing changed")
     counts = {c: d.count(c) for c in Change}

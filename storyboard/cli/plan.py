@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,13 @@ from storyboard.cli.app import (
     _provider_option,
     cli,
     complete_shots,
-    detail,
     emit_json,
     json_option,
     plural,
     problem_json,
     say,
+    show,
+    show_detail,
     verbose,
     verbosity_options,
     warn,
@@ -170,7 +172,9 @@ _TOTALS = (
 )
 
 
-def print_plan(decisions: Decisions) -> None:
+def print_plan(decisions: Decisions, row: Callable[[str], None] = show) -> None:
+    """The plan as a table between its title and its totals. `row` prints a shot's line: the
+    plan's data (`plan -q` keeps it), or, for render, a preamble that -q drops (say)."""
     plan = decisions.plan
     data = plan_data(decisions)
     for w in plan_warnings(plan):
@@ -199,7 +203,7 @@ def print_plan(decisions: Decisions) -> None:
             note = f"  ({d.reason})"
         note += _take_note(d, several)
         kind = d.shot.compiled.shot.kind
-        say(f"  {d.action.symbol} {d.shot_id.ljust(width)}  {plan.provider.name:<10} {kind:<9}  {cost}{note}")
+        row(f"  {d.action.symbol} {d.shot_id.ljust(width)}  {plan.provider.name:<10} {kind:<9}  {cost}{note}".rstrip())
     counts = decisions.counts()
     parts = [f"{counts[a]} {words}" for a, words in _TOTALS[:3]]
     parts += [f"{counts[a]} {words}" for a, words in _TOTALS[3:] if counts[a]]
@@ -215,8 +219,8 @@ def print_plan(decisions: Decisions) -> None:
     if verbose():  # -v: what would be sent, as `plan --json` has it (no key in it: none is sent here)
         for req in data["requests"]:
             body = req.get("body", req.get("multipart"))
-            detail(f"  {req['method']} {req['url']}  [{', '.join(req['shots'])}]")
-            detail("    " + json.dumps(body, ensure_ascii=False, sort_keys=True))
+            show_detail(f"  {req['method']} {req['url']}  [{', '.join(req['shots'])}]")
+            show_detail("    " + json.dumps(body, ensure_ascii=False, sort_keys=True))
     default = type_of_provider(plan.provider.name).default_base_url
     if default and plan.provider.base_url != default.rstrip("/"):
         say(f"Requests go to {plan.provider.base_url} (not {default}).")

@@ -314,7 +314,7 @@ def render(
     decisions = pipeline.decide(p, force)  # the decision shown is the decision followed
     _refuse_if_locked(sb)  # before asking for money that could not be spent
     Layout(sb.state_dir).check()  # nor for clips that would have nowhere to go
-    print_plan(decisions)
+    print_plan(decisions, say)  # the plan is data of `plan`; here it is what -q drops
     _confirm_spend(decisions, yes, budget)
     started = time.monotonic()
     # every clip already made: no bar for work that is not there (the plan said so above)

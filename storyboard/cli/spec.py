@@ -13,7 +13,6 @@ from storyboard.cli.app import (
     _provider_option,
     cli,
     complete_shots,
-    detail,
     emit_json,
     json_mode,
     json_option,
@@ -21,6 +20,7 @@ from storyboard.cli.app import (
     plural,
     problem_json,
     say,
+    show_detail,
     verbosity_options,
     warn,
 )
@@ -87,14 +87,15 @@ def validate(files: tuple[Path, ...], provider: str | None, as_json: bool) -> No
 
 
 def _show_prompts(sb: pipeline.Storyboard) -> None:
-    """-v: each shot's prompt as the provider will get it (templates applied)."""
+    """-v: each shot's prompt as the provider will get it (templates applied): the command's
+    data, on stdout."""
     from storyboard.prompts.templating import render_caption, render_prompt  # lazy: start-up
 
     for shot in sb.shots:
-        detail(f"  {shot.id}: {render_prompt(sb, shot)}")
+        show_detail(f"  {shot.id}: {render_prompt(sb, shot)}")
         caption = render_caption(sb, shot)
         if caption:
-            detail(f"  {' ' * len(shot.id)}  caption: {caption}")
+            show_detail(f"  {' ' * len(shot.id)}  caption: {caption}")
 
 
 # init -----------------------------------------------------------------------------------------
@@ -111,7 +112,7 @@ def init(directory: Path) -> None:
 
     path = init_project(directory)
     for rel in sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()):
-        detail(f"  wrote {directory / rel}")
+        show_detail(f"  wrote {directory / rel}")  # as `cp -v`: on stdout
     say(f"created {path!s}, with its images, music, the format's schema (for editors) and a .gitignore")
     from storyboard.providers import example_hosted  # lazy: start-up
 

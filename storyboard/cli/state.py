@@ -22,6 +22,8 @@ from storyboard.cli.app import (
     note,
     plural,
     say,
+    show,
+    show_detail,
     verbosity_options,
 )
 from storyboard.plan.decide import Decisions, Why
@@ -84,6 +86,17 @@ def status_data(decisions: Decisions) -> dict[str, Any]:
     }
 
 
+def _more(shot: dict[str, Any]) -> str:
+    """-v: what `status --json` adds to a row: what render would do, its request's attempts, and
+    the fingerprint that names its clip."""
+    words = [f"render: {shot['action']}"]
+    if shot["attempts"]:  # requests sent for this clip (a clip made before has no record)
+        words.append(plural(shot["attempts"], "attempt"))
+    if shot["adopted"]:
+        words.append("adopted")
+    return "; ".join([*words, f"fingerprint {shot['fingerprint'][:16]}"])
+
+
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @_provider_option
@@ -110,7 +123,8 @@ def status(file: Path, provider: str | None, as_json: bool) -> None:
             line += f" {task.ljust(task_width)}"
         if s["reason"]:
             line += f" reason: {s['reason']}"
-        say(line.rstrip())
+        show(line.rstrip())
+        show_detail(f"  {' ' * width}  {_more(s)}")
     cost = decisions.cost()
     if cost.shots and not p.provider.free:
         say(f"A render now pays for {plural(cost.shots, 'shot')}: {cost.text(p.provider.name)}.")

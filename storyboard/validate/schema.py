@@ -22,7 +22,7 @@ from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
 from storyboard.errors import Problem, format_path
-from storyboard.hints import did_you_mean
+from storyboard.hints import closest, did_you_mean
 from storyboard.load.document import Document, PathKey
 from storyboard.resources import schema_file
 
@@ -51,11 +51,46 @@ def validator() -> Draft202012Validator:
 
 
 def check(doc: Document) -> list[Problem]:
-    """Every schema problem in `doc`, each at the line and column of what is wrong."""
+    """Every schema problem in `doc`, each at the line and column of what is wrong; a key
+    mistyped (`promt:`) is one problem, at the typo, not also the required key it misses."""
+    errors = [_leaf(e) for e in validator().iter_errors(doc.data)]
+    typos = _typos(errors)
     problems: list[Problem] = []
-    for error in validator().iter_errors(doc.data):
-        problems.extend(_problems(doc, error))
+    for error in errors:
+        if error.validator == "required" and (tuple(error.absolute_path), _missing_name(error)) in typos:
+            continue  # told at the unknown key that stands for it
+        problems.extend(_problems(doc, error, typos))
     return problems
+
+
+Typos = dict[tuple[PathKey, str], str]  # (a mapping's path, the required key missing) -> the typo
+
+
+def _typos(errors: Sequence[SchemaError]) -> Typos:
+    """The unknown keys whose closest allowed name is a required key missing from the same
+    mapping: one cause, the typo, for the two errors jsonschema reports."""
+    unknown: dict[PathKey, list[str]] = {}
+    for e in errors:
+        if e.validator == "additionalProperties" and isinstance(e.instance, dict):
+            allowed = e.schema.get("properties", {}) if isinstance(e.schema, dict) else {}
+            unknown.setdefault(tuple(e.absolute_path), []).extend(
+                str(name) for name in e.instance if name not in allowed
+            )
+    found: Typos = {}
+    for e in errors:
+        if e.validator != "required":
+            continue
+        path, missing = tuple(e.absolute_path), _missing_name(e)
+        allowed = e.schema.get("properties", {}) if isinstance(e.schema, dict) else {}
+        typo = next((n for n in unknown.get(path, []) if closest(n, allowed) == missing), None)
+        if typo is not None:
+            found[(path, missing)] = typo
+    return found
+
+
+def _leaf(error: SchemaError) -> SchemaError:
+    """For oneOf/anyOf, the branch's error the user meant (see _pick); else the error."""
+    return _pick(error) if error.validator in ("oneOf", "anyOf") else error
 
 
 def describe(value: Any) -> str:
@@ -171,11 +206,11 @@ def _same_kind(a: Any, b: Any) -> bool:
     return kind(a) == kind(b)
 
 
-def _problems(doc: Document, error: SchemaError) -> list[Problem]:
+def _problems(doc: Document, error: SchemaError, typos: Typos | None = None) -> list[Problem]:
     if error.validator in ("oneOf", "anyOf"):
         chosen = _pick(error)
         if chosen is not error:
-            return _problems(doc, chosen)
+            return _problems(doc, chosen, typos)
     path: PathKey = tuple(error.absolute_path)
     where = format_path(path)
     kind = str(error.validator)
@@ -187,9 +222,17 @@ def _problems(doc: Document, error: SchemaError) -> list[Problem]:
 
     if kind == "additionalProperties" and isinstance(value, dict):
         allowed = list(schema.get("properties", {}))
+        meant = {typo: missing for (p, missing), typo in (typos or {}).items() if p == path}
         out = []
         for name in value:
             if name in allowed:
+                continue
+            if name in meant:  # the required key it stands for is not told apart
+                message = f"unknown key {_short(name)!r}{_in_shot(doc, path)}"
+                hint = (
+                    f"did you mean {meant[name]!r}? It is required here: rename the key, keeping its value"
+                )
+                out.append(at(message, hint=hint, key=True, p=(*path, name)))
                 continue
             hint = _misplaced(doc, path, name) or did_you_mean(name, allowed)
             message = f"unknown key {_short(name)!r}"
@@ -281,6 +324,16 @@ def _problems(doc: Document, error: SchemaError) -> list[Problem]:
         keys = ", ".join(schema.get("properties", {}))
         return [at(f"is empty: give at least one of: {keys}")]
     return [at(f"{error.message}")]  # pragma: no cover - a keyword the schema does not use
+
+
+def _in_shot(doc: Document, path: PathKey) -> str:
+    """` in shot 'a'` for a mapping of a shot (with an id), else nothing."""
+    if len(path) < 2 or path[0] != "shots" or not isinstance(path[1], int):
+        return ""
+    shots = doc.data.get("shots") if isinstance(doc.data, dict) else None
+    shot = shots[path[1]] if isinstance(shots, list) and path[1] < len(shots) else None
+    sid = shot.get("id") if isinstance(shot, dict) else None
+    return f" in shot {sid!r}" if isinstance(sid, str) else ""
 
 
 def _validator_value(error: SchemaError) -> Any:

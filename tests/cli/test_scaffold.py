@@ -138,9 +138,11 @@ def test_plan_v_shows_what_would_be_sent(tmp_path: Path) -> None:
     path = init_project(tmp_path / "film")
     result = _run(["plan", str(path), "-p", "aivideoapi", "-v"])
     assert result.exit_code == 0, result.output
-    sent = [line for line in result.stderr.splitlines() if line.startswith("  POST https://")]
-    assert len(sent) == 3 and sent[0].endswith("[opening]"), result.stderr
-    assert '"image_urls": ["https://example.com/my-first-film/sunrise.png"]' in result.stderr
+    # what would be sent is the plan's data: on stdout (`plan -v > requests.txt` keeps it)
+    sent = [line for line in result.stdout.splitlines() if line.startswith("  POST https://")]
+    assert len(sent) == 3 and sent[0].endswith("[opening]"), result.stdout
+    assert '"image_urls": ["https://example.com/my-first-film/sunrise.png"]' in result.stdout
+    assert "POST" not in result.stderr
     assert "POST" not in _run(["plan", str(path), "-p", "aivideoapi"]).output  # only with -v
 
 
@@ -168,7 +170,7 @@ def test_init_is_quiet_with_q_and_lists_its_files_with_v(tmp_path: Path) -> None
     result = _run(["init", "-q", str(tmp_path / "a")])
     assert result.exit_code == 0 and result.output == ""
     result = _run(["init", "-v", str(tmp_path / "b")])
-    assert f"  wrote {tmp_path / 'b' / 'images' / 'hero.png'}" in result.stderr
+    assert f"  wrote {tmp_path / 'b' / 'images' / 'hero.png'}" in result.stdout  # as `cp -v`
 
 
 def test_editing_a_frames_shots_prompt_changes_its_clip(

@@ -185,6 +185,44 @@ def test_every_error_of_the_file_is_reported() -> None:
     ]
 
 
+RENAME = "It is required here: rename the key, keeping its value"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # a shot's key
+            "storyboard: 1\nshots:\n  - id: a\n    promt: x\n",
+            [f"4:5 shots[0].promt: unknown key 'promt' in shot 'a' (did you mean 'prompt'? {RENAME})"],
+        ),
+        (  # only the case differs; a shot without its id is named by its place
+            "storyboard: 1\nshots:\n  - Id: a\n    Prompt: x\n",
+            [
+                f"3:5 shots[0].Id: unknown key 'Id' (did you mean 'id'? {RENAME})",
+                f"4:5 shots[0].Prompt: unknown key 'Prompt' (did you mean 'prompt'? {RENAME})",
+            ],
+        ),
+        (  # the top level's required keys: the same rule
+            "storybord: 1\nshot:\n  - id: a\n    prompt: x\n",
+            [
+                f"1:1 storybord: unknown key 'storybord' (did you mean 'storyboard'? {RENAME})",
+                f"2:1 shot: unknown key 'shot' (did you mean 'shots'? {RENAME})",
+            ],
+        ),
+    ],
+)
+def test_a_mistyped_required_key_is_one_problem_at_the_typo(text: str, expected: list[str]) -> None:
+    assert check(text) == expected
+
+
+def test_an_unknown_key_unlike_the_missing_one_leaves_two_problems() -> None:
+    got = check("storyboard: 1\nshots:\n  - id: a\n    description: x\n")
+    assert [line.split(" (")[0] for line in got] == [
+        "3:5 shots[0]: missing the required key 'prompt'",  # two causes: both are told
+        "4:5 shots[0].description: unknown key 'description'",
+    ]
+
+
 def test_bad_names_point_at_the_key() -> None:
     assert check("storyboard: 1\nimages:\n  my image: a.png\n" + VALID[14:]) == [
         "3:3 images.my image: 'my image' is not a valid name: a name is letters, digits, _ and "
