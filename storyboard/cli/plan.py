@@ -18,7 +18,6 @@ from storyboard import pipeline
 from storyboard.cli.app import (
     _provider_option,
     cli,
-    complete_shots,
     emit_json,
     json_option,
     plural,
@@ -30,6 +29,7 @@ from storyboard.cli.app import (
     verbosity_options,
     warn,
 )
+from storyboard.cli.complete import ShotKey
 from storyboard.errors import ConfigError, Problem, Severity
 from storyboard.money import Unit
 from storyboard.plan.compiler import Plan, plan_warnings
@@ -82,8 +82,8 @@ def _force_option(f: Any) -> Any:
     return click.option(
         "--force",
         multiple=True,
+        type=ShotKey(),
         metavar="SHOT",
-        shell_complete=complete_shots,
         help="Regenerate this shot even if made, and the shots continuing it (repeatable; "
         "SHOT@K: its take K).",
     )(f)
@@ -203,7 +203,8 @@ def print_plan(decisions: Decisions, row: Callable[[str], None] = show) -> None:
             note = f"  ({d.reason})"
         note += _take_note(d, several)
         kind = d.shot.compiled.shot.kind
-        row(f"  {d.action.symbol} {d.shot_id.ljust(width)}  {plan.provider.name:<10} {kind:<9}  {cost}{note}".rstrip())
+        shot = f"{d.action.symbol} {d.shot_id.ljust(width)}  {plan.provider.name:<10} {kind:<9}"
+        row(f"  {shot}  {cost}{note}".rstrip())
     counts = decisions.counts()
     parts = [f"{counts[a]} {words}" for a, words in _TOTALS[:3]]
     parts += [f"{counts[a]} {words}" for a, words in _TOTALS[3:] if counts[a]]

@@ -24,6 +24,7 @@ from storyboard.cli.app import (
     verbosity_options,
     warn,
 )
+from storyboard.cli.complete import TakeNumber
 from storyboard.errors import Severity, ValidationError
 from storyboard.plan.compiler import plan_warnings
 
@@ -132,7 +133,7 @@ def init(directory: Path) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.argument("shot", shell_complete=complete_shots)
-@click.argument("take", type=click.IntRange(1, 8))
+@click.argument("take", type=TakeNumber())
 @verbosity_options
 def select(file: Path, shot: str, take: int) -> None:
     """Pick which take of SHOT the cut uses: writes `select: TAKE` into the storyboard, in

@@ -138,7 +138,7 @@ EXPECTED: dict[str, list[tuple[str, str, str]]] = {
         ("11:11", "shots[2].trim", "1 items, but at least 2 are needed"),
     ],
     "unknown-key.yaml": [  # one cause, one problem: not also "missing the required key 'prompt'"
-        ("4:5", "shots[0].promt", "unknown key 'promt' in shot 'opening' (did you mean 'prompt'? It is required"),
+        ("4:5", "shots[0].promt", "unknown key 'promt' in shot 'opening' (did you mean 'prompt'? It is"),
     ],
     "unknown-names.yaml": [
         (
