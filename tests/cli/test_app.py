@@ -130,6 +130,61 @@ def test_every_command_takes_q_and_v() -> None:
     assert [n for n in cli.commands if not {"-q", "-v"} <= options_of(n)] == []
 
 
+@pytest.fixture
+def made(good: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`good`, rendered offline: a state to show."""
+    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")
+    assert invoke("render", good, "-q").exit_code == 0
+    return good
+
+
+def test_quiet_keeps_a_commands_table_and_drops_its_title_and_totals(made: Path) -> None:
+    rows = "  one  made\n  two  made\n"
+    for args in (("-q", "status", made), ("status", "-q", made), ("status", made)):
+        result = invoke(*args)
+        assert (result.exit_code, result.stdout, result.stderr) == (0, rows, ""), args
+    result = invoke("plan", made)
+    assert result.stdout.startswith("Plan for Two") and "Plan: 0 to generate" in result.stdout
+    result = invoke("-q", "plan", made, "--force", "two")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == "  = one  preview    text\n  ~ two  preview    text       free  (forced)\n"
+
+
+def test_quiet_keeps_json_whole(made: Path) -> None:
+    for command in ("status", "plan", "validate"):
+        loud, quiet = invoke(command, made, "--json"), invoke("-q", command, made, "--json")
+        assert quiet.exit_code == loud.exit_code == 0 and quiet.stderr == ""
+        plain = {k: v for k, v in json.loads(quiet.stdout).items() if k != "shots"}
+        assert plain == {k: v for k, v in json.loads(loud.stdout).items() if k != "shots"}, command
+        assert len(json.loads(quiet.stdout).get("shots", [])) in (0, 2)
+
+
+def test_quiet_drops_progress_summaries_and_next_steps(made: Path) -> None:
+    loud = invoke("render", made, "--force", "one")
+    assert loud.exit_code == 0 and "Plan for Two" in loud.stdout
+    assert (
+        "generating" in loud.stderr and "done in" in loud.stderr and "next: storyboard report" in loud.stderr
+    )
+    for args in (("render", made, "--force", "one"), ("stitch", made), ("report", made), ("unlock", made)):
+        result = invoke("-q", *args)
+        assert (result.exit_code, result.stdout, result.stderr) == (0, "", ""), args
+    assert "already uses take 1" in invoke("select", made, "one", "1").stdout
+    result = invoke("-q", "select", made, "one", "1")  # the sentence saying what it did: gone
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_verbose_data_goes_to_stdout_and_not_into_json(made: Path) -> None:
+    result = invoke("status", "-v", made)
+    assert result.exit_code == 0 and result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0] == "  one  made" and lines[1].split("fingerprint ")[0] == "       render: cached; "
+    fingerprint = json.loads(invoke("status", made, "--json").stdout)["shots"][0]["fingerprint"]
+    assert lines[1].endswith(fingerprint[:16])
+    for command in ("status", "plan", "validate"):
+        result = invoke(command, "-v", made, "--json")
+        assert result.exit_code == 0 and json.loads(result.stdout), command  # one JSON document still
+
+
 def test_verbose_shows_the_traceback_of_a_bug(good: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from storyboard import pipeline
 
