@@ -229,10 +229,10 @@ def _problems(doc: Document, error: SchemaError, typos: Typos | None = None) -> 
                 continue
             if name in meant:  # the required key it stands for is not told apart
                 message = f"unknown key {_short(name)!r}{_in_shot(doc, path)}"
-                hint = (
+                rename = (
                     f"did you mean {meant[name]!r}? It is required here: rename the key, keeping its value"
                 )
-                out.append(at(message, hint=hint, key=True, p=(*path, name)))
+                out.append(at(message, hint=rename, key=True, p=(*path, name)))
                 continue
             hint = _misplaced(doc, path, name) or did_you_mean(name, allowed)
             message = f"unknown key {_short(name)!r}"
