@@ -25,8 +25,8 @@ def takes_made(file: Path, provider: str | None = None) -> dict[str, list[tuple[
     """{shot id: [(take, its key, the cut's?)]} for every take whose clip is made (by `provider`,
     or the storyboard's own), in take order; {} when the file does not load."""
     try:
-        from storyboard import pipeline
-        from storyboard.plan.decide import Action
+        from storyboard import pipeline  # lazy: only when a Tab asks
+        from storyboard.plan.decide import Action  # lazy: only when a Tab asks
 
         plan = pipeline.make_plan(pipeline.load(file, provider), provider, takes=MAX_TAKES)
         decisions = pipeline.decide(plan)
