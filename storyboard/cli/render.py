@@ -10,7 +10,7 @@ import shlex
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -373,17 +373,17 @@ def _cut(
     plan: pipeline.Plan, clips: dict[str, Path], output: Path | None, quiet: bool, engine: str = "ffmpeg"
 ) -> StitchResult:
     target = pipeline.output_path(plan.storyboard, output)
-    with _progress(quiet) as bar:
-        tasks: list[TaskID] = []
+    with ExitStack() as drawn:
+        bars: list[tuple[Progress, TaskID]] = []
 
         def advance(done: float) -> None:
-            if bar is None:
-                return
-            if not tasks:  # the bar appears with the first work: an up-to-date film draws none
-                tasks.append(bar.add_task("stitching", total=1.0))
-            bar.update(tasks[0], completed=done)
+            if not bars:  # the bar appears with the first work: an up-to-date film draws nothing
+                bar = drawn.enter_context(_progress(False))
+                assert bar is not None  # _progress(False) draws
+                bars.append((bar, bar.add_task("stitching", total=1.0)))
+            bars[0][0].update(bars[0][1], completed=done)
 
-        result = pipeline.stitch(plan, clips, target, advance if bar else None, engine=engine)
+        result = pipeline.stitch(plan, clips, target, None if quiet else advance, engine=engine)
     for warning in result.warnings:
         warn(f"warning: {warning}")
     if result.up_to_date:

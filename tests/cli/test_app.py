@@ -165,6 +165,8 @@ def test_quiet_drops_progress_summaries_and_next_steps(made: Path) -> None:
     assert (
         "generating" in loud.stderr and "done in" in loud.stderr and "next: storyboard report" in loud.stderr
     )
+    up = invoke("stitch", made)  # nothing to do: no bar drawn, not even an empty line
+    assert (up.exit_code, up.stderr) == (0, "") and "is up to date" in up.stdout
     for args in (("render", made, "--force", "one"), ("stitch", made), ("report", made), ("unlock", made)):
         result = invoke("-q", *args)
         assert (result.exit_code, result.stdout, result.stderr) == (0, "", ""), args
