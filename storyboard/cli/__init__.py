@@ -1,12 +1,13 @@
 """The command line: the only place that prints and picks exit codes (see cli.app).
 
-One module per family of commands, each registering on the group: spec (validate, init),
-plan, render (render, stitch), state (status, unlock), serve (lsp, mcp).
+One module per family of commands, each registering on the group as it is imported: spec
+(validate, init, select), plan, render (render, stitch), state (status, adopt, unlock),
+export (report, diff), serve (lsp, mcp). The group imports a module only when one of its
+commands is asked for (cli.app.COMMANDS), so that --help and completion stay quick.
 """
 
 from __future__ import annotations
 
-from storyboard.cli import export, plan, render, serve, spec, state  # noqa: F401 - they register the commands
 from storyboard.cli.app import cli
 
 

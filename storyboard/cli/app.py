@@ -13,6 +13,7 @@ Examples, exit codes and the environment shown in --help are in helptext.py.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -226,10 +227,101 @@ class _Command(click.Command):
             formatter.write_text(", ".join(f"{code} {short_code(code)}" for code in EXIT_CODES))
 
 
+# Every command but `completion`, by the module of cli/ that defines it, with the line it shows
+# in `storyboard --help` and on Tab (the first sentence of its docstring: a test keeps the two
+# equal). A module is imported when its command runs or its own help or completion is asked
+# for, never for `storyboard --help` or a Tab on a command's name: start-up stays a tenth of a
+# second, and those load no command's machinery. A new command gets a line here.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": (
+        "spec",
+        "Check storyboards against the format; list every problem with its line and column.",
+    ),
+    "init": ("spec", "Start a new storyboard in DIRECTORY, with its own images and music."),
+    "select": (
+        "spec",
+        "Pick which take of SHOT the cut uses: writes `select: TAKE` into the storyboard, in place "
+        "(comments and layout kept).",
+    ),
+    "plan": ("plan", "Show every request a render would send and what it would cost."),
+    "render": ("render", "Generate the shots that are not made yet, then cut the film."),
+    "stitch": (
+        "render",
+        "Re-cut the film from clips already made (trims, transitions, captions, music); generates nothing.",
+    ),
+    "status": (
+        "state",
+        "Each shot's state: new, submitted (task id, age), made, failed (reason), or uncertain (its "
+        "request's answer was lost: adopt or --force it).",
+    ),
+    "adopt": (
+        "state",
+        "Attach TASK_ID, found on the provider's dashboard, to SHOT, whose request's answer was lost: "
+        "the next render downloads it instead of paying again.",
+    ),
+    "unlock": ("state", "Clear a stale lock left by a render that died."),
+    "report": (
+        "export",
+        "Write a contact sheet beside the film: one HTML page with the film, and every shot's first, "
+        "middle and last frames, prompt as sent, type, provider, cost, task and state, and clip.",
+    ),
+    "diff": (
+        "export",
+        "Compare the storyboard at a git revision (default HEAD) with the working copy: which shots "
+        "changed and how, which a render would regenerate, and what the change costs.",
+    ),
+    "lsp": (
+        "serve",
+        "A language server over stdio for editors: the validator's problems as you type, completion "
+        "of shot ids, images, characters, vars and providers, hover with each shot's prompt and "
+        "price, go to definition.",
+    ),
+    "mcp": (
+        "serve",
+        "A Model Context Protocol server over stdio for assistants: validate, plan, status, render "
+        "(only within an explicit budget), adopt and report, with the same JSON as --json.",
+    ),
+}
+
+
 class _Group(click.Group):
-    """Turn our errors into messages and exit codes; users never see a traceback."""
+    """Turn our errors into messages and exit codes; users never see a traceback. Commands
+    are loaded lazily (COMMANDS): listed from the table, imported when one is asked for."""
 
     command_class = _Command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            # the module registers its commands on this group as it is imported
+            importlib.import_module(f"storyboard.cli.{COMMANDS[cmd_name][0]}")
+        return self.commands.get(cmd_name)
+
+    def _summary(self, name: str, limit: int) -> str:
+        """A command's line in the listing, without importing it when it is not loaded yet."""
+        loaded = self.commands.get(name)
+        if loaded is not None:
+            return loaded.get_short_help_str(limit)
+        return click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit)  # click's own cut
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = [n for n in self.list_commands(ctx) if not (n in self.commands and self.commands[n].hidden)]
+        if names:
+            limit = formatter.width - 6 - max(len(n) for n in names)
+            with formatter.section("Commands"):
+                formatter.write_dl([(n, self._summary(n, limit)) for n in names])
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        # the commands' names and lines from the table; the group's own options as click does
+        names = [n for n in self.list_commands(ctx) if n.startswith(incomplete)]
+        found = [
+            CompletionItem(n, help=self._summary(n, 45))
+            for n in names
+            if not (n in self.commands and self.commands[n].hidden)
+        ]
+        return found + click.Command.shell_complete(self, ctx, incomplete)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         with _sigterm_as_interrupt():
@@ -255,11 +347,14 @@ class _Group(click.Group):
         return ctx
 
     def invoke(self, ctx: click.Context) -> Any:
-        from storyboard.providers import registry  # stdlib only: nothing is scanned until asked
+        try:  # a signal while the registry is imported (commands load late): the same exit
+            from storyboard.providers import registry  # stdlib only: nothing is scanned until asked
 
-        # a broken plugin is said as it is found, once, and the command goes on without it
-        with registry.reporting(lambda p: warn(p.format())):
-            return self._invoke(ctx)
+            # a broken plugin is said as it is found, once, and the command goes on without it
+            with registry.reporting(lambda p: warn(p.format())):
+                return self._invoke(ctx)
+        except KeyboardInterrupt as e:
+            _interrupted(e)
 
     def _invoke(self, ctx: click.Context) -> Any:
         try:

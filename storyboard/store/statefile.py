@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from storyboard.conforms import conforms
 from storyboard.errors import InputError
 from storyboard.resources import schema_file
 from storyboard.store.layout import Layout
@@ -92,15 +93,23 @@ def _upgrade(data: dict[str, Any]) -> None:
 
 
 @cache
-def _validator() -> Any:
-    from jsonschema import Draft202012Validator  # lazy: start-up
+def _schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(schema_file("state.schema.json").read_text("utf-8"))
+    return loaded
 
-    schema = json.loads(schema_file("state.schema.json").read_text("utf-8"))
-    return Draft202012Validator(schema)
+
+@cache
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator  # start-up: only for a damaged file
+
+    return Draft202012Validator(_schema())
 
 
 def _check(path: Path, data: dict[str, Any]) -> None:
-    """Every wrong field of the file, each named (the task, the field) with the fix."""
+    """Every wrong field of the file, each named (the task, the field) with the fix. A file
+    that conforms is told so without importing jsonschema (storyboard.conforms)."""
+    if conforms(data, _schema()):
+        return
     errors = sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     if not errors:
         return

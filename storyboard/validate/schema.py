@@ -15,16 +15,17 @@ import json
 import re
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError as SchemaError
-from jsonschema.exceptions import best_match
-
+from storyboard.conforms import conforms
 from storyboard.errors import Problem, format_path
 from storyboard.hints import closest, did_you_mean
 from storyboard.load.document import Document, PathKey
 from storyboard.resources import schema_file
+
+if TYPE_CHECKING:  # jsonschema is imported only for a file with problems (see check)
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError as SchemaError
 
 _TYPE_WORDS = {
     "string": "text",
@@ -47,12 +48,20 @@ def schema() -> dict[str, Any]:
 @cache
 def validator() -> Draft202012Validator:
     """One compiled validator per process: building it costs far more than using it."""
+    from jsonschema import Draft202012Validator  # start-up: only for a file with problems
+
     return Draft202012Validator(schema())
 
 
 def check(doc: Document) -> list[Problem]:
     """Every schema problem in `doc`, each at the line and column of what is wrong; a key
-    mistyped (`promt:`) is one problem, at the typo, not also the required key it misses."""
+    mistyped (`promt:`) is one problem, at the typo, not also the required key it misses.
+
+    A file that conforms is told so without jsonschema (conforms.py: importing it was a
+    sixth of validate's start-up); any other is checked by jsonschema, whose errors say
+    what and where."""
+    if conforms(doc.data, schema()):
+        return []
     errors = [_leaf(e) for e in validator().iter_errors(doc.data)]
     typos = _typos(errors)
     problems: list[Problem] = []
@@ -178,6 +187,8 @@ def _pick(error: SchemaError) -> SchemaError:
     meant = [e for e in error.context or [] if len(e.absolute_path) > depth or not _kind_mismatch(e)]
     if not meant:
         return error
+    from jsonschema.exceptions import best_match  # start-up: only for a file with problems
+
     chosen = best_match(meant)
     if chosen is None:  # pragma: no cover - best_match of a non-empty list
         return error

@@ -12,12 +12,13 @@ import sys
 import time
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
 from storyboard import providers
 from storyboard.cli import cli
-from storyboard.cli.app import EXAMPLES, EXIT_CODES, Terminated
+from storyboard.cli.app import COMMANDS, EXAMPLES, EXIT_CODES, Terminated
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = "storyboard: 1\ntitle: Two\nshots:\n  - id: one\n    prompt: A red door\n  - id: two\n    prompt: The sea\n"  # noqa: E501
@@ -117,8 +118,15 @@ def test_quiet_keeps_errors_only_and_verbose_shows_the_prompts(good: Path, bad: 
     assert result.exit_code == 2 and "-q and -v ask for opposite things" in result.output
 
 
+def commands() -> dict[str, click.Command]:
+    """Every command of the group, each loaded (the group loads a command's module lazily)."""
+    ctx = click.Context(cli)
+    found = {name: cli.get_command(ctx, name) for name in cli.list_commands(ctx)}
+    return {name: command for name, command in found.items() if command is not None}
+
+
 def options_of(name: str) -> set[str]:
-    return {o for p in cli.commands[name].params for o in getattr(p, "opts", [])}
+    return {o for p in commands()[name].params for o in getattr(p, "opts", [])}
 
 
 def test_q_and_v_on_the_commands_of_the_storyboard_file() -> None:
@@ -127,7 +135,7 @@ def test_q_and_v_on_the_commands_of_the_storyboard_file() -> None:
 
 
 def test_every_command_takes_q_and_v() -> None:
-    assert [n for n in cli.commands if not {"-q", "-v"} <= options_of(n)] == []
+    assert [n for n in commands() if not {"-q", "-v"} <= options_of(n)] == []
 
 
 @pytest.fixture
@@ -220,14 +228,14 @@ def test_help_lists_exit_codes_key_variables_and_completion() -> None:
     "name", ["validate", "init", "plan", "render", "stitch", "status", "unlock", "completion", "lsp", "mcp"]
 )
 def test_each_command_help_has_examples_and_exit_codes(name: str) -> None:
-    assert sorted(cli.commands) == sorted(EXAMPLES)  # a new command gets examples too
+    assert sorted(commands()) == sorted(EXAMPLES)  # a new command gets examples too
     text = invoke(name, "--help").output
     assert "Examples:" in text and ("eval" if name == "completion" else f"  storyboard {name}") in text
     assert "Exit codes:\n  0 done, 1 failed, 2 bad input, 3 locked, 70 bug, 130 Ctrl-C, 143 SIGTERM" in text
 
 
 def test_the_examples_in_help_name_real_options() -> None:
-    for name, command in cli.commands.items():
+    for name, command in commands().items():
         options = {o for p in command.params for o in getattr(p, "opts", [])}
         for line in invoke(name, "--help").output.split("Examples:")[-1].splitlines():
             for word in line.split():
@@ -261,6 +269,101 @@ def test_completion_prints_each_shells_script(shell: str) -> None:
     result = invoke("completion", shell)
     assert result.exit_code == 0 and "_STORYBOARD_COMPLETE" in result.output
     assert invoke("completion", "tcsh").exit_code == 2
+
+
+# start-up -----------------------------------------------------------------------------------
+# What --help and a Tab must not import: each command's machinery (and what it pulls in).
+HEAVY = (
+    "jsonschema",
+    "jinja2",
+    "httpx",
+    "moviepy",
+    "opentimelineio",
+    "PIL",
+    "numpy",
+    "rich",
+    "storyboard.plan.compiler",
+    "storyboard.pipeline",
+)
+
+
+def imported_by(args: list[str], tmp_path: Path, **env: str) -> set[str]:
+    """The modules a new process running `storyboard ARGS` has imported when it exits."""
+    out = tmp_path / "modules.json"
+    code = (
+        "import atexit, json, sys\n"
+        f"atexit.register(lambda: open({str(out)!r}, 'w').write(json.dumps(sorted(sys.modules))))\n"
+        f"sys.argv = ['storyboard', *{args!r}]\n"
+        "from storyboard.cli import main\n"
+        "main()\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        timeout=120,
+        check=False,
+    )
+    return set(json.loads(out.read_text()))
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
+
+
+def tab(words: str) -> dict[str, str]:
+    cword = len(words.split()) - (0 if words.endswith(" ") else 1)
+    return {"_STORYBOARD_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--help"], {}),
+        (["-h"], {}),
+        (["--version"], {}),
+        ([], tab("storyboard ")),
+        ([], tab("storyboard re")),
+        ([], tab("storyboard --")),
+        (["completion", "bash"], {}),
+    ],
+    ids=["--help", "-h", "--version", "tab", "tab re", "tab --", "completion bash"],
+)
+def test_help_and_completion_load_no_commands_machinery(
+    tmp_path: Path, args: list[str], env: dict[str, str]
+) -> None:
+    modules = imported_by(args, tmp_path, **env)
+    assert "storyboard.cli.app" in modules  # the CLI did run
+    assert heavy(modules) == []
+    # nor any command's own module: the listing and a Tab read cli.app.COMMANDS
+    assert sorted(m for m in modules if m.startswith("storyboard.cli.") and m[15:] in MODULES) == []
+
+
+MODULES = {module for module, _ in COMMANDS.values()}
+
+
+def test_the_table_of_commands_says_what_each_commands_own_help_says() -> None:
+    ctx = click.Context(cli)
+    for name, (module, line) in COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.callback is not None, name
+        assert command.callback.__module__ == f"storyboard.cli.{module}", name
+        for limit in (30, 45, 60, 80, 1000):  # the listing, a Tab, a wide terminal, all of it
+            assert command.get_short_help_str(limit) == cli._summary(name, limit)
+            assert click.Command(name, help=line).get_short_help_str(limit) == command.get_short_help_str(
+                limit
+            )
+    # every command a module registers is in the table (or it would be listed only once loaded)
+    assert set(cli.commands) - {"completion"} == set(COMMANDS)
+
+
+def test_help_lists_every_command_and_a_tab_offers_them_with_their_lines() -> None:
+    text = invoke("--help").output
+    for name in [*COMMANDS, "completion"]:
+        assert f"\n  {name} " in text, name
+    result = CliRunner().invoke(cli, [], env=tab("storyboard s"), prog_name="storyboard")
+    assert result.output.splitlines() == ["plain,select", "plain,status", "plain,stitch"]
 
 
 # signals ------------------------------------------------------------------------------------
