@@ -20,7 +20,6 @@ import re
 import signal
 import sys
 import threading
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
@@ -393,6 +392,8 @@ class _Group(click.Group):
                 raise
             text = f"internal error: {type(e).__name__}: {e!s}"
             if verbose():
+                import traceback  # lazy: start-up (only a bug's -v needs it)
+
                 warn("".join(traceback.format_exception(e)).rstrip())
             _fail(
                 70,

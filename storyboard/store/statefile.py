@@ -100,7 +100,7 @@ def _schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Any:
-    from jsonschema import Draft202012Validator  # start-up: only for a damaged file
+    from jsonschema import Draft202012Validator  # lazy: start-up (only a damaged file)
 
     return Draft202012Validator(_schema())
 

@@ -48,7 +48,7 @@ def schema() -> dict[str, Any]:
 @cache
 def validator() -> Draft202012Validator:
     """One compiled validator per process: building it costs far more than using it."""
-    from jsonschema import Draft202012Validator  # start-up: only for a file with problems
+    from jsonschema import Draft202012Validator  # lazy: start-up (only a file with problems)
 
     return Draft202012Validator(schema())
 
@@ -187,7 +187,7 @@ def _pick(error: SchemaError) -> SchemaError:
     meant = [e for e in error.context or [] if len(e.absolute_path) > depth or not _kind_mismatch(e)]
     if not meant:
         return error
-    from jsonschema.exceptions import best_match  # start-up: only for a file with problems
+    from jsonschema.exceptions import best_match  # lazy: start-up (only a file with problems)
 
     chosen = best_match(meant)
     if chosen is None:  # pragma: no cover - best_match of a non-empty list
