@@ -212,6 +212,19 @@ def _interrupted(e: KeyboardInterrupt, as_json: bool | None = None) -> NoReturn:
     _fail(code, error_json(RuntimeError(text)), text, as_json=as_json)
 
 
+def _interrupt_behind(e: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM that `e` stands for, if any: Python hands on one raised while a
+    class is made (a dataclass field's __set_name__, as a module loads) as a RuntimeError."""
+    seen: set[int] = set()
+    found: BaseException | None = e
+    while found is not None and id(found) not in seen:
+        if isinstance(found, KeyboardInterrupt):
+            return found
+        seen.add(id(found))
+        found = found.__cause__ or found.__context__
+    return None
+
+
 # the group --------------------------------------------------------------------------------
 class _Command(click.Command):
     """Every command's help ends with its examples and the exit codes."""
@@ -352,8 +365,13 @@ class _Group(click.Group):
             # a broken plugin is said as it is found, once, and the command goes on without it
             with registry.reporting(lambda p: warn(p.format())):
                 return self._invoke(ctx)
-        except KeyboardInterrupt as e:
-            _interrupted(e)
+        except (click.exceptions.Exit, click.Abort, click.ClickException):
+            raise
+        except BaseException as e:
+            interrupt = _interrupt_behind(e)
+            if interrupt is None:
+                raise
+            _interrupted(interrupt)
 
     def _invoke(self, ctx: click.Context) -> Any:
         try:
@@ -388,6 +406,9 @@ class _Group(click.Group):
             text = f"error: {e.strerror or e}{where}"
             _fail(1, error_json(RuntimeError(text[len("error: ") :]), e.filename), text)
         except Exception as e:  # a bug of ours: say so briefly; -v or STORYBOARD_DEBUG shows it all
+            interrupt = _interrupt_behind(e)
+            if interrupt is not None:  # not a bug: a signal came while a module was loading
+                _interrupted(interrupt)
             if os.environ.get("STORYBOARD_DEBUG"):
                 raise
             text = f"internal error: {type(e).__name__}: {e!s}"

@@ -418,6 +418,26 @@ def test_a_signal_while_templates_render(tmp_path: Path, sig: int, code: int, wo
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(("signal_as", "code"), [(Terminated, 143), (KeyboardInterrupt, 130)])
+def test_a_signal_while_a_module_loads_is_a_signal_not_a_bug(
+    good: Path, monkeypatch: pytest.MonkeyPatch, signal_as: type[KeyboardInterrupt], code: int
+) -> None:
+    """Python hands on a signal raised while a class is made (a dataclass's __set_name__, as
+    a command's module loads late) as a RuntimeError: it still ends as the signal does."""
+    from storyboard import pipeline
+
+    def loading(path: Path, provider: str | None = None) -> None:
+        try:
+            raise signal_as()
+        except KeyboardInterrupt as e:
+            raise RuntimeError("Error calling __set_name__ on 'Field' instance 'x' in 'Cost'") from e
+
+    monkeypatch.setattr(pipeline, "load", loading)
+    result = invoke("validate", good)
+    assert result.exit_code == code and "nothing is left half-written" in result.stderr
+    assert "internal error" not in result.stderr
+
+
 def test_sigterm_while_stitching_ends_like_ctrl_c(tmp_path: Path) -> None:
     board = tmp_path / "board.yaml"
     board.write_text(GOOD.replace("prompt: The sea", "prompt: The sea\n    transition: crossfade"))
