@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from storyboard.conforms import conforms
+from storyboard.load.document import load
 from storyboard.resources import schema_file
-from storyboard.spec.document import load
 
 ROOT = Path(__file__).resolve().parents[1]
 STORYBOARD = json.loads(schema_file().read_text(encoding="utf-8"))
