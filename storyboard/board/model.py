@@ -10,11 +10,13 @@ import copy
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storyboard.errors import Location
-from storyboard.load.document import Document, PathKey
 from storyboard.money import Price, parse_price
+
+if TYPE_CHECKING:  # the model is read where no YAML is (--help lists the providers, built on it)
+    from storyboard.load.document import Document, PathKey
 
 CLIP_SECONDS = 8.0  # every provider generates 8 s shots
 MAX_SHOTS = 21
@@ -394,6 +396,8 @@ def _sketch(doc: Document, paths: list[PathKey], depth: int | None) -> Partial |
             stubbed.add(i)
         if i in stubbed:
             shots[i] = {"id": f"shots[{i}]", "prompt": ""}
+    from storyboard.load.document import Document  # lazy: start-up (yaml, for a broken file)
+
     try:
         sb = from_document(Document(doc.path, doc.text, data, doc.value_marks, doc.key_marks))
     except Exception:  # a shape no schema problem named: check no templates rather than guess

@@ -26,7 +26,6 @@ ProviderError. A bare 404 is never a TaskNotFound: it says nothing about the tas
 
 from __future__ import annotations
 
-import email.utils
 import json as jsonlib
 import time
 from collections.abc import Mapping
@@ -74,6 +73,8 @@ def parse_retry_after(value: str | None) -> float | None:
     except ValueError:
         pass
     try:
+        import email.utils  # lazy: start-up (a Retry-After date is rare; email is 8 ms)
+
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None

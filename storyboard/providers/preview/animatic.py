@@ -23,16 +23,19 @@ import os
 import tempfile
 import uuid
 from collections.abc import Sequence
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from storyboard.errors import ConfigError, StitchError
-from storyboard.media.ffmpeg import run
-from storyboard.media.fonts import TextFont, choose_font
 
+# Drawing's own imports (ffmpeg, fonts, fractions) wait for a drawing: plan and validate read
+# only the scale and the renderer's version from here.
 if TYPE_CHECKING:
+    from fractions import Fraction
+
     from PIL import Image as PILImage
+
+    from storyboard.media.fonts import TextFont
 
 SCALE_ENV = "STORYBOARD_PREVIEW_SCALE"
 RENDERER = "preview/4"  # bump when the look changes, so cached previews are redrawn
@@ -86,6 +89,8 @@ def _font(size: int, text: str = "") -> TextFont:
     """A font that draws `text` (Chinese, Japanese, accented Latin...): the installed fonts
     fontconfig prefers for its script, else Pillow's embedded one (no system font is needed on
     a fresh machine). What no font has is left out, never drawn as a box (media.fonts)."""
+    from storyboard.media.fonts import choose_font  # lazy: start-up (drawing only)
+
     return choose_font(text).load(max(6, size))
 
 
@@ -427,6 +432,11 @@ def render_preview(
     `size` is the provider's frame size; `scale` (else STORYBOARD_PREVIEW_SCALE) shrinks it. `seed` (the
     shot index) picks the card colours and the chord. The file appears complete or not at all.
     """
+    # lazy: start-up (drawing only: plan and validate import this module for its scale)
+    from fractions import Fraction
+
+    from storyboard.media.ffmpeg import run  # lazy: start-up (as Fraction)
+
     out = Path(out)
     w, h = scaled_size(size, preview_scale() if scale is None else scale)
     rate = Fraction(fps).limit_denominator(1001)

@@ -20,13 +20,11 @@ import os
 import threading
 import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storyboard.board.model import CLIP_SECONDS, Asset, Shot
 from storyboard.errors import Problem, ProviderError, StoryboardError, TaskNotFound
-from storyboard.hashing import file_sha256
 from storyboard.providers.base import (
     CompiledShot,
     Cost,
@@ -38,6 +36,9 @@ from storyboard.providers.base import (
     TaskState,
     TaskStatus,
 )
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 FPS = 24
 WORKERS = 2  # drawing is CPU-bound: two at once on a small machine
@@ -90,7 +91,8 @@ class PreviewProvider(Provider):
         return True  # it picks the card's colours and chord, as a service's seed picks its clip
 
     def shot_body(self, shot: CompiledShot) -> tuple[dict[str, Any], tuple[Need, ...]]:
-        # lazy: start-up
+        # lazy: start-up (hashlib, and the animatic's module: --help lists this provider)
+        from storyboard.hashing import file_sha256
         from storyboard.providers.preview.animatic import RENDERER, preview_scale, scaled_size
 
         s = shot.shot
@@ -222,6 +224,8 @@ class PreviewProvider(Provider):
         folder = self._folder()
         with self._mutex:
             if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor  # lazy: start-up (render only)
+
                 self._pool = ThreadPoolExecutor(WORKERS, "preview")
             self._work[task_id] = self._pool.submit(_draw, job, folder / f"{task_id}.mp4")
 
