@@ -3,12 +3,13 @@ validator (values, names) and the registry (a provider's name) all say it the sa
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
     """The choice closest to `word` (or the same but for case), or None when nothing is close."""
+    import difflib  # lazy: start-up (only for a misspelt name)
+
     names = list(choices)
     close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     if not close:

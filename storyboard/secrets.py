@@ -80,11 +80,25 @@ def _pattern(*parts: str) -> re.Pattern[str]:
     return re.compile("|".join(parts), re.VERBOSE)
 
 
-_ESCAPE = _pattern(_BACKSLASH.replace("KEEP", _KEEP), _PERCENT, _ENTITY, _INVISIBLES)
-_ESCAPE_ALSO = _pattern(_BACKSLASH.replace("KEEP", ""), _PERCENT, _ENTITY, _INVISIBLES)
-_TWO_WAYS = re.compile(rf"\\(?:{_BEFORE})")
-_KINDS = tuple(_pattern(p) for p in (_BACKSLASH.replace("KEEP", ""), _PERCENT, _ENTITY, _INVISIBLES))
-_INVISIBLE = _KINDS[-1]
+class _Escapes:
+    """The escape patterns, compiled when a first text is redacted rather than at import: they
+    took 4 ms of every start (--help imports this module with the providers)."""
+
+    def __init__(self) -> None:
+        self.escape = _pattern(_BACKSLASH.replace("KEEP", _KEEP), _PERCENT, _ENTITY, _INVISIBLES)
+        self.also = _pattern(_BACKSLASH.replace("KEEP", ""), _PERCENT, _ENTITY, _INVISIBLES)
+        self.two_ways = re.compile(rf"\\(?:{_BEFORE})")
+        self.kinds = tuple(
+            _pattern(p) for p in (_BACKSLASH.replace("KEEP", ""), _PERCENT, _ENTITY, _INVISIBLES)
+        )
+        self.invisible = self.kinds[-1]
+
+
+@cache
+def _escapes() -> _Escapes:
+    return _Escapes()
+
+
 READINGS = 8  # at most this many readings of a text are followed a layer further
 _URLSAFE = str.maketrans("-_", "+/")
 
@@ -159,8 +173,12 @@ class _View:
         self.segments: list[tuple[int, int, bool]] = []
 
     @classmethod
-    def decoded(cls, below_text: str, below: _View | None, escape: re.Pattern[str] = _ESCAPE) -> _View | None:
+    def decoded(
+        cls, below_text: str, below: _View | None, escape: re.Pattern[str] | None = None
+    ) -> _View | None:
         """The next layer of `below_text`, or None when it has no escape to undo."""
+        escapes = _escapes()
+        escape = escapes.escape if escape is None else escape
         view = cls("", below)
         out: list[str] = []
         at = 0  # in below_text
@@ -174,7 +192,7 @@ class _View:
                 out.append(below_text[at : m.start()])
                 size += m.start() - at
             for c, s, e in chars:
-                if c and not _INVISIBLE.fullmatch(c):  # one decoded (`&#x200B;`) splits nothing
+                if c and not escapes.invisible.fullmatch(c):  # one decoded (`&#x200B;`) splits nothing
                     view._add(size, s, e, literal=False)
                     out.append(c)
                     size += len(c)
@@ -246,11 +264,12 @@ class Redactor:
                 found += self._encoded(layer, view)
                 if depth == DEPTH:
                     continue
-                ways = [_ESCAPE]
+                escapes = _escapes()
+                ways = [escapes.escape]
                 if main:
-                    if _TWO_WAYS.search(layer):
-                        ways.append(_ESCAPE_ALSO)
-                    kinds = [kind for kind in _KINDS if kind.search(layer)]
+                    if escapes.two_ways.search(layer):
+                        ways.append(escapes.also)
+                    kinds = [kind for kind in escapes.kinds if kind.search(layer)]
                     if len(kinds) > 1:
                         ways += kinds
                 for way, escape in enumerate(ways):

@@ -10,7 +10,6 @@ budget all its templates share (bounds.FileBudget): a pass after the first rende
 
 from __future__ import annotations
 
-import difflib
 import re
 import traceback
 from collections.abc import Callable, Iterable
@@ -295,6 +294,8 @@ def _hint(e: BaseException, ctx: dict[str, Any], source: str | None = None) -> s
         return e.hint
     m = re.match(r"'(\w+)' is undefined", str(e))
     if m:
+        import difflib  # lazy: start-up (only for a misspelt name)
+
         close = difflib.get_close_matches(m.group(1), list(ctx), n=1)
         if close:
             return f"did you mean {close[0]!r}?"
@@ -323,6 +324,8 @@ def _member_hint(name: str, ctx: dict[str, Any], source: str) -> str | None:
         for part in parent.split("."):
             value = value.get(part) if isinstance(value, dict) else None
         if isinstance(value, dict):
+            import difflib  # lazy: start-up (only for a misspelt name)
+
             close = difflib.get_close_matches(name, [str(k) for k in value], n=1)
             if close:
                 return f"did you mean {parent}.{close[0]}?"

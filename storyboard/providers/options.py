@@ -18,7 +18,6 @@ shot's fingerprint; one that only changes how it is asked for (batching) is not.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -80,6 +79,8 @@ class ProviderOptions:
         for name, value in raw.items():
             if name not in declared:
                 known = ", ".join(declared) if declared else "none"
+                import difflib  # lazy: start-up (only for a misspelt name)
+
                 close = difflib.get_close_matches(str(name), list(declared), n=1, cutoff=0.6)
                 out.append(
                     OptionProblem(

@@ -18,7 +18,6 @@ import contextlib
 import fcntl
 import json
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -40,6 +39,8 @@ class LockInfo:
 
     @property
     def on_this_host(self) -> bool:
+        import socket  # lazy: start-up (plan reads the state without taking its lock)
+
         return self.host == socket.gethostname()
 
     @property
@@ -177,6 +178,8 @@ def acquire(
     path = lock_path(state_dir)
     if command is None:
         command = " ".join(["storyboard", *sys.argv[1:2]]) if sys.argv else "storyboard"
+    import socket  # lazy: start-up (only a render takes the lock)
+
     info = LockInfo(os.getpid(), socket.gethostname(), command, time.time())
     for _ in range(20):  # each round loses only to another render acting at the same moment
         lock = _create(path, info)
