@@ -2,6 +2,10 @@
 
 `from_document` assumes `storyboard.validate.checks` found no problems: it resolves names, applies
 defaults and per-shot overrides, and never reports errors of its own.
+
+Over 400 lines on purpose: the model's types and the one function that builds them from a
+document (with the sketch of a broken file, built the same way) read the same field names;
+apart, each change to a field would be made in two places.
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ is more of the command's data (the prompts, the requests), on stderr when it is 
 are JSON objects there too (same exit codes): commands print their data with emit_json, and
 every error is turned into JSON here.
 Examples, exit codes and the environment shown in --help are in helptext.py.
+
+Over 400 lines on purpose: it is the group every command runs through (errors, signals,
+output, shared options, lazy loading of the commands); what each piece does depends on the
+others' state (-q, --json, the signal seen), which lives here once.
 """
 
 from __future__ import annotations

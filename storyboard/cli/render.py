@@ -2,6 +2,10 @@
 
 render shows the plan (plan.decide: the decision it then follows exactly), asks before
 spending, generates, tells each shot's outcome with its way on, and cuts the film.
+
+Over 400 lines on purpose: the two commands that spend and cut share the progress display,
+the spend prompt and the cut; this is the one module that talks to the user while money is
+spent, and it reads best as one.
 """
 
 from __future__ import annotations

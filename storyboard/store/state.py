@@ -27,6 +27,9 @@ Every write replaces the whole file atomically (store.atomic) and happens only w
 process holds the render lock; a write that fails raises, and the caller stops paying.
 The file is checked field by field on load (state.schema.json), so a damaged or hand-edited
 file is a located message, never a crash. API keys and request bodies are never stored.
+
+Over 400 lines on purpose: one class, the journal, whose every write keeps the same rules
+(the lock held, the whole file replaced, the intent first); split, each part would need them.
 """
 
 from __future__ import annotations
