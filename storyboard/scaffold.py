@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from storyboard.errors import InputError
 from storyboard.load.document import STORYBOARD_NAME
-from storyboard.resources import Traversable, schema_file
+from storyboard.resources import schema_file
+
+if TYPE_CHECKING:
+    from storyboard.resources import Traversable
 
 
 def _package_files() -> Traversable:
