@@ -282,6 +282,7 @@ HEAVY = (
     "PIL",
     "numpy",
     "rich",
+    "yaml",  # the loader: only what reads a storyboard needs it
     "storyboard.plan.compiler",
     "storyboard.pipeline",
 )
