@@ -20,6 +20,9 @@ name; in a listing it is left out with a warning, said once, naming it and its p
 registered twice never displaces a built-in (the entry points of the `storyboard`
 distribution); between two other packages the first on sys.path is used, with a warning
 naming both. The registry prints nothing: the CLI passes a listener to `reporting`.
+
+Over 400 lines on purpose: finding, loading, checking and blaming a plugin share one rule
+(a plugin's failure is its own, said once, never the tool's), which reads best in one place.
 """
 
 from __future__ import annotations
