@@ -24,6 +24,20 @@ def unlimited_fakes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What a loopback service hands back for a made job: Veo's 8 s, tiny (64x36 at 10 fps).
+    Read-only, so made once a session (a folder's conftest or module may give its own)."""
+    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=8.0, size=(64, 36), fps=10)
+
+
+@pytest.fixture
+def fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Polls every 20 ms and retries from 10 ms: the loopback services answer at once."""
+    monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "0.02")
+    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
+
+
+@pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("media")
     return {

@@ -17,7 +17,6 @@ from storyboard.run.events import Retry
 from storyboard.run.executor import generate
 from tests import leaks
 from tests.cli_run import FAST, Ran, invoke
-from tests.clips import make_clip
 from tests.providers.conftest import Sleeps, compiled, request_for, task
 from tests.run.boards import Events, make_plan, three, write_board
 from tests.servers import PROVIDERS as SERVED
@@ -32,11 +31,6 @@ PROVIDERS = ("veo3o1", "nanophoto", "aivideoapi", "kie")
 def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "0.05")
     monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=8.0, size=(64, 36), fps=10)
 
 
 def _files(root: Path) -> dict[str, bytes]:

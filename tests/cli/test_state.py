@@ -10,20 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from storyboard.cli import cli
-from tests.clips import make_clip
 from tests.run.boards import make_plan, three, use, write_board
 from tests.servers import start_server
 
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=8.0, size=(64, 36), fps=10)
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "0.02")
-    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
+pytestmark = pytest.mark.usefixtures("fast")  # tests/conftest.py
 
 
 def run(*args: str) -> Any:

@@ -1,18 +1,9 @@
-"""Fixtures of the render tests: what the fake services hand back, and a fast pace."""
+"""Fixtures of the render tests: a fast pace (what the fake services hand back, `clip`, is
+tests/conftest.py's)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-from tests.clips import make_clip
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What the fake services hand back: an 8 s clip, tiny (160x90, 10 fps)."""
-    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=8.0, fps=10)
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from storyboard.cli import cli
-from tests.clips import make_clip, make_image
+from tests.clips import make_image
 from tests.run.boards import use, write_board
 from tests.servers import FakeProvider, start_server
 
@@ -39,15 +39,9 @@ SHOTS: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=8.0, size=(64, 36), fps=10)
-
-
 @pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "0.02")
-    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
+def _fast(fast: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tests/conftest.py's pace, and no Google key from this shell."""
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
 
 

@@ -34,7 +34,6 @@ from storyboard.run.executor import generate
 from storyboard.store.state import State
 from tests.cli_run import FAST, Ran
 from tests.cli_run import invoke as invoke_in
-from tests.clips import make_clip
 from tests.run.boards import cli_env, make_plan, use, write_board
 from tests.servers import FakeProvider, start_server
 
@@ -47,15 +46,9 @@ SUBMIT_PATHS = {
 }
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=8.0, size=(64, 36), fps=10)
-
-
 @pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "0.02")
-    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
+def _fast(fast: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tests/conftest.py's pace; a lost contact is given up after 30 s, not run/conftest's 5."""
     monkeypatch.setenv("STORYBOARD_CONTACT_TIMEOUT", "30")
 
 
