@@ -4,29 +4,21 @@ picture and sound all the way through, and its captions are written beside it.""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-from click.testing import CliRunner
 
 from storyboard import pipeline
-from storyboard.cli import cli
 from storyboard.media.ffmpeg import probe
+from tests.examples import NAMES, Rendered
 from tests.stitch.conftest import level, stream_lengths
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted(ROOT.glob("examples/*/*.yaml"))
 
-
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
-def test_example_renders_offline(example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")  # small clips; same timing
-    folder = tmp_path / example.parent.name
-    shutil.copytree(example.parent, folder, ignore=shutil.ignore_patterns(".storyboard", "renders"))
-    board = folder / example.name
-    result = CliRunner().invoke(cli, ["render", str(board)])
-    assert result.exit_code == 0, result.output
+# The render is the run's (tests/examples.py): tests/report reads the same one.
+@pytest.mark.parametrize("name", NAMES)
+def test_example_renders_offline(name: str, examples: Callable[[str], Rendered]) -> None:
+    result = examples(name)
+    board = result.board
     sb = pipeline.load(board)
     film = sb.output
     expected = sum(s.length for s in sb.shots) - sum(
@@ -45,7 +37,7 @@ def test_example_renders_offline(example: Path, tmp_path: Path, monkeypatch: pyt
         middle = start + shot.length / 2
         assert level(film, middle - 0.5, middle + 0.5) > -50, (shot.id, middle)
         start += shot.length
-    if example.stem == "three-shot":
+    if name == "three-shot":
         # an animatic always shows its captions, so they are burned: today that takes the full
         # encode (the stitch engineer's smart render encodes only the pieces a caption touches)
         assert "encode" in result.output

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from storyboard import pipeline
 from storyboard.cli import cli
+from tests.examples import copy_example, example, once, shared_root  # noqa: F401 - copy_example: for the tests here
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,38 +25,37 @@ class Sheet:
     output: str
 
 
-def copy_example(name: str, into: Path) -> Path:
-    folder = into / name
-    shutil.copytree(ROOT / "examples" / name, folder, ignore=shutil.ignore_patterns(".storyboard", "renders"))
-    return next(folder.glob("*.yaml"))
-
-
 def run(*args: str) -> str:
     r = CliRunner().invoke(cli, list(args))
     assert r.exit_code == 0, r.output
     return r.output
 
 
-def _rendered(name: str, into: Path) -> Sheet:
-    board = copy_example(name, into)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")  # tiny clips, the same timing
-        run("render", str(board), "--quiet")
-        out = run("report", str(board))
-    film = pipeline.load(board).output
-    return Sheet(board, film, film.with_suffix(".report.html"), out)
+def _reported(name: str, factory: pytest.TempPathFactory) -> Sheet:
+    """`storyboard report` of the run's render of example `name` (tests/examples.py), run
+    once a run as well: the page other tests compare stays the one they read first."""
+    root = shared_root(factory)
+    rendered = example(root, name)
+
+    def make(_: Path) -> dict[str, str]:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")  # as it was rendered
+            return {"output": run("report", str(rendered.board))}
+
+    out = once(root, f"report-{name}", make)["output"]
+    return Sheet(rendered.board, rendered.film, rendered.film.with_suffix(".report.html"), out)
 
 
 @pytest.fixture(scope="session")
 def harbour(tmp_path_factory: pytest.TempPathFactory) -> Sheet:
     """long-21: 21 shots of 8 s."""
-    return _rendered("long-21", tmp_path_factory.mktemp("report"))
+    return _reported("long-21", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def lighthouse(tmp_path_factory: pytest.TempPathFactory) -> Sheet:
     """Every field: frames, references, continues, trims, captions, music."""
-    return _rendered("lighthouse", tmp_path_factory.mktemp("report"))
+    return _reported("lighthouse", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
@@ -75,4 +73,4 @@ def artifacts() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def vertical(tmp_path_factory: pytest.TempPathFactory) -> Sheet:
     """A caption in Chinese, drawn with the storyboard's own font (captions.font)."""
-    return _rendered("vertical", tmp_path_factory.mktemp("report"))
+    return _reported("vertical", tmp_path_factory)
