@@ -17,6 +17,7 @@ from storyboard.cli import cli
 from storyboard.media.packets import inspect_file
 from storyboard.stitch.spec import CutSpec
 from storyboard.stitch.timeline import Timeline, layout
+from tests.examples import once, shared_root
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,23 +50,36 @@ def stitcher_layout(board: Path) -> tuple[CutSpec, Timeline]:
 
 @pytest.fixture(scope="session")
 def lighthouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rendered]:
-    folder = tmp_path_factory.mktemp("export") / "lighthouse"
-    shutil.copytree(
-        ROOT / "examples/lighthouse", folder, ignore=shutil.ignore_patterns(".storyboard", "renders")
-    )
-    board = folder / "lighthouse.yaml"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")  # tiny clips, the same timing
-        runner = CliRunner()
-        out = {}
-        paths = {ext: folder / "editor" / f"cut{ext}" for ext in (".otio", ".edl", ".xml")}
-        # render writes one after its cut; stitch re-cuts and writes the others
-        r = runner.invoke(cli, ["render", str(board), "--timeline", str(paths[".otio"])])
-        assert r.exit_code == 0, r.output
-        out[".otio"] = r.output
-        for ext in (".edl", ".xml"):
-            r = runner.invoke(cli, ["stitch", str(board), "--timeline", str(paths[ext])])
+    """Made once a run, shared by the xdist workers (tests/examples.py `once`): read only."""
+
+    def make(into: Path) -> dict[str, str]:
+        folder = into / "lighthouse"
+        shutil.copytree(
+            ROOT / "examples/lighthouse", folder, ignore=shutil.ignore_patterns(".storyboard", "renders")
+        )
+        board = folder / "lighthouse.yaml"
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")  # tiny clips, the same timing
+            runner = CliRunner()
+            out = {"board": str(board)}
+            # render writes one after its cut; stitch re-cuts and writes the others
+            r = runner.invoke(cli, ["render", str(board), "--timeline", str(_cut(folder, ".otio"))])
             assert r.exit_code == 0, r.output
-            out[ext] = r.output
+            out[".otio"] = r.output
+            for ext in (".edl", ".xml"):
+                r = runner.invoke(cli, ["stitch", str(board), "--timeline", str(_cut(folder, ext))])
+                assert r.exit_code == 0, r.output
+                out[ext] = r.output
+        return out
+
+    made = once(shared_root(tmp_path_factory), "export-lighthouse", make)
+    board = Path(made.pop("board"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("STORYBOARD_PREVIEW_SCALE", "0.125")
         spec, timeline = stitcher_layout(board)
-    yield Rendered(board, pipeline.load(board).output, spec, timeline, paths, out)
+    paths = {ext: _cut(board.parent, ext) for ext in (".otio", ".edl", ".xml")}
+    yield Rendered(board, pipeline.load(board).output, spec, timeline, paths, made)
+
+
+def _cut(folder: Path, ext: str) -> Path:
+    return folder / "editor" / f"cut{ext}"
