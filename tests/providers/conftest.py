@@ -155,7 +155,7 @@ def png(tmp_path: Path) -> Path:
     return make_image(tmp_path / "still.png")
 
 
-def wait_done(provider: Any, tasks: list[Task], timeout: float = 10.0) -> dict[str, Any]:
+def wait_done(provider: Any, tasks: list[Task], timeout: float = 60.0) -> dict[str, Any]:
     """Poll until every task is done or failed."""
     deadline = time.monotonic() + timeout
     while True:

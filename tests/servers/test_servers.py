@@ -136,7 +136,7 @@ def poll(
 
 
 def wait_done(
-    c: httpx.Client, name: str, task: tuple[str | None, str], limit: float = 5.0
+    c: httpx.Client, name: str, task: tuple[str | None, str], limit: float = 60.0
 ) -> tuple[str, str | None, dict[str, Any]]:
     end = time.monotonic() + limit
     while True:
