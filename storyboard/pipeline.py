@@ -23,6 +23,7 @@ from storyboard.validate.checks import load_storyboard, sort_problems
 
 if TYPE_CHECKING:  # types only: decide is imported where a decision is made (start-up)
     from storyboard.plan.decide import Decisions
+    from storyboard.providers.base import Provider
 
 
 def load(path: Path, provider: str | None = None, text: str | None = None) -> Storyboard:
@@ -58,6 +59,10 @@ def _provider_problems(partial: Partial, provider: str | None) -> list[Problem]:
 def make_plan(sb: Storyboard, provider: str | None = None, *, need_key: bool = False, takes: int = 1) -> Plan:
     """Render prompts and build each shot's exact request for the provider; no network.
     `takes`: at least this many takes of every shot (--takes)."""
+    from storyboard.plan import route
+
+    if provider is None and route.routed(sb):
+        return _routed_plan(sb, takes=takes)
     name = sb.provider if provider is None else provider
     options = sb.provider_options.get(name)
     try:
@@ -73,6 +78,47 @@ def make_plan(sb: Storyboard, provider: str | None = None, *, need_key: bool = F
     if need_key:
         config.require_key(made, sb.root)
     return plan
+
+
+def _routed_plan(sb: Storyboard, *, takes: int) -> Plan:
+    """Each shot at the provider plan.route chooses among the storyboard's (a list, `auto`,
+    a shot's own): every one of them made with its options and key; the journal says where a
+    shot was made or sent before (it stays there)."""
+    from storyboard import providers as installed
+    from storyboard.board.model import AUTO
+    from storyboard.plan.compiler import fingerprint, price
+    from storyboard.plan.route import Router
+    from storyboard.store.state import State
+
+    names = [n for n in sb.providers if n != AUTO] + [s.provider for s in sb.shots if s.provider]
+    if AUTO in sb.providers:
+        names += installed.names()
+    made: dict[str, Provider] = {}
+    listed = set(names) - (set(installed.names()) - set(sb.providers)) if AUTO in sb.providers else set(names)
+    for name in dict.fromkeys(names):
+        try:
+            made[name] = config.make_provider(name, sb.root, options=sb.provider_options.get(name))
+        except ConfigError:
+            if name in listed:  # named by the storyboard: its error
+                raise
+            # auto: a plugin that cannot be made is left out (the registry warned of it)
+    state = State.of(sb)
+
+    def in_journal(fp: str) -> bool:
+        rec = state.task(fp)
+        return state.clip(fp) is not None or (
+            rec is not None and (rec.task_id is not None or rec.status.value in ("sending", "uncertain"))
+        )
+
+    router = Router(
+        sb,
+        made,
+        in_journal=in_journal,
+        fingerprint=lambda p, cs, parent: fingerprint(p, cs, parent),
+        usd=lambda p, cs, declared: price(p, cs, declared).usd,
+    )
+    first = next(iter(made.values()))
+    return compile_plan(sb, first, takes=takes, router=router)
 
 
 def decide(plan: Plan, force: Iterable[str] = ()) -> Decisions:

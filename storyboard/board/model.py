@@ -94,6 +94,7 @@ class Shot:
     template: str | None = None  # overrides the storyboard's template
     takes: int = 1  # variations generated (each its own fingerprint)
     select: int = 1  # the take the cut uses (1-based)
+    provider: str | None = None  # its own provider, over the storyboard's list (`-p` wins)
 
     @property
     def length(self) -> float:
@@ -139,7 +140,7 @@ class Storyboard:
     path: Path  # the storyboard file, absolute
     root: Path  # its folder: every file it names lies inside
     title: str
-    provider: str
+    provider: str  # the first name of `provider:` (AUTO for `auto`): what -p is compared with
     settings: Settings
     template: str
     vars: dict[str, Any]
@@ -155,6 +156,8 @@ class Storyboard:
     provider_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     # `providers: {name: {price: ...}}`: the price the user declares, by provider name
     prices: dict[str, Price] = field(default_factory=dict)
+    # `provider:` as written: one name, an ordered list of preference, or (AUTO,)
+    providers: tuple[str, ...] = ()
     doc: Document | None = field(default=None, compare=False, repr=False)
     renders: Renders = field(default_factory=Renders, init=False, compare=False, repr=False)
 
@@ -297,6 +300,7 @@ def from_document(doc: Document) -> Storyboard:
                 template=s.get("template"),
                 takes=int(s.get("takes", 1)),
                 select=int(s.get("select", 1)),
+                provider=s.get("provider"),
             )
         )
     music = None
@@ -307,11 +311,14 @@ def from_document(doc: Document) -> Storyboard:
             **{k: m[k] for k in ("volume", "duck", "fade_out", "loop", "start") if k in m},
         )
     output = data.get("output") or f"renders/{path.stem}.mp4"
+    written = data.get("provider", "preview")
+    listed = tuple(str(n) for n in written) if isinstance(written, list) else (str(written),)
     return Storyboard(
         path=path,
         root=root,
         title=data.get("title") or path.stem,
-        provider=data.get("provider", "preview"),
+        provider=listed[0],
+        providers=listed,
         settings=base,
         template=data.get("template", "plain"),
         vars=dict(data.get("vars") or {}),
@@ -331,6 +338,7 @@ def from_document(doc: Document) -> Storyboard:
     )
 
 
+AUTO = "auto"  # `provider: auto`: the cheapest installed provider with a key that can make a shot
 PRICE_KEY = "price"  # in `providers: {name: {...}}`: the storyboard's own, not a provider option
 
 

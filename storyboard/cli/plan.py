@@ -32,8 +32,9 @@ from storyboard.cli.app import (
 from storyboard.cli.complete import ShotKey
 from storyboard.errors import ConfigError, Problem, Severity
 from storyboard.money import Unit
-from storyboard.plan.compiler import Plan, plan_warnings
+from storyboard.plan.compiler import Plan, by_provider, plan_warnings
 from storyboard.plan.decide import Action, Decision, Decisions, Why
+from storyboard.plan.route import Route
 from storyboard.providers import config
 from storyboard.providers import get as type_of_provider
 
@@ -57,9 +58,11 @@ def price_sources(decisions: Decisions) -> list[str]:
         named = ", ".join(shots[:4]) + (" ..." if len(shots) > 4 else "")
         which = "" if every else f" ({plural(len(shots), 'shot')}: {named})"
         lines.append(f"{words} from {text}{which}")
-    unpriced = [d.shot_id for d in decisions.paid if not d.shot.cost.known]
-    if unpriced:
-        name = decisions.plan.provider.name
+    unpriced_at: dict[str, list[str]] = {}  # by provider: a film may go to several
+    for d in decisions.paid:
+        if not d.shot.cost.known:
+            unpriced_at.setdefault(d.shot.maker.name, []).append(d.shot_id)
+    for name, unpriced in unpriced_at.items():
         lines.append(
             f"none for {plural(len(unpriced), 'shot')} ({name}'s documents give none): declare one with "
             f"`providers: {{{name}: {{price: '$0.40'}}}}` (a shot; '$0.05/s' a second; 80 for credits)"
@@ -95,13 +98,14 @@ def plan_data(decisions: Decisions) -> dict[str, Any]:
     paid = [d.shot_id for d in decisions.paid]
     requests = plan.requests(paid)
     uploads = []
+    makers = {sp.key: sp.maker for sp in plan.entries}
     for req in requests:
         for need in req.needs:
             if need.kind == "upload":
                 uploads.append(
                     {
                         "method": "POST",
-                        "url": plan.provider.upload_url(),
+                        "url": makers[req.names[0]].upload_url(),
                         "multipart": {"file": need.source},
                         "shots": list(req.shots),
                         "fills": need.placeholder,
@@ -129,6 +133,8 @@ def plan_data(decisions: Decisions) -> dict[str, Any]:
                 "fingerprint": d.fingerprint,
                 "paid": d.paid,
                 "cost": d.shot.cost.json(),
+                "provider": d.shot.maker.name,
+                **(_route_json(d.shot.route) if d.shot.route else {}),
                 **({"shares": d.shares} if d.shares else {}),
                 **({"task_id": d.record.task_id} if d.record and d.record.task_id else {}),
             }
@@ -136,7 +142,24 @@ def plan_data(decisions: Decisions) -> dict[str, Any]:
         ],
         "requests": uploads + [r.to_json() for r in requests],
         "cost": cost.json(),
+        "providers": {name: t.json() for name, t in by_provider(d.shot for d in decisions.paid).items()},
         "warnings": [problem_json(w) for w in plan_warnings(plan)],
+    }
+
+
+def _route_json(route: Route) -> dict[str, Any]:
+    """Why a shot of a film on several providers goes where it goes."""
+    return {
+        "route": {
+            "passed": [
+                {"provider": r.provider, "cannot": r.word, "reasons": list(r.reasons)} for r in route.passed
+            ],
+            "then": [p.name for p in route.then],
+            "kept": route.kept,
+            "own": route.own,
+            "cheapest": route.cheapest,
+            "why": route.why,
+        }
     }
 
 
@@ -144,7 +167,8 @@ def missing_key(plan: Plan) -> Problem | None:
     """The key `render` will need, when it is not set: a plan needs none, a render stops."""
 
     try:
-        config.require_key(plan.provider, plan.storyboard.root)
+        for provider in plan.providers:  # a film on several: routing chose only those with keys
+            config.require_key(provider, plan.storyboard.root)
     except ConfigError as e:
         return Problem(
             f"{e.message}: render stops there, before anything is sent",
@@ -179,9 +203,10 @@ def print_plan(decisions: Decisions, row: Callable[[str], None] = show) -> None:
     data = plan_data(decisions)
     for w in plan_warnings(plan):
         warn(w.format())
-    say(f"Plan for {plan.storyboard.title!s} ({plan.storyboard.path}) on {plan.provider.name}:")
+    on = ", ".join(p.name for p in plan.providers)
+    say(f"Plan for {plan.storyboard.title!s} ({plan.storyboard.path}) on {on}:")
     width = max((len(d.shot_id) for d in decisions), default=4)
-    free = plan.provider.free
+    free = all(p.free for p in plan.providers)
     counted = Counter(sp.id for sp in plan.entries)
     several = {shot for shot, n in counted.items() if n > 1}
     for d in decisions:
@@ -202,14 +227,23 @@ def print_plan(decisions: Decisions, row: Callable[[str], None] = show) -> None:
         ):
             note = f"  ({d.reason})"
         note += _take_note(d, several)
+        if d.shot.route is not None and d.shot.route.why:  # why this provider: the earlier ones cannot
+            note += f"  [{d.shot.route.why}]"
         kind = d.shot.compiled.shot.kind
-        shot = f"{d.action.symbol} {d.shot_id.ljust(width)}  {plan.provider.name:<10} {kind:<9}"
+        shot = f"{d.action.symbol} {d.shot_id.ljust(width)}  {d.shot.maker.name:<10} {kind:<9}"
         row(f"  {shot}  {cost}{note}".rstrip())
     counts = decisions.counts()
     parts = [f"{counts[a]} {words}" for a, words in _TOTALS[:3]]
     parts += [f"{counts[a]} {words}" for a, words in _TOTALS[3:] if counts[a]]
     money = f"nothing ({plan.provider.name} is free)" if free else decisions.cost().text(plan.provider.name)
     say(f"Plan: {', '.join(parts)}. Cost: {money}.")
+    each = by_provider(d.shot for d in decisions.paid)
+    if len(plan.providers) > 1 and each:  # credits are each service's own: by provider
+        said = [
+            f"{n} {t.cost.text() if t.cost.known else 'unknown'} ({plural(t.shots, 'shot')})"
+            for n, t in each.items()
+        ]
+        say(f"Cost by provider: {'; '.join(said)}.")
     sources = [] if free else price_sources(decisions)
     if len(sources) == 1:
         say(f"Prices: {sources[0]}.")

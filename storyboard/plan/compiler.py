@@ -22,17 +22,20 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from storyboard.board.model import CLIP_SECONDS, SETTING_NAMES, Storyboard
 from storyboard.errors import Problem, Severity, ValidationError
 from storyboard.hashing import file_sha256
-from storyboard.money import Cost, Price, PriceSource, Totals, total
+from storyboard.money import Cost, Money, Price, PriceSource, Totals, total
 from storyboard.prompts.templating import render_caption, render_prompt
 from storyboard.providers.base import CompiledShot, HttpRequest, Provider
 from storyboard.validate.checks import placeholder_urls, sort_problems
 from storyboard.validate.glyphs import caption_warnings
+
+if TYPE_CHECKING:
+    from storyboard.plan.route import Route, Router
 
 FINGERPRINT_VERSION = 3  # 3: the request's method and path are part of it
 
@@ -44,6 +47,15 @@ class ShotPlan:
     cost: Cost
     take: int = 1  # which variation of the shot (1-based; see `takes:`)
     seed: int | None = None  # the seed its request carries (None: it sends none)
+    provider: Provider | None = None  # who makes it (compile_plan always sets it)
+    route: Route | None = None  # why that provider, where the storyboard names several
+    then: tuple[ShotPlan, ...] = ()  # the same shot at the next providers that can: a refusal passes it on
+
+    @property
+    def maker(self) -> Provider:
+        """The provider that makes this shot."""
+        assert self.provider is not None, "compile_plan sets every shot's provider"
+        return self.provider
 
     @property
     def id(self) -> str:
@@ -69,10 +81,32 @@ def take_key(shot_id: str, take: int) -> str:
 @dataclass(frozen=True)
 class Plan:
     storyboard: Storyboard
-    provider: Provider
+    provider: Provider  # the film's (the first shot's, where shots go to several)
     shots: tuple[ShotPlan, ...]  # the take of each shot the cut uses, in storyboard order
     warnings: tuple[Problem, ...] = ()  # what the provider will not do as asked, located
     takes: tuple[ShotPlan, ...] = ()  # every other take, made and kept beside (`takes:`)
+
+    @property
+    def providers(self) -> tuple[Provider, ...]:
+        """Every provider a shot of this plan goes to, in storyboard order (the main first)."""
+        out = {self.provider.name: self.provider}
+        for s in self.entries:
+            out.setdefault(s.maker.name, s.maker)
+        return tuple(out.values())
+
+    @property
+    def reachable(self) -> tuple[Provider, ...]:
+        """`providers`, and those a shot may be passed on to."""
+        out = {p.name: p for p in self.providers}
+        for s in self.entries:
+            for t in s.then:
+                out.setdefault(t.maker.name, t.maker)
+        return tuple(out.values())
+
+    @property
+    def routed(self) -> bool:
+        """Its shots were routed across the storyboard's providers (not one for the film)."""
+        return any(s.route is not None for s in self.shots)
 
     def shot(self, shot_id: str) -> ShotPlan:
         """A shot by its key: its id (the take the cut uses), or `id@K` for its take K (the
@@ -100,15 +134,20 @@ class Plan:
         the provider takes many shots in one request). A request never carries two takes of
         one shot: a provider knows a shot by its id, so each take number goes on its own."""
         wanted = set(keys)
-        entries = self.entries
-        position = {s.key: i for i, s in enumerate(entries)}
-        chosen = [s for s in entries if s.key in wanted]
+        return self.requests_of([s for s in self.entries if s.key in wanted])
+
+    def requests_of(self, chosen: list[ShotPlan]) -> list[HttpRequest]:
+        """`requests` of these shots as planned (a shot passed on: as planned at its next
+        provider), each provider's in a request of its own."""
+        position = {s.key: (s.compiled.shot.index, s.take) for s in chosen}
         out: list[HttpRequest] = []
-        for take in sorted({s.take for s in chosen}):
-            group = [s for s in chosen if s.take == take]
-            names = {s.id: s.key for s in group}
-            for req in self.provider.requests([s.compiled for s in group]):
-                out.append(replace(req, keys=tuple(names[i] for i in req.shots)))
+        makers = {s.maker.name: s.maker for s in chosen}  # a request goes to one service
+        for name, maker in makers.items():
+            for take in sorted({s.take for s in chosen}):
+                group = [s for s in chosen if s.take == take and s.maker.name == name]
+                names = {s.id: s.key for s in group}
+                for req in maker.requests([s.compiled for s in group]) if group else []:
+                    out.append(replace(req, keys=tuple(names[i] for i in req.shots)))
         return sorted(out, key=lambda r: position[r.names[0]])
 
 
@@ -166,13 +205,16 @@ def request_line(provider: Provider, compiled: CompiledShot) -> list[str] | None
     return [provider.submit_method.upper(), "/" + path.lstrip("/")]
 
 
-def compile_plan(sb: Storyboard, provider: Provider, *, takes: int = 1) -> Plan:
+def compile_plan(sb: Storyboard, provider: Provider, *, takes: int = 1, router: Router | None = None) -> Plan:
     """Render, check, build and price every shot; raise ValidationError with every problem.
     The plan's `warnings` are what the provider will not do as asked. `takes`: at least this
-    many takes of every shot (render --takes)."""
+    many takes of every shot (render --takes). `router`: each shot goes to the provider it
+    chooses (plan.route), `provider` being only the film's first."""
     problems: list[Problem] = []
     placed: list[Problem] = []  # located already (at the template's own text): kept as they are
     compiled: list[CompiledShot] = []
+    routes: dict[str, Route] = {}
+    chosen: dict[str, tuple[Provider, str]] = {}  # by shot: its provider, and its fingerprint
     for shot in sb.shots:
         try:
             prompt = render_prompt(sb, shot)
@@ -181,15 +223,30 @@ def compile_plan(sb: Storyboard, provider: Provider, *, takes: int = 1) -> Plan:
             placed.extend(e.problems)
             continue
         cs = CompiledShot(shot, prompt, sb.location(("shots", shot.index)), caption)
-        problems.extend(provider.check(cs))
         compiled.append(cs)
+        if router is None:
+            problems.extend(provider.check(cs))
+            continue
+        above = chosen.get(shot.continues) if shot.continues else None
+        got = router.choose(cs, above)
+        if isinstance(got, Problem):
+            if got not in problems:  # a cause of every shot (no key at all) once
+                problems.append(got)
+            continue
+        routes[shot.id] = got
+        chosen[shot.id] = (got.provider, fingerprint(got.provider, cs, above[1] if above else None))
+        problems.extend(p for p in got.provider.check(cs) if p.severity is Severity.WARNING)
+    makers = {cs.id: routes[cs.id].provider if cs.id in routes else provider for cs in compiled}
+    if routes:
+        provider = makers[compiled[0].id] if compiled and compiled[0].id in routes else provider
     warnings = [p for p in problems if p.severity is Severity.WARNING]
     problems = [p for p in problems if p.severity is not Severity.WARNING]
     drawn: list[Problem] = []
-    if sb.captions.burn or provider.burns_captions:  # drawn into the picture (an animatic always)
+    if sb.captions.burn or any(p.burns_captions for p in {provider, *makers.values()}):  # an animatic always
         drawn = caption_warnings(sb, ((cs.shot, cs.caption) for cs in compiled))
     if not problems and not placed:
-        problems.extend(provider.check_batch(compiled))
+        for maker in {id(p): p for p in makers.values()}.values():  # the shots each sends together
+            problems.extend(maker.check_batch([cs for cs in compiled if makers[cs.id] is maker]))
     if problems or placed:
         refused = _one_per_setting([_relocate(sb, p) for p in problems])
         told = _once(_relocate(sb, w, inherited=True) for w in warnings)  # beside the errors, not hidden
@@ -197,13 +254,17 @@ def compile_plan(sb: Storyboard, provider: Provider, *, takes: int = 1) -> Plan:
     fingerprints: dict[str, str] = {}  # the take the cut uses, by shot: what a continuation follows
     plans: list[ShotPlan] = []
     others: list[ShotPlan] = []
+    chain = {cs.shot.continues for cs in compiled if cs.shot.continues}
     for cs in compiled:
         parent = fingerprints.get(cs.shot.continues) if cs.shot.continues else None
+        route = routes.get(cs.id)
+        maker = makers[cs.id]
+        # a shot of a chain (continued, or continuing) stays where it is planned: its
+        # followers' requests and fingerprints are built on it
+        later = route.then if route is not None and not cs.shot.continues and cs.id not in chain else ()
         for take in range(1, max(cs.shot.takes, takes, cs.shot.select) + 1):
-            tcs = cs if take == 1 else replace(_take(provider, cs, take), take=take)
-            cost = price(provider, tcs, sb.prices.get(provider.name))
-            seed = tcs.shot.settings.seed if provider.sends_seed(tcs.shot) else None
-            sp = ShotPlan(tcs, fingerprint(provider, tcs, parent, take), cost, take, seed)
+            then = tuple(_shot_plan(sb, p, cs, parent, take) for p in later)
+            sp = replace(_shot_plan(sb, maker, cs, parent, take), route=route, then=then)
             if sp.selected:
                 fingerprints[cs.id] = sp.fingerprint
                 plans.append(sp)
@@ -211,6 +272,16 @@ def compile_plan(sb: Storyboard, provider: Provider, *, takes: int = 1) -> Plan:
                 others.append(sp)
     found = _once([*(_relocate(sb, w, inherited=True) for w in warnings), *drawn])
     return Plan(sb, provider, tuple(plans), found, tuple(others))
+
+
+def _shot_plan(
+    sb: Storyboard, provider: Provider, cs: CompiledShot, parent: str | None, take: int
+) -> ShotPlan:
+    """Take `take` of a shot as `provider` makes it: its request's fingerprint and price."""
+    tcs = cs if take == 1 else replace(_take(provider, cs, take), take=take)
+    cost = price(provider, tcs, sb.prices.get(provider.name))
+    seed = tcs.shot.settings.seed if provider.sends_seed(tcs.shot) else None
+    return ShotPlan(tcs, fingerprint(provider, tcs, parent, take), cost, take, seed, provider=provider)
 
 
 def _take(provider: Provider, cs: CompiledShot, take: int) -> CompiledShot:
@@ -295,8 +366,20 @@ def _relocate(sb: Storyboard, problem: Problem, *, inherited: bool = False) -> P
 
 
 def totals(shots: Iterable[ShotPlan]) -> Totals:
-    """What these shots cost, each unit summed where every shot is priced in it."""
-    return total(s.cost for s in shots)
+    """What these shots cost, each unit summed where every shot is priced in it. Credits are
+    a service's own: shots of several providers are summed in dollars only."""
+    items = list(shots)
+    if len({s.maker.name for s in items}) > 1:
+        return total(Money(None, s.cost.usd) for s in items)
+    return total(s.cost for s in items)
+
+
+def by_provider(shots: Iterable[ShotPlan]) -> dict[str, Totals]:
+    """What these shots cost at each provider, in the order the shots come."""
+    groups: dict[str, list[ShotPlan]] = {}
+    for s in shots:
+        groups.setdefault(s.maker.name, []).append(s)
+    return {name: total(s.cost for s in group) for name, group in groups.items()}
 
 
 def price(provider: Provider, cs: CompiledShot, declared: Price | None) -> Cost:
@@ -323,7 +406,8 @@ def plan_warnings(plan: Plan) -> list[Problem]:
     """What the provider will not do as asked (a seed it ignores, a caption no font draws),
     and the placeholder images a hosted render would refuse: in the file's order."""
     found = list(plan.warnings)
-    if not plan.provider.free:
-        placeholders = placeholder_urls(plan.storyboard, plan.provider.sends_url)
+    hosted = [p for p in plan.providers if not p.free]
+    if hosted:
+        placeholders = placeholder_urls(plan.storyboard, lambda a: any(p.sends_url(a) for p in hosted))
         found += [replace(p, severity=Severity.WARNING) for p in placeholders]
     return sort_problems(found)

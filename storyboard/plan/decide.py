@@ -31,6 +31,7 @@ from enum import Enum
 from storyboard.errors import ConfigError
 from storyboard.money import Totals
 from storyboard.plan.compiler import Plan, ShotPlan, fingerprint, totals
+from storyboard.providers.base import Provider
 from storyboard.store.cache import Cache, Integrity
 from storyboard.store.state import State, Status, TaskRecord
 
@@ -167,7 +168,7 @@ class Decisions:
         self.items = tuple(items)
         self.forced = forced  # the shots forced, followers included
         # a job that fails in this render is sent again on its own only where that is free
-        self.refunded = plan.provider.refunds_failures is True
+        self.refunded = all(p.refunds_failures is True for p in plan.providers)
         self._by_id = {d.shot_id: d for d in items}
 
     def __iter__(self) -> Iterator[Decision]:
@@ -242,8 +243,6 @@ def decide(
     named = check_force(plan, force)
     follows = followers(plan, named)
     forced = named | frozenset(follows)
-    free = plan.provider.free
-    provider = plan.provider.name
     seen: dict[str, Decision] = {}  # fingerprint -> the first shot's decision
     out: list[Decision] = []
     for sp in plan.entries:
@@ -251,12 +250,14 @@ def decide(
         if first is not None:
             out.append(Decision(sp, first.action, first.why, first.record, first.parent, first.shot_id))
             continue
+        maker = sp.maker  # each shot's own provider (plan.route, where the film names several)
+        free = maker.free
         rec = state.task(sp.fingerprint)
-        if rec is not None and (rec.provider != provider or (free and rec.status in _MADE_AGAIN_WHEN_FREE)):
+        if rec is not None and (rec.provider != maker.name or (free and rec.status in _MADE_AGAIN_WHEN_FREE)):
             rec = None
         integrity = cache.integrity(sp.fingerprint, state.clip(sp.fingerprint), deep=deep)
-        last = state.last_made(sp.id, provider) if sp.selected else None  # other takes: their own
-        d = _one(sp, rec, integrity, last, forced, follows, free, charges(plan))
+        last = state.last_made(sp.id, maker.name) if sp.selected else None  # other takes: their own
+        d = _one(sp, rec, integrity, last, forced, follows, free, charges(plan, maker))
         if d.why is Why.EDITED and _only_parent_changed(plan, state, sp, last):
             d = Decision(sp, d.action, Why.PARENT, parent=sp.compiled.shot.continues, integrity=integrity)
         seen[sp.fingerprint] = d
@@ -309,14 +310,14 @@ def _only_parent_changed(plan: Plan, state: State, sp: ShotPlan, last: str | Non
     parent = sp.compiled.shot.continues
     if parent is None or last is None:
         return False
-    before = state.last_made(parent, plan.provider.name)
-    return before is not None and fingerprint(plan.provider, sp.compiled, before, sp.take) == last
+    before = state.last_made(parent, plan.shot(parent).maker.name)
+    return before is not None and fingerprint(sp.maker, sp.compiled, before, sp.take) == last
 
 
-def charges(plan: Plan) -> str | None:
-    """None where the provider refunds failed jobs (resubmitting one is free); else what it
-    does, in words: it charges for them, or nobody knows."""
-    provider = plan.provider
+def charges(plan: Plan, provider: Provider | None = None) -> str | None:
+    """None where the provider (the plan's, unless given: a shot's) refunds failed jobs
+    (resubmitting one is free); else what it does, in words: it charges for them, or nobody knows."""
+    provider = plan.provider if provider is None else provider
     if provider.refunds_failures is True:
         return None
     if provider.refunds_failures is False:

@@ -74,6 +74,15 @@ class Retry(Event):
 
 
 @dataclass(frozen=True)
+class PassedOn(Event):
+    """A provider refused the shot before taking it: it goes to the next listed that can."""
+
+    source: str  # the provider that refused it
+    target: str  # the one it goes to
+    reason: str  # the refusal, in the service's words
+
+
+@dataclass(frozen=True)
 class ContactLost(Event):
     """A status request failed: retried with backoff; the task is not failed."""
 
@@ -132,6 +141,7 @@ class ShotResult:
     reason: str | None = None
     clip: Path | None = None
     task_id: str | None = None
+    provider: str = ""  # where the shot was made (or sent)
 
 
 @dataclass
@@ -141,6 +151,7 @@ class GenerateResult:
     submitted: list[str] = field(default_factory=list)  # each paid submission, by shot
     unrecorded: dict[str, str] = field(default_factory=dict)  # shot -> task id not saved
     fatal: StoryboardError | None = None  # what stopped the render early (a refused key...)
+    moved: dict[str, PassedOn] = field(default_factory=dict)  # shot -> where it was passed on, and why
 
     @property
     def clips(self) -> dict[str, Path]:

@@ -37,11 +37,13 @@ import contextlib
 import queue
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from storyboard.errors import (
     AuthError,
+    BudgetError,
     ConfigError,
     GenerationFailed,
     JournalError,
@@ -51,7 +53,8 @@ from storyboard.errors import (
     StoryboardError,
     TransientError,
 )
-from storyboard.plan.compiler import Plan
+from storyboard.money import Amount
+from storyboard.plan.compiler import Plan, totals
 from storyboard.plan.decide import Action, Decisions, Why, decide
 from storyboard.plan.decide import charges as charges_words
 from storyboard.plan.earlier import adopt_earlier
@@ -68,6 +71,7 @@ from storyboard.run.events import (
     LockTakenOver,
     Orphan,
     Outcome,
+    PassedOn,
     Reporter,
     Resumed,
     Retry,
@@ -101,22 +105,25 @@ def generate(
     reporter: Reporter | None = None,
     agreed: Decisions | None = None,
     clock: Clock | None = None,
+    budget: Amount | None = None,
 ) -> GenerateResult:
     """Make every shot's clip as `decide` says (see the module docstring).
 
     `agreed`: the decisions the user was shown and agreed to pay for; if the state moved
     since (another render finished meanwhile), nothing is sent and ConfigError says so.
-    `clock`: the system's unless a test gives its own (run.clock)."""
+    `clock`: the system's unless a test gives its own (run.clock). `budget`: what a shot
+    passed on to another provider (plan.route) must stay within."""
     polling = Polling.read(plan.provider, poll_interval)  # a bad variable fails before the lock
     sb = plan.storyboard
-    tell = Teller(reporter, Redactor([plan.provider.api_key]))
+    tell = Teller(reporter, Redactor([p.api_key for p in plan.reachable]))
 
     def took_over(gone: LockInfo) -> None:
         tell(LockTakenOver("", gone.pid, f"took over the lock of pid {gone.pid}, which is gone"))
 
     layout = Layout(sb.state_dir)
     layout.check()  # a clip paid for must have somewhere to go
-    plan.provider.workdir = layout.provider(plan.provider.name)
+    for provider in plan.reachable:
+        provider.workdir = layout.provider(provider.name)
     lock = acquire(sb.state_dir, "storyboard render", storyboard=sb.path, on_takeover=took_over)
     run: _Run | None = None
     try:
@@ -130,7 +137,7 @@ def generate(
                 "the state changed since the plan was shown (did another render finish?): nothing was sent",
                 hint="run the command again to see the new plan",
             )
-        run = _Run(plan, state, decisions, concurrency, polling, resubmits, tell, clock or Clock())
+        run = _Run(plan, state, decisions, concurrency, polling, resubmits, tell, clock or Clock(), budget)
         try:
             return run.run()
         except KeyboardInterrupt:
@@ -142,6 +149,10 @@ def generate(
                 run.close()  # waits for submissions in flight: their task ids must be saved
         finally:
             lock.release()
+
+
+def _maker(job: Job) -> str:
+    return job.sp.maker.name if job.sp is not None else (job.task.provider if job.task else "")
 
 
 def _spend(decisions: Decisions) -> list[tuple[str, str]]:
@@ -159,6 +170,7 @@ class _Run:
         resubmits: int,
         tell: Teller,
         clock: Clock,
+        budget: Amount | None = None,
     ) -> None:
         self.clock = clock
         self.plan = plan
@@ -175,14 +187,20 @@ class _Run:
         self.crew = w.Workers(plan, state, self.cache, self.redactor, clock)
         self.crew.by_shot = self.table.by_shot
         self.crew.emit = tell
-        if self.provider.http is not None:
-            self.provider.http.cancel = self.crew.stop  # a stopping render sends no submission again
+        for provider in plan.reachable:
+            if provider.http is not None:
+                provider.http.cancel = self.crew.stop  # a stopping render sends no submission again
         self.results: queue.Queue[Future[w.Result]] = queue.Queue()
         self.in_flight = 0  # work handed to pools and not yet answered
         self.fatal: StoryboardError | None = None
         self.result = GenerateResult()
+        self.budget = budget  # a shot passed on is priced again within it
+        self.spend = {d.shot_id: d.shot for d in decisions.paid}  # what the render pays for, by shot
+        self.refusals: dict[str, StoryboardError] = {}  # provider -> its refusal of a key or credits
         self.words = Words(plan, self.redactor)
-        self.poller = Poller(self.provider, self.table, polling, self, self.words, tell, clock)
+        self.poller = Poller(
+            self.provider, self.table, polling, self, self.words, tell, clock, plan.reachable
+        )
         workers = max(1, concurrency)
         self.submitters = ThreadPoolExecutor(workers, "submit")
         self.downloaders = ThreadPoolExecutor(min(workers, 4), "download")
@@ -210,10 +228,10 @@ class _Run:
                 self.end(job, Outcome.BLOCKED, f"not sent: {d.reason}")
             elif d.action is Action.FAILED:
                 self.end(job, Outcome.FAILED, f"not sent: {d.reason}")
-        if not self.provider.free:
+        for provider in [p for p in self.plan.reachable if not p.free]:
             # Tasks of earlier versions of shots, still running: paid for, so their clips are
             # saved if they finish while this render runs (a later edit back reuses them).
-            for task in self.state.pending(self.provider.name):
+            for task in self.state.pending(provider.name):
                 orphan = self.table.add_orphan(task)
                 if orphan is not None:
                     orphan.watch_from = orphan.last_contact = max(task.submitted_at, self.started)
@@ -227,7 +245,7 @@ class _Run:
         if job.sp.compiled.shot.continues:
             parents.append(job.sp.compiled.shot.continues)
         try:
-            _, needs = self.provider.shot_body(job.sp.compiled)
+            _, needs = job.sp.maker.shot_body(job.sp.compiled)
         except StoryboardError:  # the request itself will report it
             needs = ()
         parents += [n.source for n in needs if n.kind in ("last_frame", "last_frame_file", "task_id")]
@@ -296,17 +314,19 @@ class _Run:
             outcome = job.outcome or Outcome.FAILED
             clip = self.cache.path(job.fp) if outcome.has_clip else None
             task_id = job.task.task_id if job.task else None
-            result = ShotResult(sp.key, outcome, job.reason, clip, task_id)
+            made_by = job.sp.maker.name if job.sp else sp.maker.name  # passed on: its new provider
+            result = ShotResult(sp.key, outcome, job.reason, clip, task_id, made_by)
             (self.result.shots if sp.selected else self.result.takes)[sp.key] = result
         self.result.fatal = self.fatal
         return self.result
 
     def mark_made(self, job: Job, record: ClipRecord | None = None) -> None:
         """The job's clip is the shot's, for every shot whose cut uses it (not other takes)."""
+        maker = job.sp.maker.name if job.sp else self.provider.name
         for key in job.shot_ids:
             sp = self.plan.shot(key)
             if sp.selected:
-                self.state.record_made(sp.id, job.fp, self.provider.name, record)
+                self.state.record_made(sp.id, job.fp, maker, record)
 
     def end(self, job: Job, outcome: Outcome, reason: str | None = None, clip: Path | None = None) -> None:
         reason = self.redactor.redact(reason) if reason else reason
@@ -331,6 +351,12 @@ class _Run:
                 why = self.words.reason(self.fatal) if self.fatal else "the render stopped"
                 self.end(job, Outcome.FAILED, f"not submitted: {why}")
                 continue
+            closed = _maker(job) in self.crew.closed
+            if closed and _maker(job) not in self.refusals:
+                continue  # its refusal is on its way to the loop
+            if closed:  # its provider refused another shot's key or credits: nothing sent to it
+                self.refused(job, self.refusals[_maker(job)])
+                continue
             parents = [self.table.by_shot[p] for p in job.parents]
             broken = [p for p in parents if p.state is JobState.ENDED]
             if broken:
@@ -346,7 +372,7 @@ class _Run:
             if job.first_sent is None:
                 job.first_sent = now
         try:
-            requests = self.plan.requests([j.leader for j in ready])
+            requests = self.plan.requests_of([j.sp for j in ready if j.sp is not None])
         except StoryboardError as e:
             for job in ready:
                 self.end(job, Outcome.FAILED, self.words.reason(e))
@@ -408,7 +434,7 @@ class _Run:
                 self.result.submitted.append(sid)
                 self.tell(Submitted(sid, task.task_id))
         for job in result.missing:
-            why = f"{self.provider.name} accepted the request but gave no task id for this shot"
+            why = f"{_maker(job)} accepted the request but gave no task id for this shot"
             self.end(job, Outcome.UNCERTAIN, self.words.uncertain(job.leader, why))
         self.poller.soon()
 
@@ -416,8 +442,8 @@ class _Run:
         reason = self.words.reason(exc)
         if w.is_fatal(exc):
             assert isinstance(exc, StoryboardError)
-            self.stop(exc)
-            self.end(job, Outcome.FAILED, f"not submitted: {reason}")
+            self.refusals.setdefault(_maker(job), exc)
+            self.refused(job, exc)
         elif isinstance(exc, GenerationFailed) and job.resubmits_left > 0 and not self.crew.stop.is_set():
             job.resubmits_left -= 1
             job.state = JobState.WAITING
@@ -430,6 +456,64 @@ class _Run:
         else:
             self.end(job, Outcome.FAILED, f"not submitted: {reason}")
 
+    def refused(self, job: Job, exc: StoryboardError) -> None:
+        """Its provider refused the key or had too few credits, before taking anything: the
+        shot is passed on where the storyboard lists another provider, else the render stops
+        (a film on several providers: no more to that one; the others' shots go on)."""
+        if self.pass_on(job, exc):
+            return
+        if not self.plan.routed:
+            self.stop(exc)
+        elif self.fatal is None:
+            self.fatal = exc  # the render ends saying so, the other providers' shots made
+        self.end(job, Outcome.FAILED, f"not submitted: {self.words.reason(exc)}")
+
+    def pass_on(self, job: Job, exc: BaseException) -> bool:
+        """The one move of a film on several providers: a provider refused the shot before
+        taking it (only refusals come here, never a lost answer), so the shot goes to the next
+        listed provider that can make it (plan.route), as planned there, priced again within
+        --budget. False where there is none (or a stop): the caller ends the job as before.
+        """
+        sp = job.sp
+        if sp is None or self.crew.stop.is_set():
+            return False
+        rest = [t for t in sp.then if t.maker.name not in self.crew.closed]
+        if not rest or rest[0].fingerprint in self.table.jobs:
+            return False
+        target, source = rest[0], sp.maker.name
+        why = self.words.reason(exc)
+        spend = {**self.spend, job.leader: target}
+        if self.budget is not None:
+            cost = totals(spend.values()).cost
+            then = cost.of(self.budget.unit)
+            if then is None or self.budget.exceeded_by(cost):
+                at = Amount(then, self.budget.unit).text() if then is not None else "an unknown price"
+                self.stop(
+                    BudgetError(
+                        f"{source} refused shot {job.leader!r} ({why}); at {target.maker.name} the render "
+                        f"would cost {at}, over --budget {self.budget.text()}: stopped, nothing more sent",
+                        hint="raise the budget, or render again once the provider takes it",
+                    )
+                )
+                self.end(job, Outcome.FAILED, f"not submitted: {why}; not passed on: over --budget")
+                return True
+        self.spend = spend
+        del self.table.jobs[job.fp]
+        job.fp, job.sp = target.fingerprint, replace(target, then=tuple(rest[1:]))
+        self.table.jobs[job.fp] = job
+        job.state, job.task, job.first_sent, job.not_before, job.not_taken = (
+            JobState.WAITING,
+            None,
+            None,
+            0.0,
+            0,
+        )
+        for sid in job.shot_ids:
+            event = PassedOn(sid, source, target.maker.name, why)
+            self.result.moved[sid] = event
+            self.tell(event)
+        return True
+
     def refused_for_now(self, job: Job, exc: ProviderError) -> None:
         """The service did not take it (a rate limit, its own 5xx; the client's own retries
         ran out): provably nothing was charged, so it is sent again later, each wait and all
@@ -437,6 +521,8 @@ class _Run:
         status) is not waited for here: the render ends saying so. A service that asks to be
         called again later than a render waits gets no more requests from this render."""
         words = self.words.not_now(exc)
+        if w.asks_too_long(exc) and self.pass_on(job, exc):
+            return
         if w.asks_too_long(exc):
             # its own word that it takes nothing for longer than a render waits: the other
             # shots would only be refused too, so nothing more is sent (the CLI says it once)
@@ -461,6 +547,8 @@ class _Run:
             job.not_before = now + wait
             self.tell(Retry(job.leader, f"{words}; sending again in {duration(wait)}", wait=wait))
             return
+        if self.pass_on(job, exc):  # unavailable, nothing taken: the next listed provider
+            return
         if said_so:
             words += f"; left unsent {duration(spent)} after it was first sent"
         self.end(job, Outcome.FAILED, f"not submitted: {words}")
@@ -484,7 +572,7 @@ class _Run:
             self.end(
                 job,
                 Outcome.UNRECORDED,
-                f"{self.provider.name} took it as task {task.task_id}, which could not be saved",
+                f"{_maker(job)} took it as task {task.task_id}, which could not be saved",
             )
 
     def downloaded(self, result: w.Downloaded) -> None:
@@ -546,8 +634,7 @@ class _Run:
             job.first_sent = None  # a new request: its own patience
             for sid in job.shot_ids:
                 self.tell(Retry(sid, reason, resubmit=True))
-        elif not self.decisions.refunded:
-            charges = charges_words(self.plan) or ""
+        elif (charges := charges_words(self.plan, job.sp.maker if job.sp else None)) is not None:
             self.end(
                 job,
                 Outcome.FAILED,

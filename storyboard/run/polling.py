@@ -18,7 +18,7 @@ submitted again, for that. Only the service saying the job failed fails it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -97,9 +97,11 @@ class Poller:
         words: Words,
         tell: Callable[[Event], None],
         clock: Clock | None = None,
+        providers: Iterable[Provider] = (),
     ) -> None:
         self.clock = clock or Clock()
         self.provider = provider
+        self.providers = {p.name: p for p in (provider, *providers)}  # by name: a film's several
         self.table = table
         self.policy = policy
         self.outcomes = outcomes
@@ -128,9 +130,22 @@ class Poller:
         if not due:
             self.next_poll = None
             return
+        groups: dict[str, list[Job]] = {}  # each service is asked about its own tasks
+        for job in due:
+            groups.setdefault(self.of(job).name, []).append(job)
+        for name, group in groups.items():
+            self._poll(self.providers.get(name, self.provider), group)
+        self.reschedule(due)
+
+    def of(self, job: Job) -> Provider:
+        """The provider that has the job's task (a film's shots may go to several)."""
+        name = job.sp.maker.name if job.sp is not None else job.task.provider if job.task else ""
+        return self.providers.get(name, self.provider)
+
+    def _poll(self, provider: Provider, due: list[Job]) -> None:
         try:
             with self.bounded(due):
-                statuses = self.provider.poll([j.task for j in due if j.task is not None])
+                statuses = provider.poll([j.task for j in due if j.task is not None])
         except AuthError as e:
             self.key_refused(due, e)
             return
@@ -140,24 +155,23 @@ class Poller:
                 if job.task is not None and job.task.task_id in unknown:
                     self.not_found(job, e)
             self.heard([j for j in due if j.state is JobState.POLLING], e.found)
-            self.reschedule(due)
             return
         except Exception as e:  # a status request failed: it says nothing about the jobs
             if len(due) > 1:
-                self.poll_each(due)  # one task the service will not answer for must not stall the rest
+                self.poll_each(
+                    provider, due
+                )  # one task the service will not answer for must not stall the rest
             else:
                 self.failed_to_ask(due[0], e)
-                self.reschedule(due)
             return
         self.heard(due, statuses)
-        self.reschedule(due)
 
-    def poll_each(self, due: list[Job]) -> None:
+    def poll_each(self, provider: Provider, due: list[Job]) -> None:
         for job in due:
             assert job.task is not None
             try:
                 with self.bounded([job]):
-                    statuses = self.provider.poll([job.task])
+                    statuses = provider.poll([job.task])
             except AuthError as e:
                 self.key_refused([j for j in due if j.state is JobState.POLLING], e)
                 return
@@ -165,13 +179,12 @@ class Poller:
                 self.failed_to_ask(job, e)
                 continue
             self.heard([job], statuses)
-        self.reschedule(due)
 
     def bounded(self, jobs: list[Job]) -> contextlib.AbstractContextManager[None]:
         """The poll's own deadline: the first moment one of its tasks is left stalled (out of
         contact, or overdue). The client's retries of the status request end there, on the
         render's clock, instead of holding the loop past it."""
-        http = self.provider.http
+        http = self.of(jobs[0]).http if jobs else self.provider.http  # the jobs' own service
         if http is None:
             return contextlib.nullcontext()
         p = self.policy
@@ -186,11 +199,11 @@ class Poller:
             status = statuses.get(job.task.task_id)
             if status is None:
                 continue
-            url = link(status.url, self.provider.clip_schemes)
+            url = link(status.url, self.of(job).clip_schemes)
             if status.state is TaskState.DONE and url is None:
                 # "done" without a link to fetch says nothing usable: not an answer, and never
                 # a failure (the job is paid for: failing it would pay for it again)
-                self.unanswered(job, f"{self.provider.name} says it is done but gives no link to the clip")
+                self.unanswered(job, f"{self.of(job).name} says it is done but gives no link to the clip")
                 continue
             job.last_contact = now
             job.failures = 0
@@ -237,7 +250,7 @@ class Poller:
         if self.policy.out_of_contact(now - job.last_contact):
             silent = duration(now - job.last_contact)
             self.outcomes.stalled(
-                job, f"no answer from {self.provider.name} about it for {silent} (last: {reason}); {SAVED}"
+                job, f"no answer from {self.of(job).name} about it for {silent} (last: {reason}); {SAVED}"
             )
         elif job.failures in (1, 3) or job.failures % 10 == 0:  # said now and then, not at every try
             wait = self.policy.after_failure(job.failures)
@@ -256,4 +269,4 @@ class Poller:
             if job.state is JobState.POLLING and self.policy.overdue(now - job.watch_from):
                 assert job.task is not None
                 age = duration(now - job.task.submitted_at)
-                self.outcomes.stalled(job, f"still running at {self.provider.name} after {age}; {SAVED}")
+                self.outcomes.stalled(job, f"still running at {self.of(job).name} after {age}; {SAVED}")

@@ -40,7 +40,7 @@ from storyboard.errors import (
 from storyboard.hashing import file_sha256
 from storyboard.media.frames import last_frame
 from storyboard.plan.compiler import Plan
-from storyboard.providers.base import HttpRequest, Need, Task
+from storyboard.providers.base import HttpRequest, Need, Provider, Task
 from storyboard.retry import Patience
 from storyboard.run.clock import Clock
 from storyboard.run.download import fetch
@@ -136,11 +136,13 @@ class Workers:
         self.plan = plan
         self.clock = clock
         self.provider = plan.provider
+        self.providers = {p.name: p for p in plan.reachable}  # by name: a film's several
         self.state = state
         self.cache = cache
         self.layout = Layout(plan.storyboard.state_dir)
         self.redactor = redactor
         self.stop = threading.Event()  # no new submissions (a fatal error, Ctrl-C)
+        self.closed: set[str] = set()  # providers that refused a key or credits: none sent to them
         self.cancel = threading.Event()  # abandon downloads (Ctrl-C)
         self.by_shot: dict[str, Job] = {}  # set by the loop before any work starts
         self.emit: Callable[[Event], None] = lambda event: None  # set by the loop
@@ -151,15 +153,16 @@ class Workers:
 
     # submit ------------------------------------------------------------------------------
     def submit(self, request: HttpRequest, jobs: list[Job]) -> SubmitResult:
-        if self.stop.is_set():
+        provider = _maker(jobs, self.providers, self.provider)  # a request goes to its shots' one provider
+        if self.stop.is_set() or provider.name in self.closed:
             return Skipped(jobs)
         try:
-            ready = self._fulfil(request)
+            ready = self._fulfil(request, provider)
         except BaseException as e:  # an upload or a parent's frame failed: nothing was sent
             return NotTaken(jobs, e, sent=False)
-        if self.stop.is_set():
+        if self.stop.is_set() or provider.name in self.closed:
             return Skipped(jobs)
-        intents = [Intent(j.fp, j.shot_id, self.provider.name, request.shots, self._extra(j)) for j in jobs]
+        intents = [Intent(j.fp, j.shot_id, provider.name, request.shots, self._extra(j)) for j in jobs]
         try:
             self.state.record_intent(intents)
         except BaseException as e:
@@ -167,12 +170,16 @@ class Workers:
         for job in jobs:
             self.emit(Sending(job.leader))
         try:
-            ids = self.provider.submit(ready)
+            ids = provider.submit(ready)
         except ReplyLost as e:
             return self._lost(jobs, self.redactor.redact(e.cause or e.reason))
         except ProviderError as e:  # the service answered no: it did not take the job
             if is_fatal(e) or asks_too_long(e):
-                self.stop.set()  # at once: the next queued request must not go out
+                # at once: the next queued request to it must not go out (the others' may:
+                # the loop passes the shots on where the storyboard lists another provider)
+                self.closed.add(provider.name)
+                if not self.plan.routed:
+                    self.stop.set()
             with contextlib.suppress(BaseException):  # else the intent stays: uncertain next time, safe
                 self.state.record_not_sent([j.fp for j in jobs], self._reason(e))
             return NotTaken(jobs, e, sent=True)
@@ -184,15 +191,13 @@ class Workers:
         for job in jobs:
             task_id = ids.get(job.shot_id)  # the provider knows the shot by its id
             if task_id:
-                tasks.append(
-                    Task(job.shot_id, str(task_id), self.provider.name, job.fp, now, self._extra(job))
-                )
+                tasks.append(Task(job.shot_id, str(task_id), provider.name, job.fp, now, self._extra(job)))
             else:
                 missing.append(job)
         try:
             self.state.record_submitted(tasks)
             if missing:
-                why = f"{self.provider.name} accepted the request but gave no task id for this shot"
+                why = f"{provider.name} accepted the request but gave no task id for this shot"
                 self.state.record_uncertain([j.fp for j in missing], why)
         except BaseException as e:
             return Unrecorded(jobs, tasks, e)
@@ -207,7 +212,7 @@ class Workers:
 
     def _extra(self, job: Job) -> dict[str, Any]:
         assert job.sp is not None
-        return dict(self.provider.task_extra(job.sp.compiled))
+        return dict(job.sp.maker.task_extra(job.sp.compiled))
 
     def _reason(self, exc: BaseException) -> str:
         if isinstance(exc, ProviderError):
@@ -219,10 +224,10 @@ class Workers:
         return self.redactor.redact(text)
 
     # the needs of a request --------------------------------------------------------------
-    def _fulfil(self, request: HttpRequest) -> HttpRequest:
+    def _fulfil(self, request: HttpRequest, provider: Provider) -> HttpRequest:
         if not request.needs:
             return request
-        values = {need.placeholder: self._need(need, request) for need in request.needs}
+        values = {need.placeholder: self._need(need, request, provider) for need in request.needs}
         return replace(
             request,
             url=_substitute(request.url, values),
@@ -231,16 +236,16 @@ class Workers:
             needs=(),
         )
 
-    def _need(self, need: Need, request: HttpRequest) -> str:
+    def _need(self, need: Need, request: HttpRequest, provider: Provider) -> str:
         if need.kind == "upload":
-            return self._upload(Path(need.source), request.shots[0])
+            return self._upload(Path(need.source), request.shots[0], provider)
         if need.kind == "inline":  # the file's bytes inside the request: nothing to upload
             return base64.b64encode(Path(need.source).read_bytes()).decode("ascii")
         parent = self.by_shot.get(need.source)
         if parent is None:
             raise GenerationFailed(f"it needs shot {need.source!r}, which is not in the storyboard")
         if need.kind == "last_frame":
-            return self._upload(self.last_frame(parent), request.shots[0])
+            return self._upload(self.last_frame(parent), request.shots[0], provider)
         if need.kind == "last_frame_file":
             return str(self.last_frame(parent))
         if need.kind == "last_frame_inline":
@@ -250,7 +255,7 @@ class Workers:
             if rec is None or not rec.task_id:
                 raise GenerationFailed(
                     f"it continues shot {parent.leader!r}, whose task id with "
-                    f"{self.provider.name} is unknown: regenerate that shot with --force"
+                    f"{provider.name} is unknown: regenerate that shot with --force"
                 )
             return rec.task_id
         raise GenerationFailed(f"unknown need {need.kind!r} in the request")
@@ -261,9 +266,9 @@ class Workers:
             last_frame(self.cache.path(parent.fp), frame)
         return frame
 
-    def _upload(self, path: Path, shot_id: str) -> str:
+    def _upload(self, path: Path, shot_id: str, provider: Provider) -> str:
         """Upload a local image once per provider and content: the URL is kept in state."""
-        key = f"{self.provider.name}:{file_sha256(path)}"
+        key = f"{provider.name}:{file_sha256(path)}"
         with self._uploads_mutex:
             lock = self._uploads.setdefault(key, threading.Lock())
         with lock:
@@ -271,7 +276,7 @@ class Workers:
             if url:
                 return url
             self.emit(Uploading(shot_id, path.name))
-            url = self.provider.upload(path)
+            url = provider.upload(path)
             self.state.record_upload(key, url)
             return url
 
@@ -286,6 +291,7 @@ class Workers:
 
     def download(self, job: Job, url: str) -> Downloaded | DownloadFailed:
         tmp: Path | None = None
+        maker = _maker([job], self.providers, self.provider)
         try:
             tmp = self.cache.temp(job.fp)
             fetch(
@@ -294,8 +300,8 @@ class Workers:
                 expected_seconds=CLIP_SECONDS,
                 client=self.client,
                 stop=self.cancel,
-                schemes=self.provider.clip_schemes,  # file:// only where the provider says so
-                credentials=self.provider.download_credentials,
+                schemes=maker.clip_schemes,  # file:// only where the provider says so
+                credentials=maker.download_credentials,
             )
             clip = self.cache.put(job.fp, tmp, verify=False)  # fetch verified it
             record = self.cache.record_of(job.fp, url)
@@ -303,7 +309,7 @@ class Workers:
             made = self.state.record_done(job.fp, record, clip, current=current)
             if job.task is not None:
                 with contextlib.suppress(Exception):  # its own tidying: the clip is safe already
-                    self.provider.fetched(job.task)
+                    maker.fetched(job.task)
             return Downloaded(job, clip, made)
         except Cancelled as e:
             return DownloadFailed(job, e, cancelled=True)
@@ -331,6 +337,16 @@ def _substitute(value: Any, values: dict[str, str]) -> Any:
     if isinstance(value, tuple):
         return tuple(_substitute(v, values) for v in value)
     return value
+
+
+def _maker(jobs: list[Job], providers: dict[str, Provider], default: Provider) -> Provider:
+    """The provider of these jobs' shots (an orphan's: the one its task names)."""
+    for job in jobs:
+        if job.sp is not None:
+            return job.sp.maker
+        if job.task is not None and job.task.provider in providers:
+            return providers[job.task.provider]
+    return default
 
 
 def is_fatal(exc: BaseException) -> bool:

@@ -353,22 +353,44 @@ class _Checker:
     def provider(self) -> None:
         """`provider:` names an installed provider; `providers:` holds options they declare
         (the registry and each provider judge: plugins are checked like the built-ins)."""
-        name = self.data.get("provider")
-        if isinstance(name, str) and name:
-            problem = registry.name_problem(name)
-            if problem is not None:
-                self.add(("provider",), problem[0], hint=problem[1])
-            else:  # a plugin that cannot be used is this file's problem too, said with the others
-                try:
-                    registry.get(name)
-                except ConfigError as e:
-                    self.add(("provider",), e.message, hint=e.hint)
+        written = self.data.get("provider")
+        if isinstance(written, str) and written:
+            if written != model.AUTO:
+                self.provider_name(("provider",), written)
+        elif isinstance(written, list):
+            seen: set[str] = set()
+            for i, name in enumerate(written):
+                if not isinstance(name, str) or not name:
+                    continue  # the schema says so
+                if name in seen:
+                    self.add(("provider", i), f"{name!r} is listed twice", hint=f"remove the second {name}")
+                elif name == model.AUTO:
+                    self.add(("provider", i), "`auto` stands alone, not in a list", hint="provider: auto")
+                else:
+                    self.provider_name(("provider", i), name)
+                seen.add(name)
+        shots = self.data.get("shots")
+        for i, shot in enumerate(shots if isinstance(shots, list) else []):
+            own = _dict(shot).get("provider")
+            if isinstance(own, str) and own and own != model.AUTO:
+                self.provider_name(("shots", i, "provider"), own)
         for key, raw in _dict(self.data.get("providers")).items():
             if isinstance(raw, dict) and model.PRICE_KEY in raw:  # the storyboard's, not an option
                 raw = {k: v for k, v in raw.items() if k != model.PRICE_KEY}
                 self.price(str(key), self.data["providers"][key][model.PRICE_KEY])
             for p in registry.option_problems(str(key), raw):
                 self.add(("providers", key, *p.path), p.message, key=p.key, hint=p.hint)
+
+    def provider_name(self, path: PathKey, name: str) -> None:
+        """One name of `provider:` (or a shot's own): an installed provider that loads."""
+        problem = registry.name_problem(name)
+        if problem is not None:
+            self.add(path, problem[0], hint=problem[1])
+            return
+        try:  # a plugin that cannot be used is this file's problem too, said with the others
+            registry.get(name)
+        except ConfigError as e:
+            self.add(path, e.message, hint=e.hint)
 
     def price(self, provider: str, raw: Any) -> None:
         """`providers: {NAME: {price: ...}}`: a price the provider's documents may not give."""
