@@ -240,7 +240,7 @@ def clips_made(plan: Plan) -> ClipsMade:
         if d.action is Action.CACHED:
             clips[d.shot_id] = cache.path(d.fingerprint)
             continue
-        last = state.last_made(d.shot_id, plan.provider.name)
+        last = state.last_made(d.shot_id, d.shot.maker.name)
         if last and cache.integrity(last, state.clip(last), deep=True) is Integrity.INTACT:
             clips[d.shot_id] = cache.path(last)
             stale.append(d.shot_id)
@@ -281,7 +281,7 @@ def cut_spec(plan: Plan, clips: dict[str, Path], output: Path) -> CutSpec:
         fallback_size=sb.settings.size,
         fps=24.0,
         music=music,
-        burn_captions=sb.captions.burn or plan.provider.burns_captions,  # an animatic always shows them
+        burn_captions=sb.captions.burn or any(p.burns_captions for p in plan.providers),  # an animatic always
         caption_position=sb.captions.position,
         caption_size=sb.captions.size,
         caption_font=sb.captions.font,

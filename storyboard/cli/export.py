@@ -82,7 +82,7 @@ def report(file: Path, provider: str | None, output: Path | None) -> None:
     plan = pipeline.make_plan(sb, provider)
     film = pipeline.output_path(sb, output)
     # another provider's sheet beside the file's own, never over it
-    other = "" if plan.provider.name == sb.provider else f".{plan.provider.name}"
+    other = "" if plan.routed or plan.provider.name == sb.provider else f".{plan.provider.name}"
     page = check_page(film.with_suffix(f"{other}.report.html"))
     sheet = gather(plan, film, page)
     page.parent.mkdir(parents=True, exist_ok=True)

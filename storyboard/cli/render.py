@@ -227,7 +227,7 @@ def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
         ways.append(
             f"{plural(len(stopped), 'request')} not taken because of the error below (nothing was charged)"
         )
-    if ev.Outcome.FAILED in kinds and plan.provider.refunds_failures is True:
+    if ev.Outcome.FAILED in kinds and all(h.refunds_failures is True for h in plan.providers):
         ways.append("render again to retry the failed shots (made ones are kept)")
     elif ev.Outcome.FAILED in kinds:  # a failed job may have been paid for: the user decides
         ways.append("--force each failed shot to make it again (plan --force prices it first)")
@@ -311,8 +311,9 @@ def render(
     sb = pipeline.load(file, provider)
     p = pipeline.make_plan(sb, provider, need_key=True, takes=takes)
     target = pipeline.output_path(sb, output)  # before any work: the film must have somewhere to go
-    if not p.provider.free:  # a render that pays would pay for shots of images that do not exist
-        placeholders = placeholder_urls(sb, p.provider.sends_url)
+    hosted = [h for h in p.providers if not h.free]
+    if hosted:  # a render that pays would pay for shots of images that do not exist
+        placeholders = placeholder_urls(sb, lambda asset: any(h.sends_url(asset) for h in hosted))
         if placeholders:
             raise ValidationError(placeholders)
     decisions = pipeline.decide(p, force)  # the decision shown is the decision followed
@@ -332,7 +333,10 @@ def render(
             resubmits=retries,
             reporter=_Reporter(bar, len(p.entries)),
             agreed=decisions,
+            budget=budget,
         )
+    for moved in result.moved.values():  # a provider refused them before taking them
+        say(f"shot {moved.shot_id!r} passed on from {moved.source} to {moved.target}: {moved.reason}")
     if not result.complete:
         if as_json:
             emit_json(_result_json(p, result, None))
@@ -362,6 +366,12 @@ def _result_json(plan: pipeline.Plan, result: ev.GenerateResult, film: Any) -> d
                 "reason": r.reason,
                 "task_id": r.task_id,
                 "clip": str(r.clip) if r.clip else None,
+                "provider": r.provider,
+                **(
+                    {"passed_on": {"from": m.source, "to": m.target, "why": m.reason}}
+                    if (m := result.moved.get(r.shot_id))
+                    else {}
+                ),
             }
             for r in result.shots.values()
         ],

@@ -53,9 +53,10 @@ def status_data(decisions: Decisions) -> dict[str, Any]:
             reason = f"not submitted (nothing was charged): {reason}"  # the service provably did not take it
         if state == "uncertain":
             sb = plan.storyboard
-            option = f" -p {plan.provider.name}" if plan.provider.name != sb.provider else ""
+            maker = d.shot.maker.name
+            option = f" -p {maker}" if maker != sb.provider and not plan.routed else ""
             reason = (
-                f"{reason}; {plan.provider.name} may have it: `storyboard adopt {sb.path}{option} "
+                f"{reason}; {maker} may have it: `storyboard adopt {sb.path}{option} "
                 f"{d.shot_id} TASK_ID` with the task id from its dashboard, or `storyboard render "
                 f"{sb.path}{option} --force {d.shot_id}` to pay for a new one"
             )
@@ -70,7 +71,7 @@ def status_data(decisions: Decisions) -> dict[str, Any]:
                 "action": d.action.value,
                 "symbol": d.action.symbol,
                 "task_id": rec.task_id if rec else None,
-                "provider": plan.provider.name,
+                "provider": d.shot.maker.name,  # a film's shots may go to several
                 "reason": reason,
                 "age_seconds": round(now - rec.at, 1) if rec and rec.at else None,
                 "attempts": rec.attempts if rec else 0,
@@ -126,7 +127,7 @@ def status(file: Path, provider: str | None, as_json: bool) -> None:
         show(line.rstrip())
         show_detail(f"  {' ' * width}  {_more(s)}")
     cost = decisions.cost()
-    if cost.shots and not p.provider.free:
+    if cost.shots and not all(h.free for h in p.providers):
         say(f"A render now pays for {plural(cost.shots, 'shot')}: {cost.text(p.provider.name)}.")
 
 
@@ -147,8 +148,9 @@ def adopt(file: Path, shot: str, task_id: str, provider: str | None, force: bool
     p = pipeline.make_plan(sb, provider, need_key=True)
     done = adopt_task(p, shot, task_id, force=force)
     state = done.status.state.value
-    say(f"adopted task {done.task.task_id} for shot {shot!r} ({p.provider.name} says: {state})")
-    option = f" -p {p.provider.name}" if p.provider.name != sb.provider else ""
+    maker = p.shot(shot).maker.name
+    say(f"adopted task {done.task.task_id} for shot {shot!r} ({maker} says: {state})")
+    option = f" -p {maker}" if maker != sb.provider and not p.routed else ""
     note(f"next: storyboard render {file}{option} downloads it at no new charge")
 
 

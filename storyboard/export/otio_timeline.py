@@ -122,6 +122,7 @@ def _shot_clip(cut: Cut, seg: Segment, f: _Frames, markers: bool) -> otio.schema
         "shot": clip.shot_id,
         "index": k,
         "fingerprint": cut.fingerprints[k],
+        **({"provider": cut.providers[k]} if k < len(cut.providers) else {}),
         "trim": list(clip.trim),
         "transition": {"type": clip.transition, "duration": clip.transition_duration},
         "keep_audio": clip.keep_audio,

@@ -9,7 +9,7 @@ timeline and the film agree to the frame.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +60,7 @@ class Cut:
     size: tuple[int, int]  # the film's frame size
     film: Path
     music: MusicSource | None = None
+    providers: tuple[str, ...] = ()  # one per clip where known: the provider that made it
 
     @property
     def fps(self) -> float:
@@ -73,7 +74,10 @@ class Cut:
 def read_cut(plan: Plan, clips: dict[str, Path], film: Path) -> Cut:
     """The cut of `plan` from `clips`, as stitched into `film` (which must exist: its frame
     size is the sequence's)."""
-    return cut_of(cut_spec(plan, clips, film), film, title=plan.storyboard.title)
+    cut = cut_of(cut_spec(plan, clips, film), film, title=plan.storyboard.title)
+    return replace(
+        cut, providers=tuple(sp.maker.name for sp in plan.shots)
+    )  # a film's shots: several providers
 
 
 def _fingerprint(clip: Path) -> str | None:

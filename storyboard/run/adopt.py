@@ -42,15 +42,16 @@ def adopt(plan: Plan, shot_id: str, task_id: str, *, force: bool = False) -> Ado
             f"no shot {shot_id!r} in {plan.storyboard.path.name}",
             hint="shots: " + ", ".join(s.key for s in plan.entries),
         ) from None
+    provider = sp.maker  # the shot's own: a film's shots may go to several
     task_id = task_id.strip()
-    why = plan.provider.task_id_problem(task_id)  # what the service issues; never a control
+    why = provider.task_id_problem(task_id)  # what the service issues; never a control
     if why is not None:
         raise ConfigError(
-            f"{task_id[:80]!r} is not a task id of {plan.provider.name}: {why}",
+            f"{task_id[:80]!r} is not a task id of {provider.name}: {why}",
             hint="copy the task id as the service gave it (its dashboard, or the render's message)",
         )
     sb = plan.storyboard
-    redactor = Redactor([plan.provider.api_key])
+    redactor = Redactor([provider.api_key])
     with acquire(sb.state_dir, "storyboard adopt", storyboard=sb.path) as lock:
         state = State.of(sb, lock=lock)
         state.redactor = redactor
@@ -61,28 +62,28 @@ def adopt(plan: Plan, shot_id: str, task_id: str, *, force: bool = False) -> Ado
                 hint="adopt attaches a task id to a shot whose request's answer was lost; "
                 "--force attaches it anyway, replacing what the shot has",
             )
-        extra = dict(plan.provider.task_extra(sp.compiled))
-        task = Task(sp.id, task_id, plan.provider.name, sp.fingerprint, time.time(), extra)
-        plan.provider.workdir = Layout(sb.state_dir).provider(plan.provider.name)
+        extra = dict(provider.task_extra(sp.compiled))
+        task = Task(sp.id, task_id, provider.name, sp.fingerprint, time.time(), extra)
+        provider.workdir = Layout(sb.state_dir).provider(provider.name)
         try:
-            status = plan.provider.poll([task]).get(task_id)
+            status = provider.poll([task]).get(task_id)
         except TaskNotFound as e:
             raise ConfigError(
-                redactor.redact(f"{plan.provider.name} has no task {task_id!r}: {e.reason}"),
+                redactor.redact(f"{provider.name} has no task {task_id!r}: {e.reason}"),
                 hint="check the task id on the service's dashboard (and -p for another provider)",
             ) from None
         except Exception as e:  # no answer about it: record nothing
             words = e.reason if isinstance(e, ProviderError) else f"{type(e).__name__}: {e}"
             raise ProviderError(
                 redactor.redact(f"could not check task {task_id!r}: {words}"),
-                provider=plan.provider.name,
+                provider=provider.name,
                 hint="nothing was recorded; try again when the service answers",
             ) from None
         finally:
-            plan.provider.close()
+            provider.close()
         if status is None:
             raise ConfigError(
-                f"{plan.provider.name} did not report on task {task_id!r}: nothing was recorded",
+                f"{provider.name} did not report on task {task_id!r}: nothing was recorded",
                 hint="check the task id on the service's dashboard",
             )
         state.record_submitted([task], adopted=True)

@@ -400,7 +400,7 @@ class _Run:
                 self.not_taken(job, result.error)
         elif isinstance(result, w.Lost):
             for job in result.jobs:
-                self.end(job, Outcome.UNCERTAIN, self.words.uncertain(job.leader, result.reason))
+                self.end(job, Outcome.UNCERTAIN, self.words.uncertain(job.leader, result.reason, _maker(job)))
         elif isinstance(result, w.JournalFailed):
             self.stop(
                 JournalError(f"the render state could not be written ({describe(result.error)}): stopped")

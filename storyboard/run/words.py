@@ -22,15 +22,24 @@ class Words:
     @property
     def _option(self) -> str:
         name = self.plan.provider.name
-        return f" -p {name}" if name != self.plan.storyboard.provider else ""
+        routed = self.plan.routed  # a film on several providers: its own routing, no -p
+        return f" -p {name}" if name != self.plan.storyboard.provider and not routed else ""
+
+    def _maker(self, shot: str) -> str:
+        """The provider of the shot (by key), as planned."""
+        try:
+            return self.plan.shot(shot).maker.name
+        except KeyError:
+            return self.plan.provider.name
 
     def reason(self, exc: BaseException | None) -> str:
         """An error in a few words, redacted."""
         return self.redactor.redact(describe(exc)) if exc is not None else ""
 
-    def uncertain(self, shot: str, cause: str) -> str:
-        """A request that went out and whose answer was lost: its two ways on."""
-        path, option, name = self.plan.storyboard.path, self._option, self.plan.provider.name
+    def uncertain(self, shot: str, cause: str, provider: str | None = None) -> str:
+        """A request that went out and whose answer was lost: its two ways on. `provider`:
+        where it went (a shot passed on: not where it was planned)."""
+        path, option, name = self.plan.storyboard.path, self._option, provider or self._maker(shot)
         return (
             f"{cause}; {name} may have started (and charged for) it. Check its dashboard: "
             f"`storyboard adopt {path}{option} {shot} TASK_ID` fetches it at no new charge, "

@@ -1,0 +1,225 @@
+"""A film on several providers (`provider:` as a list), rendered against loopback services,
+each request counted: every shot made at the first listed provider that can make it, the
+status naming each shot's provider, an unchanged render sending nothing, and a shot passed
+on to the next listed provider when one refuses it before taking it (out of credits, a
+refused key) - never after a request whose answer was lost."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from storyboard.cli import cli
+from tests.clips import make_clip
+from tests.run.boards import use, write_board
+from tests.servers import FakeProvider, start_server
+
+SUBMIT = {
+    "veo3o1": ("/generate-video",),
+    "kie": ("/api/v1/veo/generate", "/api/v1/veo/extend"),
+    "aivideoapi": ("/v1/videos/generations",),
+}
+LIST = ["veo3o1", "kie", "aivideoapi"]
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=8.0, size=(64, 36), fps=10)
+
+
+@pytest.fixture(autouse=True)
+def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORYBOARD_POLL_INTERVAL", "0.02")
+    monkeypatch.setenv("STORYBOARD_RETRY_BASE", "0.01")
+    for name in ("VEO3O1", "KIE", "AIVIDEOAPI", "NANOPHOTO", "GEMINI", "GOOGLE"):
+        monkeypatch.delenv(f"{name}_API_KEY", raising=False)
+        monkeypatch.delenv(f"{name}_BASE_URL", raising=False)
+
+
+@pytest.fixture
+def services(clip: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, FakeProvider]]:
+    servers = {name: start_server(name, clip=clip) for name in LIST}
+    try:
+        for srv in servers.values():
+            use(monkeypatch, srv)
+        yield servers
+    finally:
+        for srv in servers.values():
+            srv.close()
+
+
+def sent(srv: FakeProvider) -> list[Any]:
+    """The paid requests the service received (answered or not)."""
+    return [r for r in srv.requests if r.method == "POST" and r.path in SUBMIT[srv.name]]
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def four_shots(folder: Path) -> Path:
+    """A text shot, a reference shot, a 4k shot and a shot from a local still."""
+    folder.mkdir(parents=True, exist_ok=True)
+    still = folder / "still.png"
+    still.write_bytes((Path(__file__).parents[2] / "storyboard/init/images/hero.png").read_bytes())
+    return write_board(
+        folder,
+        LIST,  # type: ignore[arg-type]  # write_board writes whatever `provider:` is given
+        [
+            {"id": "text", "prompt": "a red door in the rain"},
+            {
+                "id": "ref",
+                "prompt": "the keeper in the hall",
+                "references": ["https://img.invalid/keeper.png"],
+            },
+            {"id": "big", "prompt": "the city at dawn", "resolution": "4k"},
+            {"id": "still", "prompt": "the lamp flickers", "frames": {"first": "still.png"}},
+        ],
+    )
+
+
+WHERE = {"text": "veo3o1", "ref": "kie", "big": "aivideoapi", "still": "veo3o1"}
+
+
+def test_each_shot_is_made_at_the_first_listed_provider_that_can_and_an_unchanged_render_sends_nothing(
+    services: dict[str, FakeProvider], tmp_path: Path
+) -> None:
+    board = four_shots(tmp_path / "film")
+    planned = run("plan", str(board), "--json")
+    assert planned.exit_code == 0, planned.output
+    data = json.loads(planned.output)
+    assert {s["id"]: s["provider"] for s in data["shots"]} == WHERE
+    why = {s["id"]: s["route"]["why"] for s in data["shots"]}
+    assert why["ref"] == "veo3o1: references"
+    assert why["big"] == "veo3o1: resolution, kie: resolution"
+    assert set(data["providers"]) == {"veo3o1", "kie", "aivideoapi"}
+
+    made = run("render", str(board), "--yes")
+    assert made.exit_code == 0, made.output
+    counts = {name: len(sent(srv)) for name, srv in services.items()}
+    assert counts == {"veo3o1": 2, "kie": 1, "aivideoapi": 1}
+    bodies = {name: [r.body for r in sent(srv)] for name, srv in services.items() if name != "veo3o1"}
+    assert bodies["kie"][0]["prompt"].startswith("the keeper")
+    assert bodies["aivideoapi"][0]["input"]["resolution"] == "4k"
+    veo = [r.body for r in sent(services["veo3o1"])]
+    assert sorted(b["generationType"] for b in veo) == ["image_to_video", "text_to_video"]
+    # the plan showed exactly what was sent, request for request, at each provider
+    for name, srv in services.items():
+        planned_here = [r for r in data["requests"] if "body" in r and r["url"].startswith(srv.base_url)]
+        assert len(planned_here) == len(sent(srv)), name
+        placeholders = {n["placeholder"] for r in planned_here for n in r.get("needs", [])}
+        for r in sent(srv):
+            assert any(_same(r.body, p["body"], placeholders) for p in planned_here), (name, r.body)
+
+    status = run("status", str(board), "--json")
+    shots = json.loads(status.output)["shots"]
+    assert {s["id"]: s["provider"] for s in shots} == WHERE
+    assert {s["state"] for s in shots} == {"made"}
+
+    before = {name: len(srv.requests) for name, srv in services.items()}
+    again = run("render", str(board), "--yes")
+    assert again.exit_code == 0, again.output
+    assert {name: len(srv.requests) for name, srv in services.items()} == before  # nothing sent at all
+
+
+def _same(sent_body: Any, planned: Any, placeholders: set[str]) -> bool:
+    """A sent body equals a planned one, with an upload's URL where the plan has its placeholder."""
+    if isinstance(planned, str) and planned in placeholders:
+        return isinstance(sent_body, str) and sent_body.startswith("http")
+    if isinstance(planned, dict) and isinstance(sent_body, dict):
+        return planned.keys() == sent_body.keys() and all(
+            _same(sent_body[k], v, placeholders) for k, v in planned.items()
+        )
+    if isinstance(planned, list) and isinstance(sent_body, list):
+        return len(planned) == len(sent_body) and all(
+            _same(a, b, placeholders) for a, b in zip(sent_body, planned)
+        )
+    return bool(sent_body == planned)
+
+
+def test_a_provider_out_of_credits_passes_every_shot_to_the_next_listed(
+    services: dict[str, FakeProvider], tmp_path: Path
+) -> None:
+    services["veo3o1"].credits = 0
+    board = write_board(
+        tmp_path / "film",
+        "veo3o1",
+        [{"id": s, "prompt": f"a {s} door"} for s in ("red", "blue", "green")],
+    )
+    text = board.read_text().replace("provider: veo3o1", "provider: [veo3o1, kie]")
+    board.write_text(text)
+    made = run("render", str(board), "--yes")
+    assert made.exit_code == 0, made.output
+    assert len(services["kie"].accepted) == 3 and len(sent(services["kie"])) == 3
+    assert services["veo3o1"].accepted == []  # refused: none taken there
+    assert len(sent(services["veo3o1"])) >= 1
+    assert "passed on from veo3o1 to kie" in made.output
+    status = json.loads(run("status", str(board), "--json").output)
+    assert {s["provider"] for s in status["shots"]} == {"kie"}
+    assert {s["state"] for s in status["shots"]} == {"made"}
+    # the shots stay where they were made: veo3o1 has credits again, and nothing is sent
+    services["veo3o1"].credits = 10_000
+    before = {name: len(srv.requests) for name, srv in services.items()}
+    again = run("render", str(board), "--yes")
+    assert again.exit_code == 0, again.output
+    assert {name: len(srv.requests) for name, srv in services.items()} == before
+
+
+def test_a_refused_key_passes_the_shot_on_and_a_lost_answer_never_does(
+    services: dict[str, FakeProvider], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VEO3O1_API_KEY", "wrong-key")
+    board = write_board(tmp_path / "film", "veo3o1", [{"id": "a", "prompt": "a door"}])
+    board.write_text(board.read_text().replace("provider: veo3o1", "provider: [veo3o1, kie]"))
+    made = run("render", str(board), "--yes")
+    assert made.exit_code == 0, made.output
+    assert len(services["kie"].accepted) == 1 and services["veo3o1"].accepted == []
+
+    # the answer to a submission is lost: the shot stays uncertain, at kie too nothing is sent
+    monkeypatch.setenv("VEO3O1_API_KEY", services["veo3o1"].api_key)
+    other = write_board(tmp_path / "lost", "veo3o1", [{"id": "b", "prompt": "a window"}])
+    other.write_text(other.read_text().replace("provider: veo3o1", "provider: [veo3o1, kie]"))
+    services["veo3o1"].fault("drop", on="submit", times=1)
+    kie_before = len(sent(services["kie"]))
+    lost = run("render", str(other), "--yes")
+    assert lost.exit_code != 0
+    assert len(sent(services["kie"])) == kie_before  # never passed on after a lost answer
+    assert "adopt" in lost.output
+    status = json.loads(run("status", str(other), "--json").output)
+    assert [(s["state"], s["provider"]) for s in status["shots"]] == [("uncertain", "veo3o1")]
+
+
+def test_passing_on_past_the_budget_stops_and_says_so(
+    services: dict[str, FakeProvider], tmp_path: Path
+) -> None:
+    services["kie"].credits = 0
+    board = write_board(tmp_path / "film", "kie", [{"id": "a", "prompt": "a door", "resolution": "1080p"}])
+    board.write_text(board.read_text().replace("provider: kie", "provider: [kie, aivideoapi]"))
+    board.write_text(board.read_text() + "providers: {kie: {price: '$0.10'}}\n")
+    made = run("render", str(board), "--yes", "--budget", "$0.20")
+    assert made.exit_code != 0
+    assert sent(services["aivideoapi"]) == []  # $0.25 there: over the budget, not sent
+    assert "--budget" in made.output
+
+
+def test_a_shot_no_listed_provider_can_make_is_one_located_error_naming_each_refusal(
+    services: dict[str, FakeProvider], tmp_path: Path
+) -> None:
+    board = write_board(
+        tmp_path / "film",
+        "veo3o1",
+        [{"id": "a", "prompt": "a door"}, {"id": "wide", "prompt": "far", "resolution": "4k", "seed": 12345}],
+    )
+    board.write_text(board.read_text().replace("provider: veo3o1", "provider: [veo3o1, kie]"))
+    planned = run("plan", str(board))
+    assert planned.exit_code == 2
+    assert "Traceback" not in planned.output
+    line = next(x for x in planned.output.splitlines() if "no listed provider" in x)
+    assert f"{board}:6:3: error: shots[1]: shot 'wide'" in line
+    assert "veo3o1:" in line and "kie:" in line
+    assert all(sent(srv) == [] for srv in services.values())
