@@ -242,6 +242,77 @@ def test_force_over_a_chain_prices_all_three(
     assert len(chain_server.accepted) == before + 3
 
 
+# the same over a provider list: each provider is sent what the plan lists for it ---------------
+ROUTED = [
+    {"id": "a", "prompt": "the harbour wakes"},  # veo3o1, the first listed
+    {"id": "b", "prompt": "boats leave", "continues": "a"},  # veo3o1: a's last frame, uploaded
+    {"id": "c", "prompt": "the pier at 4k", "resolution": "4k"},  # aivideoapi: veo3o1 makes 720p only
+    {"id": "d", "prompt": "gulls", "provider": "aivideoapi"},  # its own
+]
+ROUTED_PRIORS = ("fresh", "made", "a-uncertain", "veo3o1-out-of-credits")
+
+
+@pytest.mark.parametrize("prior", ROUTED_PRIORS)
+@pytest.mark.parametrize("edit", ["none", "b"])
+def test_the_plan_lists_exactly_what_the_render_sends_over_a_provider_list(
+    edit: str, prior: str, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with start_server("veo3o1", clip=clip) as veo, start_server("aivideoapi", clip=clip) as ai:
+        use(monkeypatch, veo)
+        use(monkeypatch, ai)
+        folder = tmp_path / "film"
+        board = write_board(folder, ["veo3o1", "aivideoapi"], ROUTED)  # type: ignore[arg-type]
+        if prior != "fresh":
+            assert invoke("render", str(board), "--yes", "--quiet").exit_code == 0
+        shots = [dict(s) for s in ROUTED]
+        for s in shots:
+            if s["id"] == edit:
+                s["prompt"] += ", edited"
+        board = write_board(folder, ["veo3o1", "aivideoapi"], shots)  # type: ignore[arg-type]
+        if prior == "a-uncertain":
+            fp = pipeline.make_plan(pipeline.load(board)).shot("a").fingerprint
+            path = folder / ".storyboard" / "state.json"
+            data = json.loads(path.read_text())
+            data["tasks"][fp].update(
+                status="uncertain", task_id=None, reason="dropped", uncertain_at=time.time()
+            )
+            data["clips"].pop(fp, None)
+            path.write_text(json.dumps(data))
+            (folder / ".storyboard" / "clips" / f"{fp}.mp4").unlink()
+        if prior == "veo3o1-out-of-credits":
+            veo.credits = 0
+            shutil.rmtree(folder / ".storyboard", ignore_errors=True)
+        planned = invoke("plan", str(board), "--json")
+        assert planned.exit_code == 0, planned.output
+        plan_json = json.loads(planned.stdout)
+        servers = (veo, ai)
+        before = {srv.name: (len(srv.requests), len(srv.accepted)) for srv in servers}
+        rendered = render_without_cut(board)
+        if prior == "veo3o1-out-of-credits":  # refused before taking anything: a and b stay, c and d are made
+            assert len(veo.accepted) == before["veo3o1"][1] and rendered.fatal is not None
+            assert {s for s, r in rendered.shots.items() if r.clip} == {"c", "d"}
+            return
+        assert rendered.fatal is None, rendered.fatal
+        for srv in servers:
+            mine = {
+                **plan_json,
+                "requests": [r for r in plan_json["requests"] if r["url"].startswith(srv.base_url)],
+            }
+            compare(mine, srv, before[srv.name][0])
+            paid = len(srv.accepted) - before[srv.name][1]
+            assert paid == len([r for r in mine["requests"] if "body" in r]), srv.name
+        by = {s["id"]: s["provider"] for s in plan_json["shots"]}
+        assert by == {"a": "veo3o1", "b": "veo3o1", "c": "aivideoapi", "d": "aivideoapi"}
+        after = {d.shot_id: d.action.value for d in decide(pipeline.make_plan(pipeline.load(board)))}
+        for shot in plan_json["shots"]:
+            if shot["action"] in ("generate", "regenerate", "resume", "cached"):
+                assert after[shot["id"]] == "cached", (shot, rendered.failed)
+            else:  # uncertain, or waiting on it: left as it was
+                assert after[shot["id"]] == shot["action"], (shot, rendered.failed)
+        if edit != "none" and prior == "made":  # edit one shot: that one is paid (b follows nobody)
+            assert sum(len(srv.accepted) - before[srv.name][1] for srv in servers) == 1
+
+
 # status errors are not job failures -----------------------------------------------------------
 TWO = [{"id": "a", "prompt": "a red door"}, {"id": "b", "prompt": "a blue door"}]
 

@@ -137,7 +137,7 @@ def _same(sent_body: Any, planned: Any, placeholders: set[str]) -> bool:
         )
     if isinstance(planned, list) and isinstance(sent_body, list):
         return len(planned) == len(sent_body) and all(
-            _same(a, b, placeholders) for a, b in zip(sent_body, planned)
+            _same(a, b, placeholders) for a, b in zip(sent_body, planned, strict=True)
         )
     return bool(sent_body == planned)
 
