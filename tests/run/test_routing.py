@@ -223,3 +223,62 @@ def test_a_shot_no_listed_provider_can_make_is_one_located_error_naming_each_ref
     assert f"{board}:6:3: error: shots[1]: shot 'wide'" in line
     assert "veo3o1:" in line and "kie:" in line
     assert all(sent(srv) == [] for srv in services.values())
+
+
+def test_a_provider_without_a_key_is_passed_over_in_the_plan_and_never_sent_to(
+    services: dict[str, FakeProvider], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VEO3O1_API_KEY")
+    board = write_board(tmp_path / "film", "veo3o1", [{"id": "a", "prompt": "a door"}])
+    board.write_text(board.read_text().replace("provider: veo3o1", "provider: [veo3o1, kie]"))
+    shown = run("plan", str(board))
+    assert shown.exit_code == 0, shown.output
+    assert "kie" in shown.output and "[veo3o1: no key]" in shown.output
+    made = run("render", str(board), "--yes")
+    assert made.exit_code == 0, made.output
+    assert services["veo3o1"].requests == [] and len(sent(services["kie"])) == 1
+
+
+def test_auto_takes_the_cheapest_in_dollars_and_a_shot_s_own_provider_wins(
+    services: dict[str, FakeProvider], tmp_path: Path
+) -> None:
+    board = write_board(
+        tmp_path / "film",
+        "auto",
+        [
+            {"id": "a", "prompt": "a door"},
+            {"id": "b", "prompt": "a hall", "provider": "veo3o1"},
+        ],
+        providers={"kie": {"price": "$0.30"}, "veo3o1": {"price": "$0.10"}},
+    )
+    data = json.loads(run("plan", str(board), "--json").output)
+    by = {s["id"]: (s["provider"], s["route"]) for s in data["shots"]}
+    # veo3o1 $0.10 < aivideoapi $0.20 (its document) < kie $0.30 (declared); nanophoto has no key
+    assert by["a"][0] == "veo3o1" and by["a"][1]["cheapest"] and by["a"][1]["then"] == ["aivideoapi", "kie"]
+    assert by["b"][0] == "veo3o1" and by["b"][1]["own"]
+    data = json.loads(run("plan", str(board), "--json", "-p", "kie").output)
+    assert {s["provider"] for s in data["shots"]} == {"kie"}  # -p: the whole film on one
+
+
+def test_a_shot_that_extends_another_stays_on_its_provider(
+    services: dict[str, FakeProvider], tmp_path: Path
+) -> None:
+    board = write_board(
+        tmp_path / "film",
+        "kie",
+        [
+            {"id": "a", "prompt": "a door", "provider": "kie"},
+            {"id": "b", "prompt": "it opens", "continues": "a"},  # kie extends a's task
+            {"id": "c", "prompt": "a hall", "provider": "veo3o1"},
+            {"id": "d", "prompt": "it darkens", "continues": "c"},  # kie cannot extend veo3o1's task
+        ],
+    )
+    board.write_text(board.read_text().replace("provider: kie", "provider: [kie, veo3o1]", 1))
+    data = json.loads(run("plan", str(board), "--json").output)
+    by = {s["id"]: s for s in data["shots"]}
+    assert by["b"]["provider"] == "kie"
+    assert by["d"]["provider"] == "veo3o1" and by["d"]["route"]["passed"][0]["cannot"] == "extends"
+    made = run("render", str(board), "--yes")
+    assert made.exit_code == 0, made.output
+    assert [r.path for r in sent(services["kie"])].count("/api/v1/veo/extend") == 1
+    assert len(sent(services["veo3o1"])) == 2
