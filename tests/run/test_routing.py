@@ -282,3 +282,34 @@ def test_a_shot_that_extends_another_stays_on_its_provider(
     assert made.exit_code == 0, made.output
     assert [r.path for r in sent(services["kie"])].count("/api/v1/veo/extend") == 1
     assert len(sent(services["veo3o1"])) == 2
+
+
+def test_a_task_submitted_at_a_later_provider_is_resumed_never_sent_again(
+    services: dict[str, FakeProvider], tmp_path: Path
+) -> None:
+    board = write_board(
+        tmp_path / "film",
+        "veo3o1",
+        [
+            {"id": "text", "prompt": "a door"},  # veo3o1: the film's first provider
+            {"id": "ref", "prompt": "the keeper", "references": ["https://img.invalid/keeper.png"]},
+        ],
+    )
+    board.write_text(board.read_text().replace("provider: veo3o1", "provider: [veo3o1, kie]"))
+    assert run("render", str(board), "--yes").exit_code == 0
+    veo_sent = len(sent(services["veo3o1"]))
+    kie = services["kie"]
+    assert len(sent(kie)) == 1
+    # killed after kie took the job, before the clip came: the journal has its task, no clip
+    fp = json.loads(run("plan", str(board), "--json").output)["shots"][1]["fingerprint"]
+    path = tmp_path / "film" / ".storyboard" / "state.json"
+    data = json.loads(path.read_text())
+    data["tasks"][fp]["status"] = "submitted"
+    data["clips"].pop(fp, None)
+    path.write_text(json.dumps(data))
+    (tmp_path / "film" / ".storyboard" / "clips" / f"{fp}.mp4").unlink()
+    shown = json.loads(run("plan", str(board), "--json").output)["shots"][1]
+    assert (shown["provider"], shown["action"]) == ("kie", "resume")
+    again = run("render", str(board), "--yes")
+    assert again.exit_code == 0, again.output
+    assert len(sent(kie)) == 1 and len(sent(services["veo3o1"])) == veo_sent  # polled and fetched: paid once
