@@ -12,10 +12,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storyboard.board.model import Partial, Storyboard
+from storyboard import providers as installed
+from storyboard.board.model import AUTO, Partial, Storyboard
 from storyboard.errors import ConfigError, InputError, Problem, StoryboardError, ValidationError
 from storyboard.load import filekind
-from storyboard.plan.compiler import Plan, compile_plan
+from storyboard.plan.compiler import Plan, compile_plan, fingerprint, price
+from storyboard.plan.route import Router, routed
 from storyboard.providers import config, registry
 from storyboard.stitch.spec import ClipCut, CutSpec, MusicSpec, StitchResult
 from storyboard.store.layout import Layout
@@ -59,9 +61,7 @@ def _provider_problems(partial: Partial, provider: str | None) -> list[Problem]:
 def make_plan(sb: Storyboard, provider: str | None = None, *, need_key: bool = False, takes: int = 1) -> Plan:
     """Render prompts and build each shot's exact request for the provider; no network.
     `takes`: at least this many takes of every shot (--takes)."""
-    from storyboard.plan import route
-
-    if provider is None and route.routed(sb):
+    if provider is None and routed(sb):
         return _routed_plan(sb, takes=takes)
     name = sb.provider if provider is None else provider
     options = sb.provider_options.get(name)
@@ -84,11 +84,7 @@ def _routed_plan(sb: Storyboard, *, takes: int) -> Plan:
     """Each shot at the provider plan.route chooses among the storyboard's (a list, `auto`,
     a shot's own): every one of them made with its options and key; the journal says where a
     shot was made or sent before (it stays there)."""
-    from storyboard import providers as installed
-    from storyboard.board.model import AUTO
-    from storyboard.plan.compiler import fingerprint, price
-    from storyboard.plan.route import Router
-    from storyboard.store.state import State
+    from storyboard.store.state import State  # the journal: only a film on several providers reads it here
 
     names = [n for n in sb.providers if n != AUTO] + [s.provider for s in sb.shots if s.provider]
     if AUTO in sb.providers:

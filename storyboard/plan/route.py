@@ -113,7 +113,7 @@ class Router:
 
     def refusal(self, provider: Provider, cs: CompiledShot, parent: Provider | None) -> Refusal | None:
         """Why `provider` cannot make the shot, or None where it can."""
-        from storyboard.providers.capabilities import issues
+        from storyboard.providers.capabilities import issues  # as Provider.check imports it: when asked
 
         if provider.needs_key and not provider.api_key:
             var = f"{provider.env}_API_KEY"
