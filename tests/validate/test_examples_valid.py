@@ -51,7 +51,7 @@ def used_paths(node: dict[str, Any], value: Any, path: str = "") -> set[str]:
     node = resolve(node)
     out: set[str] = set()
     if "oneOf" in node:
-        kind = "object" if isinstance(value, dict) else "string"
+        kind = "object" if isinstance(value, dict) else "array" if isinstance(value, list) else "string"
         for branch in node["oneOf"]:
             if branch_name(branch) == kind:
                 out.add(f"{path}|{kind}")
@@ -81,7 +81,7 @@ def test_example_is_valid_and_self_contained(path: Path) -> None:
     assert path.read_text().splitlines()[0] == MODELINE
     assert (path.parent / "../../schemas/storyboard.schema.json").resolve().is_file()
     sb = load_storyboard(path)
-    assert sb.provider == "preview"  # renders offline; --provider picks a real service
+    assert "preview" in sb.providers  # renders offline (a list: the preview where no key is set)
     for asset in [*sb.images.values(), *(a for c in sb.characters.values() for a in c.images)]:
         if asset.path is not None:
             assert asset.path.is_relative_to(path.parent.resolve())
