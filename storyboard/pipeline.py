@@ -62,7 +62,12 @@ def make_plan(sb: Storyboard, provider: str | None = None, *, need_key: bool = F
     """Render prompts and build each shot's exact request for the provider; no network.
     `takes`: at least this many takes of every shot (--takes)."""
     if provider is None and routed(sb):
-        return _routed_plan(sb, takes=takes)
+        plan = _routed_plan(sb, takes=takes)
+        for chosen in (
+            plan.providers if need_key else ()
+        ):  # routing took only those with a key: one it can send
+            config.require_key(chosen, sb.root)
+        return plan
     name = sb.provider if provider is None else provider
     options = sb.provider_options.get(name)
     try:
