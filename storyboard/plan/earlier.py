@@ -96,7 +96,9 @@ def earlier_keys(plan: Plan) -> list[tuple[ShotPlan, str]]:
     out: list[tuple[ShotPlan, str]] = []
     for sp in plan.entries:  # a shot continues only an earlier one
         up = sp.compiled.shot.continues
-        old = fingerprint_v2(plan.provider, sp.compiled, parents.get(up) if up else None, sp.take)
+        old = fingerprint_v2(
+            sp.maker, sp.compiled, parents.get(up) if up else None, sp.take
+        )  # the shot's own
         if sp.selected:
             parents[sp.id] = old
         if old is not None and old != sp.fingerprint:
@@ -113,9 +115,9 @@ class Found:
 def found(plan: Plan, state: State, cache: Cache) -> list[Found]:
     """The shots with nothing under their fingerprint and a record of the same shot, by the
     same provider, under their version-2 fingerprint."""
-    provider = plan.provider.name
     out: list[Found] = []
     for sp, old in earlier_keys(plan):
+        provider = sp.maker.name  # a film's shots may go to several
         new = sp.fingerprint
         if state.task(new) is not None or state.clip(new) is not None:
             continue  # it has its own: nothing to look up
