@@ -358,6 +358,7 @@ NOT_FOR_CHECKING = (
     "storyboard.providers.hosted",
     "storyboard.report",
     "storyboard.export",
+    "storyboard.load.yaml_errors",  # only a file YAML refuses is explained
 )
 
 
