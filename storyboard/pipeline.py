@@ -19,13 +19,12 @@ from storyboard.load import filekind
 from storyboard.plan.compiler import Plan, compile_plan, fingerprint, price
 from storyboard.plan.route import Router, routed
 from storyboard.providers import config, registry
-from storyboard.stitch.spec import ClipCut, CutSpec, MusicSpec, StitchResult
-from storyboard.store.layout import Layout
 from storyboard.validate.checks import load_storyboard, sort_problems
 
 if TYPE_CHECKING:  # types only: decide is imported where a decision is made (start-up)
     from storyboard.plan.decide import Decisions
     from storyboard.providers.base import Provider
+    from storyboard.stitch.spec import CutSpec, StitchResult
 
 
 def load(path: Path, provider: str | None = None, text: str | None = None) -> Storyboard:
@@ -256,6 +255,9 @@ def clips_made(plan: Plan) -> ClipsMade:
 
 def cut_spec(plan: Plan, clips: dict[str, Path], output: Path) -> CutSpec:
     """What the stitcher makes: the shots in order with their trims, transitions and captions."""
+    # lazy: start-up (validate and plan load the pipeline; only the commands that cut need these)
+    from storyboard.stitch.spec import ClipCut, CutSpec, MusicSpec
+
     sb = plan.storyboard
     cuts = []
     for sp in plan.shots:
@@ -303,6 +305,7 @@ def stitch(
     every exit), never in /tmp."""
     # lazy: start-up (the stitcher pulls in the video code: only the commands that cut load it)
     from storyboard.stitch.cut import stitch as run_stitch
+    from storyboard.store.layout import Layout
 
     output.parent.mkdir(parents=True, exist_ok=True)
     spec = replace(cut_spec(plan, clips, output), work_dir=Layout(plan.storyboard.state_dir).tmp)

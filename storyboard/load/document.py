@@ -18,7 +18,6 @@ from storyboard.errors import Location, Problem, ValidationError, format_path
 from storyboard.hints import did_you_mean
 from storyboard.load import filekind
 from storyboard.load.sniff import what_it_is
-from storyboard.load.yaml_errors import explain, sort_problems_by_place, tab_problems
 
 STORYBOARD_NAME = "storyboard.yaml"  # what `storyboard init` writes in its folder
 
@@ -227,6 +226,9 @@ def parse(text: str, path: Path) -> Document:
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
+        # lazy: start-up (only a file YAML refuses needs the explainer and its patterns)
+        from storyboard.load.yaml_errors import explain, sort_problems_by_place, tab_problems
+
         said = explain(e, text, path)
         tabs = tab_problems(text, path)  # every tab at once: the parser stops at the first
         if said.location is not None and any(

@@ -7,9 +7,10 @@ plugin path is the tested path.
 
 Finding them reads the `entry_points.txt` of each installed distribution on sys.path, in
 the path's order (the first distribution of a name wins, as importlib.metadata does), and
-parses the group with configparser. It does not import importlib.metadata: that module and
-what it pulls in (zipfile, email, csv) cost 17-30 ms a start here, more than the whole scan
-(about 1 ms for 50 distributions), and `validate` and `plan` run on every edit. Zipped
+reads the group as configparser would (`_group`). It imports neither importlib.metadata
+(that module and what it pulls in, zipfile, email, csv, cost 17-30 ms a start here, more than
+the whole scan: about 1 ms for 50 distributions) nor configparser (1-2 ms, for a file of a
+few lines), and `validate` and `plan` run on every edit. Zipped
 distributions on sys.path are not scanned.
 
 Plugins are isolated from each other and from the tool. Nothing is imported until a name is
@@ -72,6 +73,9 @@ class Entry:
         return f"{self.target}, from the {self.dist} package"
 
 
+_SECTION = re.compile(r"\[(?P<name>.+)\]")  # configparser's own: `[a] b` is the section "a"
+
+
 def _normalise(dist: str) -> str:
     return re.sub(r"[-_.]+", "-", dist).lower()
 
@@ -101,18 +105,47 @@ def entries() -> dict[str, tuple[Entry, ...]]:
                 continue
             if GROUP not in text:
                 continue
-            import configparser  # only when a distribution registers providers
-
-            parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
-            parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep names' case
-            try:
-                parser.read_string(text)
-            except configparser.Error:
-                continue
-            if parser.has_section(GROUP):
-                for name, target in parser.items(GROUP):
-                    found.setdefault(name.strip(), []).append(Entry(name.strip(), target.strip(), dist))
+            for name, target in _group(text, GROUP) or ():
+                found.setdefault(name, []).append(Entry(name, target, dist))
     return {name: tuple(regs) for name, regs in sorted(found.items())}
+
+
+def _group(text: str, group: str) -> list[tuple[str, str]] | None:
+    """The `name = target` lines of one section of an entry_points.txt, as configparser reads
+    them with `=` as the only delimiter and names' case kept: whole-line `#`/`;` comments, a
+    more indented line continues the value above, [DEFAULT] applies to every section. None for
+    a file configparser refuses (a line outside any section or without `=`, an empty name, a
+    section or a name given twice), which is skipped whole as before."""
+    sections: dict[str, dict[str, str]] = {}
+    names: dict[str, str] | None = None
+    key: str | None = None  # the name whose value a more indented line continues
+    indent = blank = 0  # blank: empty lines since the last line (kept inside a value)
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            blank += not line
+            continue
+        level = len(raw) - len(raw.lstrip())
+        if names is not None and key is not None and level > indent:
+            names[key] = (names[key] + "\n" * (blank + 1) + line).strip()
+            blank = 0
+            continue
+        blank = 0
+        indent = level
+        header = _SECTION.match(line)
+        if header:
+            if header["name"] in sections:
+                return None
+            names, key = sections.setdefault(header["name"], {}), None
+            continue
+        name, equals, value = line.partition("=")
+        name = name.strip()
+        if names is None or not equals or not name or name in names:
+            return None
+        names[name], key = value.strip(), name
+    if group not in sections:
+        return None
+    return list({**sections.get("DEFAULT", {}), **sections[group]}.items())
 
 
 def names() -> list[str]:

@@ -341,6 +341,39 @@ def test_help_and_completion_load_no_commands_machinery(
     assert sorted(m for m in modules if m.startswith("storyboard.cli.") and m[15:] in MODULES) == []
 
 
+# What checking and planning a storyboard must not import: what only generating, cutting or
+# talking to a service needs (they read the file, render its prompts and price it; nothing more).
+NOT_FOR_CHECKING = (
+    "httpx",
+    "moviepy",
+    "opentimelineio",
+    "PIL",
+    "numpy",
+    "jsonschema",  # the schema check is our own (validate.schema)
+    "configparser",  # the providers' registry reads its entry points itself
+    "storyboard.run",
+    "storyboard.stitch",  # the cut's specification too: only the commands that cut need it
+    "storyboard.media.probe",
+    "storyboard.providers.http",
+    "storyboard.providers.hosted",
+    "storyboard.report",
+    "storyboard.export",
+    "storyboard.load.yaml_errors",  # only a file YAML refuses is explained
+)
+
+
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_validate_and_plan_load_nothing_that_generates_or_cuts(tmp_path: Path, command: str) -> None:
+    board = tmp_path / "board.yaml"
+    board.write_text(
+        "storyboard: 1\ntitle: T\nprovider: preview\nshots:\n  - id: a\n    prompt: a quiet street at dawn\n"
+    )
+    modules = imported_by([command, str(board)], tmp_path)
+    assert "storyboard.plan.compiler" in modules  # the command did run: it compiled the plan
+    loaded = sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in NOT_FOR_CHECKING))
+    assert loaded == []
+
+
 MODULES = {module for module, _ in COMMANDS.values()}
 
 

@@ -4,6 +4,7 @@ names a provider."""
 
 from __future__ import annotations
 
+import configparser
 import importlib.metadata
 import inspect
 import json
@@ -593,3 +594,38 @@ def test_a_plugin_that_raises_at_plan_time_is_named_with_what_failed(
     if kind == "check":  # asked what it can do, it fails: left out, said once
         (warning,) = _warnings(other.stderr, name)
         assert WORDS[kind] in warning
+
+
+# the entry points' file, read without configparser: as configparser reads it --------------------
+def configparser_reads(text: str, group: str) -> list[tuple[str, str]] | None:
+    parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep names' case
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return None
+    return [(k.strip(), v.strip()) for k, v in parser.items(group)] if parser.has_section(group) else None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[storyboard.providers]\nmine = mypkg.mod:Mine\nOther=pkg:Other\n",
+        "[console_scripts]\nsb = x:y\n\n[storyboard.providers]\n# a comment\n; another\na = m:A\n",
+        "[storyboard.providers]\na = m:A\n  continued\n\n      more\nb = m:B\n",
+        "[storyboard.providers]\na = m:A\nA = m:Upper\n",  # names keep their case
+        "[storyboard.providers]\na = m:A\na = m:Again\n",  # a name twice: refused
+        "[storyboard.providers]\na = m:A\n[storyboard.providers]\nb = m:B\n",  # a section twice
+        "a = m:A\n[storyboard.providers]\nb = m:B\n",  # outside any section
+        "[storyboard.providers]\nno delimiter here\n",
+        "[storyboard.providers]\n = m:A\n",  # no name
+        "[storyboard.providers]\na: m:A\n",  # `:` is no delimiter here
+        "[storyboard.providers] trailing\na = m:A = B\n",
+        "[DEFAULT]\nd = m:D\n[storyboard.providers]\na = m:A\n",
+        "[ storyboard.providers ]\na = m:A\n",  # another section's name
+        "[console_scripts]\nsb = x:y\n",
+        "",
+    ],
+)
+def test_the_entry_points_group_is_read_as_configparser_reads_it(text: str) -> None:
+    assert registry._group(text, "storyboard.providers") == configparser_reads(text, "storyboard.providers")
