@@ -1,11 +1,11 @@
 """Which provider makes each shot, when a storyboard names more than one.
 
-    provider: [veo3o1, kie, aivideoapi]   each shot goes to the first listed provider that
+    provider: [first, second, third]      each shot goes to the first listed provider that
                                           can make it and whose key is set
     provider: auto                        the cheapest in dollars of the installed providers
                                           with a key that can make it (ties by name; one with
                                           no price in dollars only where no priced one can)
-    shots: [{provider: kie, ...}]         a shot's own provider, over the list
+    shots: [{provider: second, ...}]      a shot's own provider, over the list
 
 A shot already in the journal at one of its providers (made, sent, uncertain) stays there: an
 unchanged render after a shot was passed on sends nothing, and a shot whose answer was lost is
@@ -67,7 +67,7 @@ class Route:
 
     @property
     def why(self) -> str:
-        """In a few words, for plan: "veo3o1: references, kie: no key"; "" for the first."""
+        """In a few words, for plan: "first: references, second: no key"; "" for the first."""
         said = [f"{r.provider}: {r.word}" for r in self.passed]
         if self.kept:
             said.append("made or sent there before")
