@@ -25,7 +25,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from enum import IntEnum
 from pathlib import Path
 from typing import Any, NoReturn
@@ -154,6 +154,14 @@ def error_json(e: BaseException, file: str | None = None) -> list[dict[str, Any]
     hint = getattr(e, "hint", None)
     message = getattr(e, "message", None) or str(e)
     return [{"file": file, "line": None, "column": None, "path": "", "message": message, "hint": hint}]
+
+
+def _output_closed() -> NoReturn:
+    """The reader of our output went away (`storyboard plan | head`): stop as a program killed
+    by SIGPIPE does, with no message (there is no one to read it) and no traceback at exit."""
+    with suppress(OSError, ValueError):  # no real stdout (a test's runner): nothing to flush
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(141)
 
 
 def _fail(
@@ -342,12 +350,17 @@ class _Group(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         with _sigterm_as_interrupt():
             try:
-                return super().main(*args, **kwargs)
+                try:
+                    return super().main(*args, **kwargs)
+                finally:  # what is still buffered goes now, while a closed pipe can be said so
+                    sys.stdout.flush()
             except KeyboardInterrupt as e:  # outside click's own handling: before or after it
                 try:
                     _interrupted(e, as_json=False)
                 except click.exceptions.Exit as done:
                     sys.exit(done.exit_code)
+            except BrokenPipeError:
+                _output_closed()
 
     def make_context(
         self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
@@ -359,6 +372,8 @@ class _Group(click.Group):
             ctx = super().make_context(info_name, args, parent, **extra)
         except KeyboardInterrupt as e:
             _interrupted(e, wanted)
+        except BrokenPipeError:  # --help into a closed pipe: as any command's output
+            _output_closed()
         ctx.meta[_JSON] = wanted
         return ctx
 
@@ -405,6 +420,8 @@ class _Group(click.Group):
         except SystemExit as e:  # code that is not ours (a plugin) called exit: never a silent 0
             text = f"internal error: the command was cut short by a call to exit({e.code!r})"
             _fail(70, error_json(RuntimeError(text)), f"{text} (a provider plugin's?)\nplease report it")
+        except BrokenPipeError:
+            _output_closed()
         except OSError as e:  # a full disk, a read-only folder: the machine's word, plainly
             where = f" ({e.filename})" if e.filename else ""
             text = f"error: {e.strerror or e}{where}"

@@ -15,6 +15,7 @@ EXIT_CODES: dict[int, str] = {
     3: "the storyboard is locked by another render",
     70: "a bug in storyboard (please report it; -v shows the traceback)",
     130: "interrupted (Ctrl-C): nothing half-written; run the same command to resume",
+    141: "its output was closed early (`| head`): it stops quietly, nothing half-written",
     143: "terminated (SIGTERM): as Ctrl-C",
 }
 
@@ -105,9 +106,16 @@ def write_examples(formatter: click.HelpFormatter, examples: list[tuple[str, str
 
 
 def short_code(code: int) -> str:
-    return {0: "done", 1: "failed", 2: "bad input", 3: "locked", 70: "bug", 130: "Ctrl-C", 143: "SIGTERM"}[
-        code
-    ]
+    return {
+        0: "done",
+        1: "failed",
+        2: "bad input",
+        3: "locked",
+        70: "bug",
+        130: "Ctrl-C",
+        141: "SIGPIPE",
+        143: "SIGTERM",
+    }[code]
 
 
 def variables() -> list[tuple[str, str]]:
