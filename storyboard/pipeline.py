@@ -88,7 +88,8 @@ def _routed_plan(sb: Storyboard, *, takes: int) -> Plan:
     """Each shot at the provider plan.route chooses among the storyboard's (a list, `auto`,
     a shot's own): every one of them made with its options and key; the journal says where a
     shot was made or sent before (it stays there)."""
-    from storyboard.store.state import State  # the journal: only a film on several providers reads it here
+    from storyboard.store.stand import Stand  # the journal: only a film on several providers reads it here
+    from storyboard.store.state import State
 
     names = [n for n in sb.providers if n != AUTO] + [s.provider for s in sb.shots if s.provider]
     if AUTO in sb.providers:
@@ -107,7 +108,7 @@ def _routed_plan(sb: Storyboard, *, takes: int) -> Plan:
     def in_journal(fp: str) -> bool:
         rec = state.task(fp)
         return state.clip(fp) is not None or (
-            rec is not None and (rec.task_id is not None or rec.status.value in ("sending", "uncertain"))
+            rec is not None and (rec.task_id is not None or rec.status in (Stand.SENDING, Stand.UNCERTAIN))
         )
 
     router = Router(
@@ -121,14 +122,22 @@ def _routed_plan(sb: Storyboard, *, takes: int) -> Plan:
     return compile_plan(sb, first, takes=takes, router=router)
 
 
-def decide(plan: Plan, force: Iterable[str] = ()) -> Decisions:
-    """What a render would do to each shot (plan.decide): plan, status, the spend prompt and
-    stitch read this, and render decides the same way under its lock."""
+def decide(
+    plan: Plan, force: Iterable[str] = (), *, deep: bool = False, here: Storyboard | None = None
+) -> Decisions:
+    """What a render would do to each shot (plan.decide): plan, status, the spend prompt,
+    stitch, report, select and diff read this, and render decides the same way under its
+    lock. `deep`: cached clips checked by hash (stitch, report), not only by size. `here`: the
+    storyboard whose state and clips are read (diff decides a revision's plan by this folder's)."""
     from storyboard.plan.decide import decide as decide_shots  # lazy: start-up
     from storyboard.plan.earlier import adopt_earlier  # lazy: start-up
+    from storyboard.store.cache import Cache  # lazy: start-up
+    from storyboard.store.state import State  # lazy: start-up
 
-    adopt_earlier(plan)  # once: what fingerprint version 2 made is not paid for again
-    return decide_shots(plan, force=force)
+    if here is None:  # once: what fingerprint version 2 made is not paid for again
+        adopt_earlier(plan)
+    sb = plan.storyboard if here is None else here
+    return decide_shots(plan, State.of(sb), Cache(sb.state_dir), force, deep=deep)
 
 
 def output_path(sb: Storyboard, override: Path | None) -> Path:
@@ -218,39 +227,25 @@ class ClipsMade:
         )
 
 
-def clips_made(plan: Plan) -> ClipsMade:
-    """The clip of every shot that has one, as decided: a shot whose current request is not
-    made yet falls back to the last intact clip made for it, so `stitch` can re-cut after an
-    edit without generating anything."""
-    from storyboard.plan.decide import Action, Why  # lazy: start-up
-    from storyboard.plan.decide import decide as decide_shots  # lazy: start-up
-    from storyboard.plan.earlier import adopt_earlier  # lazy: start-up
-    from storyboard.store.cache import Cache, Integrity  # lazy: start-up
-    from storyboard.store.state import State  # lazy: start-up
+def clips_made(plan: Plan, decisions: Decisions | None = None) -> ClipsMade:
+    """The clip of every shot that has one, as decided (`Decision.clip`: a shot whose current
+    request is not made yet is cut with the last intact clip made for it, so `stitch` can
+    re-cut after an edit without generating anything)."""
+    from storyboard.plan.decide import Why  # lazy: start-up
+    from storyboard.store.cache import Cache  # lazy: start-up
 
-    adopt_earlier(plan)
-    sd = plan.storyboard.state_dir
-    cache, state = Cache(sd), State.of(plan.storyboard)
-    clips: dict[str, Path] = {}
-    stale: list[str] = []
-    missing: list[str] = []
-    refetch: list[str] = []
-    parents: dict[str, str] = {}
-    for d in decide_shots(plan, state, cache, deep=True).cut:
-        if d.action is Action.CACHED:
-            clips[d.shot_id] = cache.path(d.fingerprint)
-            continue
-        last = state.last_made(d.shot_id, d.shot.maker.name)
-        if last and cache.integrity(last, state.clip(last), deep=True) is Integrity.INTACT:
-            clips[d.shot_id] = cache.path(last)
-            stale.append(d.shot_id)
-            if d.why is Why.PARENT and d.parent is not None:
-                parents[d.shot_id] = d.parent
-        else:
-            missing.append(d.shot_id)
-            if d.why is Why.REFETCH:
-                refetch.append(d.shot_id)
-    return ClipsMade(clips, stale, missing, refetch, parents)
+    decisions = decide(plan, deep=True) if decisions is None else decisions
+    cache = Cache(plan.storyboard.state_dir)
+    cut = decisions.cut
+    return ClipsMade(
+        clips={d.shot_id: cache.path(d.clip) for d in cut if d.clip is not None},
+        stale=[d.shot_id for d in cut if d.stale],
+        missing=[d.shot_id for d in cut if d.clip is None],
+        refetch=[d.shot_id for d in cut if d.clip is None and d.why is Why.REFETCH],
+        parents={
+            d.shot_id: d.parent for d in cut if d.stale and d.why is Why.PARENT and d.parent is not None
+        },
+    )
 
 
 def cut_spec(plan: Plan, clips: dict[str, Path], output: Path) -> CutSpec:

@@ -148,7 +148,7 @@ def diff_data(d: Diff, storyboard: Path) -> dict[str, Any]:
                 "notes": list(s.notes),
                 "fingerprint": {"old": s.old_fingerprint, "new": s.new_fingerprint},
                 "cost": {"credits": s.cost.credits, "usd": s.cost.usd} if s.paid else None,
-                "render": {"action": s.render, "symbol": s.render_symbol} if s.render else None,
+                "render": {"action": s.render.value, "symbol": s.render_symbol} if s.render else None,
             }
             for s in d.shots
         ],
@@ -160,6 +160,7 @@ def diff_data(d: Diff, storyboard: Path) -> dict[str, Any]:
 
 
 def _print_diff(d: Diff, storyboard: Path) -> None:
+    from storyboard.plan.decide import Action  # lazy: start-up
     from storyboard.report.diff import Change  # lazy: start-up
 
     since = f"{d.rev} ({d.commit[:7]})" if d.commit else d.rev
@@ -181,7 +182,9 @@ def _print_diff(d: Diff, storyboard: Path) -> None:
             # only the cut changed, or what changed is not sent (then a note says so)
             Change.CUT: ", ".join(s.aspects) if s.notes else "cut only: " + ", ".join(s.aspects),
         }[s.change]
-        if s.paid:
+        if s.paid and not s.pays:
+            cost = "its clip is made already" if s.render is Action.CACHED else "nothing new to pay"
+        elif s.paid:
             cost = "free" if d.free else s.cost.text()
             cost = f"regenerate, {cost}" if s.change is Change.CHANGED else f"generate, {cost}"
         elif s.change is Change.CUT:
@@ -227,14 +230,18 @@ def diff(args: tuple[str, ...], provider: str | None, as_json: bool, exit_code: 
     Reads the revision with git (no checkout); sends nothing."""
     from storyboard.report.diff import compare  # lazy: start-up
     from storyboard.report.revision import storyboard_at  # lazy: start-up
-    from storyboard.report.status import standing  # lazy: start-up
 
     rev, file = _rev_and_file(args)
     sb = pipeline.load(file, provider)
-    new_plan = pipeline.make_plan(sb, provider)
+    new = pipeline.decide(pipeline.make_plan(sb, provider))
     with storyboard_at(file, rev) as then:
-        old_plan = pipeline.make_plan(then.storyboard, provider) if then.storyboard else None
-        result = compare(old_plan, new_plan, standing(new_plan), rev=rev, commit=then.commit, path=then.path)
+        # the revision decided by this folder's state: what it would have paid here
+        old = (
+            pipeline.decide(pipeline.make_plan(then.storyboard, provider), here=sb)
+            if then.storyboard
+            else None
+        )
+        result = compare(old, new, rev=rev, commit=then.commit, path=then.path)
     if as_json:
         emit_json(diff_data(result, file))
     else:

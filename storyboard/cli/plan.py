@@ -141,6 +141,10 @@ def plan_data(decisions: Decisions) -> dict[str, Any]:
             for d in decisions
         ],
         "requests": uploads + [r.to_json() for r in requests],
+        # tasks of earlier versions of shots, still running: polled by the render, free
+        "orphans": [
+            {"shot": t.shot_id, "task_id": t.task_id, "fingerprint": t.fingerprint} for t in decisions.orphans
+        ],
         "cost": cost.json(),
         "providers": {name: t.json() for name, t in by_provider(d.shot for d in decisions.paid).items()},
         "warnings": [problem_json(w) for w in plan_warnings(plan)],

@@ -49,6 +49,7 @@ from storyboard.money import Amount, parse_amount
 from storyboard.plan.decide import Action, Decisions
 from storyboard.run import events as ev
 from storyboard.store.layout import Layout
+from storyboard.store.stand import Stand
 from storyboard.validate.checks import placeholder_urls
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class _Reporter:
             self.busy.pop(sid, None)
             self.eta.pop(sid, None)
             if event.outcome.has_clip:  # the bar counts clips made; the rest are told once, at the end
-                self.line(sid, "done" if event.outcome is ev.Outcome.MADE else "already made")
+                self.line(sid, "done" if event.outcome is Stand.MADE else "already made")
                 self.progress.advance(self.task)
             else:
                 self.line(sid, f"{event.outcome.value} (see below)")
@@ -204,7 +205,7 @@ def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
     fatal = result.fatal.reason if isinstance(result.fatal, ProviderError) else None
 
     def stopped_by_fatal(r: ev.ShotResult) -> bool:  # refused, no task, for what stopped the render
-        untaken = r.outcome is ev.Outcome.FAILED and r.task_id is None
+        untaken = r.outcome is Stand.FAILED and r.task_id is None
         return bool(untaken and fatal and r.reason and fatal in r.reason)
 
     stopped = [r for _, r in left if stopped_by_fatal(r)]
@@ -227,17 +228,17 @@ def _tell_outcomes(plan: pipeline.Plan, result: ev.GenerateResult) -> None:
         ways.append(
             f"{plural(len(stopped), 'request')} not taken because of the error below (nothing was charged)"
         )
-    if ev.Outcome.FAILED in kinds and all(h.refunds_failures is True for h in plan.providers):
+    if Stand.FAILED in kinds and all(h.refunds_failures is True for h in plan.providers):
         ways.append("render again to retry the failed shots (made ones are kept)")
-    elif ev.Outcome.FAILED in kinds:  # a failed job may have been paid for: the user decides
+    elif Stand.FAILED in kinds:  # a failed job may have been paid for: the user decides
         ways.append("--force each failed shot to make it again (plan --force prices it first)")
-    if ev.Outcome.STALLED in kinds:
+    if Stand.STALLED in kinds:
         ways.append("render again later to collect the stalled shots (paid already: no new charge)")
-    if ev.Outcome.UNCERTAIN in kinds:
+    if Stand.UNCERTAIN in kinds:
         ways.append("for each uncertain shot, adopt its task id from the dashboard or --force it")
-    if ev.Outcome.BLOCKED in kinds:
+    if Stand.BLOCKED in kinds:
         ways.append("the waiting shots follow once the shots they continue are made")
-    if ev.Outcome.UNRECORDED in kinds:
+    if Stand.UNRECORDED in kinds:
         ways.append("attach the task ids above with the adopt commands shown (paid already: no new charge)")
     takes = len(result.takes)
     counted = f"{made} of {len(result.shots)} shots made" + (

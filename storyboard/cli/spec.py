@@ -148,8 +148,10 @@ def select(file: Path, shot: str, take: int) -> None:
     set_select(sb, shot, take)
     say(f"shot {shot!r} uses take {take} (select: {take} in {file})")
     p = pipeline.make_plan(pipeline.load(file))
+    from storyboard.plan.decide import Action
+
     chosen = pipeline.decide(p)[shot]
-    if chosen.action.value == "cached":
+    if chosen.action is Action.CACHED:
         note(f"next: storyboard stitch {file} (take {take} is made: nothing to pay)")
     else:
         note(f"next: storyboard render {file} (take {take} is not made yet: storyboard plan shows its cost)")

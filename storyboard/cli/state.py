@@ -27,6 +27,7 @@ from storyboard.cli.app import (
     verbosity_options,
 )
 from storyboard.plan.decide import Decisions, Why
+from storyboard.store.stand import Stand
 
 
 def _age(seconds: float | None) -> str:
@@ -47,11 +48,15 @@ def status_data(decisions: Decisions) -> dict[str, Any]:
         rec = d.record
         state = d.state
         reason = None
-        if state in ("failed", "uncertain"):
+        if state in (Stand.FAILED, Stand.UNCERTAIN):
             reason = rec.reason if rec and rec.reason else d.reason
-        if state == "failed" and not (rec and rec.task_id) and not (reason or "").startswith("not submitted"):
+        if (
+            state is Stand.FAILED
+            and not (rec and rec.task_id)
+            and not (reason or "").startswith("not submitted")
+        ):
             reason = f"not submitted (nothing was charged): {reason}"  # the service provably did not take it
-        if state == "uncertain":
+        if state is Stand.UNCERTAIN:
             sb = plan.storyboard
             maker = d.shot.maker.name
             option = f" -p {maker}" if maker != sb.provider and not plan.routed else ""
@@ -60,14 +65,16 @@ def status_data(decisions: Decisions) -> dict[str, Any]:
                 f"{d.shot_id} TASK_ID` with the task id from its dashboard, or `storyboard render "
                 f"{sb.path}{option} --force {d.shot_id}` to pay for a new one"
             )
-        elif (state == "new" and d.why is not Why.NEW) or (state == "submitted" and d.why is Why.REFETCH):
+        elif (state is Stand.NEW and d.why is not Why.NEW) or (
+            state is Stand.SUBMITTED and d.why is Why.REFETCH
+        ):
             reason = d.reason
-        elif state == "submitted" and rec is not None and rec.reason:  # a render left it stalled
+        elif state is Stand.SUBMITTED and rec is not None and rec.reason:  # a render left it stalled
             reason = f"left stalled last time: {rec.reason}"
         shots.append(
             {
                 "id": d.shot_id,
-                "state": state,
+                "state": state.value,
                 "action": d.action.value,
                 "symbol": d.action.symbol,
                 "task_id": rec.task_id if rec else None,
@@ -84,6 +91,10 @@ def status_data(decisions: Decisions) -> dict[str, Any]:
         "provider": plan.provider.name,
         "shots": shots,
         "cost": decisions.cost().json(),  # what a render would pay for now
+        # tasks of earlier versions of shots, still running: a render polls them (free)
+        "orphans": [
+            {"shot": t.shot_id, "task_id": t.task_id, "fingerprint": t.fingerprint} for t in decisions.orphans
+        ],
     }
 
 
@@ -126,6 +137,11 @@ def status(file: Path, provider: str | None, as_json: bool) -> None:
             line += f" reason: {s['reason']}"
         show(line.rstrip())
         show_detail(f"  {' ' * width}  {_more(s)}")
+    for o in data["orphans"]:
+        show(
+            f"  (an earlier version of shot {o['shot']!r} is still running as task {o['task_id']}: "
+            "a render saves its clip, free)"
+        )
     cost = decisions.cost()
     if cost.shots and not all(h.free for h in p.providers):
         say(f"A render now pays for {plural(cost.shots, 'shot')}: {cost.text(p.provider.name)}.")

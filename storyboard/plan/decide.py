@@ -25,15 +25,16 @@ heavy: plan and status import this, not the executor.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from storyboard.errors import ConfigError
 from storyboard.money import Totals
 from storyboard.plan.compiler import Plan, ShotPlan, fingerprint, totals
-from storyboard.providers.base import Provider
+from storyboard.providers.base import Provider, Task
 from storyboard.store.cache import Cache, Integrity
-from storyboard.store.state import State, Status, TaskRecord
+from storyboard.store.stand import Stand
+from storyboard.store.state import State, TaskRecord
 
 
 class Action(str, Enum):
@@ -89,6 +90,8 @@ class Decision:
     shares: str | None = None  # an earlier shot with the same request: its clip serves both
     integrity: Integrity | None = None  # the cached clip's check, when one is cached
     charges: str = ""  # CHARGED: whether the provider charges for failed jobs, in words
+    clip: str | None = None  # the fingerprint of the clip the cut (or, for a take, its row) uses
+    #   now: its own when cached, else for the cut's take the last intact one made for the shot
 
     @property
     def shot_id(self) -> str:
@@ -110,23 +113,38 @@ class Decision:
         return self.action.paid and self.shares is None
 
     @property
-    def state(self) -> str:
+    def state(self) -> Stand:
         """Where the shot stands, as status says: new, submitted, made, failed, uncertain."""
         if self.action is Action.CACHED:
-            return "made"
+            return Stand.MADE
         if self.action is Action.RESUME:
-            return "submitted"
+            return Stand.SUBMITTED
         if self.action is Action.UNCERTAIN:
-            return "uncertain"
+            return Stand.UNCERTAIN
         if self.action is Action.FAILED:
-            return "failed"
+            return Stand.FAILED
         if (
             self.record is not None
-            and self.record.status is Status.FAILED
+            and self.record.status is Stand.FAILED
             and self.why in (Why.RETRY, Why.WAITS)
         ):
-            return "failed"
-        return "new"
+            return Stand.FAILED
+        return Stand.NEW
+
+    @property
+    def stale(self) -> bool:
+        """The cut uses an older clip of the shot (it changed since, and is not made yet)."""
+        return self.clip is not None and self.clip != self.fingerprint
+
+    @property
+    def journal_behind(self) -> bool:
+        """Its clip is cached and the journal still has its request in flight: a render was
+        killed between caching the clip and recording it. Render records it, free."""
+        return (
+            self.action is Action.CACHED
+            and self.record is not None
+            and self.record.status in (Stand.SUBMITTED, Stand.SENDING)
+        )
 
     @property
     def reason(self) -> str:
@@ -163,10 +181,19 @@ def _submitted(rec: TaskRecord | None) -> str:
 class Decisions:
     """Every shot's decision, in storyboard order."""
 
-    def __init__(self, plan: Plan, items: list[Decision], forced: frozenset[str]) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        items: list[Decision],
+        forced: frozenset[str],
+        orphans: Iterable[Task] = (),
+    ) -> None:
         self.plan = plan
         self.items = tuple(items)
         self.forced = forced  # the shots forced, followers included
+        # tasks of earlier versions of shots, still running at the service: paid for, so a
+        # render polls them (free) and keeps their clips (a later edit back reuses them)
+        self.orphans = tuple(orphans)
         # a job that fails in this render is sent again on its own only where that is free
         self.refunded = all(p.refunds_failures is True for p in plan.providers)
         self._by_id = {d.shot_id: d for d in items}
@@ -197,6 +224,10 @@ class Decisions:
     def cut(self) -> list[Decision]:
         """The decisions of the takes the cut uses, one per shot, in storyboard order."""
         return [d for d in self.items if not d.is_take]
+
+    def clips(self) -> dict[str, str]:
+        """The clip (fingerprint) the cut uses for every shot that has one."""
+        return {d.shot_id: d.clip for d in self.cut if d.clip is not None}
 
 
 def check_force(plan: Plan, force: Iterable[str]) -> frozenset[str]:
@@ -262,7 +293,25 @@ def decide(
             d = Decision(sp, d.action, Why.PARENT, parent=sp.compiled.shot.continues, integrity=integrity)
         seen[sp.fingerprint] = d
         out.append(d)
-    return Decisions(plan, _blocked(plan, out), forced)
+    made = [replace(d, clip=_clip(d, state, cache, d.shot.maker.name, deep)) for d in _blocked(plan, out)]
+    ours = {sp.fingerprint for sp in plan.entries}
+    orphans = [
+        t for p in plan.reachable if not p.free for t in state.pending(p.name) if t.fingerprint not in ours
+    ]
+    return Decisions(plan, made, forced, orphans)
+
+
+def _clip(d: Decision, state: State, cache: Cache, provider: str, deep: bool) -> str | None:
+    """The clip its row uses now: its own when cached; for the take the cut uses, else the last
+    intact clip made for the shot (stale: `stitch` re-cuts after an edit without generating)."""
+    if d.action is Action.CACHED:
+        return d.fingerprint
+    if d.is_take:
+        return None
+    last = state.last_made(d.shot.id, provider)
+    if last and cache.integrity(last, state.clip(last), deep=deep) is Integrity.INTACT:
+        return last
+    return None
 
 
 def _one(
@@ -283,15 +332,15 @@ def _one(
     if integrity is Integrity.INTACT:
         return Decision(sp, Action.CACHED, Why.MADE, rec, integrity=integrity)
     if rec is not None:
-        if rec.status is Status.SUBMITTED:
+        if rec.status is Stand.SUBMITTED:
             return Decision(sp, Action.RESUME, Why.POLL, rec, integrity=integrity)
-        if rec.status is Status.DONE:  # paid and fetched once; the clip is gone or damaged
+        if rec.status is Stand.MADE:  # paid and fetched once; the clip is gone or damaged
             return Decision(sp, Action.RESUME, Why.REFETCH, rec, integrity=integrity)
-        if rec.status in (Status.SENDING, Status.UNCERTAIN):
+        if rec.status in (Stand.SENDING, Stand.UNCERTAIN):
             return Decision(sp, Action.UNCERTAIN, Why.LOST, rec, integrity=integrity)
         # a job the service took and failed, where that may be paid for: the user decides (a
         # request it provably did not take has no task id, and is sent again: nothing was charged)
-        if charged is not None and rec.status is Status.FAILED and rec.task_id is not None:
+        if charged is not None and rec.status is Stand.FAILED and rec.task_id is not None:
             return Decision(sp, Action.FAILED, Why.CHARGED, rec, integrity=integrity, charges=charged)
         action = Action.REGENERATE if last is not None else Action.GENERATE
         return Decision(sp, action, Why.RETRY, rec, integrity=integrity)
@@ -325,7 +374,7 @@ def charges(plan: Plan, provider: Provider | None = None) -> str | None:
     return f"{provider.name} may charge"
 
 
-_MADE_AGAIN_WHEN_FREE = (Status.DONE, Status.SENDING, Status.UNCERTAIN)
+_MADE_AGAIN_WHEN_FREE = (Stand.MADE, Stand.SENDING, Stand.UNCERTAIN)
 
 
 def _blocked(plan: Plan, decisions: list[Decision]) -> list[Decision]:

@@ -3,10 +3,11 @@
 Shots are matched by id. For each: how it changed (its prompt as sent, the images it is sent
 with, its settings, its type, what it continues, the provider; or only how the film is cut:
 trim, transition, caption, its sound, its place) and whether its request, hence its
-fingerprint, changed. A shot whose fingerprint changed or that is new must be generated to
-merge the change: that is the change's cost (the revision's shots taken as made). Beside it,
-what a render here would do now (plan.decide, from this folder's state), in the plan's
-symbols.
+fingerprint, changed. What it costs is not worked out here: both revisions are decided
+(plan.decide, each from this folder's state and cache) and compared. The change costs what the
+working copy's decisions pay for that the revision's did not (a new or changed shot whose clip
+is not made; a request the revision also had to pay for is not the change's); beside it, what a
+render here would do now (the working copy's decisions), in the plan's symbols.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from storyboard.board.model import Storyboard
 from storyboard.hashing import file_sha256
 from storyboard.money import Money, Totals
 from storyboard.plan.compiler import Plan, ShotPlan, totals
-from storyboard.report.status import Standing
+from storyboard.plan.decide import Action, Decisions
 
 
 class Change(str, enum.Enum):
@@ -48,12 +49,14 @@ class ShotDiff:
     old_fingerprint: str | None = None
     new_fingerprint: str | None = None
     cost: Money = field(default_factory=Money)  # what generating it costs (added or changed)
-    render: str | None = None  # what a render here would do now (plan.decide's action)
+    render: Action | None = None  # what a render here would do now (plan.decide's action)
     render_symbol: str | None = None
     notes: tuple[str, ...] = ()  # e.g. an image file changed but the request did not
+    pays: bool = False  # the change pays for it (as the two revisions' decisions say)
 
     @property
     def paid(self) -> bool:
+        """It is generated to merge the change: added or changed (its cost may be 0, made already)."""
         return self.change in (Change.ADDED, Change.CHANGED)
 
 
@@ -150,41 +153,32 @@ def _film(old: Storyboard, new: Storyboard) -> list[str]:
 
 
 def compare(
-    old_plan: Plan | None,
-    new_plan: Plan,
-    now: Standing | None = None,
+    old: Decisions | None,
+    new: Decisions,
     *,
     rev: str = "HEAD",
     commit: str = "",
     path: str = "",
 ) -> Diff:
-    """The change from `old_plan` (None: the storyboard is new) to `new_plan`; `now` is
-    what a render here would do (report.status.standing)."""
+    """The change from the revision's decisions (`old`; None: the storyboard is new) to the
+    working copy's (`new`), both decided from this folder's state."""
+    old_plan, new_plan = (old.plan if old else None), new.plan
     old_shots = {s.id: s for s in old_plan.shots} if old_plan else {}
     new_ids = {s.id: s for s in new_plan.shots}
+    paid_before = {d.fingerprint for d in old.paid} if old else set()
     shots: list[ShotDiff] = []
-    paid: dict[str, ShotPlan] = {}  # by fingerprint: two shots of one request cost one
-    for sp in new_plan.shots:
-        status = now.shots.get(sp.id) if now else None
-        action, symbol = (status.action, status.symbol) if status else (None, None)
+    paid: list[ShotPlan] = []  # what the change pays for: one per request (`shares` costs nothing)
+    for d in new.cut:
+        sp = d.shot
+        pays = d.paid and d.fingerprint not in paid_before  # the decisions say, not this module
+        cost: Money = sp.cost if pays else Money()
+        if pays:
+            paid.append(sp)
+        action, symbol = d.action, d.action.symbol
         before = old_shots.get(sp.id)
-        pays = status.paid if status else True  # the decision says; a clip made already costs nothing
         if before is None or old_plan is None:
-            if pays:
-                paid.setdefault(sp.fingerprint, sp)
             shots.append(
-                ShotDiff(
-                    sp.id,
-                    Change.ADDED,
-                    (),
-                    None,
-                    sp.fingerprint,
-                    sp.cost,
-                    action,
-                    symbol,
-                )
-                if pays
-                else ShotDiff(sp.id, Change.ADDED, (), None, sp.fingerprint, Money(), action, symbol)
+                ShotDiff(sp.id, Change.ADDED, (), None, sp.fingerprint, cost, action, symbol, (), pays)
             )
             continue
         request = _request_aspects(before, sp, old_plan, new_plan)
@@ -192,9 +186,7 @@ def compare(
         notes: list[str] = []
         if before.fingerprint != sp.fingerprint:
             change = Change.CHANGED
-            if pays:
-                paid.setdefault(sp.fingerprint, sp)
-            else:
+            if not d.paid and not d.shares:
                 notes.append("its clip is made already: nothing to pay")
             parent = sp.compiled.shot.continues
             if parent and "continues" not in request:
@@ -204,7 +196,6 @@ def compare(
                     notes.append(f"it continues {parent!r}, which changed: its first frame changes")
             if not request:
                 request = ["request"]  # something else in what the provider is sent changed
-            cost: Money = sp.cost if pays else Money()
         else:
             if request:
                 notes.append(
@@ -212,7 +203,6 @@ def compare(
                     "request: its clip serves as it is"
                 )
             change = Change.CUT if request or cut else Change.SAME
-            cost = Money()
         shots.append(
             ShotDiff(
                 sp.id,
@@ -224,11 +214,12 @@ def compare(
                 action,
                 symbol,
                 tuple(notes),
+                pays,
             )
         )
-    for sid, before in old_shots.items():
+    for sid, gone in old_shots.items():
         if sid not in new_ids:
-            shots.append(ShotDiff(sid, Change.REMOVED, (), before.fingerprint, None))
+            shots.append(ShotDiff(sid, Change.REMOVED, (), gone.fingerprint, None))
     return Diff(
         rev=rev,
         commit=commit,
@@ -238,6 +229,6 @@ def compare(
         free=new_plan.provider.free,
         shots=tuple(shots),
         film=tuple(_film(old_plan.storyboard, new_plan.storyboard)) if old_plan else (),
-        cost=totals(paid.values()),
-        render_cost=now.cost if now else totals([]),
+        cost=totals(paid),
+        render_cost=new.cost(),
     )

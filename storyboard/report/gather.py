@@ -1,7 +1,8 @@
 """A storyboard's plan, state and clips as the contact sheet's model.
 
-Clips are those a `stitch` would cut (pipeline.clips_made: the shot's own, else the last
-made for it, marked stale); their stills are taken in a few threads (each is one short
+Everything comes from one decision (plan.decide, clips checked by hash): each shot's state,
+the clips a `stitch` would cut (the shot's own, else the last made for it, marked stale) and
+the other takes made, as the cache has them intact; their stills are taken in a few threads (each is one short
 ffmpeg run).
 """
 
@@ -21,6 +22,7 @@ from storyboard.board.model import Shot as ShotSpec
 from storyboard.media.ffmpeg import probe
 from storyboard.media.packets import inspect_all
 from storyboard.plan.compiler import ShotPlan
+from storyboard.plan.decide import Decisions
 from storyboard.report.model import Image, Report, Shot, Still, Take, Video
 from storyboard.report.status import standing
 from storyboard.report.stills import data_uri, stills
@@ -63,21 +65,22 @@ def _video(clip: Path, page: Path, seconds: float, size: tuple[int, int]) -> Vid
 
 
 def takes(
-    plan: pipeline.Plan,
+    decisions: Decisions,
     sp: ShotPlan,
     clip: Path | None,
     stale: bool,
     still_of: Callable[[Path], tuple[Video, tuple[Still, ...]]],
 ) -> tuple[Take, ...]:
     """The shot's takes side by side, the one the cut uses selected: its clip as a stitch
-    would cut it (maybe an older one, stale), the others as the cache has them."""
-    cache = Cache(plan.storyboard.state_dir)
+    would cut it (maybe an older one, stale), the others where decided made (intact)."""
+    cache = Cache(decisions.plan.storyboard.state_dir)
     out = []
-    for entry in (e for e in plan.entries if e.id == sp.id):
+    for d in (d for d in decisions if d.shot.id == sp.id):
+        entry = d.shot
         if entry.selected:
             path, old = clip, stale
         else:
-            path, old = (cache.path(entry.fingerprint) if cache.has(entry.fingerprint) else None), False
+            path, old = (cache.path(d.clip) if d.clip is not None else None), False
         if path is None:
             out.append(Take(number=entry.take, fingerprint=entry.fingerprint, selected=entry.selected))
             continue
@@ -89,9 +92,10 @@ def takes(
 def gather(plan: pipeline.Plan, film: Path, page: Path) -> Report:
     """The contact sheet of `plan` whose film is (or will be) `film`, for a page at `page`."""
     sb = plan.storyboard
-    made = pipeline.clips_made(plan)
+    decisions = pipeline.decide(plan, deep=True)
+    made = pipeline.clips_made(plan, decisions)
     clips, stale = made.clips, made.stale
-    now = standing(plan)
+    now = standing(decisions)
     found = inspect_all(list(clips.values())) if clips else []
     facts: dict[Path, tuple[float, float, tuple[int, int]]] = {}
     for path, f in zip(clips.values(), found or [], strict=False):
@@ -120,7 +124,7 @@ def gather(plan: pipeline.Plan, film: Path, page: Path) -> Report:
                 caption=sp.compiled.caption,
                 caption_missing=_missing(sp.compiled.caption, sb.captions.font),
                 images=_images(s),
-                takes=takes(plan, sp, clips.get(s.id), s.id in stale, still_of),
+                takes=takes(decisions, sp, clips.get(s.id), s.id in stale, still_of),
             )
 
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 2)) as pool:

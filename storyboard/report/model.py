@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from storyboard.money import Money, Totals
+from storyboard.plan.decide import Action
 from storyboard.report.webfont import WebFont
+from storyboard.store.stand import Stand
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,8 @@ class Take:
 class Status:
     """Where a shot stands, in the plan's terms."""
 
-    state: str  # as status says: made | new | submitted | failed | uncertain
-    action: str  # what a render would do: generate, regenerate, resume, cached, uncertain, blocked
+    state: Stand  # as status says: made | new | submitted | failed | uncertain
+    action: Action  # what a render would do: generate, regenerate, resume, cached, uncertain...
     symbol: str  # the plan's symbol for it: + ~ > = ? !
     task_id: str | None = None
     reason: str | None = None

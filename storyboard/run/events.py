@@ -8,12 +8,12 @@ from __future__ import annotations
 import contextlib
 import threading
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
 from storyboard.errors import StoryboardError
 from storyboard.secrets import Redactor
+from storyboard.store.stand import Stand
 
 
 @dataclass(frozen=True)
@@ -111,23 +111,9 @@ class Interrupted(Event):
 class Ended(Event):
     """A shot's last word in this render, once per shot (also in the result)."""
 
-    outcome: Outcome
+    outcome: Stand
     reason: str | None = None
     clip: Path | None = None
-
-
-class Outcome(str, Enum):
-    MADE = "made"  # generated (or fetched) in this render
-    CACHED = "cached"  # made before
-    FAILED = "failed"  # the service failed or refused it, or it was not sent: render again
-    UNCERTAIN = "uncertain"  # sent and the answer lost: adopt its task id or force it
-    STALLED = "stalled"  # paid and still out there (running, or no contact): render again later
-    BLOCKED = "blocked"  # it needs a shot that was not made in this render
-    UNRECORDED = "unrecorded"  # the service took it and its task id could not be saved: adopt it
-
-    @property
-    def has_clip(self) -> bool:
-        return self in (Outcome.MADE, Outcome.CACHED)
 
 
 class Reporter(Protocol):
@@ -137,7 +123,7 @@ class Reporter(Protocol):
 @dataclass(frozen=True)
 class ShotResult:
     shot_id: str
-    outcome: Outcome
+    outcome: Stand
     reason: str | None = None
     clip: Path | None = None
     task_id: str | None = None
@@ -157,7 +143,7 @@ class GenerateResult:
     def clips(self) -> dict[str, Path]:
         return {s: r.clip for s, r in self.shots.items() if r.clip is not None and r.outcome.has_clip}
 
-    def of(self, *outcomes: Outcome) -> list[ShotResult]:
+    def of(self, *outcomes: Stand) -> list[ShotResult]:
         return [r for r in self.shots.values() if r.outcome in outcomes]
 
     @property
@@ -166,7 +152,7 @@ class GenerateResult:
 
     @property
     def cached(self) -> list[str]:
-        return [r.shot_id for r in self.of(Outcome.CACHED)]
+        return [r.shot_id for r in self.of(Stand.CACHED)]
 
     @property
     def failed(self) -> dict[str, str]:

@@ -70,7 +70,6 @@ from storyboard.run.events import (
     Interrupted,
     LockTakenOver,
     Orphan,
-    Outcome,
     PassedOn,
     Reporter,
     Resumed,
@@ -86,6 +85,7 @@ from storyboard.secrets import Redactor
 from storyboard.store.cache import Cache
 from storyboard.store.layout import Layout
 from storyboard.store.lock import LockInfo, acquire
+from storyboard.store.stand import Stand
 from storyboard.store.state import ClipRecord, State
 
 NOT_TAKEN_RETRIES = 4  # a request refused for now (rate limit, outage) is sent again this often
@@ -223,19 +223,18 @@ class _Run:
             elif d.action is Action.RESUME:
                 self._resume(job)
             elif d.action is Action.UNCERTAIN:
-                self.end(job, Outcome.UNCERTAIN, self.words.uncertain(job.leader, d.reason))
+                self.end(job, Stand.UNCERTAIN, self.words.uncertain(job.leader, d.reason))
             elif d.action is Action.BLOCKED:
-                self.end(job, Outcome.BLOCKED, f"not sent: {d.reason}")
+                self.end(job, Stand.BLOCKED, f"not sent: {d.reason}")
             elif d.action is Action.FAILED:
-                self.end(job, Outcome.FAILED, f"not sent: {d.reason}")
-        for provider in [p for p in self.plan.reachable if not p.free]:
-            # Tasks of earlier versions of shots, still running: paid for, so their clips are
-            # saved if they finish while this render runs (a later edit back reuses them).
-            for task in self.state.pending(provider.name):
-                orphan = self.table.add_orphan(task)
-                if orphan is not None:
-                    orphan.watch_from = orphan.last_contact = max(task.submitted_at, self.started)
-                    self.tell(Orphan(task.shot_id, task.task_id))
+                self.end(job, Stand.FAILED, f"not sent: {d.reason}")
+        # Tasks of earlier versions of shots, still running, as decided: paid for, so their
+        # clips are saved if they finish while this render runs (a later edit back reuses them).
+        for task in self.decisions.orphans:
+            orphan = self.table.add_orphan(task)
+            if orphan is not None:
+                orphan.watch_from = orphan.last_contact = max(task.submitted_at, self.started)
+                self.tell(Orphan(task.shot_id, task.task_id))
         if self.table.in_state(JobState.POLLING):
             self.poller.soon(at_once=True)  # resumed tasks may be done already
 
@@ -252,13 +251,12 @@ class _Run:
         return [p for p in dict.fromkeys(parents) if p in self.table.by_shot]
 
     def _cached(self, job: Job) -> None:
-        rec = job.decision.record if job.decision else None
         clip = self.cache.path(job.fp)
-        if rec is not None and rec.status.value in ("submitted", "sending"):
+        if job.decision is not None and job.decision.journal_behind:
             # killed between caching the clip and recording it: record it now
             self.state.record_done(job.fp, self.cache.record_of(job.fp, None), clip)
         self.mark_made(job)
-        self.end(job, Outcome.CACHED, clip=clip)
+        self.end(job, Stand.CACHED, clip=clip)
 
     def _resume(self, job: Job) -> None:
         d = job.decision
@@ -269,7 +267,7 @@ class _Run:
             return
         task = d.record.task if d.record else None
         if task is None:
-            self.end(job, Outcome.FAILED, self.words.damaged(job, "its link is not known"))
+            self.end(job, Stand.FAILED, self.words.damaged(job, "its link is not known"))
             return
         job.task = task
         job.state = JobState.POLLING
@@ -311,7 +309,7 @@ class _Run:
     def finish(self) -> GenerateResult:
         for sp in self.plan.entries:
             job = self.table.by_shot[sp.key]
-            outcome = job.outcome or Outcome.FAILED
+            outcome = job.outcome or Stand.FAILED
             clip = self.cache.path(job.fp) if outcome.has_clip else None
             task_id = job.task.task_id if job.task else None
             made_by = job.sp.maker.name if job.sp else sp.maker.name  # passed on: its new provider
@@ -328,7 +326,7 @@ class _Run:
             if sp.selected:
                 self.state.record_made(sp.id, job.fp, maker, record)
 
-    def end(self, job: Job, outcome: Outcome, reason: str | None = None, clip: Path | None = None) -> None:
+    def end(self, job: Job, outcome: Stand, reason: str | None = None, clip: Path | None = None) -> None:
         reason = self.redactor.redact(reason) if reason else reason
         job.end(outcome, reason)
         if job.orphan:
@@ -349,7 +347,7 @@ class _Run:
         for job in self.table.in_state(JobState.WAITING):
             if self.crew.stop.is_set():
                 why = self.words.reason(self.fatal) if self.fatal else "the render stopped"
-                self.end(job, Outcome.FAILED, f"not submitted: {why}")
+                self.end(job, Stand.FAILED, f"not submitted: {why}")
                 continue
             closed = _maker(job) in self.crew.closed
             if closed and _maker(job) not in self.refusals:
@@ -361,7 +359,7 @@ class _Run:
             broken = [p for p in parents if p.state is JobState.ENDED]
             if broken:
                 names = ", ".join(repr(p.leader) for p in broken)
-                self.end(job, Outcome.BLOCKED, f"not sent: it needs shot {names}, which was not made")
+                self.end(job, Stand.BLOCKED, f"not sent: it needs shot {names}, which was not made")
                 continue
             if all(p.state is JobState.DONE for p in parents) and job.not_before <= now:
                 ready.append(job)
@@ -375,7 +373,7 @@ class _Run:
             requests = self.plan.requests_of([j.sp for j in ready if j.sp is not None])
         except StoryboardError as e:
             for job in ready:
-                self.end(job, Outcome.FAILED, self.words.reason(e))
+                self.end(job, Stand.FAILED, self.words.reason(e))
             return
         for req in requests:
             jobs = [self.table.by_shot[s] for s in req.names if s in self.table.by_shot]
@@ -400,13 +398,13 @@ class _Run:
                 self.not_taken(job, result.error)
         elif isinstance(result, w.Lost):
             for job in result.jobs:
-                self.end(job, Outcome.UNCERTAIN, self.words.uncertain(job.leader, result.reason, _maker(job)))
+                self.end(job, Stand.UNCERTAIN, self.words.uncertain(job.leader, result.reason, _maker(job)))
         elif isinstance(result, w.JournalFailed):
             self.stop(
                 JournalError(f"the render state could not be written ({describe(result.error)}): stopped")
             )
             for job in result.jobs:
-                self.end(job, Outcome.FAILED, "not sent: the state could not be written, so nothing was sent")
+                self.end(job, Stand.FAILED, "not sent: the state could not be written, so nothing was sent")
         elif isinstance(result, w.Unrecorded):
             self.unrecorded(result)
         elif isinstance(result, w.Downloaded):
@@ -417,9 +415,9 @@ class _Run:
             for job in result.jobs:
                 if job.state is JobState.SENDING:  # it may have been sent
                     why = f"the submission broke down ({self.words.reason(result.error)})"
-                    self.end(job, Outcome.UNCERTAIN, self.words.uncertain(job.leader, why))
+                    self.end(job, Stand.UNCERTAIN, self.words.uncertain(job.leader, why))
                 else:
-                    self.end(job, Outcome.FAILED, f"internal error: {self.words.reason(result.error)}")
+                    self.end(job, Stand.FAILED, f"internal error: {self.words.reason(result.error)}")
 
     def accepted(self, result: w.Accepted) -> None:
         by_fp = {t.fingerprint: t for t in result.tasks}
@@ -435,7 +433,7 @@ class _Run:
                 self.tell(Submitted(sid, task.task_id))
         for job in result.missing:
             why = f"{_maker(job)} accepted the request but gave no task id for this shot"
-            self.end(job, Outcome.UNCERTAIN, self.words.uncertain(job.leader, why))
+            self.end(job, Stand.UNCERTAIN, self.words.uncertain(job.leader, why))
         self.poller.soon()
 
     def not_taken(self, job: Job, exc: BaseException) -> None:
@@ -452,9 +450,9 @@ class _Run:
         elif isinstance(exc, (RateLimitError, TransientError)):
             self.refused_for_now(job, exc)
         elif isinstance(exc, RejectedError):
-            self.end(job, Outcome.FAILED, f"rejected: {reason}")
+            self.end(job, Stand.FAILED, f"rejected: {reason}")
         else:
-            self.end(job, Outcome.FAILED, f"not submitted: {reason}")
+            self.end(job, Stand.FAILED, f"not submitted: {reason}")
 
     def refused(self, job: Job, exc: StoryboardError) -> None:
         """Its provider refused the key or had too few credits, before taking anything: the
@@ -466,7 +464,7 @@ class _Run:
             self.stop(exc)
         elif self.fatal is None:
             self.fatal = exc  # the render ends saying so, the other providers' shots made
-        self.end(job, Outcome.FAILED, f"not submitted: {self.words.reason(exc)}")
+        self.end(job, Stand.FAILED, f"not submitted: {self.words.reason(exc)}")
 
     def pass_on(self, job: Job, exc: BaseException) -> bool:
         """The one move of a film on several providers: a provider refused the shot before
@@ -495,7 +493,7 @@ class _Run:
                         hint="raise the budget, or render again once the provider takes it",
                     )
                 )
-                self.end(job, Outcome.FAILED, f"not submitted: {why}; not passed on: over --budget")
+                self.end(job, Stand.FAILED, f"not submitted: {why}; not passed on: over --budget")
                 return True
         self.spend = spend
         del self.table.jobs[job.fp]
@@ -530,11 +528,11 @@ class _Run:
             later = f"render again in {duration(exc.retry_after)} or later: the made shots are kept"
             stop = type(exc)(words, status=exc.status, retry_after=exc.retry_after, hint=later)
             self.stop(stop)
-            self.end(job, Outcome.FAILED, f"not submitted: {self.words.reason(self.fatal)}")
+            self.end(job, Stand.FAILED, f"not submitted: {self.words.reason(self.fatal)}")
             return
         if self.crew.stop.is_set():
             why = self.words.reason(self.fatal) if self.fatal else words
-            self.end(job, Outcome.FAILED, f"not submitted: {why}")
+            self.end(job, Stand.FAILED, f"not submitted: {why}")
             return
         said_so = isinstance(exc, RateLimitError) or exc.status is not None
         now = self.clock.monotonic()
@@ -551,7 +549,7 @@ class _Run:
             return
         if said_so:
             words += f"; left unsent {duration(spent)} after it was first sent"
-        self.end(job, Outcome.FAILED, f"not submitted: {words}")
+        self.end(job, Stand.FAILED, f"not submitted: {words}")
 
     def unrecorded(self, result: w.Unrecorded) -> None:
         """The service took these and their task ids could not be saved: stop paying, and
@@ -562,7 +560,7 @@ class _Run:
             task = by_fp.get(job.fp)
             if task is None:
                 self.end(
-                    job, Outcome.UNCERTAIN, self.words.uncertain(job.leader, "its answer could not be saved")
+                    job, Stand.UNCERTAIN, self.words.uncertain(job.leader, "its answer could not be saved")
                 )
                 continue
             job.task = task
@@ -571,17 +569,17 @@ class _Run:
                 self.result.unrecorded[sid] = task.task_id
             self.end(
                 job,
-                Outcome.UNRECORDED,
+                Stand.UNRECORDED,
                 f"{_maker(job)} took it as task {task.task_id}, which could not be saved",
             )
 
     def downloaded(self, result: w.Downloaded) -> None:
         job = result.job
         if job.orphan:
-            job.end(Outcome.MADE)
+            job.end(Stand.MADE)
             return
         self.mark_made(job)  # the leader was recorded with the download; the shots sharing it now
-        self.end(job, Outcome.MADE, clip=result.clip)
+        self.end(job, Stand.MADE, clip=result.clip)
 
     def download_failed(self, result: w.DownloadFailed) -> None:
         job = result.job
@@ -590,7 +588,7 @@ class _Run:
             return
         reason = self.words.reason(result.error)
         if job.orphan:
-            job.end(Outcome.FAILED, reason)
+            job.end(Stand.FAILED, reason)
         elif job.task is not None and job.refreshes_left > 0:
             job.refreshes_left -= 1
             job.state = JobState.POLLING  # the next poll brings a fresh link
@@ -599,12 +597,12 @@ class _Run:
         elif job.task is not None:
             self.end(
                 job,
-                Outcome.STALLED,
+                Stand.STALLED,
                 f"download failed: {reason} (the clip is paid for and its task saved: render again "
                 "to fetch it, at no new charge)",
             )
         else:
-            self.end(job, Outcome.FAILED, self.words.damaged(job, reason))
+            self.end(job, Stand.FAILED, self.words.damaged(job, reason))
 
     # what the poller hears (polling.Outcomes) -------------------------------------------
     def finished(self, job: Job, url: str) -> None:
@@ -617,7 +615,7 @@ class _Run:
         if job.task is not None and not job.orphan:
             with contextlib.suppress(Exception):  # a note for plan and status: the task id is saved already
                 self.state.record_stalled(job.fp, reason.removesuffix(f"; {SAVED}"))
-        self.end(job, Outcome.STALLED, reason)
+        self.end(job, Stand.STALLED, reason)
 
     def key_refused(self, error: AuthError) -> None:
         self.stop(error)
@@ -626,7 +624,7 @@ class _Run:
         reason = self.redactor.redact(reason)
         self.state.record_failed(job.fp, reason)
         if job.orphan:
-            job.end(Outcome.FAILED, reason)
+            job.end(Stand.FAILED, reason)
         elif job.resubmits_left > 0 and not self.crew.stop.is_set():  # refunded: free to send again
             job.resubmits_left -= 1
             job.state = JobState.WAITING
@@ -637,12 +635,12 @@ class _Run:
         elif (charges := charges_words(self.plan, job.sp.maker if job.sp else None)) is not None:
             self.end(
                 job,
-                Outcome.FAILED,
+                Stand.FAILED,
                 f"generation failed: {reason} ({charges} for failed jobs, so it was not sent again: "
                 f"`--force {job.leader}` makes it again)",
             )
         else:
-            self.end(job, Outcome.FAILED, f"generation failed: {reason}")
+            self.end(job, Stand.FAILED, f"generation failed: {reason}")
 
     # stopping ----------------------------------------------------------------------------
     def close(self) -> None:

@@ -19,7 +19,7 @@ from enum import Enum
 from storyboard.plan.compiler import ShotPlan
 from storyboard.plan.decide import Action, Decision, Decisions
 from storyboard.providers.base import Task
-from storyboard.run.events import Outcome
+from storyboard.store.stand import Stand
 
 
 class JobState(str, Enum):
@@ -54,7 +54,7 @@ class Job:
     not_taken: int = 0  # submissions refused for now (rate limit, outage): nothing charged
     first_sent: float | None = None  # monotonic: when this request was first handed to be sent
     next_poll: float = 0.0  # monotonic
-    outcome: Outcome | None = None
+    outcome: Stand | None = None
     reason: str | None = None
     url: str | None = None  # the clip's link, once done
     last_progress: tuple[str, float | None] | None = None
@@ -78,7 +78,7 @@ class Job:
     def orphan(self) -> bool:
         return self.sp is None
 
-    def end(self, outcome: Outcome, reason: str | None = None) -> None:
+    def end(self, outcome: Stand, reason: str | None = None) -> None:
         self.state = JobState.DONE if outcome.has_clip else JobState.ENDED
         self.outcome = outcome
         self.reason = reason

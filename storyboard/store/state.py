@@ -40,7 +40,6 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,19 +51,12 @@ from storyboard.secrets import Redactor
 from storyboard.store import statefile
 from storyboard.store.layout import Layout
 from storyboard.store.lock import Lock
+from storyboard.store.stand import Stand
 
 if TYPE_CHECKING:
     from storyboard.board.model import Storyboard
 
-__all__ = ["REDACTED", "ClipRecord", "Intent", "State", "StateError", "Status", "TaskRecord"]
-
-
-class Status(str, Enum):
-    SENDING = "sending"  # intent on disk, request going out, no answer yet
-    SUBMITTED = "submitted"  # the service took it: the task id is known
-    DONE = "done"  # its clip is downloaded, verified and cached
-    FAILED = "failed"  # the service said the job failed, or the request was provably not taken
-    UNCERTAIN = "uncertain"  # sent, and the answer lost: the service may have charged for it
+__all__ = ["REDACTED", "ClipRecord", "Intent", "Stand", "State", "StateError", "TaskRecord"]
 
 
 @dataclass(frozen=True)
@@ -85,7 +77,7 @@ class TaskRecord:
     fingerprint: str
     shot_id: str
     provider: str
-    status: Status
+    status: Stand  # of store.stand.JOURNAL
     task_id: str | None
     at: float  # when it reached this status
     submitted_at: float | None
@@ -181,13 +173,13 @@ class State:
         raw = self.data["tasks"].get(fingerprint)
         if raw is None:
             return None
-        status = Status(raw["status"])
+        status = Stand.of_word(raw["status"])
         at = {
-            Status.SENDING: raw.get("intent_at"),
-            Status.SUBMITTED: raw.get("submitted_at"),
-            Status.DONE: raw.get("done_at"),
-            Status.FAILED: raw.get("failed_at"),
-            Status.UNCERTAIN: raw.get("uncertain_at"),
+            Stand.SENDING: raw.get("intent_at"),
+            Stand.SUBMITTED: raw.get("submitted_at"),
+            Stand.MADE: raw.get("done_at"),
+            Stand.FAILED: raw.get("failed_at"),
+            Stand.UNCERTAIN: raw.get("uncertain_at"),
         }[status]
         return TaskRecord(
             fingerprint=fingerprint,
@@ -210,7 +202,7 @@ class State:
         out = []
         for rec in self.records():
             ours = provider is None or rec.provider == provider
-            if rec.status is Status.SUBMITTED and rec.task is not None and ours:
+            if rec.status is Stand.SUBMITTED and rec.task is not None and ours:
                 out.append(rec.task)
         return out
 
@@ -247,7 +239,7 @@ class State:
                 self.data["tasks"][it.fingerprint] = {
                     "shot_id": it.shot_id,
                     "provider": it.provider,
-                    "status": Status.SENDING.value,
+                    "status": Stand.SENDING.word,
                     "task_id": None,
                     "intent_at": now,
                     "submitted_at": None,
@@ -274,7 +266,7 @@ class State:
                     }
                     self.data["tasks"][task.fingerprint] = rec
                 rec.update(
-                    status=Status.SUBMITTED.value,
+                    status=Stand.SUBMITTED.word,
                     task_id=task.task_id,
                     submitted_at=task.submitted_at,
                     extra=dict(task.extra),
@@ -287,41 +279,41 @@ class State:
 
     def record_not_sent(self, fingerprints: Iterable[str], reason: str) -> None:
         """The service provably did not take the request: nothing was charged."""
-        self._set(fingerprints, Status.FAILED, reason, "failed_at")
+        self._set(fingerprints, Stand.FAILED, reason, "failed_at")
 
     def record_uncertain(self, fingerprints: Iterable[str], reason: str) -> None:
         """The request went out and its answer was lost: never sent again on its own."""
-        self._set(fingerprints, Status.UNCERTAIN, reason, "uncertain_at")
+        self._set(fingerprints, Stand.UNCERTAIN, reason, "uncertain_at")
 
     def record_stalled(self, fingerprint: str, reason: str) -> None:
         """A render left the task without its clip (no usable answer in time): it stays
         `submitted`, to be polled again, with why it was left, for plan and status to say."""
         with self._mutex:
             rec = self.data["tasks"].get(fingerprint)
-            if rec is None or rec["status"] != Status.SUBMITTED.value:
+            if rec is None or Stand.of_word(rec["status"]) is not Stand.SUBMITTED:
                 return
             rec["reason"] = self.redactor.redact(reason)
             self._save()
 
     def record_failed(self, fingerprint: str, reason: str) -> None:
         """The service said the job failed (refunded or not: the provider says): the task id is kept."""
-        self._set([fingerprint], Status.FAILED, reason, "failed_at")
+        self._set([fingerprint], Stand.FAILED, reason, "failed_at")
 
     def settle_intents(self, reason: str) -> list[str]:
         """At the start of a render (under the lock): intents left `sending` by a render that
         died are uncertain from now on. Their fingerprints."""
         with self._mutex:
-            left = [fp for fp, r in self.data["tasks"].items() if r["status"] == Status.SENDING.value]
+            left = [fp for fp, r in self.data["tasks"].items() if Stand.of_word(r["status"]) is Stand.SENDING]
             if left:
-                self._set(left, Status.UNCERTAIN, reason, "uncertain_at")
+                self._set(left, Stand.UNCERTAIN, reason, "uncertain_at")
             return left
 
-    def _set(self, fingerprints: Iterable[str], status: Status, reason: str, stamp: str) -> None:
+    def _set(self, fingerprints: Iterable[str], status: Stand, reason: str, stamp: str) -> None:
         with self._mutex:
             now = time.time()
             for fp in fingerprints:
                 rec = self.data["tasks"][fp]
-                rec["status"] = status.value
+                rec["status"] = status.word
                 rec["reason"] = self.redactor.redact(reason)
                 rec[stamp] = now
             self._save()
@@ -337,7 +329,7 @@ class State:
         shot's clip."""
         with self._mutex:
             rec = self.data["tasks"][fingerprint]
-            rec["status"] = Status.DONE.value
+            rec["status"] = Stand.MADE.word
             rec["done_at"] = time.time()
             rec.pop("reason", None)
             rec["clip"] = _relative(path, self.state_dir)

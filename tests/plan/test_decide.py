@@ -137,3 +137,35 @@ def test_stitch_after_an_edit_names_the_parent_of_a_follower(
     assert "shot 'a' changed since its clip was made; using that clip" in cut.stderr
     assert "shot 'b' continues shot 'a', which changed since; using its last clip" in cut.stderr
     assert "shot 'b' changed since" not in cut.stderr
+
+
+def test_the_orphan_tasks_a_render_polls_are_decided_and_shown(tmp_path: Path) -> None:
+    """A task of an earlier version of a shot, still running, is in the decision (the executor
+    polls what decide says), and plan --json and status --json show it; it costs nothing."""
+    import json
+
+    from click.testing import CliRunner
+
+    from storyboard.cli import cli
+
+    board = write_board(tmp_path, "aivideoapi", three())
+    sb = load_storyboard(board)
+    plan = compile_plan(sb, providers.get("aivideoapi")())
+    old = "f" * 64  # the fingerprint of a's earlier prompt
+    with acquire(sb.state_dir, "test", storyboard=sb.path) as lock:
+        state = State.load(sb.state_dir, lock=lock)
+        state.record_intent([Intent(old, "a", "aivideoapi", ("a",))])
+        state.record_submitted([Task("a", "task-old", "aivideoapi", old, time.time())])
+    decisions = decide(plan)
+    assert [(t.shot_id, t.task_id, t.fingerprint) for t in decisions.orphans] == [("a", "task-old", old)]
+    assert [d.action for d in decisions] == [Action.GENERATE] * 3  # the orphan is not a's request
+    seen = {"shot": "a", "task_id": "task-old", "fingerprint": old}
+    for command in ("plan", "status"):
+        r = CliRunner().invoke(cli, [command, str(board), "--json"])
+        assert r.exit_code == 0, r.output
+        data = json.loads(r.stdout)
+        assert data["orphans"] == [seen]
+        assert data["cost"]["shots"] == 3
+    assert "task-old" in CliRunner().invoke(cli, ["status", str(board)]).stdout
+    free = compile_plan(sb, providers.get("preview")())
+    assert decide(free).orphans == ()  # another provider's task is not the preview's to poll

@@ -12,7 +12,8 @@ import yaml
 from storyboard import providers
 from storyboard.plan.compiler import Plan, compile_plan
 from storyboard.plan.decide import decide
-from storyboard.run.events import Ended, Event, Outcome
+from storyboard.run.events import Ended, Event
+from storyboard.store.stand import Stand
 from storyboard.validate.checks import load_storyboard
 from tests.servers import FakeProvider
 
@@ -59,7 +60,7 @@ class Events:
     def all(self, kind: type[Event]) -> list[Any]:
         return [e for e in self.seen if isinstance(e, kind)]
 
-    def ended(self, outcome: Outcome) -> list[str]:
+    def ended(self, outcome: Stand) -> list[str]:
         return [e.shot_id for e in self.seen if isinstance(e, Ended) and e.outcome is outcome]
 
 

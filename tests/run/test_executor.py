@@ -12,10 +12,10 @@ from storyboard.errors import AuthError, ConfigError, CreditsError
 from storyboard.media.ffmpeg import probe
 from storyboard.plan.decide import decide
 from storyboard.run import events as ev
-from storyboard.run.events import Outcome
 from storyboard.run.executor import generate
 from storyboard.run.polling import Polling
-from storyboard.store.state import State, Status
+from storyboard.store.stand import Stand
+from storyboard.store.state import State
 from tests.clips import make_clip, make_image
 from tests.run.boards import (
     Events,
@@ -34,7 +34,7 @@ from tests.servers import start_server
 
 def statuses(plan: object) -> list[str]:
     state = State.of(plan.storyboard)  # type: ignore[attr-defined]
-    return [r.status.value for r in state.records()]
+    return [r.status.word for r in state.records()]  # as the state file says
 
 
 # the promise: pay once ------------------------------------------------------------------------
@@ -77,7 +77,7 @@ def test_faults_cost_exactly_one_submission_per_shot(tmp_path: Path, clip: Path)
         again = Events()
         second = generate(plan, reporter=again)
         assert len(srv.accepted) == 5  # nothing paid twice
-        assert sorted(again.ended(Outcome.CACHED)) == ["a", "b", "c", "d"]
+        assert sorted(again.ended(Stand.CACHED)) == ["a", "b", "c", "d"]
         assert second.clips == result.clips and second.submitted == []
         assert not (plan.storyboard.state_dir / "lock").exists()
 
@@ -109,7 +109,7 @@ def test_force_regenerates_only_the_named_shot(tmp_path: Path, clip: Path) -> No
         generate(plan)
         events = Events()
         result = generate(plan, force=["c"], reporter=events)
-        assert result.submitted == ["c"] and sorted(events.ended(Outcome.CACHED)) == ["a", "b"]
+        assert result.submitted == ["c"] and sorted(events.ended(Stand.CACHED)) == ["a", "b"]
         accepted = prompts_accepted(srv)
         assert sorted(accepted[:3]) == sorted(s["prompt"] for s in three())
         assert accepted[3:] == ["a green door at night"]
@@ -145,7 +145,7 @@ def test_nanophoto_batches_its_polls(tmp_path: Path, clip: Path) -> None:
         assert sorted(s["id"] for p in posts for s in p.body["shots"]) == ["a", "b", "c", "c"]
         assert set(result.clips) == {"a", "b"}
         assert "c" in result.failed and "generation failed" in result.failed["c"]
-        assert events.ended(Outcome.FAILED) == ["c"]
+        assert events.ended(Stand.FAILED) == ["c"]
         polls = [r for r in srv.requests if r.path == "/api/veo-3/check-status"]
         seen = [(r.path, r.body, r.status) for r in srv.requests if not r.path.startswith("/files/")]
         assert max(len(r.body["taskIds"]) for r in polls) >= 2, seen  # polled together
@@ -260,7 +260,7 @@ def test_a_clip_that_cannot_be_downloaded_stays_resumable(tmp_path: Path, clip: 
         plan = make_plan(board, srv)
         srv.fault("corrupt", times=20)
         result = generate(plan)
-        assert result.shots["a"].outcome is Outcome.STALLED
+        assert result.shots["a"].outcome is Stand.STALLED
         assert "download failed" in result.failed["a"] and "no new charge" in result.failed["a"]
         assert states(plan) == ["submitted"]
         assert list((plan.storyboard.state_dir / "clips").glob("*")) == []  # nothing half-kept
@@ -280,7 +280,7 @@ def test_a_file_host_that_trickles_is_given_up_and_the_clip_fetched_later(
         plan = make_plan(board, srv)
         srv.fault("trickle", times=20)
         result = generate(plan)
-        assert result.shots["a"].outcome is Outcome.STALLED, result.failed
+        assert result.shots["a"].outcome is Stand.STALLED, result.failed
         assert (
             "was too slow" in result.failed["a"] and "set STORYBOARD_DOWNLOAD_TIMEOUT" in result.failed["a"]
         )
@@ -320,7 +320,7 @@ def test_preview_renders_locally_with_the_same_caching(
     plan = preview_plan(board)
     events = Events()
     result = generate(plan, reporter=events)
-    assert result.failed == {} and sorted(events.ended(Outcome.MADE)) == ["a", "b"]
+    assert result.failed == {} and sorted(events.ended(Stand.MADE)) == ["a", "b"]
     for path in result.clips.values():
         info = probe(path)
         assert info.video is not None and abs(info.duration - 8.0) < 0.5
@@ -328,7 +328,7 @@ def test_preview_renders_locally_with_the_same_caching(
     assert state.made == {s.id: s.fingerprint for s in plan.shots}
     # journaled like any provider's: an intent, a task id, done; its queue emptied once fetched
     records = {r.shot_id: r for r in state.records()}
-    assert sorted(records) == ["a", "b"] and {r.status.value for r in records.values()} == {"done"}
+    assert sorted(records) == ["a", "b"] and {r.status for r in records.values()} == {Stand.MADE}
     assert sorted(events.of(ev.Submitted)) == ["a", "b"]
     assert all(r.task_id and r.task_id.startswith("preview-") for r in records.values())
     assert list((plan.storyboard.state_dir / "providers" / "preview").iterdir()) == []
@@ -339,7 +339,7 @@ def test_preview_renders_locally_with_the_same_caching(
     plan = preview_plan(board)
     again = Events()
     generate(plan, reporter=again)
-    assert again.ended(Outcome.MADE) == ["b"] and again.ended(Outcome.CACHED) == ["a"]
+    assert again.ended(Stand.MADE) == ["b"] and again.ended(Stand.CACHED) == ["a"]
 
 
 def test_a_dead_renders_intent_is_made_again_on_the_free_preview_and_uncertain_on_a_paid_one(
@@ -391,7 +391,7 @@ def test_a_task_of_an_edited_shot_is_still_saved_for_later(tmp_path: Path, clip:
         state = State.of(new.storyboard)
         assert state.last_made("a") == new.shot("a").fingerprint  # the orphan does not displace
         old_rec = state.task(old.shot("a").fingerprint)
-        assert old_rec is not None and old_rec.status is Status.DONE
+        assert old_rec is not None and old_rec.status is Stand.MADE
 
         write_board(tmp_path / "film", "kie", three()[:2])  # back to the first prompt
         back = generate(make_plan(board, srv))
@@ -415,7 +415,7 @@ def test_a_task_the_service_does_not_know_stalls_alone_and_is_never_resubmitted(
 
         result = generate(plan)
         assert set(result.clips) == {"b", "c"} and len(srv.accepted) == 3
-        assert result.shots["a"].outcome is Outcome.STALLED
+        assert result.shots["a"].outcome is Stand.STALLED
         assert "veo_task_lost" in result.failed["a"] or "no answer" in result.failed["a"]
         assert states(plan) == ["submitted", "made", "made"]
         again = generate(plan)
@@ -435,15 +435,15 @@ def test_a_lost_answer_is_recorded_uncertain_and_never_paid_twice(
         result = generate(plan, reporter=events, concurrency=1)
         assert len(srv.accepted) == 3 and prompts_accepted(srv).count(three()[0]["prompt"]) == 1
         assert set(result.clips) == {"b", "c"} and list(result.failed) == ["a"]
-        assert result.shots["a"].outcome is Outcome.UNCERTAIN
+        assert result.shots["a"].outcome is Stand.UNCERTAIN
         reason = result.failed["a"]
         assert "kie may have started (and charged for) it" in reason
         assert f"`storyboard adopt {board} a TASK_ID`" in reason
         assert f"`storyboard render {board} --force a`" in reason
-        assert events.ended(Outcome.UNCERTAIN) == ["a"] and events.of(ev.Retry) == []
+        assert events.ended(Stand.UNCERTAIN) == ["a"] and events.of(ev.Retry) == []
         sd = plan.storyboard.state_dir
         rec = State.load(sd).task(plan.shot("a").fingerprint)
-        assert rec is not None and rec.status is Status.UNCERTAIN and rec.task_id is None
+        assert rec is not None and rec.status is Stand.UNCERTAIN and rec.task_id is None
         assert rec.shots == ("a",) and rec.provider == "kie" and rec.at > 0
         text = (sd / "state.json").read_text()
         assert "body" not in text and srv.api_key not in text
@@ -465,13 +465,13 @@ def test_a_lost_answer_to_a_batch_makes_every_shot_of_it_uncertain(tmp_path: Pat
         for _ in range(5):  # whichever request the fault meets, its shots are the uncertain ones
             srv.fault("slow", on="submit", seconds=0.0)
         result = generate(plan, concurrency=1)
-        lost = [s for s, r in result.shots.items() if r.outcome is Outcome.UNCERTAIN]
+        lost = [s for s, r in result.shots.items() if r.outcome is Stand.UNCERTAIN]
         assert lost and all("--force" in result.failed[s] for s in lost)
         assert len(srv.accepted) == 3  # every shot paid once, the lost one never sent again
         state = State.of(plan.storyboard)
         for s in lost:
             rec = state.task(plan.shot(s).fingerprint)
-            assert rec is not None and rec.status is Status.UNCERTAIN and s in rec.shots
+            assert rec is not None and rec.status is Stand.UNCERTAIN and s in rec.shots
 
 
 # forcing a shot that others continue ----------------------------------------------------------
@@ -496,7 +496,7 @@ def test_forcing_a_shot_forces_its_continuations_and_their_new_first_frame(
         assert actions(plan, ("a",)) == ["regenerate", "regenerate", "regenerate", "cached"]
         events = Events()
         result = generate(plan, force=["a"], reporter=events)
-        assert sorted(result.submitted) == ["a", "b", "c"] and events.ended(Outcome.CACHED) == ["d"]
+        assert sorted(result.submitted) == ["a", "b", "c"] and events.ended(Stand.CACHED) == ["d"]
         forced = events.all(ev.Forced)
         assert [(e.shot_id, e.parent) for e in forced] == [("b", "a"), ("c", "b")]
         second_b = [a["body"]["imageUrl"] for a in srv.accepted if a["body"]["prompt"] == "boats leave"][-1]
@@ -537,7 +537,7 @@ def test_a_task_past_the_deadline_is_left_for_the_next_render(
         clock = FakeClock()  # the render's time moves only while it waits: the age is exact
         plan = clocked_plan(board, srv, clock)
         result = generate(plan, clock=clock)
-        assert result.shots["a"].outcome is Outcome.STALLED
+        assert result.shots["a"].outcome is Stand.STALLED
         assert result.failed["a"].startswith("still running at kie after 0 s; the task is saved")
         assert states(plan) == ["submitted"]
         srv.finish()
@@ -558,7 +558,7 @@ def test_a_task_the_service_never_lists_ends_at_the_deadline(
         plan = make_plan(board, srv)
         result = generate(plan)
         assert sorted(result.failed) == ["a", "b"] and len(srv.accepted) == 2
-        assert all(r.outcome is Outcome.STALLED for r in result.shots.values())
+        assert all(r.outcome is Stand.STALLED for r in result.shots.values())
         assert states(plan) == ["submitted"] * 2
 
 

@@ -31,6 +31,7 @@ from storyboard.cli import cli
 from storyboard.plan.decide import decide
 from storyboard.run.events import GenerateResult
 from storyboard.run.executor import generate
+from storyboard.store.stand import Stand
 from storyboard.store.state import State
 from tests.cli_run import FAST, Ran
 from tests.cli_run import invoke as invoke_in
@@ -351,7 +352,7 @@ def test_past_the_deadline_a_task_without_contact_is_stalled_never_failed(
         )
         assert "Run render again to retry" not in first.output
         state = State.load(tmp_path / "film" / ".storyboard")
-        assert sorted(r.status.value for r in state.records()) == ["submitted", "submitted"]
+        assert [r.status for r in state.records()] == [Stand.SUBMITTED, Stand.SUBMITTED]
         srv.clear_outages()
         again = invoke("render", str(board), "--yes", "--quiet")
         assert again.exit_code == 0, again.output

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from storyboard.cli import cli
 from storyboard.plan.decide import Action, decide
-from storyboard.run.events import Outcome
 from storyboard.run.executor import generate
+from storyboard.store.stand import Stand
 from tests.run.boards import states, use, write_board
 from tests.run.fakeclock import FakeClock, clocked_plan
 from tests.servers import FakeProvider, start_server
@@ -91,7 +91,7 @@ def test_a_glitch_that_persists_stalls_the_shot_with_its_task_and_never_pays_aga
             began, polls = clock.monotonic(), len(srv.requests)
             result = generate(plan, clock=clock)
             shot = result.shots["a"]
-            assert shot.outcome is Outcome.STALLED, shot
+            assert shot.outcome is Stand.STALLED, shot
             assert (
                 shot.reason is not None and "kie says it is done but gives no link to the clip" in shot.reason
             )
@@ -116,7 +116,7 @@ def test_a_glitch_that_persists_stalls_the_shot_with_its_task_and_never_pays_aga
         assert submissions(srv) == 1 and srv.paid_for() == {FOUR[0]["prompt"]: 1}
         srv.clear_faults()
         done = generate(clocked_plan(board, srv, clock), clock=clock)
-        assert done.shots["a"].outcome is Outcome.MADE and done.submitted == []
+        assert done.shots["a"].outcome is Stand.MADE and done.submitted == []
         assert submissions(srv) == 1 and srv.credits == 10_000 - 60
     (d,) = decide(clocked_plan(board, srv, clock))
     assert d.action is Action.CACHED

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from storyboard.cli import cli
 from storyboard.errors import RateLimitError
 from storyboard.run import executor
-from storyboard.run.events import Outcome
 from storyboard.run.executor import generate
+from storyboard.store.stand import Stand
 from tests.run.boards import use, write_board
 from tests.run.fakeclock import FakeClock, clocked_plan
 from tests.run.test_no_link import FOUR, submissions
@@ -40,7 +40,7 @@ def test_a_day_long_retry_after_on_every_submission_ends_the_render_saying_when(
     assert isinstance(result.fatal, RateLimitError)
     assert result.fatal.hint is not None and "render again in 24 h" in result.fatal.hint
     for shot in result.shots.values():
-        assert shot.outcome is Outcome.FAILED and shot.task_id is None
+        assert shot.outcome is Stand.FAILED and shot.task_id is None
         assert shot.reason is not None and f"{provider} asks to be called again in 24 h" in shot.reason
         assert "nothing was charged" in shot.reason
 
@@ -52,7 +52,7 @@ def test_after_a_day_long_retry_after_the_other_shots_are_not_sent(clip: Path, t
         srv.fault("429", on="submit", times=10**6, retry_after=DAY)
         result = generate(clocked_plan(board, srv, clock), clock=clock, concurrency=1)
         assert submissions(srv) == 1 and len(srv.requests) == 1
-    assert all(r.outcome is Outcome.FAILED for r in result.shots.values())
+    assert all(r.outcome is Stand.FAILED for r in result.shots.values())
     assert all("asks to be called again in 24 h" in (r.reason or "") for r in result.shots.values())
 
 
@@ -69,7 +69,7 @@ def test_a_short_retry_after_is_honoured_within_the_render_s_patience(clip: Path
         assert clock.sleeps == [30.0] * 4 and submissions(srv) == 6 and srv.accepted == []
     assert result.fatal is None  # 30 s is no reason to stop the render: this shot waited its share
     (shot,) = result.shots.values()
-    assert shot.outcome is Outcome.FAILED and shot.reason is not None
+    assert shot.outcome is Stand.FAILED and shot.reason is not None
     assert "kie asks to be called again in 30 s" in shot.reason and "nothing was charged" in shot.reason
     assert "left unsent 2 min after it was first sent" in shot.reason
 
@@ -80,7 +80,7 @@ def test_a_rate_limit_that_lifts_costs_one_job(clip: Path, tmp_path: Path) -> No
     with start_server("kie", clip=clip) as srv:
         srv.fault("429", on="submit", times=5, retry_after=20)  # 3 to the client, 2 to the render's resend
         result = generate(clocked_plan(board, srv, clock), clock=clock)
-        assert result.shots["a"].outcome is Outcome.MADE
+        assert result.shots["a"].outcome is Stand.MADE
         assert submissions(srv) == 6 and len(srv.accepted) == 1 and srv.paid_for() == {FOUR[0]["prompt"]: 1}
         assert max(clock.sleeps) <= 60
 

@@ -15,7 +15,7 @@ import pytest
 from storyboard.errors import InputError
 from storyboard.providers.base import Task
 from storyboard.store.lock import acquire
-from storyboard.store.state import ClipRecord, Intent, State, StateError, Status
+from storyboard.store.state import ClipRecord, Intent, Stand, State, StateError
 
 REPO = Path(__file__).resolve().parents[2]
 FP1, FP2 = "a" * 64, "b" * 64
@@ -80,8 +80,8 @@ def test_intents_left_by_a_dead_render_become_uncertain(tmp_path: Path) -> None:
         state = State.load(sd, lock=lock, storyboard=SB)
         assert state.settle_intents("killed while sending") == [FP1]
         one, two = state.task(FP1), state.task(FP2)
-        assert one is not None and one.status is Status.UNCERTAIN and one.reason == "killed while sending"
-        assert two is not None and two.status is Status.SUBMITTED
+        assert one is not None and one.status is Stand.UNCERTAIN and one.reason == "killed while sending"
+        assert two is not None and two.status is Stand.SUBMITTED
     assert _on_disk(sd)["tasks"][FP1]["status"] == "uncertain"
 
 
@@ -93,7 +93,7 @@ def test_an_adopted_task_replaces_an_uncertain_one(tmp_path: Path) -> None:
         state.record_uncertain([FP1], "the answer was lost")
         state.record_submitted([_task()], adopted=True)
         rec = state.task(FP1)
-        assert rec is not None and rec.status is Status.SUBMITTED and rec.adopted and rec.reason is None
+        assert rec is not None and rec.status is Stand.SUBMITTED and rec.adopted and rec.reason is None
         assert rec.attempts == 1  # adopting pays for nothing
 
 
@@ -224,7 +224,7 @@ def test_a_version_1_file_is_read_and_upgraded(tmp_path: Path) -> None:
     state = State.load(sd, storyboard=SB)
     assert state.last_made("s1", "kie") == FP1 and state.clip(FP1) is None
     rec = state.task(FP1)
-    assert rec is not None and rec.status is Status.DONE and rec.task_id == "t1"
+    assert rec is not None and rec.status is Stand.MADE and rec.task_id == "t1"
 
 
 def test_storyboards_sharing_a_folder_keep_their_own_clips(tmp_path: Path) -> None:
