@@ -84,6 +84,11 @@ def status_data(decisions: Decisions) -> dict[str, Any]:
                 "attempts": rec.attempts if rec else 0,
                 "adopted": bool(rec and rec.adopted),
                 "fingerprint": d.fingerprint,
+                # how renders moved its request on: sent again, a fresh link, left stalled
+                "moves": [
+                    {"move": m.move.value, "age_seconds": round(now - m.at, 1), "reason": m.reason}
+                    for m in (rec.moves if rec else ())
+                ],
             }
         )
     return {
@@ -135,6 +140,10 @@ def status(file: Path, provider: str | None, as_json: bool) -> None:
             line += f" {task.ljust(task_width)}"
         if s["reason"]:
             line += f" reason: {s['reason']}"
+        if s["moves"]:
+            last = s["moves"][-1]
+            line += f" (last move: {last['move']} {_age(last['age_seconds'])}"
+            line += f"; {len(s['moves'])} moves)" if len(s["moves"]) > 1 else ")"
         show(line.rstrip())
         show_detail(f"  {' ' * width}  {_more(s)}")
     for o in data["orphans"]:

@@ -1,5 +1,10 @@
 """What a render does to each shot: the one decision that plan, status, the spend prompt,
-`--budget`, render and stitch all read. Nothing else decides.
+`--budget`, render, stitch, report, select and diff all read. Nothing else decides.
+
+It is the whole render: every shot and take (Decision), the clip the cut uses for each
+(Decision.clip: its own, or the last intact one made for it, stale), the tasks of earlier
+versions still running that a render polls for free (Decisions.orphans), and the cost
+(Decisions.cost). Where a shot stands is a store.stand.Stand (Decision.state).
 
     forced (or continuing a forced shot)     -> regenerate (forced | parent), or generate if never made
     its clip is in the cache, intact         -> cached

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from storyboard.errors import StoryboardError
 from storyboard.secrets import Redactor
-from storyboard.store.stand import Stand
+from storyboard.store.stand import Move, Stand
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,16 @@ class Downloading(Event):
 
 @dataclass(frozen=True)
 class Retry(Event):
+    """A move that sends or asks again (RESEND, RESUBMIT, REFRESH), with why."""
+
     reason: str
-    resubmit: bool = False  # the job failed and is submitted again (the service refunded it)
+    move: Move = Move.RESEND
     wait: float | None = None
+
+    @property
+    def resubmit(self) -> bool:
+        """The job failed and is submitted again (the service refunds it)."""
+        return self.move is Move.RESUBMIT
 
 
 @dataclass(frozen=True)

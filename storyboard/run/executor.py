@@ -8,9 +8,12 @@
     -> poll what the services have (run.polling) -> download each finished clip, verified
     -> every shot ends with an outcome (run.events), the clips in the cache.
 
-A job the service says failed is resubmitted `resubmits` times where the provider refunds
-failed jobs (as `decide` says: `Decisions.refunded`), else reported at once with the
-service's words; either way while the other shots finish. One it has not taken for now (a
+Every change of a job is a move of one table (run.jobs.TRANSITIONS: send, resume, taken,
+resend, resubmit, fetch, refresh, drop), and each move that asks again is told (events.Retry,
+with its Move). A job the service says failed is resubmitted `resubmits` times where the
+provider refunds failed jobs (as `decide` says: `Decisions.refunded`; elsewhere the move has
+no budget), else reported at once with the service's words; either way while the other shots
+finish. One it has not taken for now (a
 rate limit) is sent again within retry.Patience. A request whose answer is lost is uncertain
 and never sent again on its own. A refused key, too few credits, a service asking to be
 called again later than a render waits, or a journal that cannot be written stop new
@@ -78,17 +81,16 @@ from storyboard.run.events import (
     Submitted,
     Teller,
 )
-from storyboard.run.jobs import Job, JobState, JobTable
+from storyboard.run.jobs import NOT_TAKEN_RETRIES, Job, JobState, JobTable
 from storyboard.run.polling import Poller, Polling
 from storyboard.run.words import SAVED, Words, describe, duration
 from storyboard.secrets import Redactor
 from storyboard.store.cache import Cache
 from storyboard.store.layout import Layout
 from storyboard.store.lock import LockInfo, acquire
-from storyboard.store.stand import Stand
+from storyboard.store.stand import Move, Stand
 from storyboard.store.state import ClipRecord, State
 
-NOT_TAKEN_RETRIES = 4  # a request refused for now (rate limit, outage) is sent again this often
 SETTLED_REASON = (
     "a render stopped (killed, or its machine lost power) while this request was being sent, "
     "so the service may have taken (and charged for) it"
@@ -270,7 +272,7 @@ class _Run:
             self.end(job, Stand.FAILED, self.words.damaged(job, "its link is not known"))
             return
         job.task = task
-        job.state = JobState.POLLING
+        job.move(Move.RESUME)
         job.watch_from = job.last_contact = max(task.submitted_at, self.started)
         for sid in job.shot_ids:
             self.tell(Resumed(sid, task.task_id, self.clock.time() - task.submitted_at))
@@ -366,7 +368,7 @@ class _Run:
         if not ready:
             return
         for job in ready:
-            job.state = JobState.SENDING
+            job.move(Move.SEND)
             if job.first_sent is None:
                 job.first_sent = now
         try:
@@ -380,7 +382,7 @@ class _Run:
             self._hand(self.submitters, self.crew.submit, jobs, req, jobs)
 
     def download(self, job: Job, url: str) -> None:
-        job.state = JobState.DOWNLOADING
+        job.move(Move.FETCH)
         job.url = url
         if not job.orphan:
             self.tell(Downloading(job.leader, safe_url(url)))
@@ -392,7 +394,7 @@ class _Run:
             self.accepted(result)
         elif isinstance(result, w.Skipped):
             for job in result.jobs:
-                job.state = JobState.WAITING  # launch() ends it with the reason
+                job.move(Move.SKIPPED)  # launch() ends it with the reason
         elif isinstance(result, w.NotTaken):
             for job in result.jobs:
                 self.not_taken(job, result.error)
@@ -426,7 +428,7 @@ class _Run:
             if task is None:
                 continue
             job.task = task
-            job.state = JobState.POLLING
+            job.move(Move.TAKEN)
             job.watch_from = job.last_contact = task.submitted_at
             for sid in job.shot_ids:
                 self.result.submitted.append(sid)
@@ -442,11 +444,10 @@ class _Run:
             assert isinstance(exc, StoryboardError)
             self.refusals.setdefault(_maker(job), exc)
             self.refused(job, exc)
-        elif isinstance(exc, GenerationFailed) and job.resubmits_left > 0 and not self.crew.stop.is_set():
-            job.resubmits_left -= 1
-            job.state = JobState.WAITING
+        elif isinstance(exc, GenerationFailed) and job.can(Move.RESUBMIT) and not self.crew.stop.is_set():
+            job.move(Move.RESUBMIT)  # refunded: as decided (Decisions.refunded)
             job.first_sent = None  # a new request: its own patience
-            self.tell(Retry(job.leader, reason, resubmit=True))
+            self.moved(job, Retry(job.leader, reason, Move.RESUBMIT))
         elif isinstance(exc, (RateLimitError, TransientError)):
             self.refused_for_now(job, exc)
         elif isinstance(exc, RejectedError):
@@ -499,13 +500,8 @@ class _Run:
         del self.table.jobs[job.fp]
         job.fp, job.sp = target.fingerprint, replace(target, then=tuple(rest[1:]))
         self.table.jobs[job.fp] = job
-        job.state, job.task, job.first_sent, job.not_before, job.not_taken = (
-            JobState.WAITING,
-            None,
-            None,
-            0.0,
-            0,
-        )
+        job.move(Move.PASS_ON)
+        job.task, job.first_sent, job.not_before, job.resends_left = None, None, 0.0, NOT_TAKEN_RETRIES
         for sid in job.shot_ids:
             event = PassedOn(sid, source, target.maker.name, why)
             self.result.moved[sid] = event
@@ -539,11 +535,12 @@ class _Run:
         spent = 0.0 if job.first_sent is None else now - job.first_sent
         backoff = self.polling.after_failure(job.not_taken + 1)
         wait = self.patience.wait(spent, exc.retry_after, backoff)
-        if said_so and wait is not None and job.not_taken < NOT_TAKEN_RETRIES:
-            job.not_taken += 1
-            job.state = JobState.WAITING
+        if said_so and wait is not None and job.can(Move.RESEND):
+            job.move(Move.RESEND)
             job.not_before = now + wait
-            self.tell(Retry(job.leader, f"{words}; sending again in {duration(wait)}", wait=wait))
+            self.moved(
+                job, Retry(job.leader, f"{words}; sending again in {duration(wait)}", Move.RESEND, wait)
+            )
             return
         if self.pass_on(job, exc):  # unavailable, nothing taken: the next listed provider
             return
@@ -584,16 +581,15 @@ class _Run:
     def download_failed(self, result: w.DownloadFailed) -> None:
         job = result.job
         if result.cancelled:
-            job.state = JobState.ENDED
+            job.move(Move.DROP)
             return
         reason = self.words.reason(result.error)
         if job.orphan:
             job.end(Stand.FAILED, reason)
-        elif job.task is not None and job.refreshes_left > 0:
-            job.refreshes_left -= 1
-            job.state = JobState.POLLING  # the next poll brings a fresh link
+        elif job.task is not None and job.can(Move.REFRESH):
+            job.move(Move.REFRESH)  # the next poll brings a fresh link
             self.poller.soon(at_once=True)
-            self.tell(Retry(job.leader, f"download failed: {reason}"))
+            self.moved(job, Retry(job.leader, f"download failed: {reason}", Move.REFRESH))
         elif job.task is not None:
             self.end(
                 job,
@@ -615,7 +611,18 @@ class _Run:
         if job.task is not None and not job.orphan:
             with contextlib.suppress(Exception):  # a note for plan and status: the task id is saved already
                 self.state.record_stalled(job.fp, reason.removesuffix(f"; {SAVED}"))
+                self.state.record_move(job.fp, Move.STALL, reason.removesuffix(f"; {SAVED}"))
         self.end(job, Stand.STALLED, reason)
+
+    def moved(self, job: Job, *told: Retry) -> None:
+        """A move that asks again, told and noted in the journal for status (a note: its
+        request's own records are what money rests on, so a note that cannot be written is
+        not a reason to stop)."""
+        for event in told:
+            self.tell(event)
+        if not job.orphan and told:
+            with contextlib.suppress(Exception):
+                self.state.record_move(job.fp, told[0].move, self.redactor.redact(told[0].reason))
 
     def key_refused(self, error: AuthError) -> None:
         self.stop(error)
@@ -625,13 +632,11 @@ class _Run:
         self.state.record_failed(job.fp, reason)
         if job.orphan:
             job.end(Stand.FAILED, reason)
-        elif job.resubmits_left > 0 and not self.crew.stop.is_set():  # refunded: free to send again
-            job.resubmits_left -= 1
-            job.state = JobState.WAITING
+        elif job.can(Move.RESUBMIT) and not self.crew.stop.is_set():  # refunded: free to send again
+            job.move(Move.RESUBMIT)
             job.task = None
             job.first_sent = None  # a new request: its own patience
-            for sid in job.shot_ids:
-                self.tell(Retry(sid, reason, resubmit=True))
+            self.moved(job, *(Retry(sid, reason, Move.RESUBMIT) for sid in job.shot_ids))
         elif (charges := charges_words(self.plan, job.sp.maker if job.sp else None)) is not None:
             self.end(
                 job,

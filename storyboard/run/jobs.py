@@ -1,13 +1,17 @@
-"""The job table: one job per fingerprint to make, built from the plan's decisions.
+"""The job table: one job per fingerprint to make, built from the plan's decisions, and the
+table of transitions every job moves by (TRANSITIONS): the executor changes a job's state only
+through `Job.move` (and `Job.end`), so what may follow what, and how often a paid or free
+move may be made again, reads in one place:
 
-Shots with identical requests share one job (and one clip). A job moves
+    WAITING --send--> SENDING --taken--> POLLING --fetch--> DOWNLOADING --> DONE (made)
+       |  ^              |  |               |  ^                |
+       |  +--resend------+  |               |  +----refresh-----+   (a fresh link; free)
+       |  +--resubmit-------+---------------+  (the job failed; only where it is refunded)
+       +--resume--> POLLING  (paid already)     +--fetch (a known link) from WAITING
+    any unsettled state --end--> DONE / ENDED (an outcome: made, cached, failed, stalled...)
 
-    WAITING -> SENDING -> POLLING -> DOWNLOADING -> DONE
-                  |          |            |
-                  |          +-> STALLED (paid, out of contact or still running: kept)
-                  +-> FAILED / UNCERTAIN / UNRECORDED
-
-and only the loop thread changes a job; workers report back with results.
+Shots with identical requests share one job (and one clip). Only the loop thread changes a
+job; workers report back with results.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from enum import Enum
 from storyboard.plan.compiler import ShotPlan
 from storyboard.plan.decide import Action, Decision, Decisions
 from storyboard.providers.base import Task
-from storyboard.store.stand import Stand
+from storyboard.store.stand import Move, Stand
 
 
 class JobState(str, Enum):
@@ -35,6 +39,37 @@ class JobState(str, Enum):
         return self in (JobState.DONE, JobState.ENDED)
 
 
+NOT_TAKEN_RETRIES = 4  # a request refused for now (rate limit, outage) is sent again this often
+
+
+@dataclass(frozen=True)
+class Rule:
+    to: JobState
+    budget: str | None = None  # the Job's counter the move spends: refused once it is 0
+
+
+W, S, P, D, E = JobState.WAITING, JobState.SENDING, JobState.POLLING, JobState.DOWNLOADING, JobState.ENDED
+TRANSITIONS: dict[tuple[JobState, Move], Rule] = {
+    (W, Move.SEND): Rule(S),
+    (W, Move.RESUME): Rule(P),
+    (W, Move.FETCH): Rule(D),  # a clip paid for, missing or damaged: its known link (free)
+    (W, Move.PASS_ON): Rule(W),  # its provider refused another shot's key or credits
+    (S, Move.PASS_ON): Rule(W),  # refused before taken: the next listed provider, nothing paid
+    (S, Move.TAKEN): Rule(P),
+    (S, Move.SKIPPED): Rule(W),  # launch() ends it with the reason
+    (S, Move.RESEND): Rule(W, "resends_left"),  # not taken: nothing charged
+    (S, Move.RESUBMIT): Rule(W, "resubmits_left"),  # the service failed it at once
+    (P, Move.RESUBMIT): Rule(W, "resubmits_left"),
+    (P, Move.FETCH): Rule(D),
+    (D, Move.REFRESH): Rule(P, "refreshes_left"),
+    (D, Move.DROP): Rule(E),
+}
+
+
+class MoveRefused(AssertionError):
+    """A move the table does not allow from the job's state, or whose budget is spent: a bug."""
+
+
 @dataclass(eq=False)
 class Job:
     fp: str
@@ -45,13 +80,13 @@ class Job:
     task: Task | None = None
     parents: list[str] = field(default_factory=list)  # shot ids whose clips it needs
     forced: bool = False
-    resubmits_left: int = 1
+    resubmits_left: int = 1  # 0 where the service does not refund failed jobs (Decisions.refunded)
     refreshes_left: int = 1  # a failed download asks for a fresh link this many times
+    resends_left: int = NOT_TAKEN_RETRIES  # a request not taken for now is sent again this often
     not_before: float = 0.0  # monotonic: not sent again before
     watch_from: float = 0.0  # time.time() from which this render's task deadline runs
     last_contact: float = 0.0  # time.time() of the last status the service gave
     failures: int = 0  # status requests failed in a row
-    not_taken: int = 0  # submissions refused for now (rate limit, outage): nothing charged
     first_sent: float | None = None  # monotonic: when this request was first handed to be sent
     next_poll: float = 0.0  # monotonic
     outcome: Stand | None = None
@@ -77,6 +112,24 @@ class Job:
     @property
     def orphan(self) -> bool:
         return self.sp is None
+
+    @property
+    def not_taken(self) -> int:
+        """Submissions refused for now (rate limit, outage) so far: nothing charged."""
+        return NOT_TAKEN_RETRIES - self.resends_left
+
+    def can(self, move: Move) -> bool:
+        rule = TRANSITIONS.get((self.state, move))
+        return rule is not None and (rule.budget is None or getattr(self, rule.budget) > 0)
+
+    def move(self, move: Move) -> None:
+        """Make `move` as the table says: its state, and the budget it spends."""
+        if not self.can(move):
+            raise MoveRefused(f"job {self.leader!r}: no move {move.value!r} from {self.state.value!r}")
+        rule = TRANSITIONS[(self.state, move)]
+        if rule.budget is not None:
+            setattr(self, rule.budget, getattr(self, rule.budget) - 1)
+        self.state = rule.to
 
     def end(self, outcome: Stand, reason: str | None = None) -> None:
         self.state = JobState.DONE if outcome.has_clip else JobState.ENDED

@@ -11,7 +11,8 @@ Kept apart on purpose, as other axes: what a service says of its task (providers
 TaskState: its own words mapped by each plugin; its "done" promises a link, not a clip
 verified here), what a render does about a shot and why (plan.decide Action, Why), how far a
 render has carried a job in memory (run.jobs JobState: waiting for its parents, downloading)
-and what the bytes of a cached file are (store.cache Integrity).
+and what the bytes of a cached file are (store.cache Integrity). How a render moved a job on
+(Move: resend, resubmit, refresh...) is here too: the journal notes those moves, status shows them.
 """
 
 from __future__ import annotations
@@ -44,6 +45,23 @@ class Stand(str, Enum):
     def of_word(cls, word: str) -> Stand:
         """A journal status as the state file has it."""
         return _FROM_DISK.get(word) or cls(word)
+
+
+class Move(str, Enum):
+    """A move of the executor's table (run.jobs.TRANSITIONS): how a job goes on. Those that ask
+    again (resend, resubmit, refresh) and a stall are noted in the journal for status."""
+
+    SEND = "send"  # handed to be sent: its intent is journaled, then the paid request goes out
+    RESUME = "resume"  # paid already (as decided): its task is polled
+    TAKEN = "taken"  # the service took it: its task id is saved, it is polled
+    SKIPPED = "skipped"  # not sent after all (the render stops): it ends with the reason
+    RESEND = "resend"  # not taken for now (a rate limit, an outage): nothing charged, sent later
+    RESUBMIT = "resubmit"  # its job failed where the service refunds that: submitted again
+    FETCH = "fetch"  # its clip is downloaded (a finished task's link, or a link known already)
+    REFRESH = "refresh"  # a download failed: the next poll brings a fresh link
+    DROP = "drop"  # a download abandoned as the render stops: fetched again next time, free
+    PASS_ON = "pass_on"  # its provider refused it before taking it: the next listed provider
+    STALL = "stall"  # it ends stalled (run.jobs.Job.end): paid, polled again by the next render
 
 
 JOURNAL = (Stand.SENDING, Stand.SUBMITTED, Stand.MADE, Stand.FAILED, Stand.UNCERTAIN)

@@ -3,7 +3,8 @@
     {"version": 3, "lineage": uuid, "serial": n,
      "tasks": {fingerprint: {shot_id, provider, status, task_id, intent_at, submitted_at,
                              attempts, extra, shots, reason?, done_at?, failed_at?,
-                             uncertain_at?, adopted?, clip?}},
+                             uncertain_at?, adopted?, clip?,
+                             moves?: [{move, at, reason}]}},   (the last MOVES_KEPT moves)
      "clips": {fingerprint: {size, sha256, url?, accepted_at}},   (what the cache accepted)
      "made": {storyboard: {shot_id: fingerprint}},           (the last clip made, any provider)
      "made_by": {storyboard: {provider: {shot_id: fingerprint}}},
@@ -51,7 +52,7 @@ from storyboard.secrets import Redactor
 from storyboard.store import statefile
 from storyboard.store.layout import Layout
 from storyboard.store.lock import Lock
-from storyboard.store.stand import Stand
+from storyboard.store.stand import Move, Stand
 
 if TYPE_CHECKING:
     from storyboard.board.model import Storyboard
@@ -70,6 +71,18 @@ class Intent:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+MOVES_KEPT = 8  # the journal notes a request's last moves (resend, resubmit, refresh, stall)
+
+
+@dataclass(frozen=True)
+class MoveNote:
+    """A move a render made with this request, as status shows it."""
+
+    move: Move
+    at: float
+    reason: str | None
+
+
 @dataclass(frozen=True)
 class TaskRecord:
     """One fingerprint's latest paid request, as the journal has it."""
@@ -86,6 +99,7 @@ class TaskRecord:
     shots: tuple[str, ...]
     extra: dict[str, Any]
     adopted: bool
+    moves: tuple[MoveNote, ...] = ()
 
     @property
     def task(self) -> Task | None:
@@ -194,6 +208,11 @@ class State:
             shots=tuple(raw.get("shots") or (raw["shot_id"],)),
             extra=dict(raw.get("extra") or {}),
             adopted=bool(raw.get("adopted", False)),
+            moves=tuple(
+                MoveNote(Move(m["move"]), float(m.get("at") or 0.0), m.get("reason"))
+                for m in raw.get("moves") or ()
+                if m.get("move") in _MOVE_WORDS
+            ),
         )
 
     def pending(self, provider: str | None = None) -> list[Task]:
@@ -246,6 +265,7 @@ class State:
                     "attempts": int(old.get("attempts", 0)) + 1,
                     "extra": dict(it.extra),
                     "shots": list(it.shots),
+                    **({"moves": old["moves"]} if old.get("moves") else {}),  # a resend, a resubmit
                 }
             self._save()
 
@@ -293,6 +313,18 @@ class State:
             if rec is None or Stand.of_word(rec["status"]) is not Stand.SUBMITTED:
                 return
             rec["reason"] = self.redactor.redact(reason)
+            self._save()
+
+    def record_move(self, fingerprint: str, move: Move, reason: str | None) -> None:
+        """A note for status: a render moved this request on (sent it again, asked for a fresh
+        link, left it stalled). Raises when the write fails (the caller decides)."""
+        with self._mutex:
+            rec = self.data["tasks"].get(fingerprint)
+            if rec is None:
+                return
+            said = self.redactor.redact(reason) if reason else None
+            note = {"move": move.value, "at": time.time(), "reason": said}
+            rec["moves"] = [*(rec.get("moves") or []), note][-MOVES_KEPT:]
             self._save()
 
     def record_failed(self, fingerprint: str, reason: str) -> None:
@@ -419,3 +451,6 @@ def _relative(path: Path, base: Path) -> str:
         return str(Path(path).relative_to(base))
     except ValueError:
         return str(path)
+
+
+_MOVE_WORDS = {m.value for m in Move}  # a word a later version wrote is skipped, not a crash

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from storyboard import providers
+from storyboard.cli.state import status_data
 from storyboard.errors import AuthError, ConfigError, CreditsError
 from storyboard.media.ffmpeg import probe
 from storyboard.plan.decide import decide
@@ -73,6 +74,11 @@ def test_faults_cost_exactly_one_submission_per_shot(tmp_path: Path, clip: Path)
         assert b_task is not None and extend and extend[-1].body["taskId"] == b_task.task_id
         assert set(statuses(plan)) == {"done"}
         assert state.made == {s.id: s.fingerprint for s in plan.shots}
+        # every move that asked again is told and noted in the journal, and status shows it
+        told = sorted((e.shot_id, e.move.value) for e in events.all(ev.Retry))
+        shown = status_data(decide(plan))["shots"]
+        assert sorted((s["id"], m["move"]) for s in shown for m in s["moves"]) == told
+        assert [m for _, m in told] == ["resubmit"]  # the client's own retries absorbed the rest
 
         again = Events()
         second = generate(plan, reporter=again)
