@@ -148,7 +148,7 @@ def select(file: Path, shot: str, take: int) -> None:
     set_select(sb, shot, take)
     say(f"shot {shot!r} uses take {take} (select: {take} in {file})")
     p = pipeline.make_plan(pipeline.load(file))
-    from storyboard.plan.decide import Action
+    from storyboard.plan.decide import Action  # lazy: start-up
 
     chosen = pipeline.decide(p)[shot]
     if chosen.action is Action.CACHED:

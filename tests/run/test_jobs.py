@@ -13,6 +13,7 @@ from storyboard.plan.compiler import compile_plan
 from storyboard.plan.decide import decide
 from storyboard.run.jobs import NOT_TAKEN_RETRIES, TRANSITIONS, Job, JobState, JobTable, MoveRefused
 from storyboard.store.stand import Move
+from storyboard.validate.checks import load_storyboard
 from tests.run.boards import three, write_board
 
 
