@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from storyboard.spec.checks import load_storyboard
 
 from storyboard import providers
 from storyboard.plan.compiler import compile_plan
