@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from storyboard.retry import MAX_DELAY
-from storyboard.run.events import Outcome
 from storyboard.run.executor import generate
+from storyboard.store.stand import Stand
 from tests.run.boards import write_board
 from tests.run.fakeclock import FakeClock, clocked_plan
 from tests.run.test_no_link import FOUR, submissions
@@ -43,5 +43,5 @@ def test_a_poll_retried_by_the_client_ends_at_its_contact_deadline(
     assert sum(clock.sleeps) < CONTACT and took < CONTACT + MAX_DELAY, (took, clock.sleeps)
     assert len(polls) >= 3
     (shot,) = result.shots.values()
-    assert shot.outcome is Outcome.STALLED and shot.task_id == srv.accepted[0]["task_id"]
+    assert shot.outcome is Stand.STALLED and shot.task_id == srv.accepted[0]["task_id"]
     assert shot.reason is not None and "no answer from kie about it for 2 min" in shot.reason
