@@ -88,7 +88,8 @@ def _routed_plan(sb: Storyboard, *, takes: int) -> Plan:
     """Each shot at the provider plan.route chooses among the storyboard's (a list, `auto`,
     a shot's own): every one of them made with its options and key; the journal says where a
     shot was made or sent before (it stays there)."""
-    from storyboard.store.stand import Stand  # the journal: only a film on several providers reads it here
+    # the journal: only a film on several providers reads it here
+    from storyboard.store.stand import Stand
     from storyboard.store.state import State
 
     names = [n for n in sb.providers if n != AUTO] + [s.provider for s in sb.shots if s.provider]

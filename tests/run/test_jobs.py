@@ -43,6 +43,7 @@ def test_no_move_leaves_a_settled_job_and_none_skips_the_intent() -> None:
             assert allowed == set()
     assert {s for (s, m) in TRANSITIONS if m is Move.TAKEN} == {JobState.SENDING}  # taken only once sent
     assert {r.to for (s, m), r in TRANSITIONS.items() if s is JobState.WAITING} == {
+        JobState.WAITING,  # passed on to the next listed provider, nothing sent
         JobState.SENDING,
         JobState.POLLING,
         JobState.DOWNLOADING,
