@@ -134,8 +134,14 @@ def status(file: Path, provider: str | None, as_json: bool) -> None:
     # columns line up like `git status` or `kubectl get`: id, state, task and its age, reason
     tasks = [f"task {s['task_id']} {_age(s['age_seconds'])}".rstrip() if s["task_id"] else "" for s in shots]
     task_width = max(map(len, tasks), default=0)
+    # a film on several services names each shot's: where its task is, where adopt must ask
+    makers = [s["provider"] for s in shots]
+    maker_width = max(map(len, makers)) if p.routed or any(m != data["provider"] for m in makers) else 0
     for s, task in zip(shots, tasks, strict=True):
-        line = f"  {s['id'].ljust(width)}  {s['state']:<9}"
+        line = f"  {s['id'].ljust(width)}  "
+        if maker_width:
+            line += f"{s['provider'].ljust(maker_width)}  "
+        line += f"{s['state']:<9}"
         if task_width:
             line += f" {task.ljust(task_width)}"
         if s["reason"]:

@@ -7,7 +7,7 @@
                                           no price in dollars only where no priced one can)
     shots: [{provider: second, ...}]      a shot's own provider, over the list
 
-A shot already in the journal at one of its providers (made, sent, uncertain) stays there: an
+A shot already in the journal at one of its paid providers (made, sent, uncertain) stays there: an
 unchanged render after a shot was passed on sends nothing, and a shot whose answer was lost is
 never sent to another service on its own. A shot that extends another's task goes to that
 shot's provider; one that starts on another's last frame may go to any provider that takes a
@@ -154,7 +154,9 @@ class Router:
             return self._none(cs, [refused[n] for n in names])
         if by_price:  # dollars, then the name order; unknown prices last
             able.sort(key=lambda p: (self.usd(p, cs, self.sb.prices.get(p.name)) is None, _usd(self, p, cs)))
-        kept = next((p for p in able if self.in_journal(self.fingerprint(p, cs, parent_fp))), None)
+        # a free provider's clip (the animatic) pins nothing: it cannot be paid for twice
+        pinned = (p for p in able if not p.free and self.in_journal(self.fingerprint(p, cs, parent_fp)))
+        kept = next(pinned, None)
         chosen = kept or able[0]
         if by_price:
             before: tuple[Refusal, ...] = ()

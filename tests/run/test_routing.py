@@ -313,3 +313,28 @@ def test_a_task_submitted_at_a_later_provider_is_resumed_never_sent_again(
     again = run("render", str(board), "--yes")
     assert again.exit_code == 0, again.output
     assert len(sent(kie)) == 1 and len(sent(services["veo3o1"])) == veo_sent  # polled and fetched: paid once
+
+
+def test_an_animatic_pins_nothing_once_a_listed_service_s_key_is_set(
+    services: dict[str, FakeProvider], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`[kie, preview]` with no key renders the animatic; once KIE_API_KEY is set the shot goes
+    to kie (one paid request), and status names the provider of each shot."""
+    key = services["kie"].api_key
+    monkeypatch.delenv("KIE_API_KEY")
+    shots = [{"id": "a", "prompt": "a door"}, {"id": "b", "prompt": "a hall"}]
+    board = write_board(tmp_path / "film", "kie", shots)
+    board.write_text(board.read_text().replace("provider: kie", "provider: [kie, preview]"))
+    first = run("render", str(board), "--yes")
+    assert first.exit_code == 0, first.output
+    assert services["kie"].requests == []
+    monkeypatch.setenv("KIE_API_KEY", key)
+    shown = run("plan", "--json", str(board))
+    assert [s["provider"] for s in json.loads(shown.output)["shots"]] == ["kie", "kie"], shown.output
+    made = run("render", str(board), "--yes")
+    assert made.exit_code == 0, made.output
+    assert len(sent(services["kie"])) == 2
+    rows = run("status", str(board)).output.splitlines()
+    assert [r.split()[:3] for r in rows] == [["a", "kie", "made"], ["b", "kie", "made"]], rows
+    again = run("render", str(board), "--yes")
+    assert again.exit_code == 0 and len(sent(services["kie"])) == 2
