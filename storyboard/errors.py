@@ -24,6 +24,8 @@ StoryboardError                   anything the tool reports instead of a traceba
  ├── StitchError        (exit 1)  ffmpeg could not make the cut
  ├── StateError         (exit 1)  render state written without holding the lock (a bug of ours)
  └── Cancelled        (exit 130)  work stopped from outside (Ctrl-C); nothing was kept
+TransitionError        (exit 70)  the executor asked for a move its table does not allow (a bug:
+                                  not a StoryboardError, so the CLI says "internal error")
 
 Every piece of context is a constructor argument: nothing adds attributes to an exception
 after it is made.
@@ -293,3 +295,8 @@ class Cancelled(StoryboardError):
 
     def __init__(self, message: str = "cancelled", **context: Any) -> None:
         super().__init__(message, **context)
+
+
+class TransitionError(Exception):
+    """The executor asked for a move its table of transitions does not allow from a job's
+    state, or whose budget is spent (run/jobs.py): a bug of ours, never the user's."""

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 
+from storyboard.errors import TransitionError
 from storyboard.plan.compiler import ShotPlan
 from storyboard.plan.decide import Action, Decision, Decisions
 from storyboard.providers.base import Task
@@ -64,10 +65,6 @@ TRANSITIONS: dict[tuple[JobState, Move], Rule] = {
     (D, Move.REFRESH): Rule(P, "refreshes_left"),
     (D, Move.DROP): Rule(E),
 }
-
-
-class MoveRefused(AssertionError):
-    """A move the table does not allow from the job's state, or whose budget is spent: a bug."""
 
 
 @dataclass(eq=False)
@@ -125,7 +122,7 @@ class Job:
     def move(self, move: Move) -> None:
         """Make `move` as the table says: its state, and the budget it spends."""
         if not self.can(move):
-            raise MoveRefused(f"job {self.leader!r}: no move {move.value!r} from {self.state.value!r}")
+            raise TransitionError(f"job {self.leader!r}: no move {move.value!r} from {self.state.value!r}")
         rule = TRANSITIONS[(self.state, move)]
         if rule.budget is not None:
             setattr(self, rule.budget, getattr(self, rule.budget) - 1)
