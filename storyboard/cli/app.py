@@ -188,6 +188,13 @@ class Terminated(KeyboardInterrupt):
     way (temp files removed, state saved, lock released); the CLI exits 143 instead of 130."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, raised by the CLI's own SIGINT handler. A plain KeyboardInterrupt that leaves
+    any exec() of a string (a dataclass's methods are made so, as a command's module loads
+    late) makes CPython 3.11 kill the process by SIGINT as it exits, even once the CLI has
+    caught it and exits 130; it counts the exact type only, so a subclass keeps the 130."""
+
+
 _terminated = threading.Event()  # set once SIGTERM came, even if the exception was replaced
 
 
@@ -198,21 +205,31 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated()
 
 
+def _on_sigint(signum: int, frame: object) -> None:
+    raise Interrupted()
+
+
 @contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """Install the handler for one run of the CLI (only the main thread can), then put back."""
+    """Install the handlers for one run of the CLI (only the main thread can), then put back.
+    SIGINT is taken over only from Python's own handler (an ignored Ctrl-C stays ignored)."""
     _terminated.clear()
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     try:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        was = signal.getsignal(signal.SIGINT)
+        if was is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _on_sigint)
     except (ValueError, OSError):  # pragma: no cover - embedded interpreters
         yield
         return
     try:
         yield
     finally:
+        if was is signal.default_int_handler:
+            signal.signal(signal.SIGINT, was)
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 

@@ -431,15 +431,54 @@ def test_output_closed_early_stops_quietly(args: list[str], tmp_path: Path) -> N
 SLOW = "{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(40) }}"
 
 
-def start(args: list[str], cwd: Path, **env: str) -> subprocess.Popen[str]:
+def start(args: list[str], cwd: Path, module: str = "storyboard", **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "storyboard", *args],
+        [sys.executable, "-m", module, *args],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT), "STORYBOARD_PREVIEW_SCALE": "0.125", **env},
     )
+
+
+# The CLI as `python -m` runs it (Python's exit after an interrupt differs under `-c`), held
+# until a signal comes at a moment it announces on stdout: the test signals on that event, not
+# after a moment of its own (a loaded machine can let the whole stage pass first). "rendering":
+# the template's first operation; "loading": the first dataclass made once main() runs (a
+# command's module loads late). Each waits inside an exec'd string, as dataclasses make their
+# methods: a plain KeyboardInterrupt leaving the last one made Python die by SIGINT (-2) as it
+# exited, after the CLI had said 130.
+HELD = """import dataclasses, os, runpy, signal, time
+from storyboard.prompts import bounds
+AT = os.environ["HELD_AT"]
+WAIT = "say()\\nfor _ in range(6000):\\n    time.sleep(0.01)"  # said inside: the signal lands in it
+def hold():  # <= 60 s for the signal
+    exec(WAIT, {"say": lambda: os.write(1, AT.encode() + b"\\n"), "time": time})
+charge = bounds._Limits.charge
+def rendering(self, units):
+    bounds._Limits.charge = charge
+    hold()
+    charge(self, units)
+make = dataclasses._create_fn
+def loading(*args, **kwargs):
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:  # main() runs
+        dataclasses._create_fn = make
+        hold()
+    return make(*args, **kwargs)
+if AT == "rendering":
+    bounds._Limits.charge = rendering
+else:
+    dataclasses._create_fn = loading
+runpy.run_module("storyboard", run_name="__main__", alter_sys=True)
+"""
+
+
+def start_held(args: list[str], cwd: Path, at: str) -> subprocess.Popen[str]:
+    hook = cwd / "hook"
+    hook.mkdir()
+    (hook / "held.py").write_text(HELD)
+    return start(args, cwd, "held", PYTHONPATH=f"{hook}{os.pathsep}{ROOT}", HELD_AT=at)
 
 
 def in_main(proc: subprocess.Popen[str]) -> bool:
@@ -466,12 +505,15 @@ def leftovers(folder: Path) -> list[str]:
     )
 
 
+@pytest.mark.parametrize("at", ["rendering", "loading"])
 @pytest.mark.parametrize(("sig", "code", "words"), [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
                                                     (signal.SIGINT, 130, "interrupted")])  # fmt: skip
-def test_a_signal_while_templates_render(tmp_path: Path, sig: int, code: int, words: str) -> None:
+def test_a_signal_while_templates_render(tmp_path: Path, sig: int, code: int, words: str, at: str) -> None:
+    """... or while a command's module loads late (a dataclass's methods being made)."""
     (tmp_path / "slow.yaml").write_text(f"storyboard: 1\nshots:\n  - id: a\n    prompt: {json.dumps(SLOW)}\n")
-    proc = start(["validate", "slow.yaml"], tmp_path)
-    wait_for(lambda: in_main(proc))  # then the template renders for its 2 s deadline
+    proc = start_held(["validate", "slow.yaml"], tmp_path, at)
+    assert proc.stdout is not None and proc.stdout.readline() == f"{at}\n", proc.communicate()
+    assert in_main(proc)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
