@@ -740,6 +740,9 @@ def _garbage(n: int, avoid: bytes) -> bytes:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver listens with a backlog of 5: 20 clients connecting at once on a loaded
+    # machine overflowed it before the accept thread ran, and connections were reset
+    request_queue_size = 128
     fake: FakeProvider
 
     def handle_error(self, request: Any, client_address: Any) -> None:

@@ -77,7 +77,7 @@ def good(name: str) -> dict[str, Any]:
 def client(srv: FakeProvider, key: str | None = "") -> httpx.Client:
     key = srv.api_key if key == "" else key
     headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
-    return httpx.Client(base_url=srv.base_url, headers=headers, timeout=10)
+    return httpx.Client(base_url=srv.base_url, headers=headers, timeout=60)  # a loaded machine
 
 
 def error_of(name: str, r: httpx.Response) -> tuple[int, Any]:
@@ -1133,7 +1133,7 @@ GEMINI_TEXT = {"instances": [{"prompt": "a lighthouse"}], "parameters": {"aspect
 
 def gemini_client(srv: FakeProvider, headers: dict[str, str] | None = None) -> httpx.Client:
     keyed = {"x-goog-api-key": srv.api_key} if headers is None else headers
-    return httpx.Client(base_url=srv.base_url, headers=keyed, timeout=10)
+    return httpx.Client(base_url=srv.base_url, headers=keyed, timeout=60)
 
 
 @pytest.mark.parametrize(
