@@ -31,6 +31,7 @@ def test_a_day_long_retry_after_on_every_submission_ends_the_render_saying_when(
     board = write_board(tmp_path / "film", provider, FOUR)
     with start_server(provider, clip=clip) as srv:
         srv.fault("429", on="submit", times=10**6, retry_after=DAY)
+        srv.hold("submit", until=4)  # all 4 are in flight before the first refusal is read
         began = clock.monotonic()
         result = generate(clocked_plan(board, srv, clock), clock=clock, concurrency=4)
         assert clock.monotonic() - began <= 150
@@ -45,13 +46,19 @@ def test_a_day_long_retry_after_on_every_submission_ends_the_render_saying_when(
         assert "nothing was charged" in shot.reason
 
 
-def test_after_a_day_long_retry_after_the_other_shots_are_not_sent(clip: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("concurrency", [1, 2, 3])
+def test_after_a_day_long_retry_after_the_other_shots_are_not_sent(
+    clip: Path, tmp_path: Path, concurrency: int
+) -> None:
+    """What a render promises: at most `concurrency` submissions are out when the first
+    refusal is read (those already in flight), and none is sent after it."""
     clock = FakeClock()
     board = write_board(tmp_path / "film", "kie", FOUR)
     with start_server("kie", clip=clip) as srv:
         srv.fault("429", on="submit", times=10**6, retry_after=DAY)
-        result = generate(clocked_plan(board, srv, clock), clock=clock, concurrency=1)
-        assert submissions(srv) == 1 and len(srv.requests) == 1
+        srv.hold("submit", until=concurrency)  # the most in flight together, on any machine
+        result = generate(clocked_plan(board, srv, clock), clock=clock, concurrency=concurrency)
+        assert submissions(srv) == concurrency and len(srv.requests) == concurrency
     assert all(r.outcome is Stand.FAILED for r in result.shots.values())
     assert all("asks to be called again in 24 h" in (r.reason or "") for r in result.shots.values())
 
@@ -94,6 +101,7 @@ def test_the_cli_ends_with_the_day_and_nothing_charged(
     with start_server("kie", clip=clip) as srv:
         use(monkeypatch, srv)
         srv.fault("429", on="submit", times=10**6, retry_after=DAY)
+        srv.hold("submit", until=4)  # render's 4 at once are all out before the first refusal
         result = CliRunner().invoke(cli, ["render", str(board), "--yes", "-q"])
         assert submissions(srv) == 4 and srv.paid_for() == {}
     assert result.exit_code == 1, result.output

@@ -11,6 +11,8 @@ tests look at lives on the instance and is guarded by `lock`:
   failed) by elapsed time: pending for the first quarter of the job, done at `ready_at`;
 - `credits`: the balance; a task is charged when created and refunded when it is first seen
   failed (every document says failed jobs are refunded);
+- `hold(on, until)`: requests to `on` wait for their answer until `until` of them have come
+  (how many a concurrent client had in flight together, whatever the machine's speed);
 - `fault(kind, on=..., times=1, **params)`: queued faults. A request consumes at most one
   fault: the earliest queued one that applies to it. `fail_job` is consumed by the next
   created task instead, whatever the endpoint. `drop` closes the connection before doing
@@ -304,6 +306,8 @@ class FakeProvider:
         self._credits = int(credits)
         self._faults: list[Fault] = []
         self._closing = threading.Event()
+        self._held = threading.Condition(self.lock)
+        self._holds: list[list[Any]] = []  # [endpoint, requests still awaited]
         self._conns: set[socket.socket] = set()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -327,6 +331,8 @@ class FakeProvider:
     def close(self) -> None:
         """Stop serving, cut open connections, free the port. Safe to call twice."""
         self._closing.set()
+        with self._held:  # held requests go now
+            self._held.notify_all()
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
@@ -509,6 +515,25 @@ class FakeProvider:
             self._chaos = Chaos(seed, rates)
             return self._chaos
 
+    def hold(self, on: str = "submit", until: int = 2) -> None:
+        """Requests to `on` get no answer until `until` of them have arrived: a test of
+        concurrent clients then knows how many were in flight together, however slow the
+        machine. A client that never sends that many is answered after 60 s (it fails its
+        count, it does not hang)."""
+        if on not in FAULT_PLACES:
+            raise ValueError(f"unknown place {on!r}; one of {', '.join(FAULT_PLACES)}")
+        with self.lock:
+            self._holds.append([on, int(until)])
+
+    def _hold(self, endpoint: str) -> None:
+        with self._held:
+            holds = [h for h in self._holds if h[0] in (endpoint, "any")]
+            for h in holds:
+                h[1] -= 1
+            self._held.notify_all()
+            self._held.wait_for(lambda: all(h[1] <= 0 for h in holds) or self._closing.is_set(), 60)
+            self._holds = [h for h in self._holds if h[1] > 0]
+
     def clear_outages(self) -> None:
         with self.lock:
             self._outages.clear()
@@ -604,6 +629,7 @@ class FakeProvider:
                 return Reply(405, {"error": "method not allowed"})
             return self.not_found(req.path)
         route, args = matched
+        self._hold(route.endpoint)
         outage = self._outage(route.endpoint)
         if outage == "drop":
             return None

@@ -878,6 +878,25 @@ def test_concurrent_submits_are_counted_exactly(provider_server: FakeProvider) -
     assert len(srv.requests) == 20 and srv.errors == []
 
 
+def test_a_hold_answers_no_request_until_enough_have_come(provider_clip: Path) -> None:
+    with start_server("kie", clip=provider_clip) as srv, client(srv) as c:
+        srv.hold("submit", until=2)
+        codes: list[int] = []
+        first = threading.Thread(
+            target=lambda: codes.append(c.post(SUBMIT["kie"], json=good("kie")).status_code)
+        )
+        first.start()
+        came = time.monotonic() + 60
+        while srv._holds[0][1] != 1:  # the first request has come and waits
+            assert time.monotonic() < came, "the first request never came"
+            time.sleep(0.01)
+        assert first.is_alive() and codes == [] and srv.tasks == {}  # unanswered, not done
+        codes.append(c.post(SUBMIT["kie"], json=good("kie")).status_code)
+        first.join()
+        assert codes == [200, 200] and srv._holds == []
+        assert c.post(SUBMIT["kie"], json=good("kie")).status_code == 200  # a hold is spent once
+
+
 def test_close_frees_the_port_and_cuts_connections(provider_clip: Path) -> None:
     srv = start_server("veo3o1", clip=provider_clip)
     port = int(srv.base_url.rsplit(":", 1)[1])
