@@ -344,7 +344,7 @@ class FakeProvider:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=60)  # at once, unless the machine is very busy
 
     def __enter__(self) -> FakeProvider:
         return self

@@ -1254,7 +1254,8 @@ def test_gemini_makes_reference_shots_in_landscape_only(provider_clip: Path, tmp
 
 
 def test_gemini_operations_and_keyed_downloads(provider_clip: Path) -> None:
-    with start_server("gemini", clip=provider_clip, job_seconds=0.3) as srv, gemini_client(srv) as c:
+    # a job that cannot end by itself while the test looks: "running" is not a race with 0.3 s
+    with start_server("gemini", clip=provider_clip, job_seconds=3600) as srv, gemini_client(srv) as c:
         name = c.post(GEMINI_FAST, json=GEMINI_TEXT).json()["name"]
         assert re.fullmatch(r"models/veo-3\.1-fast-generate-preview/operations/[a-z0-9]{12}", name)
         assert c.get(f"/v1beta/{name}").json() == {"name": name}  # running: no `done`
