@@ -7,6 +7,11 @@ refused key) - never after a request whose answer was lost."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +21,7 @@ from click.testing import CliRunner
 
 from storyboard.cli import cli
 from tests.clips import make_clip
-from tests.run.boards import use, write_board
+from tests.run.boards import ROOT, use, write_board
 from tests.servers import FakeProvider, start_server
 
 SUBMIT = {
@@ -338,3 +343,88 @@ def test_an_animatic_pins_nothing_once_a_listed_service_s_key_is_set(
     assert [r.split()[:3] for r in rows] == [["a", "kie", "made"], ["b", "kie", "made"]], rows
     again = run("render", str(board), "--yes")
     assert again.exit_code == 0 and len(sent(services["kie"])) == 2
+
+
+def routed_film(folder: Path, n: int = 8) -> Path:
+    """n shots on `[veo3o1, kie]`, every other one with a reference (kie's), priced in dollars
+    so that `--budget` can be held to the plan's figure."""
+    shots: list[dict[str, Any]] = []
+    for i in range(n):
+        shot: dict[str, Any] = {"id": f"shot-{i:02d}", "prompt": f"the harbour, take {i}"}
+        if i % 2:
+            shot["references"] = ["https://img.invalid/keeper.png"]
+        shots.append(shot)
+    board = write_board(folder, "veo3o1", shots)
+    text = board.read_text().replace("provider: veo3o1", "provider: [veo3o1, kie]")
+    board.write_text(text + "providers: {veo3o1: {price: '$0.40'}, kie: {price: '$0.30'}}\n")
+    return board
+
+
+def planned(board: Path) -> tuple[int, float]:
+    """The paid requests `plan` lists and what it says they cost, in dollars."""
+    shown = run("plan", "--json", str(board))
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.output)
+    return sum(1 for s in data["shots"] if s["paid"]), round(data["cost"]["usd"], 2)
+
+
+@pytest.mark.parametrize("kill_at", [2, 5])
+def test_a_routed_render_killed_at_any_moment_pays_once_per_shot_and_plan_says_what_render_sends(
+    kill_at: int, services: dict[str, FakeProvider], tmp_path: Path
+) -> None:
+    board = routed_film(tmp_path / "film")
+    used = [services["veo3o1"], services["kie"]]
+    child: list[subprocess.Popen[str]] = []
+    lock = threading.Lock()
+
+    def kill(task: Any) -> None:  # SIGKILL the render as the Nth job is taken, at either service
+        with lock:
+            if sum(len(srv.accepted) for srv in used) == kill_at and child:
+                os.kill(child[0].pid, signal.SIGKILL)
+
+    for srv in used:
+        srv.on_accept = kill
+    env = {**os.environ, "STORYBOARD_RETRY_BASE": "0.01", "STORYBOARD_POLL_INTERVAL": "0.05"}
+    cmd = [sys.executable, "-m", "storyboard", "render", str(board), "--yes", "--quiet", "--concurrency", "4"]
+    proc = subprocess.Popen(
+        cmd, env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    child.append(proc)
+    try:
+        proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    for srv in used:
+        srv.on_accept = None
+
+    for _ in range(3):  # plan, render to the plan's budget; adopt or force what it names uncertain
+        paid, usd = planned(board)
+        before = sum(len(sent(srv)) for srv in used)
+        if paid:  # a cent under the plan's figure: refused, nothing sent
+            short = run("render", str(board), "--yes", "--quiet", "--budget", f"${usd - 0.01:.2f}")
+            assert short.exit_code == 2 and sum(len(sent(srv)) for srv in used) == before, short.output
+        again = run("render", str(board), "--yes", "--quiet", "--budget", f"${usd:.2f}")
+        assert sum(len(sent(srv)) for srv in used) - before == paid, again.output  # plan == render
+        if again.exit_code == 0:
+            break
+        assert "uncertain" in again.output, again.output
+        for line in again.output.splitlines():  # adopt from the dashboard, as the message says
+            if "uncertain:" in line and "storyboard adopt" in line:
+                shot = line.split("'")[1]
+                i = int(shot.rsplit("-", 1)[1])
+                srv = services["kie" if i % 2 else "veo3o1"]
+                tasks = [a["task_id"] for a in srv.accepted if f"take {i}" in json.dumps(a["body"])]
+                if tasks:  # the service took it: adopt its task
+                    assert run("adopt", str(board), shot, tasks[0]).exit_code == 0
+                else:  # never taken: pay for it, once, knowingly
+                    assert run("render", str(board), "--yes", "--quiet", "--force", shot).exit_code in (0, 1)
+    assert again.exit_code == 0, again.output
+    for srv in used:
+        srv.finish()
+    made = {f"the harbour, take {i}": 1 for i in range(8)}
+    assert {**services["veo3o1"].paid_for(), **services["kie"].paid_for()} == made
+    assert [len(services["veo3o1"].accepted), len(services["kie"].accepted)] == [4, 4]
+    assert planned(board) == (0, 0.0)
